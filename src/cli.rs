@@ -1,0 +1,366 @@
+//! The command line: `parse_args` turns arguments into a [`Command`].
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::engine::alert::Threshold;
+use crate::engine::parse::LogFormat;
+use crate::engine::topk::TRACKED;
+use crate::engine::{Clock, Config};
+use crate::error::Error;
+use crate::output::{Format, Verbosity};
+
+pub const VERSION: &str = concat!("logmon ", env!("CARGO_PKG_VERSION"));
+
+pub const HELP: &str = "\
+logmon: watch an HTTP access log; report traffic every 10 s and alert
+when the average request rate over 2 minutes exceeds a threshold.
+
+Usage: tail -F access.log | logmon [OPTIONS]
+       logmon [OPTIONS] --follow access.log
+       logmon [OPTIONS] [--replay] [FILE...]
+
+Input:
+  FILE...                   logs read in order as one stream; - is stdin
+  -f, --follow PATH         follow PATH like tail -F, across rotations
+      --from-start          with --follow: first read what PATH holds
+  -r, --replay              use the log's timestamps as the clock
+      --log-format FORMAT   auto, common, combined or csv [default: auto]
+      --check-interval DUR  how often --follow checks PATH [default: 250ms]
+
+The clock: --follow and a pipe or terminal on stdin are live (the wall
+clock closes seconds); regular files, given or on stdin, are replayed at
+full speed on the log's own clock. --replay forces replay.
+
+Alerts and reports:
+  -t, --threshold RATE      alert above RATE req/s on average [default: 10]
+  -w, --window DUR          alert averaging window [default: 2m]
+  -i, --interval DUR        report every DUR [default: 10s]
+      --max-delay DUR       wait for out-of-order lines [default: 2s]
+  -n, --top N               sections listed per report [default: 5]
+
+Output:
+  -o, --format FORMAT       text, or json: one object per line [default: text]
+  -q, --quiet               alerts and the summary only
+  -s, --summary             the final summary only
+      --color WHEN          auto, always or never [default: auto]
+      --fail-on-alert       exit with status 3 if any alert triggered
+  -h, --help                print this help
+  -V, --version             print the version
+
+Durations: 90 or 90s, 2m, 1h; --check-interval also takes 100ms.
+Signals: INT or TERM end the run with a last report and the summary (a
+second one ends it at once); USR1 prints a report now; HUP reopens the
+followed file. Exit status: 0 success, 1 runtime error, 2 usage error,
+3 an alert triggered (with --fail-on-alert). NO_COLOR disables colour.
+
+Examples:
+  tail -F /var/log/nginx/access.log | logmon
+  logmon --follow /var/log/nginx/access.log --threshold 50
+  logmon -q --fail-on-alert access.log.1 || mail -s 'logmon' ops < /dev/null
+  logmon -o json access.log | jq -c 'select(.type == \"alert\")'
+";
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    Run(Options),
+    Help,
+    Version,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Options {
+    pub inputs: Vec<PathBuf>,
+    pub follow: Option<PathBuf>,
+    pub from_start: bool,
+    pub replay: bool,
+    pub check_interval: Duration,
+    /// The engine's settings; `clock` is decided later, from the input.
+    pub engine: Config,
+    pub format: Format,
+    pub verbosity: Verbosity,
+    pub color: ColorChoice,
+    pub fail_on_alert: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            inputs: Vec::new(),
+            follow: None,
+            from_start: false,
+            replay: false,
+            check_interval: Duration::from_millis(250),
+            engine: Config::default(),
+            format: Format::Text,
+            verbosity: Verbosity::Normal,
+            color: ColorChoice::Auto,
+            fail_on_alert: false,
+        }
+    }
+}
+
+pub fn parse_args<I>(args: I) -> Result<Command, Error>
+where
+    I: IntoIterator,
+    I::Item: Into<OsString>,
+{
+    use lexopt::prelude::*;
+
+    let mut o = Options::default();
+    let mut parser = lexopt::Parser::from_args(args);
+    while let Some(arg) = parser.next().map_err(usage)? {
+        match arg {
+            Short('h') | Long("help") => return Ok(Command::Help),
+            Short('V') | Long("version") => return Ok(Command::Version),
+            Short('f') | Long("follow") => o.follow = Some(parser.value().map_err(usage)?.into()),
+            Long("from-start") => o.from_start = true,
+            Short('r') | Long("replay") => o.replay = true,
+            Long("log-format") => {
+                o.engine.format = match text(&mut parser, "--log-format")?.as_str() {
+                    "auto" => LogFormat::Auto,
+                    "common" => LogFormat::Common,
+                    "combined" => LogFormat::Combined,
+                    "csv" => LogFormat::Csv,
+                    other => return Err(invalid("--log-format", other, "auto, common, combined or csv")),
+                }
+            }
+            Long("check-interval") => {
+                let value = text(&mut parser, "--check-interval")?;
+                o.check_interval = parse_duration(&value)
+                    .filter(|d| (Duration::from_millis(10)..=Duration::from_secs(60)).contains(d))
+                    .ok_or_else(|| invalid("--check-interval", &value, "a duration from 10ms to 60s"))?;
+            }
+            Short('t') | Long("threshold") => {
+                let value = text(&mut parser, "--threshold")?;
+                o.engine.threshold = Threshold::parse(&value)
+                    .ok_or_else(|| invalid("--threshold", &value, "requests per second, e.g. 10 or 2.5"))?;
+            }
+            Short('w') | Long("window") => o.engine.window = seconds(&mut parser, "--window", 1, 86_400)?,
+            Short('i') | Long("interval") => o.engine.interval = seconds(&mut parser, "--interval", 1, 86_400)?,
+            Long("max-delay") => o.engine.max_delay = seconds(&mut parser, "--max-delay", 0, 300)?,
+            Short('n') | Long("top") => {
+                let value = text(&mut parser, "--top")?;
+                o.engine.top = value
+                    .parse()
+                    .ok()
+                    .filter(|n| *n <= TRACKED)
+                    .ok_or_else(|| invalid("--top", &value, &format!("a count from 0 to {TRACKED}")))?;
+            }
+            Short('o') | Long("format") => {
+                o.format = match text(&mut parser, "--format")?.as_str() {
+                    "text" => Format::Text,
+                    "json" => Format::Json,
+                    other => return Err(invalid("--format", other, "text or json")),
+                }
+            }
+            Short('q') | Long("quiet") => o.verbosity = Verbosity::Quiet,
+            Short('s') | Long("summary") => o.verbosity = Verbosity::Summary,
+            Long("color") | Long("colour") => {
+                o.color = match text(&mut parser, "--color")?.as_str() {
+                    "auto" => ColorChoice::Auto,
+                    "always" => ColorChoice::Always,
+                    "never" => ColorChoice::Never,
+                    other => return Err(invalid("--color", other, "auto, always or never")),
+                }
+            }
+            Long("fail-on-alert") => o.fail_on_alert = true,
+            Value(path) => o.inputs.push(path.into()),
+            _ => return Err(usage(arg.unexpected())),
+        }
+    }
+    if o.follow.is_some() && (o.replay || !o.inputs.is_empty()) {
+        return Err(Error::Usage("--follow reads only its own PATH: drop --replay and FILE arguments".into()));
+    }
+    if o.from_start && o.follow.is_none() {
+        return Err(Error::Usage("--from-start needs --follow PATH".into()));
+    }
+    Ok(Command::Run(o))
+}
+
+impl Options {
+    /// The engine's settings on the given clock.
+    pub fn engine_config(&self, clock: Clock) -> Config {
+        Config { clock, ..self.engine }
+    }
+}
+
+fn usage(e: lexopt::Error) -> Error {
+    Error::Usage(e.to_string())
+}
+
+fn invalid(flag: &str, value: &str, expected: &str) -> Error {
+    Error::Usage(format!("invalid value '{value}' for {flag}: expected {expected}"))
+}
+
+/// The option's value as UTF-8 text.
+fn text(parser: &mut lexopt::Parser, flag: &str) -> Result<String, Error> {
+    let value = parser.value().map_err(usage)?;
+    value.into_string().map_err(|v| invalid(flag, &v.to_string_lossy(), "UTF-8 text"))
+}
+
+/// A duration option in whole seconds within `min..=max`.
+fn seconds(parser: &mut lexopt::Parser, flag: &str, min: u32, max: u32) -> Result<u32, Error> {
+    let value = text(parser, flag)?;
+    parse_duration(&value)
+        .filter(|d| d.subsec_nanos() == 0)
+        .and_then(|d| u32::try_from(d.as_secs()).ok())
+        .filter(|s| (min..=max).contains(s))
+        .ok_or_else(|| invalid(flag, &value, &format!("whole seconds from {min}s to {}", max_text(max))))
+}
+
+fn max_text(seconds: u32) -> String {
+    match seconds {
+        86_400 => "24h".into(),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+/// `90`, `90s`, `2m`, `1h`, `250ms`; a bare number is seconds.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    if number.is_empty() || number.len() > 9 {
+        return None;
+    }
+    let n: u64 = number.parse().ok()?;
+    Some(match unit {
+        "" | "s" => Duration::from_secs(n),
+        "ms" => Duration::from_millis(n),
+        "m" => Duration::from_secs(n * 60),
+        "h" => Duration::from_secs(n * 3600),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Command, Error> {
+        parse_args(args.iter().copied())
+    }
+
+    fn options(args: &[&str]) -> Options {
+        match parse(args) {
+            Ok(Command::Run(o)) => o,
+            other => panic!("{args:?}: {other:?}"),
+        }
+    }
+
+    fn usage_error(args: &[&str]) -> String {
+        match parse(args) {
+            Err(Error::Usage(message)) => message,
+            other => panic!("{args:?}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let o = options(&[]);
+        assert_eq!(o, Options::default());
+        assert_eq!(o.engine.window, 120);
+        assert_eq!(o.engine.interval, 10);
+        assert_eq!(o.engine.threshold, Threshold::per_second(10));
+        assert_eq!(o.engine.top, 5);
+    }
+
+    #[test]
+    fn help_and_version_are_values() {
+        assert_eq!(parse(&["--help"]).ok(), Some(Command::Help));
+        assert_eq!(parse(&["-h", "--bogus"]).ok(), Some(Command::Help));
+        assert_eq!(parse(&["-V"]).ok(), Some(Command::Version));
+    }
+
+    #[test]
+    fn every_option() {
+        let o = options(&[
+            "-t",
+            "2.5",
+            "-w",
+            "5m",
+            "-i",
+            "30s",
+            "--max-delay",
+            "0",
+            "-n",
+            "3",
+            "-o",
+            "json",
+            "-q",
+            "--color=never",
+            "--fail-on-alert",
+            "--log-format",
+            "csv",
+            "-r",
+            "a.log",
+            "-",
+            "b.log",
+        ]);
+        assert_eq!(o.engine.threshold, Threshold::parse("2.5").expect("valid"));
+        assert_eq!((o.engine.window, o.engine.interval, o.engine.max_delay, o.engine.top), (300, 30, 0, 3));
+        assert_eq!((o.format, o.verbosity, o.color), (Format::Json, Verbosity::Quiet, ColorChoice::Never));
+        assert!(o.fail_on_alert && o.replay);
+        assert_eq!(o.engine.format, LogFormat::Csv);
+        assert_eq!(o.inputs, [PathBuf::from("a.log"), PathBuf::from("-"), PathBuf::from("b.log")]);
+
+        let o = options(&["--follow", "/var/log/x", "--from-start", "--check-interval", "50ms", "-s"]);
+        assert_eq!(o.follow, Some(PathBuf::from("/var/log/x")));
+        assert!(o.from_start);
+        assert_eq!(o.check_interval, Duration::from_millis(50));
+        assert_eq!(o.verbosity, Verbosity::Summary);
+    }
+
+    #[test]
+    fn errors_name_the_flag() {
+        assert!(usage_error(&["--top", "x"]).contains("--top"));
+        assert!(usage_error(&["-n", "-3"]).contains("--top"));
+        assert!(usage_error(&["--window", "0"]).contains("--window"));
+        assert!(usage_error(&["--window", "1500ms"]).contains("--window"));
+        assert!(usage_error(&["--interval", "2d"]).contains("--interval"));
+        assert!(usage_error(&["--max-delay", "10m"]).contains("--max-delay"));
+        assert!(usage_error(&["--threshold", "-1"]).contains("--threshold"));
+        assert!(usage_error(&["--format", "xml"]).contains("--format"));
+        assert!(usage_error(&["--color", "sometimes"]).contains("--color"));
+        assert!(usage_error(&["--log-format", "w3c"]).contains("--log-format"));
+        assert!(usage_error(&["--check-interval", "1ms"]).contains("--check-interval"));
+        assert!(usage_error(&["--bogus"]).contains("--bogus"));
+        assert!(usage_error(&["--follow"]).contains("--follow"));
+        assert!(usage_error(&["--quiet=yes"]).contains("--quiet"));
+    }
+
+    #[test]
+    fn conflicting_inputs() {
+        assert!(usage_error(&["--follow", "a", "b"]).contains("--follow"));
+        assert!(usage_error(&["--follow", "a", "--replay"]).contains("--follow"));
+        assert!(usage_error(&["--from-start"]).contains("--from-start"));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("90s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1h"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        for bad in ["", "s", "1.5s", "-1", "1d", "1 s", "9999999999"] {
+            assert_eq!(parse_duration(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn help_fits_80_columns() {
+        for line in HELP.lines() {
+            assert!(line.chars().count() < 80, "{line:?}");
+        }
+    }
+}

@@ -1,0 +1,383 @@
+//! Access-log lines to records: NCSA common and combined, and the exercise's
+//! CSV. Records borrow from the line; nothing is copied or allocated.
+
+use std::fmt;
+
+use memchr::{memchr, memchr_iter};
+
+use super::section;
+use super::timestamp::{self, CLF_LEN, ClfClock, Epoch};
+
+/// The log formats logmon reads; `Auto` settles on one at the first valid line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Auto,
+    Common,
+    Combined,
+    Csv,
+}
+
+impl LogFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            LogFormat::Auto => "auto",
+            LogFormat::Common => "common",
+            LogFormat::Combined => "combined",
+            LogFormat::Csv => "csv",
+        }
+    }
+}
+
+/// One request, as logged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Record<'a> {
+    pub time: Epoch,
+    pub status: u16,
+    pub bytes: u64,
+    /// `None` when the request names no path; the line is still a hit.
+    pub section: Option<&'a [u8]>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Parsed<'a> {
+    Hit(Record<'a>),
+    /// The CSV header line: not a log line, never counted as one.
+    Header,
+    Malformed(Malformed),
+}
+
+/// Why a line is not a hit. Shown to the user, so each says what is wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Malformed {
+    Empty,
+    TooLong,
+    NoTimestamp,
+    BadTimestamp,
+    NoRequest,
+    BadStatus,
+    BadBytes,
+    NotCombined,
+    CsvFields,
+    NotClf,
+}
+
+impl fmt::Display for Malformed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Malformed::Empty => "empty line",
+            Malformed::TooLong => "line too long",
+            Malformed::NoTimestamp => "no [timestamp]",
+            Malformed::BadTimestamp => "bad timestamp",
+            Malformed::NoRequest => "no quoted request",
+            Malformed::BadStatus => "bad status code",
+            Malformed::BadBytes => "bad byte count",
+            Malformed::NotCombined => "no referer and user agent (not combined format)",
+            Malformed::CsvFields => "not 7 CSV fields",
+            Malformed::NotClf => "not a log line",
+        })
+    }
+}
+
+/// Parses lines of one stream, settling on its format in `Auto` mode.
+#[derive(Debug)]
+pub struct Parser {
+    format: LogFormat,
+    /// Only a combined format asked for by name refuses common lines; one
+    /// detected is read leniently, as its trailing fields are never used.
+    strict: bool,
+    clock: ClfClock,
+}
+
+impl Parser {
+    pub fn new(format: LogFormat) -> Parser {
+        Parser { format, strict: format == LogFormat::Combined, clock: ClfClock::default() }
+    }
+
+    /// The format in use: the one asked for, or the one detected (`Auto`
+    /// until the first valid line).
+    pub fn format(&self) -> LogFormat {
+        self.format
+    }
+
+    pub fn parse<'a>(&mut self, line: &'a [u8]) -> Parsed<'a> {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            return Parsed::Malformed(Malformed::Empty);
+        }
+        let result = match self.format {
+            LogFormat::Common | LogFormat::Combined => self.clf(line),
+            LogFormat::Csv => csv(line),
+            LogFormat::Auto => return self.detect(line),
+        };
+        match result {
+            Ok(Some(record)) => Parsed::Hit(record),
+            Ok(None) => Parsed::Header,
+            Err(why) => Parsed::Malformed(why),
+        }
+    }
+
+    fn clf<'a>(&mut self, line: &'a [u8]) -> Result<Option<Record<'a>>, Malformed> {
+        let record = clf(&mut self.clock, line)?;
+        if self.strict && !has_referer_and_agent(line) {
+            return Err(Malformed::NotCombined);
+        }
+        Ok(Some(record))
+    }
+
+    /// Tries both families; the first valid line decides the stream's format.
+    fn detect<'a>(&mut self, line: &'a [u8]) -> Parsed<'a> {
+        let as_clf = clf(&mut self.clock, line);
+        if let Ok(record) = as_clf {
+            self.format = if has_referer_and_agent(line) { LogFormat::Combined } else { LogFormat::Common };
+            return Parsed::Hit(record);
+        }
+        match csv(line) {
+            Ok(parsed) => {
+                self.format = LogFormat::Csv;
+                match parsed {
+                    Some(record) => Parsed::Hit(record),
+                    None => Parsed::Header,
+                }
+            }
+            // Report the reason of the family the line looks like.
+            Err(why) if line.first() == Some(&b'"') => Parsed::Malformed(why),
+            Err(_) => Parsed::Malformed(as_clf.err().unwrap_or(Malformed::NotClf)),
+        }
+    }
+}
+
+/// `host ident user [dd/Mon/yyyy:HH:MM:SS +zzzz] "request" status bytes ...`
+fn clf<'a>(clock: &mut ClfClock, line: &'a [u8]) -> Result<Record<'a>, Malformed> {
+    let open = memchr(b'[', line).ok_or(Malformed::NoTimestamp)?;
+    if open == 0 || line[open - 1] != b' ' {
+        return Err(Malformed::NotClf);
+    }
+    let stamp = line.get(open + 1..open + 1 + CLF_LEN).ok_or(Malformed::BadTimestamp)?;
+    if line.get(open + 1 + CLF_LEN) != Some(&b']') {
+        return Err(Malformed::BadTimestamp);
+    }
+    let time = clock.parse(stamp).ok_or(Malformed::BadTimestamp)?;
+    let rest = line[open + CLF_LEN + 2..].strip_prefix(b" \"").ok_or(Malformed::NoRequest)?;
+    let (request, after) = split_request(rest)?;
+    let status = status(&after[..3])?;
+    let bytes = match after[3..].split(|&c| c == b' ').nth(1) {
+        Some(field) => byte_count(field)?,
+        None => return Err(Malformed::BadBytes),
+    };
+    Ok(Record { time, status, bytes, section: section::of_request(request) })
+}
+
+/// Splits `request" 200 ...` at the quote that closes the request: the first
+/// one followed by a three-digit status. Requests may hold escaped quotes.
+/// Returns the request and what follows `" `.
+fn split_request(rest: &[u8]) -> Result<(&[u8], &[u8]), Malformed> {
+    let mut quoted = false;
+    for i in memchr_iter(b'"', rest) {
+        quoted = true;
+        let after = &rest[i + 1..];
+        if after.len() >= 4
+            && after[0] == b' '
+            && after[1..4].iter().all(u8::is_ascii_digit)
+            && after.get(4).is_none_or(|&c| c == b' ')
+        {
+            return Ok((&rest[..i], &after[1..]));
+        }
+    }
+    Err(if quoted { Malformed::BadStatus } else { Malformed::NoRequest })
+}
+
+/// Combined format appends ` "referer" "user-agent"` after the byte count.
+fn has_referer_and_agent(line: &[u8]) -> bool {
+    let Some(open) = memchr(b'[', line) else { return false };
+    // The request's two quotes, then at least two quoted fields.
+    memchr_iter(b'"', &line[open..]).count() >= 6
+}
+
+/// `"remotehost","rfc931","authuser","date","request","status","bytes"`,
+/// `date` in unix seconds. `Ok(None)` for the header line.
+fn csv(line: &[u8]) -> Result<Option<Record<'_>>, Malformed> {
+    let mut fields: [&[u8]; 7] = [&[]; 7];
+    let mut rest = Some(line);
+    for field in &mut fields {
+        let (value, next) = csv_field(rest.ok_or(Malformed::CsvFields)?)?;
+        *field = value;
+        rest = next;
+    }
+    // Extra trailing fields are tolerated, as in combined logs.
+    let [host, _, _, date, request, code, bytes] = fields;
+    if host == b"remotehost" {
+        return Ok(None);
+    }
+    let time = timestamp::parse_unix_seconds(date).ok_or(Malformed::BadTimestamp)?;
+    Ok(Some(Record { time, status: status(code)?, bytes: byte_count(bytes)?, section: section::of_request(request) }))
+}
+
+/// One CSV field at the start of `s`: its content (quotes removed, doubled
+/// quotes left as they are) and the rest after the comma, if any.
+fn csv_field(s: &[u8]) -> Result<(&[u8], Option<&[u8]>), Malformed> {
+    let (value, after) = if let Some(quoted) = s.strip_prefix(b"\"") {
+        let mut from = 0;
+        loop {
+            let q = from + memchr(b'"', &quoted[from..]).ok_or(Malformed::CsvFields)?;
+            if quoted.get(q + 1) == Some(&b'"') {
+                from = q + 2;
+                continue;
+            }
+            break (&quoted[..q], &quoted[q + 1..]);
+        }
+    } else {
+        let end = memchr(b',', s).unwrap_or(s.len());
+        (&s[..end], &s[end..])
+    };
+    match after.first() {
+        None => Ok((value, None)),
+        Some(b',') => Ok((value, Some(&after[1..]))),
+        Some(_) => Err(Malformed::CsvFields),
+    }
+}
+
+fn status(s: &[u8]) -> Result<u16, Malformed> {
+    match timestamp::digits(s) {
+        Some(code @ 100..=599) if s.len() == 3 => Ok(code as u16),
+        _ => Err(Malformed::BadStatus),
+    }
+}
+
+fn byte_count(s: &[u8]) -> Result<u64, Malformed> {
+    if s == b"-" {
+        return Ok(0);
+    }
+    timestamp::digits(s).ok_or(Malformed::BadBytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: Epoch = 1_549_573_860; // 2019-02-07T21:11:00Z
+
+    fn parse(format: LogFormat, line: &[u8]) -> Parsed<'_> {
+        Parser::new(format).parse(line)
+    }
+
+    fn hit(line: &[u8]) -> Record<'_> {
+        match parse(LogFormat::Auto, line) {
+            Parsed::Hit(r) => r,
+            other => panic!("{:?} for {:?}", other, String::from_utf8_lossy(line)),
+        }
+    }
+
+    fn malformed(format: LogFormat, line: &[u8]) -> Malformed {
+        match parse(format, line) {
+            Parsed::Malformed(why) => why,
+            other => panic!("{:?} for {:?}", other, String::from_utf8_lossy(line)),
+        }
+    }
+
+    #[test]
+    fn common() {
+        let r = hit(br#"127.0.0.1 - james [07/Feb/2019:21:11:00 +0000] "GET /report HTTP/1.0" 200 123"#);
+        assert_eq!(r, Record { time: T0, status: 200, bytes: 123, section: Some(b"/report") });
+    }
+
+    #[test]
+    fn combined_and_extra_fields() {
+        let line = br#"1.2.3.4 - - [07/Feb/2019:22:11:00 +0100] "POST /api/user HTTP/1.1" 503 - "http://ref/x" "curl/8.0" vhost.example 0.042"#;
+        let r = hit(line);
+        assert_eq!(r, Record { time: T0, status: 503, bytes: 0, section: Some(b"/api") });
+        assert!(matches!(parse(LogFormat::Combined, line), Parsed::Hit(_)));
+        assert!(matches!(parse(LogFormat::Common, line), Parsed::Hit(_)));
+    }
+
+    #[test]
+    fn combined_insists_on_referer_and_agent() {
+        let line = br#"1.2.3.4 - - [07/Feb/2019:21:11:00 +0000] "GET / HTTP/1.1" 200 5"#;
+        assert_eq!(malformed(LogFormat::Combined, line), Malformed::NotCombined);
+    }
+
+    #[test]
+    fn detection_settles_on_the_first_valid_line() {
+        let mut p = Parser::new(LogFormat::Auto);
+        assert_eq!(p.parse(b"garbage"), Parsed::Malformed(Malformed::NoTimestamp));
+        assert_eq!(p.format(), LogFormat::Auto);
+        let csv = br#""10.0.0.2","-","apache",1549573860,"GET /api/user HTTP/1.0",200,1234"#;
+        assert!(matches!(p.parse(csv), Parsed::Hit(_)));
+        assert_eq!(p.format(), LogFormat::Csv);
+        let clf = br#"1.2.3.4 - - [07/Feb/2019:21:11:00 +0000] "GET / HTTP/1.1" 200 5"#;
+        assert_eq!(p.parse(clf), Parsed::Malformed(Malformed::CsvFields));
+
+        let mut p = Parser::new(LogFormat::Auto);
+        assert!(matches!(p.parse(clf), Parsed::Hit(_)));
+        assert_eq!(p.format(), LogFormat::Common);
+    }
+
+    #[test]
+    fn escaped_quotes_inside_the_request() {
+        let r = hit(br#"h - - [07/Feb/2019:21:11:00 +0000] "GET /a\"b/c HTTP/1.1" 404 7 "-" "x \" 200 y""#);
+        assert_eq!((r.status, r.bytes, r.section), (404, 7, Some(&b"/a\\\"b"[..])));
+    }
+
+    #[test]
+    fn unusable_requests_are_hits_without_section() {
+        let tls = br#"h - - [07/Feb/2019:21:11:00 +0000] "\x16\x03\x01\x00\xa5\x01\x00" 400 157 "-" "-""#;
+        assert_eq!(hit(tls).section, None);
+        let dash = br#"h - - [07/Feb/2019:21:11:00 +0000] "-" 408 0 "-" "-""#;
+        assert_eq!(hit(dash).section, None);
+        let raw = b"h - - [07/Feb/2019:21:11:00 +0000] \"\x16\x03\x01\x00\xff\" 400 0";
+        assert_eq!(hit(raw).section, None);
+    }
+
+    #[test]
+    fn crlf_and_bytes_that_are_not_utf8() {
+        let r = hit(b"h - - [07/Feb/2019:21:11:00 +0000] \"GET /\xff\xfe/x HTTP/1.1\" 200 1\r");
+        assert_eq!(r.section, Some(&b"/\xff\xfe"[..]));
+        assert_eq!(r.bytes, 1);
+        let r = hit(b"h\0 - - [07/Feb/2019:21:11:00 +0000] \"GET /a\0b HTTP/1.1\" 200 1");
+        assert_eq!(r.section, Some(&b"/a\0b"[..]));
+    }
+
+    #[test]
+    fn clf_defects() {
+        use LogFormat::Common;
+        let m = |s: &str| malformed(Common, s.as_bytes());
+        assert_eq!(m(""), Malformed::Empty);
+        assert_eq!(m("\r"), Malformed::Empty);
+        assert_eq!(m("h - - 07/Feb/2019:21:11:00 +0000 \"GET / HTTP/1.1\" 200 5"), Malformed::NoTimestamp);
+        assert_eq!(m("[07/Feb/2019:21:11:00 +0000] \"GET / HTTP/1.1\" 200 5"), Malformed::NotClf);
+        assert_eq!(m("h - - [07/Feb/2019:21:11:00] \"GET / HTTP/1.1\" 200 5"), Malformed::BadTimestamp);
+        assert_eq!(m("h - - [07/Feb/2019:21:11:00 +0000"), Malformed::BadTimestamp);
+        assert_eq!(m("h - - [31/Feb/2019:21:11:00 +0000] \"GET / HTTP/1.1\" 200 5"), Malformed::BadTimestamp);
+        assert_eq!(m("h - - [07/Feb/2019:21:11:00 +0000] GET / 200 5"), Malformed::NoRequest);
+        assert_eq!(m("h - - [07/Feb/2019:21:11:00 +0000] \"GET / HTTP/1.1 200 5"), Malformed::NoRequest);
+        assert_eq!(m("h - - [07/Feb/2019:21:11:00 +0000] \"GET / HTTP/1.1\" OK 5"), Malformed::BadStatus);
+        assert_eq!(m("h - - [07/Feb/2019:21:11:00 +0000] \"GET / HTTP/1.1\" 2000 5"), Malformed::BadStatus);
+        assert_eq!(m("h - - [07/Feb/2019:21:11:00 +0000] \"GET / HTTP/1.1\" 600 5"), Malformed::BadStatus);
+        assert_eq!(m("h - - [07/Feb/2019:21:11:00 +0000] \"GET / HTTP/1.1\" 099 5"), Malformed::BadStatus);
+        assert_eq!(m("h - - [07/Feb/2019:21:11:00 +0000] \"GET / HTTP/1.1\" 200"), Malformed::BadBytes);
+        assert_eq!(m("h - - [07/Feb/2019:21:11:00 +0000] \"GET / HTTP/1.1\" 200 5k"), Malformed::BadBytes);
+        assert_eq!(m("h - - [07/Feb/2019:21:11:00 +0000] \"GET / HTTP/1.1\" 200 -5"), Malformed::BadBytes);
+        // A line cut short in the middle.
+        assert_eq!(m("h - - [07/Feb/2019:21:11:00 +0000] \"GET /api/us"), Malformed::NoRequest);
+    }
+
+    #[test]
+    fn csv_lines() {
+        use LogFormat::Csv;
+        let r = hit(br#""10.0.0.2","-","apache",1549573860,"GET /api/user HTTP/1.0",200,1234"#);
+        assert_eq!(r, Record { time: T0, status: 200, bytes: 1234, section: Some(b"/api") });
+        // Unquoted, quoted numbers, doubled quotes, extra fields.
+        let r = hit(br#"10.0.0.2,-,apache,"1549573860","GET /a""b/c HTTP/1.0","404","-",extra"#);
+        assert_eq!((r.status, r.bytes, r.section), (404, 0, Some(&br#"/a""b"#[..])));
+        let header = br#""remotehost","rfc931","authuser","date","request","status","bytes""#;
+        assert_eq!(parse(Csv, header), Parsed::Header);
+        assert_eq!(parse(LogFormat::Auto, header), Parsed::Header);
+        let m = |s: &[u8]| malformed(Csv, s);
+        assert_eq!(m(br#""10.0.0.2","-","apache",1549573860,"GET / HTTP/1.0",200"#), Malformed::CsvFields);
+        assert_eq!(m(br#""10.0.0.2","-","apache",1549573860,"GET / HTTP/1.0,200,1"#), Malformed::CsvFields);
+        assert_eq!(m(br#""10.0.0.2"x,"-","apache",1549573860,"GET /",200,1"#), Malformed::CsvFields);
+        assert_eq!(m(br#""10.0.0.2","-","apache",2019-02-07,"GET /",200,1"#), Malformed::BadTimestamp);
+        assert_eq!(m(br#""10.0.0.2","-","apache",1549573860,"GET /",20,1"#), Malformed::BadStatus);
+        assert_eq!(m(br#""10.0.0.2","-","apache",1549573860,"GET /",200,x"#), Malformed::BadBytes);
+        assert_eq!(hit(br#""h","-","u",1549573860,"-",400,0"#).section, None);
+    }
+}

@@ -1,0 +1,122 @@
+//! Sections: what stands before the second `/` of a request's path.
+
+/// Longer sections are cut to this many bytes, so a hostile log cannot make
+/// the per-report section tables grow with line length.
+pub const MAX_SECTION_LEN: usize = 128;
+
+/// The section of a logged request line such as `GET /pages/create HTTP/1.1`.
+///
+/// `None` when the request names no path: `-`, a TLS handshake logged as
+/// bytes, `OPTIONS *`, `CONNECT host:443`. The line is still a hit.
+pub fn of_request(request: &[u8]) -> Option<&[u8]> {
+    let space = memchr::memchr(b' ', request)?;
+    let method = &request[..space];
+    if method.is_empty() || !method.iter().all(u8::is_ascii_graphic) {
+        return None;
+    }
+    let rest = &request[space + 1..];
+    let target = match memchr::memchr(b' ', rest) {
+        Some(end) => &rest[..end],
+        None => rest,
+    };
+    of_target(target)
+}
+
+/// The section of a request target: origin form `/a/b?q` or absolute form
+/// `http://host/a/b`.
+pub fn of_target(target: &[u8]) -> Option<&[u8]> {
+    let path = if target.first() == Some(&b'/') { target } else { after_authority(target)? };
+    let path = match memchr::memchr2(b'?', b'#', path) {
+        Some(end) => &path[..end],
+        None => path,
+    };
+    if path.is_empty() {
+        // `http://host` and `http://host?q` ask for the root.
+        return Some(b"/");
+    }
+    let end = match memchr::memchr(b'/', &path[1..]) {
+        Some(i) => i + 1,
+        None => path.len(),
+    };
+    Some(&path[..end.min(MAX_SECTION_LEN)])
+}
+
+/// For `scheme://authority/path...`, the part from the path on (possibly
+/// empty); `None` if the target is not in absolute form.
+fn after_authority(target: &[u8]) -> Option<&[u8]> {
+    let colon = memchr::memchr(b':', target)?;
+    let scheme = &target[..colon];
+    if scheme.is_empty() || !scheme.iter().all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(c)) {
+        return None;
+    }
+    let rest = target[colon..].strip_prefix(b"://")?;
+    let end = memchr::memchr3(b'/', b'?', b'#', rest).unwrap_or(rest.len());
+    Some(&rest[end..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn section(request: &str) -> Option<&str> {
+        of_request(request.as_bytes()).map(|s| std::str::from_utf8(s).expect("test input is UTF-8"))
+    }
+
+    #[test]
+    fn first_path_segment() {
+        assert_eq!(section("GET /pages/create HTTP/1.1"), Some("/pages"));
+        assert_eq!(section("GET /report HTTP/1.0"), Some("/report"));
+        assert_eq!(section("GET / HTTP/1.0"), Some("/"));
+        assert_eq!(section("POST /api/user/42/edit HTTP/2.0"), Some("/api"));
+        assert_eq!(section("GET /api/ HTTP/1.1"), Some("/api"));
+    }
+
+    #[test]
+    fn query_and_fragment_are_not_part_of_it() {
+        assert_eq!(section("GET /search?q=a/b HTTP/1.1"), Some("/search"));
+        assert_eq!(section("GET /page#top/x HTTP/1.1"), Some("/page"));
+        assert_eq!(section("GET /?x=/y HTTP/1.1"), Some("/"));
+    }
+
+    #[test]
+    fn absolute_form_uses_the_path() {
+        assert_eq!(section("GET http://host/a/b HTTP/1.1"), Some("/a"));
+        assert_eq!(section("GET https://host:8443/a HTTP/1.1"), Some("/a"));
+        assert_eq!(section("GET http://host HTTP/1.1"), Some("/"));
+        assert_eq!(section("GET http://host?x=/y HTTP/1.1"), Some("/"));
+    }
+
+    #[test]
+    fn http_0_9_has_no_version() {
+        assert_eq!(section("GET /old/page"), Some("/old"));
+    }
+
+    #[test]
+    fn double_slash_gives_the_root() {
+        assert_eq!(section("GET //etc/passwd HTTP/1.1"), Some("/"));
+    }
+
+    #[test]
+    fn requests_without_a_path() {
+        assert_eq!(section("-"), None);
+        assert_eq!(section(""), None);
+        assert_eq!(section(r"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03"), None);
+        assert_eq!(of_request(b"\x16\x03\x01 /x HTTP/1.1"), None);
+        assert_eq!(section("OPTIONS * HTTP/1.1"), None);
+        assert_eq!(section("CONNECT example.com:443 HTTP/1.1"), None);
+        assert_eq!(section("GET  HTTP/1.1"), None);
+        assert_eq!(section(" /a HTTP/1.1"), None);
+    }
+
+    #[test]
+    fn bytes_pass_through_untouched() {
+        assert_eq!(of_request(b"GET /caf\xc3\xa9/x HTTP/1.1"), Some(&b"/caf\xc3\xa9"[..]));
+        assert_eq!(of_request(b"GET /\xff\x00/x HTTP/1.1"), Some(&b"/\xff\x00"[..]));
+    }
+
+    #[test]
+    fn long_sections_are_cut() {
+        let long = format!("GET /{}/x HTTP/1.1", "a".repeat(1000));
+        assert_eq!(section(&long).map(str::len), Some(MAX_SECTION_LEN));
+    }
+}

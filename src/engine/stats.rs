@@ -1,0 +1,286 @@
+//! What reports count: a tally per report interval, and the reports and
+//! summary handed to the writers.
+
+use std::collections::VecDeque;
+
+use super::alert::{AlertRecord, Alerts};
+use super::parse::{LogFormat, Record};
+use super::timestamp::Epoch;
+use super::topk::{SectionCounts, SectionHits};
+
+/// Hits per status class: `[1xx, 2xx, 3xx, 4xx, 5xx]`.
+pub type StatusClasses = [u64; 5];
+
+/// Counts for one report interval while it is being built.
+#[derive(Debug, Default)]
+pub struct Tally {
+    pub hits: u64,
+    pub late: u64,
+    pub early: u64,
+    pub malformed: u64,
+    bytes: u64,
+    status: StatusClasses,
+    no_section: u64,
+    sections: SectionCounts,
+}
+
+impl Tally {
+    pub fn add(&mut self, record: &Record<'_>) {
+        self.hits += 1;
+        // Byte counts come from the log; a hostile one must not overflow.
+        self.bytes = self.bytes.saturating_add(record.bytes);
+        self.status[usize::from(record.status / 100 - 1)] += 1;
+        match record.section {
+            Some(section) => self.sections.add(section),
+            None => self.no_section += 1,
+        }
+    }
+
+    /// Nothing was read for this interval: it belongs in a quiet stretch.
+    pub fn is_empty(&self) -> bool {
+        self.hits == 0 && self.malformed == 0
+    }
+
+    /// Empties the tally, keeping the section table's memory.
+    fn clear(&mut self) {
+        let Tally { hits, late, early, malformed, bytes, status, no_section, sections } = self;
+        for n in [hits, late, early, malformed, bytes, no_section] {
+            *n = 0;
+        }
+        *status = StatusClasses::default();
+        sections.clear();
+    }
+
+    pub fn report(&self, start: Epoch, end: Epoch, interval: u32, top: usize, alerts: &Alerts) -> Report {
+        Report {
+            start,
+            end,
+            partial: end.rem_euclid(i64::from(interval)) != 0,
+            hits: self.hits,
+            late: self.late,
+            early: self.early,
+            malformed: self.malformed,
+            bytes: self.bytes,
+            status: self.status,
+            sections: self.sections.top(top),
+            sections_approximate: self.sections.approximate(),
+            distinct_sections: self.sections.distinct(),
+            no_section: self.no_section,
+            alert: alerts.active().copied(),
+            history: alerts.history().copied().collect(),
+            alerts: alerts.triggered(),
+        }
+    }
+}
+
+/// A finished report interval `[start, end)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Report {
+    pub start: Epoch,
+    pub end: Epoch,
+    /// It ends off the interval grid: the last report, or one asked for.
+    pub partial: bool,
+    /// Every hit counted in this report, late and early ones included.
+    pub hits: u64,
+    /// Hits whose second had already closed when they arrived.
+    pub late: u64,
+    /// Hits stamped too far ahead of the wall clock (live mode only).
+    pub early: u64,
+    pub malformed: u64,
+    pub bytes: u64,
+    pub status: StatusClasses,
+    /// The sections with most hits, most first.
+    pub sections: Vec<SectionHits>,
+    /// The section counts are upper bounds (too many distinct sections).
+    pub sections_approximate: bool,
+    pub distinct_sections: usize,
+    /// Hits whose request named no path.
+    pub no_section: u64,
+    /// The alert in force at the end of the report.
+    pub alert: Option<AlertRecord>,
+    /// The latest alerts, oldest first.
+    pub history: Vec<AlertRecord>,
+    /// Alerts triggered since the start.
+    pub alerts: u64,
+}
+
+impl Report {
+    pub fn seconds(&self) -> i64 {
+        self.end - self.start
+    }
+
+    /// Hits per second over the report's own length.
+    pub fn rate(&self) -> f64 {
+        self.hits as f64 / self.seconds().max(1) as f64
+    }
+
+    /// 2xx and 3xx.
+    pub fn successes(&self) -> u64 {
+        self.status[1] + self.status[2]
+    }
+
+    /// 4xx and 5xx.
+    pub fn errors(&self) -> u64 {
+        self.status[3] + self.status[4]
+    }
+}
+
+/// The last word of a run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Summary {
+    /// The end of the last closed second; `None` if no hit ever came.
+    pub time: Option<Epoch>,
+    /// Every line read: `hits + malformed + skipped`.
+    pub lines: u64,
+    pub hits: u64,
+    pub malformed: u64,
+    pub late: u64,
+    pub early: u64,
+    /// CSV header lines.
+    pub skipped: u64,
+    /// Alerts triggered.
+    pub alerts: u64,
+    /// The alert still in force at the end.
+    pub alert: Option<AlertRecord>,
+    /// Earliest and latest hit timestamps.
+    pub first: Option<Epoch>,
+    pub last: Option<Epoch>,
+    pub format: LogFormat,
+}
+
+/// The tallies of the report being built and of the later ones that open
+/// seconds already reach into.
+#[derive(Debug)]
+pub struct Tallies {
+    interval: i64,
+    /// Report number (`start / interval`) of `ring[0]`.
+    current: i64,
+    ring: VecDeque<Tally>,
+    spare: Vec<Tally>,
+}
+
+impl Tallies {
+    pub fn new(interval: u32, first_second: Epoch) -> Tallies {
+        let interval = i64::from(interval);
+        Tallies { interval, current: first_second.div_euclid(interval), ring: VecDeque::new(), spare: Vec::new() }
+    }
+
+    /// The report number holding second `t`.
+    pub fn number(&self, t: Epoch) -> i64 {
+        t.div_euclid(self.interval)
+    }
+
+    /// `[start, end)` of the report being built.
+    pub fn current_bounds(&self) -> (Epoch, Epoch) {
+        (self.current * self.interval, (self.current + 1) * self.interval)
+    }
+
+    pub fn current_number(&self) -> i64 {
+        self.current
+    }
+
+    /// The tally of report `number`, which must not be before the current one.
+    pub fn get(&mut self, number: i64) -> &mut Tally {
+        debug_assert!(number >= self.current);
+        let k = (number - self.current) as usize;
+        while self.ring.len() <= k {
+            let fresh = self.spare.pop().unwrap_or_default();
+            self.ring.push_back(fresh);
+        }
+        &mut self.ring[k]
+    }
+
+    pub fn current(&mut self) -> &mut Tally {
+        self.get(self.current)
+    }
+
+    /// The current tally as it stands, without taking it.
+    pub fn peek(&self) -> Option<&Tally> {
+        self.ring.front()
+    }
+
+    /// Hands the current tally to `f` and moves on to the next report.
+    pub fn finish_current<T>(&mut self, f: impl FnOnce(&Tally) -> T) -> T {
+        let tally = self.ring.pop_front().unwrap_or_default();
+        self.current += 1;
+        let out = f(&tally);
+        self.recycle(tally);
+        out
+    }
+
+    /// Moves on to report `number`; the reports skipped must be empty.
+    pub fn skip_to(&mut self, number: i64) {
+        while self.current < number {
+            if let Some(tally) = self.ring.pop_front() {
+                debug_assert!(tally.is_empty());
+                self.recycle(tally);
+            }
+            self.current += 1;
+            if self.ring.is_empty() {
+                self.current = number;
+            }
+        }
+    }
+
+    fn recycle(&mut self, mut tally: Tally) {
+        tally.clear();
+        self.spare.push(tally);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::alert::Threshold;
+
+    fn record(status: u16, bytes: u64, section: Option<&'static [u8]>) -> Record<'static> {
+        Record { time: 0, status, bytes, section }
+    }
+
+    #[test]
+    fn a_report_adds_up() {
+        let mut t = Tally::default();
+        t.add(&record(200, 100, Some(b"/api")));
+        t.add(&record(304, 0, Some(b"/api")));
+        t.add(&record(404, 10, Some(b"/img")));
+        t.add(&record(503, 5, None));
+        t.add(&record(101, 0, Some(b"/ws")));
+        t.malformed += 2;
+        let alerts = Alerts::new(Threshold::per_second(10), 120);
+        let r = t.report(100, 110, 10, 2, &alerts);
+        assert_eq!((r.hits, r.malformed, r.bytes, r.no_section), (5, 2, 115, 1));
+        assert_eq!(r.status, [1, 1, 1, 1, 1]);
+        assert_eq!((r.successes(), r.errors()), (2, 2));
+        assert_eq!(r.sections.len(), 2);
+        assert_eq!((r.sections[0].section.as_slice(), r.sections[0].hits), (&b"/api"[..], 2));
+        assert_eq!(r.distinct_sections, 3);
+        assert_eq!(r.rate(), 0.5);
+        assert!(!r.partial);
+        assert!(t.report(100, 105, 10, 2, &alerts).partial);
+    }
+
+    #[test]
+    fn byte_counts_saturate() {
+        let mut t = Tally::default();
+        t.add(&record(200, u64::MAX, None));
+        t.add(&record(200, 5, None));
+        let r = t.report(0, 10, 10, 5, &Alerts::new(Threshold::per_second(1), 1));
+        assert_eq!(r.bytes, u64::MAX);
+    }
+
+    #[test]
+    fn tallies_follow_report_numbers() {
+        let mut ts = Tallies::new(10, 95);
+        assert_eq!(ts.current_bounds(), (90, 100));
+        ts.get(10).hits += 1;
+        ts.current().hits += 2;
+        let hits = ts.finish_current(|t| t.hits);
+        assert_eq!(hits, 2);
+        assert_eq!(ts.current_bounds(), (100, 110));
+        assert_eq!(ts.current().hits, 1);
+        ts.finish_current(|_| ());
+        ts.skip_to(50);
+        assert_eq!(ts.current_bounds(), (500, 510));
+        assert_eq!(ts.current().hits, 0, "recycled tallies come back empty");
+    }
+}

@@ -1,0 +1,223 @@
+//! Log timestamps: the CLF `[10/Oct/2000:13:55:36 -0700]` form and CSV unix
+//! seconds, both turned into UTC epoch seconds without allocating.
+
+use time::{Date, Month};
+
+/// Seconds since the epoch, UTC. Everything in the engine counts in these.
+pub type Epoch = i64;
+
+/// The last second a timestamp may name: 9999-12-31T23:59:59Z. Later ones
+/// cannot be written back out as four-digit years, so they are refused.
+pub const MAX_EPOCH: Epoch = 253_402_300_799;
+
+/// Length of `10/Oct/2000:13:55:36 -0700`.
+pub const CLF_LEN: usize = 26;
+
+/// Julian day number of 1970-01-01.
+const UNIX_EPOCH_JULIAN_DAY: i64 = 2_440_588;
+
+/// Converts CLF timestamps, remembering the last date and zone seen.
+///
+/// Consecutive lines almost always share the day and the zone, so a hit in
+/// the cache leaves only the six time-of-day digits to read.
+#[derive(Debug, Default)]
+pub struct ClfClock {
+    /// `dd/Mon/yyyy` followed by `+zzzz`, as they appeared in the line.
+    key: [u8; 16],
+    /// Epoch of that day's local midnight, already shifted to UTC.
+    midnight: Epoch,
+    valid: bool,
+}
+
+impl ClfClock {
+    /// Parses exactly [`CLF_LEN`] bytes: `dd/Mon/yyyy:HH:MM:SS +zzzz`.
+    pub fn parse(&mut self, s: &[u8]) -> Option<Epoch> {
+        let s: &[u8; CLF_LEN] = s.try_into().ok()?;
+        if s[2] != b'/' || s[6] != b'/' || s[11] != b':' || s[14] != b':' || s[17] != b':' {
+            return None;
+        }
+        if s[20] != b' ' {
+            return None;
+        }
+        let hour = two_digits(s[12], s[13])?;
+        let minute = two_digits(s[15], s[16])?;
+        let second = two_digits(s[18], s[19])?;
+        // 60 is a leap second; it is counted in the next minute's first second.
+        if hour > 23 || minute > 59 || second > 60 {
+            return None;
+        }
+        let mut key = [0u8; 16];
+        key[..11].copy_from_slice(&s[..11]);
+        key[11..].copy_from_slice(&s[21..]);
+        if !self.valid || key != self.key {
+            self.midnight = midnight(s)?;
+            self.key = key;
+            self.valid = true;
+        }
+        let t = self.midnight + Epoch::from(hour) * 3600 + Epoch::from(minute) * 60 + Epoch::from(second);
+        in_range(t)
+    }
+}
+
+/// The UTC epoch of local midnight for the date and zone of a CLF timestamp.
+fn midnight(s: &[u8; CLF_LEN]) -> Option<Epoch> {
+    let day = two_digits(s[0], s[1])?;
+    let month = month(&s[3..6])?;
+    let year = digits(&s[7..11])?;
+    let date = Date::from_calendar_date(i32::try_from(year).ok()?, month, day).ok()?;
+    let sign = match s[21] {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let zone_hours = two_digits(s[22], s[23])?;
+    let zone_minutes = two_digits(s[24], s[25])?;
+    if zone_hours > 23 || zone_minutes > 59 {
+        return None;
+    }
+    let offset = sign * (Epoch::from(zone_hours) * 3600 + Epoch::from(zone_minutes) * 60);
+    let days = Epoch::from(date.to_julian_day()) - UNIX_EPOCH_JULIAN_DAY;
+    Some(days * 86_400 - offset)
+}
+
+/// Parses a CSV `date` field: non-negative unix seconds.
+pub fn parse_unix_seconds(s: &[u8]) -> Option<Epoch> {
+    if s.is_empty() || s.len() > 12 {
+        return None;
+    }
+    in_range(Epoch::try_from(digits(s)?).ok()?)
+}
+
+fn in_range(t: Epoch) -> Option<Epoch> {
+    (0..=MAX_EPOCH).contains(&t).then_some(t)
+}
+
+fn month(s: &[u8]) -> Option<Month> {
+    Some(match s {
+        b"Jan" => Month::January,
+        b"Feb" => Month::February,
+        b"Mar" => Month::March,
+        b"Apr" => Month::April,
+        b"May" => Month::May,
+        b"Jun" => Month::June,
+        b"Jul" => Month::July,
+        b"Aug" => Month::August,
+        b"Sep" => Month::September,
+        b"Oct" => Month::October,
+        b"Nov" => Month::November,
+        b"Dec" => Month::December,
+        _ => return None,
+    })
+}
+
+fn two_digits(a: u8, b: u8) -> Option<u8> {
+    if a.is_ascii_digit() && b.is_ascii_digit() { Some((a - b'0') * 10 + (b - b'0')) } else { None }
+}
+
+/// Parses a run of ASCII digits; `None` for anything else, or for a value that
+/// does not fit (callers bound the length first).
+pub fn digits(s: &[u8]) -> Option<u64> {
+    if s.is_empty() || s.len() > 19 {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &c in s {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + u64::from(c - b'0');
+    }
+    Some(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clf(s: &str) -> Option<Epoch> {
+        ClfClock::default().parse(s.as_bytes())
+    }
+
+    #[test]
+    fn utc_timestamp() {
+        // date -u -d '2019-02-07 21:11:00' +%s
+        assert_eq!(clf("07/Feb/2019:21:11:00 +0000"), Some(1_549_573_860));
+    }
+
+    #[test]
+    fn offsets_are_applied() {
+        // The NCSA example: 13:55:36 at -0700 is 20:55:36 UTC.
+        assert_eq!(clf("10/Oct/2000:13:55:36 -0700"), Some(971_211_336));
+        assert_eq!(clf("10/Oct/2000:22:25:36 +0130"), Some(971_211_336));
+        // A positive offset can move the instant to the previous UTC day.
+        assert_eq!(clf("01/Jan/2020:00:30:00 +0100"), Some(1_577_835_000));
+    }
+
+    #[test]
+    fn cache_follows_changes_of_day_and_zone() {
+        let mut c = ClfClock::default();
+        assert_eq!(c.parse(b"07/Feb/2019:23:59:59 +0000"), Some(1_549_583_999));
+        assert_eq!(c.parse(b"08/Feb/2019:00:00:00 +0000"), Some(1_549_584_000));
+        assert_eq!(c.parse(b"08/Feb/2019:01:00:00 +0100"), Some(1_549_584_000));
+        assert_eq!(c.parse(b"08/Feb/2019:00:00:00 +0000"), Some(1_549_584_000));
+    }
+
+    #[test]
+    fn calendar_is_checked() {
+        assert_eq!(clf("29/Feb/2020:00:00:00 +0000"), Some(1_582_934_400));
+        assert_eq!(clf("29/Feb/2019:00:00:00 +0000"), None);
+        assert_eq!(clf("31/Apr/2019:00:00:00 +0000"), None);
+        assert_eq!(clf("00/Jan/2019:00:00:00 +0000"), None);
+        assert_eq!(clf("07/Fev/2019:21:11:00 +0000"), None);
+        assert_eq!(clf("07/feb/2019:21:11:00 +0000"), None);
+    }
+
+    #[test]
+    fn clock_fields_are_checked() {
+        assert_eq!(clf("07/Feb/2019:24:00:00 +0000"), None);
+        assert_eq!(clf("07/Feb/2019:23:60:00 +0000"), None);
+        assert_eq!(clf("07/Feb/2019:23:59:61 +0000"), None);
+        // A leap second lands on the next minute's first second.
+        assert_eq!(clf("07/Feb/2019:21:10:60 +0000"), Some(1_549_573_860));
+        assert_eq!(clf("07/Feb/2019:21:11:00 0000"), None);
+        assert_eq!(clf("07/Feb/2019:21:11:00 +2400"), None);
+        assert_eq!(clf("07/Feb/2019:21:11:00 +00:0"), None);
+        assert_eq!(clf("7/Feb/2019:21:11:00 +0000 "), None);
+        assert_eq!(clf("07/Feb/2019:21:11:0a +0000"), None);
+    }
+
+    #[test]
+    fn wrong_lengths_are_refused() {
+        assert_eq!(clf(""), None);
+        assert_eq!(clf("07/Feb/2019:21:11:00"), None);
+        assert_eq!(clf("07/Feb/2019:21:11:00 +00000"), None);
+    }
+
+    #[test]
+    fn years_outside_the_epoch_range_are_refused() {
+        assert_eq!(clf("31/Dec/1969:23:59:59 +0000"), None);
+        assert_eq!(clf("01/Jan/1970:00:00:00 +0000"), Some(0));
+        assert_eq!(clf("31/Dec/9999:23:59:59 +0000"), Some(MAX_EPOCH));
+        assert_eq!(clf("31/Dec/9999:23:59:59 -0100"), None);
+    }
+
+    #[test]
+    fn unix_seconds() {
+        assert_eq!(parse_unix_seconds(b"1549573860"), Some(1_549_573_860));
+        assert_eq!(parse_unix_seconds(b"0"), Some(0));
+        assert_eq!(parse_unix_seconds(b""), None);
+        assert_eq!(parse_unix_seconds(b"-1"), None);
+        assert_eq!(parse_unix_seconds(b"15495738 60"), None);
+        assert_eq!(parse_unix_seconds(b"1549573860.5"), None);
+        assert_eq!(parse_unix_seconds(b"999999999999"), None);
+        assert_eq!(parse_unix_seconds(b"99999999999999999999999"), None);
+    }
+
+    #[test]
+    fn digit_runs() {
+        assert_eq!(digits(b"0042"), Some(42));
+        assert_eq!(digits(b"18446744073709551615"), None);
+        assert_eq!(digits(b"4x"), None);
+        assert_eq!(digits(b""), None);
+    }
+}

@@ -1,0 +1,249 @@
+//! Hits per section within one report, in bounded memory.
+//!
+//! Up to [`TRACKED`] sections are counted exactly. Past that, the table keeps
+//! the heavy hitters with the Space-Saving algorithm (Metwally et al., 2005):
+//! a new section takes the place of the least counted one and inherits its
+//! count, so any section with more than `hits / TRACKED` hits is still listed
+//! and no count is ever too low. Reports then say their counts are upper
+//! bounds.
+
+use super::section::MAX_SECTION_LEN;
+
+/// Sections counted per report before the table starts evicting.
+pub const TRACKED: usize = 1024;
+
+const SLOTS: usize = TRACKED * 2;
+const EMPTY: u16 = u16::MAX;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SectionHits {
+    pub section: Vec<u8>,
+    pub hits: u64,
+}
+
+#[derive(Debug)]
+pub struct SectionCounts {
+    /// Open addressing with linear probing; each slot holds an entry index.
+    slots: Box<[u16; SLOTS]>,
+    entries: Vec<Entry>,
+    evicted: bool,
+}
+
+#[derive(Debug)]
+struct Entry {
+    hits: u64,
+    hash: u64,
+    len: u8,
+    key: [u8; MAX_SECTION_LEN],
+}
+
+impl Entry {
+    fn key(&self) -> &[u8] {
+        &self.key[..usize::from(self.len)]
+    }
+}
+
+impl Default for SectionCounts {
+    fn default() -> Self {
+        SectionCounts { slots: Box::new([EMPTY; SLOTS]), entries: Vec::new(), evicted: false }
+    }
+}
+
+impl SectionCounts {
+    /// Counts one hit. `section` is at most [`MAX_SECTION_LEN`] bytes long.
+    pub fn add(&mut self, section: &[u8]) {
+        let hash = hash(section);
+        let mut slot = hash as usize % SLOTS;
+        loop {
+            match self.slots[slot] {
+                EMPTY => break,
+                i => {
+                    let entry = &mut self.entries[usize::from(i)];
+                    if entry.hash == hash && entry.key() == section {
+                        entry.hits += 1;
+                        return;
+                    }
+                }
+            }
+            slot = (slot + 1) % SLOTS;
+        }
+        if self.entries.len() < TRACKED {
+            let index = self.entries.len() as u16;
+            self.entries.push(Entry::new(section, hash, 1));
+            self.slots[slot] = index;
+        } else {
+            self.replace_least(section, hash);
+        }
+    }
+
+    /// Space-Saving's step: the least counted section makes way.
+    fn replace_least(&mut self, section: &[u8], hash: u64) {
+        let (least, _) =
+            self.entries.iter().enumerate().min_by_key(|(_, e)| e.hits).expect("the table is full, so not empty");
+        let inherited = self.entries[least].hits;
+        self.unlink(least);
+        self.entries[least] = Entry::new(section, hash, inherited + 1);
+        let mut slot = hash as usize % SLOTS;
+        while self.slots[slot] != EMPTY {
+            slot = (slot + 1) % SLOTS;
+        }
+        self.slots[slot] = least as u16;
+        self.evicted = true;
+    }
+
+    /// Takes entry `index` out of the probe sequence, shifting later entries
+    /// back so that lookups never need tombstones.
+    fn unlink(&mut self, index: usize) {
+        let mut hole = self.entries[index].hash as usize % SLOTS;
+        while usize::from(self.slots[hole]) != index {
+            hole = (hole + 1) % SLOTS;
+        }
+        let mut next = (hole + 1) % SLOTS;
+        while self.slots[next] != EMPTY {
+            let home = self.entries[usize::from(self.slots[next])].hash as usize % SLOTS;
+            // The entry at `next` may fill the hole unless its home lies
+            // cyclically after the hole, up to `next` itself.
+            let distance_home = (next + SLOTS - home) % SLOTS;
+            let distance_hole = (next + SLOTS - hole) % SLOTS;
+            if distance_home >= distance_hole {
+                self.slots[hole] = self.slots[next];
+                hole = next;
+            }
+            next = (next + 1) % SLOTS;
+        }
+        self.slots[hole] = EMPTY;
+    }
+
+    /// The `n` sections with most hits, most first; ties in byte order.
+    pub fn top(&self, n: usize) -> Vec<SectionHits> {
+        let mut order: Vec<&Entry> = self.entries.iter().collect();
+        order.sort_unstable_by(|a, b| b.hits.cmp(&a.hits).then_with(|| a.key().cmp(b.key())));
+        order.into_iter().take(n).map(|e| SectionHits { section: e.key().to_vec(), hits: e.hits }).collect()
+    }
+
+    /// Sections seen, exactly when nothing was evicted.
+    pub fn distinct(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the counts are upper bounds rather than exact.
+    pub fn approximate(&self) -> bool {
+        self.evicted
+    }
+
+    /// Empties the table, keeping its memory for the next report.
+    pub fn clear(&mut self) {
+        if !self.entries.is_empty() {
+            self.slots.fill(EMPTY);
+            self.entries.clear();
+        }
+        self.evicted = false;
+    }
+}
+
+impl Entry {
+    fn new(section: &[u8], hash: u64, hits: u64) -> Entry {
+        let mut key = [0; MAX_SECTION_LEN];
+        key[..section.len()].copy_from_slice(section);
+        Entry { hits, hash, len: section.len() as u8, key }
+    }
+}
+
+/// FNV-1a: sections are short, and a weak hash only costs probe length,
+/// which the table size bounds.
+fn hash(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(top: &[SectionHits]) -> Vec<(String, u64)> {
+        top.iter().map(|s| (String::from_utf8_lossy(&s.section).into_owned(), s.hits)).collect()
+    }
+
+    #[test]
+    fn counts_and_orders() {
+        let mut t = SectionCounts::default();
+        for s in ["/b", "/a", "/c", "/a", "/b", "/a"] {
+            t.add(s.as_bytes());
+        }
+        assert_eq!(names(&t.top(5)), [("/a".into(), 3), ("/b".into(), 2), ("/c".into(), 1)]);
+        assert_eq!(names(&t.top(1)), [("/a".into(), 3)]);
+        assert_eq!(t.distinct(), 3);
+        assert!(!t.approximate());
+    }
+
+    #[test]
+    fn ties_are_broken_by_name() {
+        let mut t = SectionCounts::default();
+        for s in ["/z", "/m", "/a"] {
+            t.add(s.as_bytes());
+        }
+        assert_eq!(names(&t.top(3)), [("/a".into(), 1), ("/m".into(), 1), ("/z".into(), 1)]);
+    }
+
+    #[test]
+    fn clear_starts_over() {
+        let mut t = SectionCounts::default();
+        t.add(b"/a");
+        t.clear();
+        assert!(t.top(5).is_empty());
+        t.add(b"/b");
+        assert_eq!(names(&t.top(5)), [("/b".into(), 1)]);
+    }
+
+    #[test]
+    fn exact_up_to_the_limit() {
+        let mut t = SectionCounts::default();
+        for round in 0..3 {
+            for i in 0..TRACKED {
+                if i % 3 >= round {
+                    t.add(format!("/s{i}").as_bytes());
+                }
+            }
+        }
+        assert!(!t.approximate());
+        assert_eq!(t.distinct(), TRACKED);
+        let top = t.top(TRACKED);
+        let total: u64 = top.iter().map(|s| s.hits).sum();
+        assert_eq!(total, (0..TRACKED).map(|i| (i % 3 + 1) as u64).sum::<u64>());
+    }
+
+    #[test]
+    fn heavy_hitters_survive_a_flood_of_new_sections() {
+        let mut t = SectionCounts::default();
+        for i in 0..50_000 {
+            t.add(format!("/scan{i}").as_bytes());
+            if i % 10 == 0 {
+                t.add(b"/api");
+            }
+            if i % 25 == 0 {
+                t.add(b"/static");
+            }
+        }
+        assert!(t.approximate());
+        assert_eq!(t.distinct(), TRACKED);
+        let top = t.top(2);
+        assert_eq!(top[0].section, b"/api");
+        assert_eq!(top[1].section, b"/static");
+        // Space-Saving never under-counts.
+        assert!(top[0].hits >= 5_000);
+        assert!(top[1].hits >= 2_000);
+        // Every tracked entry is still found after all the shifting: adding
+        // each once more must not evict anything.
+        let keys: Vec<Vec<u8>> = t.entries.iter().map(|e| e.key().to_vec()).collect();
+        let total_before: u64 = t.entries.iter().map(|e| e.hits).sum();
+        for k in &keys {
+            t.add(k);
+        }
+        let total_after: u64 = t.entries.iter().map(|e| e.hits).sum();
+        assert_eq!(total_after, total_before + keys.len() as u64, "a tracked key was not found");
+    }
+}

@@ -1,0 +1,169 @@
+//! Hits per second in a ring, with the running total of the alert window.
+
+use super::timestamp::Epoch;
+
+/// Per-second hit counts for the `span` closed seconds of the alert window
+/// and the `open` seconds after them that may still receive lines.
+#[derive(Debug)]
+pub struct Window {
+    buckets: Box<[u64]>,
+    span: i64,
+    open: i64,
+    /// The last closed second.
+    closed: Epoch,
+    /// Hits in the window: closed seconds `closed - span + 1 ..= closed`.
+    sum: u64,
+    /// Hits in open seconds.
+    pending: u64,
+}
+
+/// Where a hit landed, relative to the closed seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// Its second is still open: counted on time.
+    Open,
+    /// Its second had closed, but is still inside the window.
+    LateInWindow,
+    /// Its second has left the window: it counts nowhere in the alert.
+    LateOutside,
+    /// Beyond the open seconds: a clock ahead of ours. Not in the window.
+    Early,
+}
+
+impl Window {
+    /// `span` seconds of window, `open` seconds that may still fill, and the
+    /// last second considered closed.
+    pub fn new(span: u32, open: u32, closed: Epoch) -> Window {
+        let len = span as usize + open as usize;
+        Window {
+            buckets: vec![0; len].into_boxed_slice(),
+            span: i64::from(span),
+            open: i64::from(open),
+            closed,
+            sum: 0,
+            pending: 0,
+        }
+    }
+
+    pub fn closed(&self) -> Epoch {
+        self.closed
+    }
+
+    /// Hits in the window as of the last closed second.
+    pub fn sum(&self) -> u64 {
+        self.sum
+    }
+
+    fn slot(&self, t: Epoch) -> usize {
+        t.rem_euclid(self.buckets.len() as i64) as usize
+    }
+
+    pub fn add(&mut self, t: Epoch) -> Placement {
+        if t > self.closed + self.open {
+            return Placement::Early;
+        }
+        if t <= self.closed - self.span {
+            return Placement::LateOutside;
+        }
+        let slot = self.slot(t);
+        self.buckets[slot] += 1;
+        if t > self.closed {
+            self.pending += 1;
+            Placement::Open
+        } else {
+            self.sum += 1;
+            Placement::LateInWindow
+        }
+    }
+
+    /// Closes the next second and returns it with the window's new total.
+    pub fn close_next(&mut self) -> (Epoch, u64) {
+        let t = self.closed + 1;
+        let entering = self.buckets[self.slot(t)];
+        self.pending -= entering;
+        self.sum += entering;
+        // The second leaving the window shares its slot with the second that
+        // becomes the last open one, which nothing can have touched yet.
+        let leaving = self.slot(t - self.span);
+        self.sum -= self.buckets[leaving];
+        self.buckets[leaving] = 0;
+        self.closed = t;
+        (t, self.sum)
+    }
+
+    /// No hits in the window and none waiting in open seconds: every second
+    /// closed from here on is empty until a new hit arrives.
+    pub fn is_quiet(&self) -> bool {
+        self.sum == 0 && self.pending == 0
+    }
+
+    /// Closes every second up to `t` at once. Only valid when quiet, since
+    /// then every bucket is zero and closing them one by one changes nothing.
+    pub fn skip_to(&mut self, t: Epoch) {
+        debug_assert!(self.is_quiet());
+        self.closed = self.closed.max(t);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_the_last_span_seconds() {
+        let mut w = Window::new(3, 4, 99);
+        for t in [100, 100, 101, 102, 103] {
+            assert_eq!(w.add(t), Placement::Open, "{t}");
+        }
+        assert_eq!(w.close_next(), (100, 2));
+        assert_eq!(w.close_next(), (101, 3));
+        assert_eq!(w.close_next(), (102, 4));
+        assert_eq!(w.close_next(), (103, 3), "second 100 left the window");
+        assert_eq!(w.close_next(), (104, 2));
+        assert_eq!(w.close_next(), (105, 1));
+        assert_eq!(w.close_next(), (106, 0));
+        assert!(w.is_quiet());
+    }
+
+    #[test]
+    fn late_hits_count_while_their_second_is_in_the_window() {
+        let mut w = Window::new(3, 1, 99);
+        for _ in 0..4 {
+            w.close_next();
+        }
+        assert_eq!(w.closed(), 103);
+        assert_eq!(w.add(101), Placement::LateInWindow);
+        assert_eq!(w.sum(), 1);
+        assert_eq!(w.add(100), Placement::LateOutside);
+        assert_eq!(w.sum(), 1);
+        assert_eq!(w.close_next(), (104, 0), "second 101 left the window");
+    }
+
+    #[test]
+    fn open_seconds_are_bounded() {
+        let mut w = Window::new(3, 2, 99);
+        assert_eq!(w.add(101), Placement::Open);
+        assert_eq!(w.add(102), Placement::Early);
+        assert!(!w.is_quiet());
+    }
+
+    #[test]
+    fn ring_reuse_keeps_counts_apart() {
+        let mut w = Window::new(2, 1, -1);
+        for t in 0..100 {
+            w.add(t);
+            w.add(t);
+            let (closed, sum) = w.close_next();
+            assert_eq!(closed, t);
+            assert_eq!(sum, if t == 0 { 2 } else { 4 });
+        }
+    }
+
+    #[test]
+    fn skipping_a_quiet_stretch() {
+        let mut w = Window::new(3, 1, 99);
+        w.skip_to(1_000_000);
+        assert_eq!(w.add(1_000_001), Placement::Open);
+        assert_eq!(w.close_next(), (1_000_001, 1));
+    }
+}

@@ -1,0 +1,126 @@
+//! logmon: an HTTP access-log monitor built as a Unix stream filter.
+//!
+//! [`engine`] is pure: lines and instants in, reports and alerts out.
+//! Everything that touches the world sits around it: [`replay`] and
+//! [`live`] feed it, [`output`] writes what it says, [`cli`] reads the
+//! command line.
+
+pub mod cli;
+pub mod diag;
+pub mod engine;
+pub mod error;
+pub mod input;
+pub mod live;
+pub mod monitor;
+pub mod output;
+pub mod replay;
+
+use std::fs::File;
+use std::io::{self, IsTerminal, Write};
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+
+use cli::{ColorChoice, Command, Options};
+use engine::{Clock, Engine};
+use error::Error;
+use monitor::Monitor;
+use output::{Format, Output, Style};
+use replay::Input;
+
+/// Exit status when `--fail-on-alert` is given and an alert triggered.
+pub const EXIT_ALERT: u8 = 3;
+
+/// Runs a parsed command and returns the exit status.
+pub fn run(command: Command) -> Result<u8, Error> {
+    let options = match command {
+        Command::Help => return print(cli::HELP),
+        Command::Version => return print(&format!("{}\n", cli::VERSION)),
+        Command::Run(options) => options,
+    };
+    let plan = Plan::of(&options)?;
+    let clock = match plan {
+        Plan::Replay(_) => Clock::Log,
+        Plan::Follow(_) | Plan::Stream(_) => Clock::Wall,
+    };
+    let style = Style { format: options.format, verbosity: options.verbosity, color: use_color(&options) };
+    let out = Output::new(io::stdout().lock(), style);
+    let mut monitor = Monitor::new(Engine::new(options.engine_config(clock)), out);
+    match plan {
+        Plan::Replay(inputs) => replay::run(&inputs, &mut monitor)?,
+        Plan::Follow(path) => live::follow(&path, &options, &mut monitor)?,
+        Plan::Stream(input) => live::stream(input, &mut monitor)?,
+    }
+    let alerted = monitor.engine().alerts_triggered() > 0;
+    Ok(if options.fail_on_alert && alerted { EXIT_ALERT } else { 0 })
+}
+
+fn print(text: &str) -> Result<u8, Error> {
+    let mut stdout = io::stdout().lock();
+    stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).map_err(Error::output)?;
+    Ok(0)
+}
+
+/// What to read, and so which clock to use.
+enum Plan {
+    Replay(Vec<Input>),
+    Follow(PathBuf),
+    /// A pipe or terminal, read live.
+    Stream(Input),
+}
+
+impl Plan {
+    /// `--follow` is live; so is a single input that is not a regular file
+    /// (a pipe, a terminal). Regular files replay, as does everything with
+    /// `--replay`: nobody gets a false alert from an old file by accident.
+    fn of(options: &Options) -> Result<Plan, Error> {
+        if let Some(path) = &options.follow {
+            return Ok(Plan::Follow(path.clone()));
+        }
+        let mut inputs: Vec<Input> = options
+            .inputs
+            .iter()
+            .map(|p| if p.as_os_str() == "-" { Input::Stdin } else { Input::Path(p.clone()) })
+            .collect();
+        if inputs.is_empty() {
+            inputs.push(Input::Stdin);
+        }
+        if !options.replay && inputs.len() == 1 && !is_regular_file(&inputs[0])? {
+            return Ok(Plan::Stream(inputs.remove(0)));
+        }
+        Ok(Plan::Replay(inputs))
+    }
+}
+
+fn is_regular_file(input: &Input) -> Result<bool, Error> {
+    let meta = match input {
+        Input::Stdin => io::stdin()
+            .as_fd()
+            .try_clone_to_owned()
+            .map(File::from)
+            .and_then(|f| f.metadata())
+            .map_err(|e| Error::input("<stdin>", e))?,
+        // A missing file is reported by the replay that opens it.
+        Input::Path(path) => match Path::new(path).metadata() {
+            Ok(meta) => meta,
+            Err(_) => return Ok(true),
+        },
+    };
+    Ok(meta.is_file())
+}
+
+/// Colour for text on a terminal, unless `NO_COLOR` is set or the terminal
+/// is dumb; `--color` overrides both ways.
+fn use_color(options: &Options) -> bool {
+    if options.format != Format::Text {
+        return false;
+    }
+    match options.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+            let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
+            !no_color && !dumb && io::stdout().is_terminal()
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! `--follow PATH`: tail -F semantics without losing or repeating a line.
+//!
+//! A regular file always polls readable, so the file is read, and its path
+//! `stat`ed, on a timer. The path is tracked by device and inode:
+//! - renamed away and recreated (logrotate `create`): the old file is kept
+//!   open and read until it has been quiet for [`ROTATED_GRACE`], since a
+//!   server may write to it until it reopens its log; the new file is read
+//!   from its start meanwhile.
+//! - truncated in place (`copytruncate`): read again from the start. A file
+//!   that was truncated and then grew past the old offset between two checks
+//!   is caught by comparing the bytes just before the offset.
+//! - missing, a directory or unreadable: said once on stderr, then retried
+//!   at every check until it comes back.
+
+use std::fs::{File, Metadata};
+use std::io::{self, Seek, SeekFrom, Write};
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::diag;
+use crate::error::{Error, OsMessage};
+use crate::input::LineReader;
+use crate::monitor::Monitor;
+
+/// How long a rotated-away file must stay unchanged before it is let go.
+pub const ROTATED_GRACE: Duration = Duration::from_secs(5);
+
+/// Rotated files read at once; beyond that the oldest is read to its end
+/// and closed, so quick successive rotations cannot pile up descriptors.
+const ROTATED_MAX: usize = 4;
+
+/// Bytes compared before the read offset to tell a rewritten file.
+const FINGERPRINT: usize = 64;
+
+/// The state of the followed path, so that each problem is said once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Condition {
+    Fine,
+    Missing,
+    Problem(String),
+}
+
+struct Tracked {
+    file: File,
+    id: (u64, u64),
+    offset: u64,
+    reader: LineReader,
+    /// The last bytes read, up to [`FINGERPRINT`].
+    tail: Vec<u8>,
+    changed: Instant,
+}
+
+impl Tracked {
+    fn open(path: &Path, at_end: bool, now: Instant) -> io::Result<Tracked> {
+        let mut file = File::open(path)?;
+        let meta = file.metadata()?;
+        if meta.is_dir() {
+            return Err(io::Error::from_raw_os_error(libc::EISDIR));
+        }
+        let mut reader = LineReader::default();
+        let mut offset = 0;
+        if at_end {
+            offset = file.seek(SeekFrom::End(0))?;
+            // Starting in the middle of a line: its first part is not ours.
+            let mut last = [0u8];
+            if offset > 0 && file.read_exact_at(&mut last, offset - 1).is_ok() && last[0] != b'\n' {
+                reader.resume_mid_line();
+            }
+        }
+        let mut tracked = Tracked { id: id(&meta), file, offset, reader, tail: Vec::new(), changed: now };
+        tracked.remember_tail()?;
+        Ok(tracked)
+    }
+
+    /// Reads the bytes before the offset again, as the fingerprint.
+    fn remember_tail(&mut self) -> io::Result<()> {
+        let len = self.offset.min(FINGERPRINT as u64);
+        self.tail.resize(len as usize, 0);
+        self.file.read_exact_at(&mut self.tail, self.offset - len)
+    }
+
+    /// Whether the bytes before the offset are still the ones read: if not,
+    /// the file was truncated and has grown again since the last check.
+    fn rewritten(&self) -> bool {
+        let mut now = [0u8; FINGERPRINT];
+        let now = &mut now[..self.tail.len()];
+        match self.file.read_exact_at(now, self.offset - self.tail.len() as u64) {
+            Ok(()) => *now != *self.tail,
+            Err(_) => true,
+        }
+    }
+
+    /// Reads up to `budget` bytes, handing complete lines to `monitor`.
+    /// `Ok(true)` if it stopped with more to read.
+    fn read<W: Write>(&mut self, name: &str, budget: &mut usize, monitor: &mut Monitor<W>) -> Result<bool, Failure> {
+        let start = self.offset;
+        let mut more = true;
+        while *budget > 0 {
+            let n = self.reader.read_from(&mut self.file).map_err(Failure::Read)?;
+            if n == 0 {
+                more = false;
+                break;
+            }
+            *budget = budget.saturating_sub(n);
+            self.offset += n as u64;
+            self.reader.lines(|number, line| monitor.line(name, number, line).map(drop)).map_err(Failure::Output)?;
+        }
+        if self.offset != start {
+            self.changed = Instant::now();
+            self.remember_tail().map_err(Failure::Read)?;
+        }
+        Ok(more)
+    }
+
+    /// Hands out a last line left without its newline.
+    fn finish<W: Write>(&mut self, name: &str, monitor: &mut Monitor<W>) -> Result<(), Error> {
+        self.reader.finish(|number, line| monitor.line(name, number, line).map(drop))
+    }
+}
+
+/// Why reading a tracked file stopped.
+enum Failure {
+    /// The file: said on stderr, then the file is dropped and looked for again.
+    Read(io::Error),
+    /// stdout: the end of the run.
+    Output(Error),
+}
+
+fn id(meta: &Metadata) -> (u64, u64) {
+    (meta.dev(), meta.ino())
+}
+
+pub struct Follower {
+    path: PathBuf,
+    name: String,
+    current: Option<Tracked>,
+    /// Renamed-away files still being read, oldest first.
+    rotated: Vec<Tracked>,
+    condition: Condition,
+}
+
+impl Follower {
+    /// Starts following `path`: at its end, or at its start with
+    /// `from_start`. A path that is not there yet is waited for.
+    pub fn new(path: &Path, from_start: bool) -> Follower {
+        let name = path.display().to_string();
+        let mut follower =
+            Follower { path: path.to_owned(), name, current: None, rotated: Vec::new(), condition: Condition::Fine };
+        match Tracked::open(path, !from_start, Instant::now()) {
+            Ok(tracked) => {
+                let whence = if from_start { "from its start" } else { "from its end" };
+                diag::say(format_args!("following {} {whence}", follower.name));
+                follower.current = Some(tracked);
+            }
+            Err(e) => follower.trouble(&e),
+        }
+        follower
+    }
+
+    /// Reads what the followed files hold, rotated ones first, up to
+    /// `budget` bytes. `Ok(true)` if more is waiting.
+    pub fn read<W: Write>(&mut self, budget: &mut usize, monitor: &mut Monitor<W>) -> Result<bool, Error> {
+        let mut more = false;
+        let mut i = 0;
+        while i < self.rotated.len() {
+            match self.rotated[i].read(&self.name, budget, monitor) {
+                Ok(m) => {
+                    more |= m;
+                    i += 1;
+                }
+                Err(Failure::Output(e)) => return Err(e),
+                Err(Failure::Read(e)) => {
+                    diag::say(format_args!("{}: rotated file: {}; letting it go", self.name, OsMessage(&e)));
+                    let mut gone = self.rotated.remove(i);
+                    gone.finish(&self.name, monitor)?;
+                }
+            }
+        }
+        if let Some(mut current) = self.current.take() {
+            match current.read(&self.name, budget, monitor) {
+                Ok(m) => {
+                    more |= m;
+                    self.current = Some(current);
+                }
+                Err(Failure::Output(e)) => return Err(e),
+                Err(Failure::Read(e)) => {
+                    current.finish(&self.name, monitor)?;
+                    self.trouble(&e);
+                }
+            }
+        }
+        Ok(more)
+    }
+
+    /// Looks at the path: rotation, truncation, disappearance. Call it after
+    /// `read` has caught up, so the old file is read to its end first.
+    pub fn check<W: Write>(&mut self, monitor: &mut Monitor<W>) -> Result<(), Error> {
+        let now = Instant::now();
+        self.let_go_of_quiet_rotated(now, monitor)?;
+        let meta = match std::fs::metadata(&self.path) {
+            Ok(meta) if meta.is_dir() => {
+                self.trouble(&io::Error::from_raw_os_error(libc::EISDIR));
+                return Ok(());
+            }
+            Ok(meta) => meta,
+            Err(e) => {
+                self.trouble(&e);
+                return Ok(());
+            }
+        };
+        match &mut self.current {
+            Some(current) if current.id == id(&meta) => {
+                if meta.len() < current.offset || current.rewritten() {
+                    diag::say(format_args!("{}: truncated; reading it from the start", self.name));
+                    current.finish(&self.name, monitor)?;
+                    current.offset = 0;
+                    current.tail.clear();
+                    if let Err(e) = current.file.seek(SeekFrom::Start(0)) {
+                        self.current = None;
+                        self.trouble(&e);
+                    }
+                }
+                self.condition = Condition::Fine;
+            }
+            _ => self.open_new(now, monitor)?,
+        }
+        Ok(())
+    }
+
+    /// The path names a new file: read it from its start, and keep reading
+    /// the one it replaced.
+    fn open_new<W: Write>(&mut self, now: Instant, monitor: &mut Monitor<W>) -> Result<(), Error> {
+        let tracked = match Tracked::open(&self.path, false, now) {
+            Ok(tracked) => tracked,
+            Err(e) => {
+                self.trouble(&e);
+                return Ok(());
+            }
+        };
+        match self.current.replace(tracked) {
+            Some(old) => {
+                diag::say(format_args!("{}: rotated; reading the new file", self.name));
+                self.rotated.push(old);
+                if self.rotated.len() > ROTATED_MAX {
+                    let mut oldest = self.rotated.remove(0);
+                    let mut unlimited = usize::MAX;
+                    // Best effort: a read error here only ends a file that is
+                    // being let go anyway.
+                    if let Err(Failure::Output(e)) = oldest.read(&self.name, &mut unlimited, monitor) {
+                        return Err(e);
+                    }
+                    oldest.finish(&self.name, monitor)?;
+                }
+            }
+            None => diag::say(format_args!("{}: appeared; following it", self.name)),
+        }
+        self.condition = Condition::Fine;
+        Ok(())
+    }
+
+    fn let_go_of_quiet_rotated<W: Write>(&mut self, now: Instant, monitor: &mut Monitor<W>) -> Result<(), Error> {
+        while let Some(oldest) = self.rotated.first_mut() {
+            if now.duration_since(oldest.changed) < ROTATED_GRACE {
+                break;
+            }
+            oldest.finish(&self.name, monitor)?;
+            self.rotated.remove(0);
+        }
+        Ok(())
+    }
+
+    /// Says what is wrong with the path, unless it was already said.
+    fn trouble(&mut self, e: &io::Error) {
+        let condition = match e.kind() {
+            io::ErrorKind::NotFound => Condition::Missing,
+            _ => Condition::Problem(OsMessage(e).to_string()),
+        };
+        if condition != self.condition {
+            match &condition {
+                Condition::Missing => diag::say(format_args!("{}: missing; waiting for it to appear", self.name)),
+                Condition::Problem(why) => diag::say(format_args!("{}: {why}; retrying", self.name)),
+                Condition::Fine => {}
+            }
+            self.condition = condition;
+        }
+    }
+
+    /// At the end of the run: every line that is there, read, including
+    /// last lines without a newline.
+    pub fn finish<W: Write>(&mut self, monitor: &mut Monitor<W>) -> Result<(), Error> {
+        let mut unlimited = usize::MAX;
+        self.read(&mut unlimited, monitor)?;
+        for tracked in self.rotated.iter_mut().chain(self.current.as_mut()) {
+            tracked.finish(&self.name, monitor)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,76 @@
+//! The engine wired to a writer and to stderr diagnostics: what replay and
+//! live mode share. Events go out as soon as the engine produces them.
+
+use std::io::Write;
+
+use crate::diag::MalformedLines;
+use crate::engine::timestamp::Epoch;
+use crate::engine::{Engine, Outcome};
+use crate::error::Error;
+use crate::input::Line;
+use crate::output::Output;
+
+pub struct Monitor<W: Write> {
+    engine: Engine,
+    out: Output<W>,
+    malformed: MalformedLines,
+    /// The newest timestamp read since [`take_newest`](Self::take_newest).
+    newest: Option<Epoch>,
+}
+
+impl<W: Write> Monitor<W> {
+    pub fn new(engine: Engine, out: Output<W>) -> Monitor<W> {
+        Monitor { engine, out, malformed: MalformedLines::default(), newest: None }
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn engine_mut(&mut self) -> &mut Engine {
+        &mut self.engine
+    }
+
+    /// Line `number` of `source`.
+    pub fn line(&mut self, source: &str, number: u64, line: Line<'_>) -> Result<Outcome, Error> {
+        let outcome = match line {
+            Line::Text(text) => self.engine.handle_line(text),
+            Line::Overlong => self.engine.handle_overlong_line(),
+        };
+        match outcome {
+            Outcome::Hit { time, .. } => self.newest = Some(self.newest.map_or(time, |t| t.max(time))),
+            Outcome::Malformed(why) => self.malformed.report(source, number, why, line.bytes()),
+            Outcome::Skipped => {}
+        }
+        self.flush()?;
+        Ok(outcome)
+    }
+
+    /// The newest line timestamp read since the last call, as logged.
+    pub fn take_newest(&mut self) -> Option<Epoch> {
+        self.newest.take()
+    }
+
+    pub fn time(&mut self, now: Epoch) -> Result<(), Error> {
+        self.engine.handle_time(now);
+        self.flush()
+    }
+
+    pub fn report_now(&mut self, now: Epoch) -> Result<(), Error> {
+        self.engine.request_report(now);
+        self.flush()
+    }
+
+    pub fn finish(&mut self, now: Option<Epoch>) -> Result<(), Error> {
+        self.engine.finish(now);
+        self.flush()
+    }
+
+    /// Writes every event the engine has queued.
+    fn flush(&mut self) -> Result<(), Error> {
+        while let Some(event) = self.engine.poll_event() {
+            self.out.event(&event)?;
+        }
+        Ok(())
+    }
+}

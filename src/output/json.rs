@@ -1,0 +1,121 @@
+//! The JSON format: one object per line (NDJSON), written by hand.
+
+use std::io::{self, Write};
+
+use super::Rfc3339;
+use super::escape::json_string;
+use crate::engine::Event;
+use crate::engine::alert::{AlertEvent, AlertRecord, AlertState};
+use crate::engine::parse::LogFormat;
+use crate::engine::stats::{Report, Summary};
+use crate::engine::timestamp::Epoch;
+
+/// Appends one event as a line. Writing to a `Vec` cannot fail, so neither
+/// can this: the `Vec` is the only writer it is used with.
+pub fn event(out: &mut Vec<u8>, event: &Event) -> io::Result<()> {
+    match event {
+        Event::Report(r) => report(out, r),
+        Event::Alert(a) => alert(out, a),
+        Event::Summary(s) => summary(out, s),
+    }
+}
+
+fn report(out: &mut Vec<u8>, r: &Report) -> io::Result<()> {
+    write!(
+        out,
+        r#"{{"type":"report","time":"{}","start":"{}","end":"{}","seconds":{},"partial":{},"hits":{},"rate":{},"late":{},"early":{},"malformed":{},"bytes":{},"#,
+        Rfc3339(r.end),
+        Rfc3339(r.start),
+        Rfc3339(r.end),
+        r.seconds(),
+        r.partial,
+        r.hits,
+        r.rate(),
+        r.late,
+        r.early,
+        r.malformed,
+        r.bytes
+    )?;
+    let [s1, s2, s3, s4, s5] = r.status;
+    write!(
+        out,
+        r#""status":{{"1xx":{s1},"2xx":{s2},"3xx":{s3},"4xx":{s4},"5xx":{s5}}},"success":{},"errors":{},"sections":["#,
+        r.successes(),
+        r.errors()
+    )?;
+    for (i, s) in r.sections.iter().enumerate() {
+        out.extend_from_slice(if i == 0 { b"{\"section\":" } else { b",{\"section\":" });
+        json_string(out, &s.section);
+        write!(out, r#","hits":{}}}"#, s.hits)?;
+    }
+    write!(
+        out,
+        r#"],"sections_approximate":{},"distinct_sections":{},"no_section":{},"alert":"#,
+        r.sections_approximate, r.distinct_sections, r.no_section
+    )?;
+    match &r.alert {
+        Some(a) => record(out, a)?,
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"history\":[");
+    for (i, a) in r.history.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        record(out, a)?;
+    }
+    writeln!(out, r#"],"alerts":{}}}"#, r.alerts)
+}
+
+fn record(out: &mut Vec<u8>, a: &AlertRecord) -> io::Result<()> {
+    write!(out, r#"{{"id":{},"triggered":"{}","recovered":"#, a.id, Rfc3339(a.triggered))?;
+    optional_time(out, a.recovered)?;
+    write!(out, r#","hits":{}}}"#, a.hits)
+}
+
+fn alert(out: &mut Vec<u8>, a: &AlertEvent) -> io::Result<()> {
+    let state = match a.state {
+        AlertState::Triggered => "triggered",
+        AlertState::Recovered => "recovered",
+    };
+    writeln!(
+        out,
+        r#"{{"type":"alert","time":"{}","state":"{state}","id":{},"rate":{},"hits":{},"threshold":{},"window":{},"triggered":"{}"}}"#,
+        Rfc3339(a.at),
+        a.id,
+        a.hits as f64 / f64::from(a.window.max(1)),
+        a.hits,
+        a.threshold,
+        a.window,
+        Rfc3339(a.triggered)
+    )
+}
+
+fn summary(out: &mut Vec<u8>, s: &Summary) -> io::Result<()> {
+    out.extend_from_slice(br#"{"type":"summary","time":"#);
+    optional_time(out, s.time)?;
+    write!(
+        out,
+        r#","lines":{},"hits":{},"malformed":{},"late":{},"early":{},"skipped":{},"alerts":{},"alert":"#,
+        s.lines, s.hits, s.malformed, s.late, s.early, s.skipped, s.alerts
+    )?;
+    match &s.alert {
+        Some(a) => record(out, a)?,
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(br#","first":"#);
+    optional_time(out, s.first)?;
+    out.extend_from_slice(br#","last":"#);
+    optional_time(out, s.last)?;
+    match s.format {
+        LogFormat::Auto => writeln!(out, r#","format":null}}"#),
+        f => writeln!(out, r#","format":"{}"}}"#, f.name()),
+    }
+}
+
+fn optional_time(out: &mut Vec<u8>, t: Option<Epoch>) -> io::Result<()> {
+    match t {
+        Some(t) => write!(out, "\"{}\"", Rfc3339(t)),
+        None => write!(out, "null"),
+    }
+}

@@ -1,0 +1,178 @@
+//! Writers: events to stdout as text or JSON lines. They only format; what
+//! to say comes from the engine.
+
+pub mod escape;
+pub mod json;
+pub mod text;
+
+use std::fmt;
+use std::io::Write;
+
+use time::OffsetDateTime;
+
+use crate::engine::Event;
+use crate::engine::timestamp::Epoch;
+use crate::error::Error;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// How much of the run is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verbosity {
+    /// Reports, alerts and the summary.
+    Normal,
+    /// Alerts and the summary.
+    Quiet,
+    /// The summary alone.
+    Summary,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Style {
+    pub format: Format,
+    pub verbosity: Verbosity,
+    /// ANSI colours (text only; the caller decides from the terminal).
+    pub color: bool,
+}
+
+/// Writes events to `W`, one write and one flush per event, so a reader
+/// sees each as soon as it happens.
+pub struct Output<W: Write> {
+    out: W,
+    style: Style,
+    buf: Vec<u8>,
+}
+
+impl<W: Write> Output<W> {
+    pub fn new(out: W, style: Style) -> Output<W> {
+        Output { out, style, buf: Vec::with_capacity(4096) }
+    }
+
+    pub fn event(&mut self, event: &Event) -> Result<(), Error> {
+        let wanted = matches!(
+            (self.style.verbosity, event),
+            (_, Event::Summary(_)) | (Verbosity::Normal, _) | (Verbosity::Quiet, Event::Alert(_))
+        );
+        if !wanted {
+            return Ok(());
+        }
+        self.buf.clear();
+        match self.style.format {
+            Format::Text => text::event(&mut self.buf, event, self.style.color),
+            Format::Json => json::event(&mut self.buf, event),
+        }
+        .and_then(|()| self.out.write_all(&self.buf))
+        .and_then(|()| self.out.flush())
+        .map_err(Error::output)
+    }
+
+    /// The underlying writer, for tests.
+    pub fn get_ref(&self) -> &W {
+        &self.out
+    }
+}
+
+/// `2019-02-07 21:12:36+00:00`, the stamp that starts every text line.
+pub struct Stamp(pub Epoch);
+
+/// `2019-02-07T21:12:36Z`, RFC 3339 for JSON.
+pub struct Rfc3339(pub Epoch);
+
+/// `21:12:36`, within a report's own line.
+pub struct TimeOfDay(pub Epoch);
+
+fn civil(t: Epoch) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp(t).ok()
+}
+
+impl fmt::Display for Stamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match civil(self.0) {
+            Some(d) => write!(
+                f,
+                "{:04}-{:02}-{:02} {:02}:{:02}:{:02}+00:00",
+                d.year(),
+                u8::from(d.month()),
+                d.day(),
+                d.hour(),
+                d.minute(),
+                d.second()
+            ),
+            None => write!(f, "@{}", self.0),
+        }
+    }
+}
+
+impl fmt::Display for Rfc3339 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match civil(self.0) {
+            Some(d) => write!(
+                f,
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+                d.year(),
+                u8::from(d.month()),
+                d.day(),
+                d.hour(),
+                d.minute(),
+                d.second()
+            ),
+            None => write!(f, "@{}", self.0),
+        }
+    }
+}
+
+impl fmt::Display for TimeOfDay {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match civil(self.0) {
+            Some(d) => write!(f, "{:02}:{:02}:{:02}", d.hour(), d.minute(), d.second()),
+            None => write!(f, "@{}", self.0),
+        }
+    }
+}
+
+/// A length of time the way people say it: `45s`, `1m27s`, `2h05m`, `3d04h`.
+pub struct Duration(pub i64);
+
+impl fmt::Display for Duration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.0.max(0);
+        match s {
+            0..60 => write!(f, "{s}s"),
+            60..3600 if s % 60 == 0 => write!(f, "{}m", s / 60),
+            60..3600 => write!(f, "{}m{:02}s", s / 60, s % 60),
+            3600..86_400 => write!(f, "{}h{:02}m", s / 3600, s % 3600 / 60),
+            _ => write!(f, "{}d{:02}h", s / 86_400, s % 86_400 / 3600),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_formats() {
+        let t = 1_549_573_956;
+        assert_eq!(Stamp(t).to_string(), "2019-02-07 21:12:36+00:00");
+        assert_eq!(Rfc3339(t).to_string(), "2019-02-07T21:12:36Z");
+        assert_eq!(TimeOfDay(t).to_string(), "21:12:36");
+        assert_eq!(Stamp(i64::MAX).to_string(), format!("@{}", i64::MAX));
+    }
+
+    #[test]
+    fn durations() {
+        let d = |s| Duration(s).to_string();
+        assert_eq!(d(0), "0s");
+        assert_eq!(d(59), "59s");
+        assert_eq!(d(60), "1m");
+        assert_eq!(d(87), "1m27s");
+        assert_eq!(d(3600), "1h00m");
+        assert_eq!(d(7500), "2h05m");
+        assert_eq!(d(90_000), "1d01h");
+        assert_eq!(d(-5), "0s");
+    }
+}

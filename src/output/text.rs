@@ -1,0 +1,225 @@
+//! The text format: every line starts with its time in brackets, so `grep`
+//! and `sort` work on it; alerts stand out in colour on a terminal.
+
+use std::io::{self, Write};
+
+use super::escape::Terminal;
+use super::{Duration, Stamp, TimeOfDay};
+use crate::engine::Event;
+use crate::engine::alert::{AlertEvent, AlertRecord, AlertState};
+use crate::engine::stats::{Report, Summary};
+
+/// Section names wider than this are not padded to line up.
+const NAME_WIDTH: usize = 32;
+
+/// Appends one event's lines.
+pub fn event(w: &mut Vec<u8>, event: &Event, color: bool) -> io::Result<()> {
+    let paint = Paint(color);
+    match event {
+        Event::Report(r) => report(w, r, paint),
+        Event::Alert(a) => alert(w, a, paint),
+        Event::Summary(s) => summary(w, s, paint),
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Paint(bool);
+
+impl Paint {
+    fn tag(self, w: &mut impl Write, tag: &str, sgr: &str) -> io::Result<()> {
+        if self.0 { write!(w, "\x1b[{sgr}m[{tag}]\x1b[0m") } else { write!(w, "[{tag}]") }
+    }
+}
+
+const BOLD: &str = "1";
+const RED: &str = "1;31";
+const GREEN: &str = "1;32";
+
+fn report(w: &mut impl Write, r: &Report, paint: Paint) -> io::Result<()> {
+    let at = Stamp(r.end);
+    write!(w, "[{at}] ")?;
+    paint.tag(w, "REPORT", BOLD)?;
+    write!(w, " {}-{} ({})", TimeOfDay(r.start), TimeOfDay(r.end), Duration(r.seconds()))?;
+    if r.hits == 0 && r.malformed == 0 {
+        writeln!(w, ": no traffic")?;
+        return alerts(w, r, &at);
+    }
+    writeln!(w, ": {} hits, {:.2} req/s, {}", r.hits, r.rate(), Bytes(r.bytes))?;
+
+    write!(w, "[{at}]   status    ")?;
+    if r.status[0] > 0 {
+        write!(w, "1xx {}  ", r.status[0])?;
+    }
+    writeln!(
+        w,
+        "2xx {}  3xx {}  4xx {}  5xx {}  (success {}, errors {})",
+        r.status[1],
+        r.status[2],
+        r.status[3],
+        r.status[4],
+        r.successes(),
+        r.errors()
+    )?;
+
+    let names: Vec<String> = r.sections.iter().map(|s| Terminal(&s.section).to_string()).collect();
+    let name_width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0).min(NAME_WIDTH);
+    let hits_width = r.sections.first().map_or(1, |s| s.hits.to_string().len());
+    let label = if r.sections_approximate { "sections~ " } else { "sections  " };
+    for (i, (name, s)) in names.iter().zip(&r.sections).enumerate() {
+        let label = if i == 0 { label } else { "          " };
+        let share = 100.0 * s.hits as f64 / r.hits.max(1) as f64;
+        writeln!(w, "[{at}]   {label}{name:<name_width$}  {:>hits_width$}  {share:5.1}%", s.hits)?;
+    }
+
+    write!(w, "[{at}]   lines     late {}, malformed {}", r.late, r.malformed)?;
+    if r.early > 0 {
+        write!(w, ", early {}", r.early)?;
+    }
+    if r.no_section > 0 {
+        write!(w, ", without path {}", r.no_section)?;
+    }
+    writeln!(w)?;
+    alerts(w, r, &at)
+}
+
+/// The closing lines of a report: the active alert and the recent ones.
+fn alerts(w: &mut impl Write, r: &Report, at: &Stamp) -> io::Result<()> {
+    if let Some(active) = &r.alert {
+        writeln!(
+            w,
+            "[{at}]   alert     #{} active since {} ({})",
+            active.id,
+            Stamp(active.triggered),
+            Duration(r.end - active.triggered)
+        )?;
+    }
+    if !r.history.is_empty() {
+        write!(w, "[{at}]   history  ")?;
+        if r.alerts > r.history.len() as u64 {
+            write!(w, " ({} earlier)", r.alerts - r.history.len() as u64)?;
+        }
+        for record in &r.history {
+            write!(w, " {}", History(record))?;
+        }
+        writeln!(w)?;
+    }
+    Ok(())
+}
+
+struct History<'a>(&'a AlertRecord);
+
+impl std::fmt::Display for History<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let a = self.0;
+        match a.recovered {
+            Some(end) => {
+                write!(f, "#{} {}-{} ({})", a.id, TimeOfDay(a.triggered), TimeOfDay(end), Duration(end - a.triggered))
+            }
+            None => write!(f, "#{} {}- (active)", a.id, TimeOfDay(a.triggered)),
+        }
+    }
+}
+
+fn alert(w: &mut impl Write, a: &AlertEvent, paint: Paint) -> io::Result<()> {
+    let at = Stamp(a.at);
+    let rate = Centis::ratio(a.hits, u64::from(a.window));
+    write!(w, "[{at}] ")?;
+    match a.state {
+        AlertState::Triggered => {
+            paint.tag(w, "ALERT", RED)?;
+            writeln!(w, " High traffic generated an alert - hits = {rate}, triggered at {at}")
+        }
+        AlertState::Recovered => {
+            paint.tag(w, "RECOVERED", GREEN)?;
+            writeln!(
+                w,
+                " Traffic back to normal - hits = {rate}, recovered at {at} (alert #{} triggered at {}, lasted {})",
+                a.id,
+                Stamp(a.triggered),
+                Duration(a.at - a.triggered)
+            )
+        }
+    }
+}
+
+fn summary(w: &mut impl Write, s: &Summary, paint: Paint) -> io::Result<()> {
+    match s.time {
+        Some(t) => write!(w, "[{}] ", Stamp(t))?,
+        None => write!(w, "[no log time] ")?,
+    }
+    paint.tag(w, "SUMMARY", BOLD)?;
+    write!(w, " {} lines: {} hits, {} malformed, {} late", s.lines, s.hits, s.malformed, s.late)?;
+    if s.early > 0 {
+        write!(w, ", {} early", s.early)?;
+    }
+    if s.skipped > 0 {
+        write!(w, ", {} skipped", s.skipped)?;
+    }
+    write!(w, "; {} alert{}", s.alerts, if s.alerts == 1 { "" } else { "s" })?;
+    if let Some(active) = &s.alert {
+        write!(w, " (#{} active)", active.id)?;
+    }
+    if let (Some(first), Some(last)) = (s.first, s.last) {
+        write!(w, "; log time {} to {}", Stamp(first), Stamp(last))?;
+    }
+    writeln!(w)
+}
+
+/// A ratio shown with two decimals, rounded half up in integers so that the
+/// figure never depends on floating point.
+struct Centis(u128);
+
+impl Centis {
+    fn ratio(n: u64, d: u64) -> Centis {
+        let d = u128::from(d.max(1));
+        Centis((u128::from(n) * 200 + d) / (2 * d))
+    }
+}
+
+impl std::fmt::Display for Centis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{:02}", self.0 / 100, self.0 % 100)
+    }
+}
+
+/// Byte counts in binary units.
+struct Bytes(u64);
+
+impl std::fmt::Display for Bytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+        if self.0 < 1024 {
+            return write!(f, "{} B", self.0);
+        }
+        let mut value = self.0 as f64 / 1024.0;
+        let mut unit = 0;
+        while value >= 1024.0 && unit < UNITS.len() - 1 {
+            value /= 1024.0;
+            unit += 1;
+        }
+        write!(f, "{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_decimal_rates_round_half_up() {
+        assert_eq!(Centis::ratio(1206, 120).to_string(), "10.05");
+        assert_eq!(Centis::ratio(1198, 120).to_string(), "9.98");
+        assert_eq!(Centis::ratio(1, 8).to_string(), "0.13");
+        assert_eq!(Centis::ratio(0, 120).to_string(), "0.00");
+        assert_eq!(Centis::ratio(u64::MAX, 1).to_string(), format!("{}.00", u64::MAX));
+    }
+
+    #[test]
+    fn byte_units() {
+        assert_eq!(Bytes(0).to_string(), "0 B");
+        assert_eq!(Bytes(1023).to_string(), "1023 B");
+        assert_eq!(Bytes(1536).to_string(), "1.5 KiB");
+        assert_eq!(Bytes(5 << 30).to_string(), "5.0 GiB");
+        assert_eq!(Bytes(u64::MAX).to_string(), "16.0 EiB");
+    }
+}
