@@ -170,9 +170,14 @@ impl Tallies {
         t.div_euclid(self.interval)
     }
 
-    /// `[start, end)` of the report being built.
+    /// `[start, end)` of report `number`.
+    pub fn bounds(&self, number: i64) -> (Epoch, Epoch) {
+        (number * self.interval, (number + 1) * self.interval)
+    }
+
+    /// `[start, end)` of the oldest report still open.
     pub fn current_bounds(&self) -> (Epoch, Epoch) {
-        (self.current * self.interval, (self.current + 1) * self.interval)
+        self.bounds(self.current)
     }
 
     pub fn current_number(&self) -> i64 {
@@ -190,13 +195,10 @@ impl Tallies {
         &mut self.ring[k]
     }
 
-    pub fn current(&mut self) -> &mut Tally {
-        self.get(self.current)
-    }
-
-    /// The current tally as it stands, without taking it.
-    pub fn peek(&self) -> Option<&Tally> {
-        self.ring.front()
+    /// The tally of report `number` as it stands, if it has one yet.
+    pub fn peek(&self, number: i64) -> Option<&Tally> {
+        let k = usize::try_from(number - self.current).ok()?;
+        self.ring.get(k)
     }
 
     /// Hands the current tally to `f` and moves on to the next report.
@@ -273,14 +275,16 @@ mod tests {
         let mut ts = Tallies::new(10, 95);
         assert_eq!(ts.current_bounds(), (90, 100));
         ts.get(10).hits += 1;
-        ts.current().hits += 2;
+        ts.get(9).hits += 2;
+        assert_eq!(ts.peek(10).map(|t| t.hits), Some(1));
+        assert!(ts.peek(8).is_none() && ts.peek(11).is_none());
         let hits = ts.finish_current(|t| t.hits);
         assert_eq!(hits, 2);
         assert_eq!(ts.current_bounds(), (100, 110));
-        assert_eq!(ts.current().hits, 1);
+        assert_eq!(ts.get(10).hits, 1);
         ts.finish_current(|_| ());
         ts.skip_to(50);
         assert_eq!(ts.current_bounds(), (500, 510));
-        assert_eq!(ts.current().hits, 0, "recycled tallies come back empty");
+        assert_eq!(ts.get(50).hits, 0, "recycled tallies come back empty");
     }
 }

@@ -1,0 +1,223 @@
+//! Replay: goldens, conformance with the exercise, accounting, bad input.
+
+use std::fs;
+
+use crate::util::{Json, TempDir, clf_line, data, logmon};
+
+const EXERCISE: &str = "exercise_sample.csv";
+
+/// The exercise's expected alert transitions with threshold 10.
+const EXERCISE_ALERTS: [&str; 4] = [
+    "[2019-02-07 21:12:36+00:00] [ALERT] High traffic generated an alert - hits = 10.05, triggered at 2019-02-07 21:12:36+00:00",
+    "[2019-02-07 21:14:03+00:00] [RECOVERED] Traffic back to normal - hits = 9.98, recovered at 2019-02-07 21:14:03+00:00 (alert #1 triggered at 2019-02-07 21:12:36+00:00, lasted 1m27s)",
+    "[2019-02-07 21:16:03+00:00] [ALERT] High traffic generated an alert - hits = 10.15, triggered at 2019-02-07 21:16:03+00:00",
+    "[2019-02-07 21:18:22+00:00] [RECOVERED] Traffic back to normal - hits = 9.97, recovered at 2019-02-07 21:18:22+00:00 (alert #2 triggered at 2019-02-07 21:16:03+00:00, lasted 2m19s)",
+];
+
+#[test]
+fn exercise_sample_gives_exactly_the_expected_alerts() {
+    let run = logmon().args(["--replay", "--threshold", "10"]).arg(data(EXERCISE)).run();
+    run.expect_success();
+    let alerts: Vec<&str> = run.stdout.lines().filter(|l| l.contains("[ALERT]") || l.contains("[RECOVERED]")).collect();
+    assert_eq!(alerts, EXERCISE_ALERTS, "{run}");
+}
+
+/// The whole text output, compared with `tests/golden/exercise.txt`.
+/// `LOGMON_BLESS=1 cargo test` rewrites the golden after a deliberate change.
+#[test]
+fn exercise_sample_text_golden() {
+    let run = logmon().arg(data(EXERCISE)).run();
+    run.expect_success();
+    let golden = data("../golden/exercise.txt");
+    if std::env::var_os("LOGMON_BLESS").is_some() {
+        fs::write(&golden, &run.stdout).expect("write the golden");
+    }
+    let expected = fs::read_to_string(&golden).expect("tests/golden/exercise.txt exists");
+    if run.stdout != expected {
+        let first = run.stdout.lines().zip(expected.lines()).position(|(a, b)| a != b);
+        panic!("output differs from the golden at line {first:?}; LOGMON_BLESS=1 rewrites it{run}");
+    }
+}
+
+#[test]
+fn exercise_sample_json_accounts_for_every_line() {
+    let run = logmon().args(["--format", "json"]).arg(data(EXERCISE)).run();
+    run.expect_success();
+    let all = run.json();
+    for object in &all {
+        assert!(object["type"].as_str().is_some(), "no type: {object:?}");
+        assert!(object.str("time").ends_with('Z'), "time not RFC 3339 UTC: {object:?}");
+    }
+    let alerts: Vec<(String, String, u64)> = run
+        .json_of("alert")
+        .iter()
+        .map(|a| (a.str("state").to_owned(), a.str("time").to_owned(), a.int("id")))
+        .collect();
+    assert_eq!(
+        alerts,
+        [
+            ("triggered".into(), "2019-02-07T21:12:36Z".into(), 1),
+            ("recovered".into(), "2019-02-07T21:14:03Z".into(), 1),
+            ("triggered".into(), "2019-02-07T21:16:03Z".into(), 2),
+            ("recovered".into(), "2019-02-07T21:18:22Z".into(), 2),
+        ]
+    );
+    let first = &run.json_of("alert")[0];
+    assert_eq!((first.int("hits"), first.int("window"), first.int("threshold")), (1206, 120, 10));
+    assert_eq!(first["rate"].as_f64(), Some(10.05));
+
+    let reports = run.json_of("report");
+    let summary = run.summary();
+    assert_eq!(reports.iter().map(|r| r.int("hits")).sum::<u64>(), summary.int("hits"));
+    assert_eq!(
+        (summary.int("lines"), summary.int("hits"), summary.int("skipped"), summary.int("malformed")),
+        (4831, 4830, 1, 0)
+    );
+    assert_eq!((summary.str("first"), summary.str("last")), ("2019-02-07T21:10:59Z", "2019-02-07T21:19:00Z"));
+    assert_eq!(summary.int("alerts"), 2);
+    assert_eq!(summary.str("format"), "csv");
+    // Reports tile time: each starts where the last ended, on the grid.
+    for pair in reports.windows(2) {
+        assert_eq!(pair[0].str("end"), pair[1].str("start"));
+    }
+    let r = &reports[1];
+    assert_eq!((r.str("start"), r.str("end"), r.int("seconds")), ("2019-02-07T21:11:00Z", "2019-02-07T21:11:10Z", 10));
+    let status = &r["status"];
+    let classes: u64 = ["1xx", "2xx", "3xx", "4xx", "5xx"].iter().map(|c| status.int(c)).sum();
+    assert_eq!(classes, r.int("hits"));
+    let sections = r["sections"].as_array();
+    assert_eq!(sections[0].str("section"), "/api");
+    assert!(sections.windows(2).all(|p| p[0].int("hits") >= p[1].int("hits")), "most hits first");
+}
+
+#[test]
+fn real_combined_traffic_accounts_for_every_line() {
+    let run = logmon().args(["-o", "json"]).arg(data("apache_combined_10k.log")).run();
+    run.expect_success();
+    let summary = run.summary();
+    assert_eq!(summary.int("lines"), 10_000);
+    assert_eq!(summary.int("hits") + summary.int("malformed"), 10_000);
+    assert_eq!(summary.str("format"), "combined");
+    let reports = run.json_of("report");
+    assert_eq!(reports.iter().map(|r| r.int("hits")).sum::<u64>(), summary.int("hits"));
+    assert_eq!(reports.iter().map(|r| r.int("late")).sum::<u64>(), summary.int("late"));
+    // Its seconds are shuffled within each minute: a wider delay puts
+    // every line in its own report.
+    let run = logmon().args(["-o", "json", "--max-delay", "60"]).arg(data("apache_combined_10k.log")).run();
+    assert_eq!(run.summary().int("late"), 0, "{run}");
+}
+
+/// `spike.log` (see tests/data/SOURCES): 2 req/s with 20 req/s from second
+/// 600 to 780. The 2-minute average crosses 10 about 54 s into the spike and
+/// falls back about 67 s after it.
+#[test]
+fn generated_spike_alerts_once() {
+    let run = logmon().args(["-o", "json"]).arg(data("spike.log")).run();
+    run.expect_success();
+    let start = 1_549_573_860;
+    let alerts = run.json_of("alert");
+    assert_eq!(alerts.len(), 2, "{run}");
+    let at = |a: &Json| epoch(a.str("time")) - start;
+    assert_eq!(alerts[0].str("state"), "triggered");
+    assert!((640..=670).contains(&at(&alerts[0])), "triggered at +{}s{run}", at(&alerts[0]));
+    assert_eq!(alerts[1].str("state"), "recovered");
+    assert!((835..=865).contains(&at(&alerts[1])), "recovered at +{}s{run}", at(&alerts[1]));
+    let summary = run.summary();
+    assert!(summary.int("malformed") > 0, "the fixture has malformed lines{run}");
+    assert_eq!(
+        summary.int("lines"),
+        fs::read(data("spike.log")).expect("fixture").split(|&b| b == b'\n').count() as u64 - 1
+    );
+}
+
+/// Seconds since the epoch of an RFC 3339 `YYYY-MM-DDTHH:MM:SSZ` within 2019.
+fn epoch(rfc3339: &str) -> i64 {
+    let n = |a: usize, b: usize| rfc3339[a..b].parse::<i64>().expect("digits");
+    let days_before_month = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+    assert_eq!(&rfc3339[..4], "2019");
+    let days = 17_897 + days_before_month[(n(5, 7) - 1) as usize] + n(8, 10) - 1;
+    days * 86_400 + n(11, 13) * 3600 + n(14, 16) * 60 + n(17, 19)
+}
+
+#[test]
+fn bad_input_is_counted_shown_escaped_and_survived() {
+    let t = 1_549_573_860;
+    let mut input = Vec::new();
+    input.extend_from_slice(clf_line(t, "/ok").as_bytes());
+    input.extend_from_slice(b"\x1b[31mgarbage with an escape\x07\n");
+    input.extend_from_slice(b"\xff\xfe\x00 not utf-8\n");
+    input.extend_from_slice(clf_line(t + 1, "/crlf").trim_end().as_bytes());
+    input.extend_from_slice(b"\r\n");
+    input.extend_from_slice(&vec![b'x'; 200_000]);
+    input.push(b'\n');
+    input.extend_from_slice(b"\n");
+    input.extend_from_slice(br#"1.2.3.4 - - [07/Feb/2019:21:11:02 +0000] "\x16\x03\x01\x00\xa5" 400 157 "-" "-""#);
+    input.push(b'\n');
+    input.extend_from_slice(clf_line(t + 2, "/last").trim_end().as_bytes());
+    let dir = TempDir::new("bad-input");
+    let path = dir.path("bad.log");
+    fs::write(&path, &input).expect("write fixture");
+
+    let run = logmon().args(["-o", "json"]).arg(&path).run();
+    run.expect_success();
+    let summary = run.summary();
+    assert_eq!(
+        (summary.int("lines"), summary.int("hits"), summary.int("malformed")),
+        (8, 4, 4),
+        "ok, crlf, tls and an unterminated last line are hits{run}"
+    );
+    let report = &run.json_of("report")[0];
+    assert_eq!((report.int("malformed"), report.int("no_section")), (4, 1));
+    run.expect_stderr_contains("bad.log:2: malformed line (not a log line): \\x1b[31mgarbage with an escape\\x07");
+    run.expect_stderr_contains("bad.log:3: malformed line (no [timestamp]): \\xff\\xfe\\x00 not utf-8");
+    run.expect_stderr_contains("bad.log:5: malformed line (line too long)");
+    run.expect_stderr_contains("bad.log:6: malformed line (empty line)");
+    assert!(!run.stderr.contains('\x1b') && !run.stderr.contains('\x07'), "raw control bytes on stderr{run}");
+}
+
+#[test]
+fn only_the_first_malformed_lines_are_shown() {
+    let input: String = (0..50).map(|i| format!("junk {i}\n")).collect();
+    let dir = TempDir::new("junk");
+    let path = dir.path("junk.log");
+    fs::write(&path, input).expect("write fixture");
+    let run = logmon().args(["-o", "json"]).arg(&path).run();
+    run.expect_success();
+    assert_eq!(run.summary().int("malformed"), 50);
+    assert_eq!(run.stderr.matches("malformed line (").count(), 10, "{run}");
+    run.expect_stderr_contains("more malformed lines");
+}
+
+#[test]
+fn several_files_are_one_stream_and_dash_is_stdin() {
+    let t = 1_549_573_860;
+    let dir = TempDir::new("several");
+    let a = dir.path("a.log");
+    let b = dir.path("b.log");
+    fs::write(&a, (0..30).map(|i| clf_line(t + i, "/a")).collect::<String>()).expect("write a");
+    fs::write(&b, (30..60).map(|i| clf_line(t + i, "/b")).collect::<String>()).expect("write b");
+    let stdin: String = (60..90).map(|i| clf_line(t + i, "/c")).collect();
+    let run = logmon().args(["--replay", "-o", "json"]).arg(&a).arg("-").arg(&b).stdin(stdin).run();
+    run.expect_success();
+    let summary = run.summary();
+    assert_eq!((summary.int("hits"), summary.int("late")), (90, 30), "b comes after stdin: its lines are late{run}");
+}
+
+#[test]
+fn a_regular_file_on_stdin_is_replayed() {
+    let run = logmon().args(["-o", "json", "-q"]).stdin_file(data(EXERCISE)).run();
+    run.expect_success();
+    assert_eq!(run.json_of("alert").len(), 4, "{run}");
+    assert!(!run.stderr.contains("live"), "{run}");
+}
+
+#[test]
+fn a_quiet_stretch_is_one_report() {
+    let t = 1_549_573_860;
+    let input = format!("{}{}", clf_line(t, "/a"), clf_line(t + 86_400 * 365, "/b"));
+    let run = logmon().args(["-o", "json"]).stdin(input).arg("--replay").run();
+    let spans: Vec<(String, u64)> =
+        run.json_of("report").iter().map(|r| (r.str("start").to_owned(), r.int("hits"))).collect();
+    assert_eq!(spans.len(), 3, "{run}");
+    assert_eq!(spans[1].1, 0);
+}

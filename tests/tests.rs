@@ -1,0 +1,7 @@
+//! Integration tests: the real binary on fixture logs and real files.
+
+mod cli;
+mod follow;
+mod live;
+mod replay;
+mod util;
