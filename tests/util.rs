@@ -574,10 +574,9 @@ impl JsonParser<'_> {
             self.i += 1;
         }
         let text = std::str::from_utf8(&self.s[start..self.i]).map_err(|e| e.to_string())?;
-        let valid = !text.is_empty()
-            && !text.starts_with('+')
-            && !text.starts_with('.')
-            && !(text.starts_with('0') && text.len() > 1 && text.as_bytes()[1].is_ascii_digit());
+        // JSON numbers have no leading `+`, `.` or zeros.
+        let leading_zero = text.starts_with('0') && text.as_bytes().get(1).is_some_and(u8::is_ascii_digit);
+        let valid = !(text.is_empty() || text.starts_with(['+', '.']) || leading_zero);
         match text.parse::<f64>() {
             Ok(n) if valid => Ok(Json::Number(n)),
             _ => Err(format!("bad number {text:?} at {start}")),

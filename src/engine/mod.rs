@@ -698,7 +698,7 @@ mod tests {
         for (path, status) in [("/api/a", 200), ("/api/b", 404), ("/img/x", 503), ("/", 301)] {
             e.handle_line(&line(T0, path, status));
         }
-        e.handle_line(&line(T0, "-", 400).as_slice());
+        e.handle_line(&line(T0, "-", 400));
         e.finish(None);
         let evs = events(&mut e);
         let r = reports(&evs)[0];
