@@ -1,1 +1,191 @@
-//! placeholder
+//! `--follow`: rotation by rename, quick rotations, copytruncate, a file
+//! missing at start, a directory in the way, SIGHUP. In every scenario the
+//! summary counts exactly the lines written.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::Path;
+
+use crate::live::wait_for_hits;
+use crate::util::{Running, TempDir, clf_line, logmon, now};
+
+fn append(path: &Path, n: usize, tag: &str) {
+    let mut f = OpenOptions::new().create(true).append(true).open(path).expect("open for append");
+    let text: String = (0..n).map(|i| clf_line(now(), &format!("/{tag}/{i}"))).collect();
+    f.write_all(text.as_bytes()).expect("append");
+}
+
+fn follow(path: &Path, extra: &[&str]) -> Running {
+    logmon()
+        .args(["-o", "json", "--interval", "24h", "--check-interval", "20ms", "--follow"])
+        .arg(path)
+        .args(extra)
+        .spawn()
+}
+
+#[track_caller]
+fn stop(run: Running, hits: u64) {
+    run.signal(libc::SIGTERM);
+    let run = run.wait();
+    run.expect_success();
+    let summary = run.summary();
+    assert_eq!((summary.int("hits"), summary.int("malformed")), (hits, 0), "{run}");
+}
+
+#[test]
+fn starts_at_the_end_of_the_file() {
+    let dir = TempDir::new("at-end");
+    let log = dir.path("access.log");
+    append(&log, 50, "old");
+    let run = follow(&log, &[]);
+    run.wait_stderr("following");
+    append(&log, 5, "new");
+    wait_for_hits(&run, 5);
+    stop(run, 5);
+}
+
+#[test]
+fn from_start_reads_what_is_there() {
+    let dir = TempDir::new("from-start");
+    let log = dir.path("access.log");
+    append(&log, 50, "old");
+    let run = follow(&log, &["--from-start"]);
+    run.wait_stderr("following");
+    append(&log, 5, "new");
+    wait_for_hits(&run, 55);
+    stop(run, 55);
+}
+
+#[test]
+fn rename_rotation_keeps_lines_written_to_the_old_file() {
+    let dir = TempDir::new("rename");
+    let log = dir.path("access.log");
+    append(&log, 0, "none");
+    let run = follow(&log, &[]);
+    run.wait_stderr("following");
+    append(&log, 10, "before");
+    // The server still holds the old file open after the rename.
+    let mut server = OpenOptions::new().append(true).open(&log).expect("open");
+    fs::rename(&log, dir.path("access.log.1")).expect("rename");
+    server
+        .write_all((0..7).map(|i| clf_line(now(), &format!("/late/{i}"))).collect::<String>().as_bytes())
+        .expect("write");
+    append(&log, 20, "after");
+    run.wait_stderr("rotated");
+    // And writes to the old file once more before it reopens its log.
+    server.write_all(clf_line(now(), "/straggler").as_bytes()).expect("write");
+    drop(server);
+    wait_for_hits(&run, 38);
+    stop(run, 38);
+}
+
+#[test]
+fn twenty_quick_rotations() {
+    let dir = TempDir::new("twenty");
+    let log = dir.path("access.log");
+    append(&log, 0, "none");
+    let run = follow(&log, &[]);
+    run.wait_stderr("following");
+    for i in 0..20 {
+        append(&log, 3, &format!("r{i}"));
+        fs::rename(&log, dir.path(&format!("access.log.{i}"))).expect("rename");
+        File::create(&log).expect("create");
+        run.wait_stderr_count("rotated", i + 1);
+    }
+    append(&log, 3, "last");
+    wait_for_hits(&run, 63);
+    stop(run, 63);
+}
+
+#[test]
+fn copytruncate_starts_over() {
+    let dir = TempDir::new("copytruncate");
+    let log = dir.path("access.log");
+    append(&log, 0, "none");
+    let run = follow(&log, &[]);
+    run.wait_stderr("following");
+    append(&log, 10, "before");
+    wait_for_hits(&run, 10);
+    fs::copy(&log, dir.path("access.log.1")).expect("copy");
+    File::create(&log).expect("truncate");
+    append(&log, 4, "after");
+    run.wait_stderr("truncated");
+    wait_for_hits(&run, 14);
+    stop(run, 14);
+}
+
+#[test]
+fn truncated_and_grown_past_the_old_offset_between_checks() {
+    let dir = TempDir::new("regrown");
+    let log = dir.path("access.log");
+    append(&log, 0, "none");
+    // Checks far apart, so the file is rewritten between two of them.
+    let run =
+        logmon().args(["-o", "json", "--interval", "24h", "--check-interval", "60s", "--follow"]).arg(&log).spawn();
+    run.wait_stderr("following");
+    append(&log, 5, "before");
+    run.signal(libc::SIGHUP);
+    wait_for_hits(&run, 5);
+    File::create(&log).expect("truncate");
+    append(&log, 12, "after");
+    run.signal(libc::SIGHUP);
+    run.wait_stderr("truncated");
+    wait_for_hits(&run, 17);
+    stop(run, 17);
+}
+
+#[test]
+fn a_missing_file_is_waited_for() {
+    let dir = TempDir::new("missing");
+    let log = dir.path("access.log");
+    let run = follow(&log, &[]);
+    run.wait_stderr("missing; waiting for it to appear");
+    append(&log, 6, "born");
+    run.wait_stderr("appeared");
+    wait_for_hits(&run, 6);
+    stop(run, 6);
+}
+
+#[test]
+fn a_directory_in_the_way_is_waited_out() {
+    let dir = TempDir::new("directory");
+    let log = dir.path("access.log");
+    fs::create_dir(&log).expect("mkdir");
+    let run = follow(&log, &[]);
+    run.wait_stderr("Is a directory; retrying");
+    fs::remove_dir(&log).expect("rmdir");
+    append(&log, 2, "file");
+    run.wait_stderr("appeared");
+    wait_for_hits(&run, 2);
+    stop(run, 2);
+}
+
+#[test]
+fn sighup_looks_again_at_once() {
+    let dir = TempDir::new("hup");
+    let log = dir.path("access.log");
+    append(&log, 0, "none");
+    let run =
+        logmon().args(["-o", "json", "--interval", "24h", "--check-interval", "60s", "--follow"]).arg(&log).spawn();
+    run.wait_stderr("following");
+    fs::rename(&log, dir.path("access.log.1")).expect("rename");
+    append(&log, 4, "new");
+    run.signal(libc::SIGHUP);
+    run.wait_stderr("rotated");
+    wait_for_hits(&run, 4);
+    stop(run, 4);
+}
+
+#[test]
+fn the_last_line_without_newline_counts_at_shutdown() {
+    let dir = TempDir::new("unterminated");
+    let log = dir.path("access.log");
+    append(&log, 0, "none");
+    let run = follow(&log, &[]);
+    run.wait_stderr("following");
+    append(&log, 2, "full");
+    let mut f = OpenOptions::new().append(true).open(&log).expect("open");
+    f.write_all(clf_line(now(), "/no-newline").trim_end().as_bytes()).expect("write");
+    wait_for_hits(&run, 2);
+    stop(run, 3);
+}

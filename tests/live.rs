@@ -1,1 +1,163 @@
-//! placeholder
+//! Live mode on a pipe: end of input, signals, alerts on the wall clock,
+//! old lines, a log whose clock is off, readers that leave.
+
+use std::process::Stdio;
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use crate::util::{Json, PATIENCE, Running, clf_line, logmon, now};
+
+fn lines(n: usize, t: i64) -> String {
+    (0..n).map(|i| clf_line(t, &format!("/live/{i}"))).collect()
+}
+
+/// Sends USR1 until a report shows `hits` hits, so that a test knows its
+/// lines were read. JSON output, one report interval, lines stamped now.
+#[track_caller]
+pub fn wait_for_hits(run: &Running, hits: u64) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let before = run.stdout_now().lines().count();
+        run.signal(libc::SIGUSR1);
+        run.wait_stdout_lines(before + 1);
+        let out = run.stdout_now();
+        let seen = out
+            .lines()
+            .filter_map(|l| Json::parse(l).ok())
+            .filter(|j| j["type"].as_str() == Some("report"))
+            .map(|j| j.int("hits"))
+            .next_back();
+        if seen == Some(hits) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never saw a report of {hits} hits:\n{out}");
+        sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn end_of_input_ends_the_run() {
+    let mut run = logmon().args(["-o", "json"]).spawn();
+    run.write(lines(100, now()));
+    let run = run.wait();
+    run.expect_success().expect_stderr_contains("reading <stdin> live").expect_stderr_contains("end of input");
+    assert_eq!(run.summary().int("hits"), 100, "{run}");
+}
+
+#[test]
+fn sigterm_reads_what_was_written_then_summarises() {
+    let mut run = logmon().args(["-o", "json"]).spawn();
+    run.wait_stderr("live");
+    run.write(lines(500, now()));
+    run.signal(libc::SIGTERM);
+    let run = run.wait();
+    run.expect_success().expect_stderr_contains("SIGTERM: stopped after");
+    let summary = run.summary();
+    assert_eq!((summary.int("lines"), summary.int("hits")), (500, 500), "{run}");
+    let reports = run.json_of("report");
+    assert_eq!(reports.iter().map(|r| r.int("hits")).sum::<u64>(), 500, "{run}");
+}
+
+#[test]
+fn sigint_ends_the_run_like_sigterm() {
+    let mut run = logmon().args(["-o", "json"]).spawn();
+    run.wait_stderr("live");
+    run.write(lines(3, now()));
+    run.signal(libc::SIGINT);
+    let run = run.wait();
+    run.expect_success().expect_stderr_contains("SIGINT: stopped");
+    assert_eq!(run.summary().int("hits"), 3, "{run}");
+}
+
+#[test]
+fn sigusr1_prints_a_report_now() {
+    let mut run = logmon().args(["-o", "json", "--interval", "24h"]).spawn();
+    run.wait_stderr("live");
+    run.write(lines(7, now()));
+    wait_for_hits(&run, 7);
+    let report = run.stdout_now().lines().filter_map(|l| Json::parse(l).ok()).next_back().expect("a report");
+    assert_eq!(report["partial"], Json::Bool(true));
+    run.signal(libc::SIGTERM);
+    let run = run.wait();
+    assert_eq!(run.summary().int("hits"), 7, "the report did not disturb the count{run}");
+}
+
+#[test]
+fn a_line_written_in_two_halves() {
+    let mut run = logmon().args(["-o", "json"]).spawn();
+    let line = clf_line(now(), "/half/way");
+    let (a, b) = line.split_at(30);
+    run.write(a);
+    sleep(Duration::from_secs(1));
+    run.write(b);
+    let run = run.wait();
+    let summary = run.summary();
+    assert_eq!((summary.int("hits"), summary.int("malformed")), (1, 0), "{run}");
+}
+
+#[test]
+fn alerts_trigger_and_recover_on_the_wall_clock() {
+    let mut run = logmon().args(["-o", "json", "-w", "2", "-t", "2", "-i", "1", "--max-delay", "0"]).spawn();
+    run.wait_stderr("live");
+    run.write(lines(20, now()));
+    run.wait_stdout(r#""state":"triggered""#);
+    // No more lines: the clock alone brings the recovery.
+    run.wait_stdout(r#""state":"recovered""#);
+    let run = run.wait();
+    let alerts = run.json_of("alert");
+    assert_eq!(alerts.len(), 2, "{run}");
+    assert_eq!(alerts[0].int("hits"), 20);
+    assert!(run.json_of("report").len() >= 2, "a report every second{run}");
+}
+
+#[test]
+fn old_lines_do_not_alert() {
+    // As `tail -F` prints the last lines of a file, or a backlog.
+    let mut run = logmon().args(["-o", "json", "-w", "2", "-t", "1"]).spawn();
+    run.wait_stderr("live");
+    run.write(lines(1000, now() - 3600));
+    let run = run.wait();
+    assert!(run.json_of("alert").is_empty(), "{run}");
+    let summary = run.summary();
+    assert_eq!((summary.int("hits"), summary.int("late")), (1000, 1000), "{run}");
+}
+
+#[test]
+fn a_log_an_hour_behind_is_followed_after_a_warning() {
+    let mut run = logmon().args(["-o", "json", "-w", "2", "-t", "5", "-i", "1", "--max-delay", "0"]).spawn();
+    run.wait_stderr("live");
+    let deadline = Instant::now() + PATIENCE;
+    while !run.stdout_now().contains(r#""state":"triggered""#) {
+        assert!(Instant::now() < deadline, "the log's clock was never followed");
+        run.write(lines(20, now() - 3600));
+        sleep(Duration::from_millis(150));
+    }
+    let run = run.wait();
+    run.expect_stderr_contains("the log's clock is 1h00m behind this machine's");
+    assert_eq!(run.stderr.matches("the log's clock").count(), 1, "warned once{run}");
+}
+
+#[test]
+fn a_reader_that_leaves_ends_an_idle_run() {
+    let mut child = logmon()
+        .command()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start logmon");
+    let _writer = child.stdin.take();
+    drop(child.stdout.take());
+    let deadline = Instant::now() + PATIENCE;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "logmon did not notice its reader leave");
+        sleep(Duration::from_millis(10));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("piped"), &mut stderr).expect("stderr");
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("error") && !stderr.contains("panicked"), "{stderr}");
+}

@@ -21,7 +21,7 @@ pub fn data(name: &str) -> PathBuf {
 }
 
 pub fn logmon() -> Cmd {
-    Cmd { args: Vec::new(), stdin: None, stdin_file: None, env: Vec::new(), cwd: None }
+    Cmd { args: Vec::new(), stdin: None, stdin_file: None, env: Vec::new() }
 }
 
 /// A builder for one run of logmon.
@@ -29,8 +29,7 @@ pub struct Cmd {
     args: Vec<String>,
     stdin: Option<Vec<u8>>,
     stdin_file: Option<PathBuf>,
-    env: Vec<(String, Option<String>)>,
-    cwd: Option<PathBuf>,
+    env: Vec<(String, String)>,
 }
 
 impl Cmd {
@@ -59,29 +58,17 @@ impl Cmd {
     }
 
     pub fn env(mut self, key: &str, value: &str) -> Self {
-        self.env.push((key.into(), Some(value.into())));
+        self.env.push((key.into(), value.into()));
         self
     }
 
-    pub fn env_remove(mut self, key: &str) -> Self {
-        self.env.push((key.into(), None));
-        self
-    }
-
-    fn command(&self) -> Command {
+    /// The configured command, for tests that wire stdio themselves.
+    pub fn command(&self) -> Command {
         let mut c = Command::new(BIN);
         c.args(&self.args);
         // Tests see what a pipe sees, whatever the developer's shell sets.
         c.env_remove("NO_COLOR");
-        for (k, v) in &self.env {
-            match v {
-                Some(v) => c.env(k, v),
-                None => c.env_remove(k),
-            };
-        }
-        if let Some(dir) = &self.cwd {
-            c.current_dir(dir);
-        }
+        c.envs(self.env.iter().map(|(k, v)| (k, v)));
         c
     }
 
@@ -288,10 +275,6 @@ impl Running {
         pipe.write_all(bytes.as_ref()).and_then(|()| pipe.flush()).unwrap_or_else(|e| panic!("write: {e}"));
     }
 
-    pub fn close_stdin(&mut self) {
-        self.stdin = None;
-    }
-
     #[track_caller]
     pub fn signal(&self, sig: i32) {
         // SAFETY: kill(2) with the pid of our own child and a valid signal.
@@ -470,10 +453,6 @@ impl Json {
             Json::Array(a) => a,
             _ => &[],
         }
-    }
-
-    pub fn is_object(&self) -> bool {
-        matches!(self, Json::Object(_))
     }
 
     pub fn parse(s: &str) -> Result<Json, String> {

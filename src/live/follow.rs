@@ -193,37 +193,54 @@ impl Follower {
         Ok(more)
     }
 
-    /// Looks at the path: rotation, truncation, disappearance. Call it after
-    /// `read` has caught up, so the old file is read to its end first.
-    pub fn check<W: Write>(&mut self, monitor: &mut Monitor<W>) -> Result<(), Error> {
+    /// The timer's work: looks for truncation, reads what is new, then
+    /// looks at the path for rotation or disappearance, and reads the new
+    /// file if there is one. `Ok(true)` if more is waiting.
+    ///
+    /// Truncation is looked for before reading, since reading moves the
+    /// offset past the evidence; rotation after, so the old file is read to
+    /// its end before the new one.
+    pub fn check<W: Write>(&mut self, budget: &mut usize, monitor: &mut Monitor<W>) -> Result<bool, Error> {
         let now = Instant::now();
         self.let_go_of_quiet_rotated(now, monitor)?;
+        self.check_truncation(monitor)?;
+        if self.read(budget, monitor)? {
+            return Ok(true);
+        }
         let meta = match std::fs::metadata(&self.path) {
             Ok(meta) if meta.is_dir() => {
                 self.trouble(&io::Error::from_raw_os_error(libc::EISDIR));
-                return Ok(());
+                return Ok(false);
             }
             Ok(meta) => meta,
             Err(e) => {
                 self.trouble(&e);
-                return Ok(());
+                return Ok(false);
             }
         };
-        match &mut self.current {
-            Some(current) if current.id == id(&meta) => {
-                if meta.len() < current.offset || current.rewritten() {
-                    diag::say(format_args!("{}: truncated; reading it from the start", self.name));
-                    current.finish(&self.name, monitor)?;
-                    current.offset = 0;
-                    current.tail.clear();
-                    if let Err(e) = current.file.seek(SeekFrom::Start(0)) {
-                        self.current = None;
-                        self.trouble(&e);
-                    }
-                }
-                self.condition = Condition::Fine;
-            }
-            _ => self.open_new(now, monitor)?,
+        if self.current.as_ref().is_some_and(|c| c.id == id(&meta)) {
+            self.condition = Condition::Fine;
+            return Ok(false);
+        }
+        self.open_new(now, monitor)?;
+        self.read(budget, monitor)
+    }
+
+    /// A file shorter than what was read of it, or whose bytes before the
+    /// offset changed, was truncated: read it again from the start.
+    fn check_truncation<W: Write>(&mut self, monitor: &mut Monitor<W>) -> Result<(), Error> {
+        let Some(current) = &mut self.current else { return Ok(()) };
+        let shorter = current.file.metadata().is_ok_and(|m| m.len() < current.offset);
+        if !shorter && !current.rewritten() {
+            return Ok(());
+        }
+        diag::say(format_args!("{}: truncated; reading it from the start", self.name));
+        current.finish(&self.name, monitor)?;
+        current.offset = 0;
+        current.tail.clear();
+        if let Err(e) = current.file.seek(SeekFrom::Start(0)) {
+            self.current = None;
+            self.trouble(&e);
         }
         Ok(())
     }

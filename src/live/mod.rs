@@ -155,11 +155,11 @@ impl<'m, W: Write> Loop<'m, W> {
                     return Ok(None);
                 }
                 let mut budget = READ_BUDGET;
-                self.backlog = follower.read(&mut budget, self.monitor)?;
-                if due && !self.backlog {
-                    follower.check(self.monitor)?;
-                    self.backlog = follower.read(&mut budget, self.monitor)?;
+                if due {
+                    self.backlog = follower.check(&mut budget, self.monitor)?;
                     *next_check = Instant::now() + *every;
+                } else {
+                    self.backlog = follower.read(&mut budget, self.monitor)?;
                 }
             }
         }
