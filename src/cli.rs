@@ -164,7 +164,7 @@ where
             }
             Short('q') | Long("quiet") => o.verbosity = Verbosity::Quiet,
             Short('s') | Long("summary") => o.verbosity = Verbosity::Summary,
-            Long("color") | Long("colour") => {
+            Long("color") => {
                 o.color = match text(&mut parser, "--color")?.as_str() {
                     "auto" => ColorChoice::Auto,
                     "always" => ColorChoice::Always,

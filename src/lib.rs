@@ -18,6 +18,7 @@ pub mod replay;
 use std::fs::File;
 use std::io::{self, IsTerminal, Write};
 use std::os::fd::AsFd;
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
 use cli::{ColorChoice, Command, Options};
@@ -46,7 +47,13 @@ pub fn run(command: Command) -> Result<u8, Error> {
     let out = Output::new(io::stdout().lock(), style);
     let mut monitor = Monitor::new(Engine::new(options.engine_config(clock)), out);
     match plan {
-        Plan::Replay(inputs) => replay::run(&inputs, &mut monitor)?,
+        Plan::Replay(inputs) => {
+            if let Some(sig) = replay::run(&inputs, &mut monitor)? {
+                // Cut short: the summary covers only part of the input.
+                diag::say(format_args!("{}: replay interrupted", live::signals::name(sig)));
+                return Ok(128 + sig as u8);
+            }
+        }
         Plan::Follow(path) => live::follow(&path, &options, &mut monitor)?,
         Plan::Stream(input) => live::stream(input, &mut monitor)?,
     }
@@ -69,9 +76,9 @@ enum Plan {
 }
 
 impl Plan {
-    /// `--follow` is live; so is a single input that is not a regular file
-    /// (a pipe, a terminal). Regular files replay, as does everything with
-    /// `--replay`: nobody gets a false alert from an old file by accident.
+    /// `--follow` is live; so is a single pipe, socket or terminal. Files
+    /// replay, as does everything with `--replay`: nobody gets a false alert
+    /// from an old file by accident.
     fn of(options: &Options) -> Result<Plan, Error> {
         if let Some(path) = &options.follow {
             return Ok(Plan::Follow(path.clone()));
@@ -84,14 +91,17 @@ impl Plan {
         if inputs.is_empty() {
             inputs.push(Input::Stdin);
         }
-        if !options.replay && inputs.len() == 1 && !is_regular_file(&inputs[0])? {
+        if !options.replay && inputs.len() == 1 && is_live(&inputs[0])? {
             return Ok(Plan::Stream(inputs.remove(0)));
         }
         Ok(Plan::Replay(inputs))
     }
 }
 
-fn is_regular_file(input: &Input) -> Result<bool, Error> {
+/// A pipe, a socket or a terminal: input that arrives as it happens.
+/// Anything else (a regular file, a directory, a missing path) is replayed,
+/// and whatever is wrong with it is said before any output.
+fn is_live(input: &Input) -> Result<bool, Error> {
     let meta = match input {
         Input::Stdin => io::stdin()
             .as_fd()
@@ -99,13 +109,13 @@ fn is_regular_file(input: &Input) -> Result<bool, Error> {
             .map(File::from)
             .and_then(|f| f.metadata())
             .map_err(|e| Error::input("<stdin>", e))?,
-        // A missing file is reported by the replay that opens it.
         Input::Path(path) => match Path::new(path).metadata() {
             Ok(meta) => meta,
-            Err(_) => return Ok(true),
+            Err(_) => return Ok(false),
         },
     };
-    Ok(meta.is_file())
+    let kind = meta.file_type();
+    Ok(kind.is_fifo() || kind.is_socket() || kind.is_char_device())
 }
 
 /// Colour for text on a terminal, unless `NO_COLOR` is set or the terminal

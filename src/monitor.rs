@@ -56,7 +56,8 @@ impl<W: Write> Monitor<W> {
         self.flush()
     }
 
-    pub fn report_now(&mut self, now: Epoch) -> Result<(), Error> {
+    /// A report of the interval so far; `None` for the engine's own clock.
+    pub fn report_now(&mut self, now: Option<Epoch>) -> Result<(), Error> {
         self.engine.request_report(now);
         self.flush()
     }
@@ -67,6 +68,7 @@ impl<W: Write> Monitor<W> {
     }
 
     /// Writes every event the engine has queued.
+    #[inline]
     fn flush(&mut self) -> Result<(), Error> {
         while let Some(event) = self.engine.poll_event() {
             self.out.event(&event)?;

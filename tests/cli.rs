@@ -43,6 +43,7 @@ fn unreadable_inputs_exit_1_before_any_output() {
     assert!(run.stdout.is_empty(), "{run}");
     let run = logmon().arg(dir.path("")).run();
     run.expect_code(1).expect_stderr_contains("Is a directory");
+    assert!(!run.stderr.contains("live"), "a directory is not a live input{run}");
 }
 
 #[test]

@@ -221,3 +221,38 @@ fn a_quiet_stretch_is_one_report() {
     assert_eq!(spans.len(), 3, "{run}");
     assert_eq!(spans[1].1, 0);
 }
+
+#[test]
+fn a_signal_cuts_a_replay_short_with_a_summary_and_says_so() {
+    let t = 1_549_573_860;
+    let mut run = logmon().args(["--replay", "-o", "json"]).spawn();
+    run.write((0..50).map(|i| clf_line(t + i, "/a")).collect::<String>());
+    // A report says the replay is reading, so its handlers are in place.
+    run.wait_stdout(r#""type":"report""#);
+    run.signal(libc::SIGINT);
+    // The replay notices between two reads: one more line wakes it, if it
+    // was waiting for input rather than still busy with the first.
+    run.write(clf_line(t + 50, "/b"));
+    let run = run.wait();
+    run.expect_code(130).expect_stderr_contains("SIGINT: replay interrupted");
+    let hits = run.summary().int("hits");
+    assert!(hits == 50 || hits == 51, "{run}");
+    assert_eq!(run.json_of("report").iter().map(|r| r.int("hits")).sum::<u64>(), hits, "{run}");
+}
+
+#[test]
+fn usr1_during_a_replay_prints_a_report() {
+    let t = 1_549_573_860;
+    let mut run = logmon().args(["--replay", "-o", "json"]).spawn();
+    run.write((0..15).map(|i| clf_line(t + i, "/a")).collect::<String>());
+    run.wait_stdout(r#""type":"report""#);
+    run.signal(libc::SIGUSR1);
+    run.write(clf_line(t + 15, "/b"));
+    run.wait_stdout(r#""partial":true"#);
+    let run = run.wait();
+    run.expect_success();
+    let partial: Vec<u64> =
+        run.json_of("report").iter().filter(|r| r["partial"] == Json::Bool(true)).map(|r| r.int("hits")).collect();
+    assert_eq!(partial, [6, 6], "the report asked for, then the last one{run}");
+    assert_eq!(run.summary().int("hits"), 16, "{run}");
+}

@@ -3,5 +3,6 @@
 mod cli;
 mod follow;
 mod live;
+mod man;
 mod replay;
 mod util;

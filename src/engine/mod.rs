@@ -9,6 +9,7 @@
 //! report interval emits that report.
 
 pub mod alert;
+mod bytes;
 pub mod parse;
 pub mod section;
 pub mod skew;
@@ -117,7 +118,7 @@ impl Running {
     /// The report of the moment: where lines without a second of their own
     /// (late, early, malformed) are counted.
     fn tally_now(&mut self) -> &mut Tally {
-        self.tallies.get(self.tallies.number(self.now))
+        self.tallies.at(self.now)
     }
 }
 
@@ -213,15 +214,15 @@ impl Engine {
         self.offset = offset;
     }
 
-    /// Queues a report of the interval so far, as it stands at `now`,
-    /// without closing anything.
-    pub fn request_report(&mut self, now: Epoch) {
+    /// Queues a report of the oldest interval still open, as it stands up
+    /// to `now` (`None`: the engine's own clock), without closing anything.
+    /// Its time is never later than the reports still to come.
+    pub fn request_report(&mut self, now: Option<Epoch>) {
         let Some(running) = &self.running else { return };
-        let number = running.tallies.number(now.min(running.now));
-        let (start, end) = running.tallies.bounds(number);
-        let end = now.clamp(start + 1, end);
+        let (start, end) = running.tallies.current_bounds();
+        let end = (now.unwrap_or(running.now) + 1).clamp(start + 1, end);
         let empty = Tally::default();
-        let tally = running.tallies.peek(number).unwrap_or(&empty);
+        let tally = running.tallies.peek(running.tallies.current_number()).unwrap_or(&empty);
         let report = tally.report(start, end, self.config.interval, self.config.top, &self.alerts);
         self.flush_quiet();
         self.events.push_back(Event::Report(report));
@@ -292,17 +293,19 @@ impl Engine {
             self.start(time);
         }
         if self.config.clock == Clock::Log {
-            if let Some(running) = &mut self.running {
-                running.now = running.now.max(time);
+            let running = self.running.as_mut().expect("started above");
+            running.now = running.now.max(time);
+            let target = time - i64::from(self.config.max_delay) - 1;
+            if target > running.window.closed() {
+                self.close_through(target);
             }
-            self.close_through(time - i64::from(self.config.max_delay) - 1);
         }
         let running = self.running.as_mut().expect("started above");
         let placement = running.window.add(time);
         let tally = match placement {
             Placement::Open => {
                 running.newest = running.newest.max(time);
-                running.tallies.get(running.tallies.number(time))
+                running.tallies.at(time)
             }
             Placement::LateInWindow | Placement::LateOutside => {
                 self.totals.late += 1;
@@ -320,8 +323,9 @@ impl Engine {
         tally.add(record);
         let totals = &mut self.totals;
         totals.hits += 1;
-        totals.first = Some(totals.first.map_or(time, |t| t.min(time)));
-        totals.last = Some(totals.last.map_or(time, |t| t.max(time)));
+        // As logged: they describe the log, whatever shift live mode applies.
+        totals.first = Some(totals.first.map_or(record.time, |t| t.min(record.time)));
+        totals.last = Some(totals.last.map_or(record.time, |t| t.max(record.time)));
         Outcome::Hit { time: record.time, placement }
     }
 
@@ -682,10 +686,10 @@ mod tests {
         let mut e = engine(120, 10, Clock::Wall);
         e.handle_time(T0 + 3);
         feed(&mut e, 3, 4, 7);
-        e.request_report(T0 + 4);
+        e.request_report(Some(T0 + 4));
         let evs = events(&mut e);
         let rs = reports(&evs);
-        assert_eq!((rs[0].start - T0, rs[0].end - T0, rs[0].hits, rs[0].partial), (0, 4, 7, true));
+        assert_eq!((rs[0].start - T0, rs[0].end - T0, rs[0].hits, rs[0].partial), (0, 5, 7, true));
         e.handle_time(T0 + 13);
         let evs = events(&mut e);
         let rs = reports(&evs);

@@ -25,6 +25,7 @@ pub struct Tally {
 }
 
 impl Tally {
+    #[inline]
     pub fn add(&mut self, record: &Record<'_>) {
         self.hits += 1;
         // Byte counts come from the log; a hostile one must not overflow.
@@ -142,7 +143,7 @@ pub struct Summary {
     pub alerts: u64,
     /// The alert still in force at the end.
     pub alert: Option<AlertRecord>,
-    /// Earliest and latest hit timestamps.
+    /// Earliest and latest hit timestamps, as logged.
     pub first: Option<Epoch>,
     pub last: Option<Epoch>,
     pub format: LogFormat,
@@ -185,6 +186,7 @@ impl Tallies {
     }
 
     /// The tally of report `number`, which must not be before the current one.
+    #[inline]
     pub fn get(&mut self, number: i64) -> &mut Tally {
         debug_assert!(number >= self.current);
         let k = (number - self.current) as usize;
@@ -193,6 +195,21 @@ impl Tallies {
             self.ring.push_back(fresh);
         }
         &mut self.ring[k]
+    }
+
+    /// The tally of the report holding second `t`, which must not be before
+    /// the current report. Lines almost always fall in the current report
+    /// or the next: those two cost no division.
+    #[inline]
+    pub fn at(&mut self, t: Epoch) -> &mut Tally {
+        let offset = t - self.current * self.interval;
+        debug_assert!(offset >= 0);
+        let k = match offset {
+            o if o < self.interval => 0,
+            o if o < 2 * self.interval => 1,
+            o => o / self.interval,
+        };
+        self.get(self.current + k)
     }
 
     /// The tally of report `number` as it stands, if it has one yet.

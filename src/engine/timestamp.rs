@@ -16,27 +16,33 @@ pub const CLF_LEN: usize = 26;
 /// Julian day number of 1970-01-01.
 const UNIX_EPOCH_JULIAN_DAY: i64 = 2_440_588;
 
-/// Converts CLF timestamps, remembering the last date and zone seen.
+/// Converts CLF timestamps, remembering the last ones seen.
 ///
-/// Consecutive lines almost always share the day and the zone, so a hit in
-/// the cache leaves only the six time-of-day digits to read.
+/// Consecutive lines of a busy log usually share their second, and almost
+/// always their day and zone: the first is a comparison of 26 bytes, the
+/// second leaves only the six time-of-day digits to read.
 #[derive(Debug, Default)]
 pub struct ClfClock {
+    /// The last timestamp converted, and its value.
+    stamp: [u8; CLF_LEN],
+    epoch: Epoch,
     /// `dd/Mon/yyyy` followed by `+zzzz`, as they appeared in the line.
-    key: [u8; 16],
+    day_key: [u8; 16],
     /// Epoch of that day's local midnight, already shifted to UTC.
     midnight: Epoch,
+    /// Whether the fields above hold a converted timestamp yet.
     valid: bool,
 }
 
 impl ClfClock {
     /// Parses exactly [`CLF_LEN`] bytes: `dd/Mon/yyyy:HH:MM:SS +zzzz`.
+    #[inline]
     pub fn parse(&mut self, s: &[u8]) -> Option<Epoch> {
         let s: &[u8; CLF_LEN] = s.try_into().ok()?;
-        if s[2] != b'/' || s[6] != b'/' || s[11] != b':' || s[14] != b':' || s[17] != b':' {
-            return None;
+        if self.valid && *s == self.stamp {
+            return Some(self.epoch);
         }
-        if s[20] != b' ' {
+        if s[2] != b'/' || s[6] != b'/' || s[11] != b':' || s[14] != b':' || s[17] != b':' || s[20] != b' ' {
             return None;
         }
         let hour = two_digits(s[12], s[13])?;
@@ -46,16 +52,19 @@ impl ClfClock {
         if hour > 23 || minute > 59 || second > 60 {
             return None;
         }
-        let mut key = [0u8; 16];
-        key[..11].copy_from_slice(&s[..11]);
-        key[11..].copy_from_slice(&s[21..]);
-        if !self.valid || key != self.key {
+        let mut day_key = [0u8; 16];
+        day_key[..11].copy_from_slice(&s[..11]);
+        day_key[11..].copy_from_slice(&s[21..]);
+        if !self.valid || day_key != self.day_key {
             self.midnight = midnight(s)?;
-            self.key = key;
-            self.valid = true;
+            self.day_key = day_key;
         }
         let t = self.midnight + Epoch::from(hour) * 3600 + Epoch::from(minute) * 60 + Epoch::from(second);
-        in_range(t)
+        let t = in_range(t)?;
+        self.stamp = *s;
+        self.epoch = t;
+        self.valid = true;
+        Some(t)
     }
 }
 
@@ -110,12 +119,14 @@ fn month(s: &[u8]) -> Option<Month> {
     })
 }
 
+#[inline]
 fn two_digits(a: u8, b: u8) -> Option<u8> {
     if a.is_ascii_digit() && b.is_ascii_digit() { Some((a - b'0') * 10 + (b - b'0')) } else { None }
 }
 
 /// Parses a run of ASCII digits; `None` for anything else, or for a value that
 /// does not fit (callers bound the length first).
+#[inline]
 pub fn digits(s: &[u8]) -> Option<u64> {
     if s.is_empty() || s.len() > 19 {
         return None;

@@ -34,7 +34,10 @@ impl Window {
     /// `span` seconds of window, `open` seconds that may still fill, and the
     /// last second considered closed.
     pub fn new(span: u32, open: u32, closed: Epoch) -> Window {
-        let len = span as usize + open as usize;
+        // Any length of at least span + open works (every second leaving
+        // the window zeroes its slot); a power of two makes the slot of a
+        // second a mask, not a division, on the per-line path.
+        let len = (span as usize + open as usize).next_power_of_two();
         Window {
             buckets: vec![0; len].into_boxed_slice(),
             span: i64::from(span),
@@ -54,10 +57,14 @@ impl Window {
         self.sum
     }
 
+    #[inline]
     fn slot(&self, t: Epoch) -> usize {
-        t.rem_euclid(self.buckets.len() as i64) as usize
+        // Two's complement makes the mask a Euclidean remainder, negative
+        // seconds included.
+        (t as usize) & (self.buckets.len() - 1)
     }
 
+    #[inline]
     pub fn add(&mut self, t: Epoch) -> Placement {
         if t > self.closed + self.open {
             return Placement::Early;
@@ -82,8 +89,8 @@ impl Window {
         let entering = self.buckets[self.slot(t)];
         self.pending -= entering;
         self.sum += entering;
-        // The second leaving the window shares its slot with the second that
-        // becomes the last open one, which nothing can have touched yet.
+        // The second leaving the window is zeroed, so that its slot is clean
+        // when a later second comes to use it.
         let leaving = self.slot(t - self.span);
         self.sum -= self.buckets[leaving];
         self.buckets[leaving] = 0;

@@ -133,7 +133,7 @@ impl<'m, W: Write> Loop<'m, W> {
             return Err(Error::BrokenPipe);
         }
         if pending.report {
-            self.monitor.report_now(now().as_secs() as Epoch)?;
+            self.monitor.report_now(Some(now().as_secs() as Epoch))?;
         }
         match &mut self.source {
             Source::Stream { file, name, reader } => {
