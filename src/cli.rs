@@ -53,12 +53,13 @@ Durations: 90 or 90s, 2m, 1h; --check-interval also takes 100ms.
 Signals: INT or TERM end the run with a last report and the summary (a
 second one ends it at once); USR1 prints a report now; HUP reopens the
 followed file. Exit status: 0 success, 1 runtime error, 2 usage error,
-3 an alert triggered (with --fail-on-alert). NO_COLOR disables colour.
+3 an alert triggered (with --fail-on-alert), 128+N a replay cut short by
+signal N. NO_COLOR disables colour.
 
 Examples:
   tail -F /var/log/nginx/access.log | logmon
   logmon --follow /var/log/nginx/access.log --threshold 50
-  logmon -q --fail-on-alert access.log.1 || mail -s 'logmon' ops < /dev/null
+  logmon -q --fail-on-alert access.log.1 >alerts || mail -s logmon ops <alerts
   logmon -o json access.log | jq -c 'select(.type == \"alert\")'
 ";
 

@@ -172,6 +172,7 @@ impl Engine {
     }
 
     /// Counts one line (without its newline).
+    #[inline]
     pub fn handle_line(&mut self, line: &[u8]) -> Outcome {
         self.totals.lines += 1;
         match self.parser.parse(line) {
@@ -287,6 +288,7 @@ impl Engine {
         Outcome::Malformed(why)
     }
 
+    #[inline]
     fn hit(&mut self, record: &Record<'_>) -> Outcome {
         let time = record.time + self.offset;
         if self.running.is_none() {
