@@ -1,16 +1,51 @@
-//! Lines out of byte streams: one large reusable buffer, split with memchr,
+//! Inputs and the lines in them: one large reusable buffer, split with memchr,
 //! lines handed out as slices of it. Memory stays bounded however long a
 //! line is: past [`MAX_LINE`] bytes it is skipped to its newline.
 
+use std::fs::File;
 use std::io::{self, Read};
+use std::path::PathBuf;
 
 use memchr::memchr;
+
+use crate::error::Error;
 
 /// Longest line kept; longer ones are counted as malformed.
 pub const MAX_LINE: usize = 64 * 1024;
 
 /// Large reads keep replay near the speed of the disk or page cache.
 const BUFFER: usize = 1024 * 1024;
+
+/// A named input: stdin or a path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    Stdin,
+    Path(PathBuf),
+}
+
+impl Input {
+    pub fn name(&self) -> String {
+        match self {
+            Input::Stdin => "<stdin>".to_owned(),
+            Input::Path(path) => path.display().to_string(),
+        }
+    }
+
+    /// Opens it for reading; a directory is refused here, not at the first read.
+    pub fn open(&self) -> Result<Box<dyn Read>, Error> {
+        match self {
+            Input::Stdin => Ok(Box::new(io::stdin().lock())),
+            Input::Path(path) => {
+                let fail = |e| Error::input(self.name(), e);
+                let file = File::open(path).map_err(fail)?;
+                if file.metadata().map_err(fail)?.is_dir() {
+                    return Err(fail(io::Error::from_raw_os_error(libc::EISDIR)));
+                }
+                Ok(Box::new(file))
+            }
+        }
+    }
+}
 
 /// A line as read, without its newline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

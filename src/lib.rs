@@ -14,6 +14,7 @@ pub mod live;
 pub mod monitor;
 pub mod output;
 pub mod replay;
+pub mod signals;
 
 use std::fs::File;
 use std::io::{self, IsTerminal, Write};
@@ -24,9 +25,9 @@ use std::path::{Path, PathBuf};
 use cli::{ColorChoice, Command, Options};
 use engine::{Clock, Engine};
 use error::Error;
+use input::Input;
 use monitor::Monitor;
 use output::{Format, Output, Style};
-use replay::Input;
 
 /// Exit status when `--fail-on-alert` is given and an alert triggered.
 pub const EXIT_ALERT: u8 = 3;
@@ -50,7 +51,7 @@ pub fn run(command: Command) -> Result<u8, Error> {
         Plan::Replay(inputs) => {
             if let Some(sig) = replay::run(&inputs, &mut monitor)? {
                 // Cut short: the summary covers only part of the input.
-                diag::say(format_args!("{}: replay interrupted", live::signals::name(sig)));
+                diag::say(format_args!("{}: replay interrupted", signals::name(sig)));
                 return Ok(128 + sig as u8);
             }
         }

@@ -1,44 +1,12 @@
 //! Replay: files (or stdin) read as one stream as fast as they can be read,
 //! the log's own timestamps as the clock.
 
-use std::fs::File;
-use std::io::{self, Read, Write};
-use std::path::PathBuf;
+use std::io::Write;
 
 use crate::error::Error;
-use crate::input::LineReader;
-use crate::live::signals::Signals;
+use crate::input::{Input, LineReader};
 use crate::monitor::Monitor;
-
-/// Where a replay reads from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Input {
-    Stdin,
-    Path(PathBuf),
-}
-
-impl Input {
-    pub fn name(&self) -> String {
-        match self {
-            Input::Stdin => "<stdin>".to_owned(),
-            Input::Path(path) => path.display().to_string(),
-        }
-    }
-
-    fn open(&self) -> Result<Box<dyn Read>, Error> {
-        match self {
-            Input::Stdin => Ok(Box::new(io::stdin().lock())),
-            Input::Path(path) => {
-                let fail = |e| Error::input(self.name(), e);
-                let file = File::open(path).map_err(fail)?;
-                if file.metadata().map_err(fail)?.is_dir() {
-                    return Err(fail(io::Error::from_raw_os_error(libc::EISDIR)));
-                }
-                Ok(Box::new(file))
-            }
-        }
-    }
-}
+use crate::signals::Signals;
 
 /// Replays `inputs` in order, then closes every second and writes the last
 /// report and the summary. INT, TERM or HUP stop the reading early, and the

@@ -120,8 +120,7 @@ fn truncated_and_grown_past_the_old_offset_between_checks() {
     let log = dir.path("access.log");
     append(&log, 0, "none");
     // Checks far apart, so the file is rewritten between two of them.
-    let run =
-        logmon().args(["-o", "json", "--interval", "24h", "--check-interval", "60s", "--follow"]).arg(&log).spawn();
+    let run = follow(&log, &["--check-interval", "60s"]);
     run.wait_stderr("following");
     append(&log, 5, "before");
     run.signal(libc::SIGHUP);
@@ -165,8 +164,7 @@ fn sighup_looks_again_at_once() {
     let dir = TempDir::new("hup");
     let log = dir.path("access.log");
     append(&log, 0, "none");
-    let run =
-        logmon().args(["-o", "json", "--interval", "24h", "--check-interval", "60s", "--follow"]).arg(&log).spawn();
+    let run = follow(&log, &["--check-interval", "60s"]);
     run.wait_stderr("following");
     fs::rename(&log, dir.path("access.log.1")).expect("rename");
     append(&log, 4, "new");

@@ -6,7 +6,6 @@
 
 pub mod follow;
 pub mod poll;
-pub mod signals;
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -19,13 +18,13 @@ use crate::diag;
 use crate::engine::skew::Skew;
 use crate::engine::timestamp::Epoch;
 use crate::error::Error;
+use crate::input::Input;
 use crate::input::LineReader;
 use crate::monitor::Monitor;
 use crate::output;
-use crate::replay::Input;
+use crate::signals::{self, Signals};
 use follow::Follower;
 use poll::interest;
-use signals::Signals;
 
 /// Bytes read per turn of the loop at most, so that a backlog (a fast
 /// writer, `--from-start` on a large file) never holds up deadlines.

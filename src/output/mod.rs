@@ -89,39 +89,32 @@ fn civil(t: Epoch) -> Option<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp(t).ok()
 }
 
+/// `t` as `YYYY-MM-DD<between>HH:MM:SS<zone>`; `@t` past year 9999.
+fn write_date_time(f: &mut fmt::Formatter<'_>, t: Epoch, between: char, zone: &str) -> fmt::Result {
+    match civil(t) {
+        Some(d) => write!(
+            f,
+            "{:04}-{:02}-{:02}{between}{:02}:{:02}:{:02}{zone}",
+            d.year(),
+            u8::from(d.month()),
+            d.day(),
+            d.hour(),
+            d.minute(),
+            d.second()
+        ),
+        None => write!(f, "@{t}"),
+    }
+}
+
 impl fmt::Display for Stamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match civil(self.0) {
-            Some(d) => write!(
-                f,
-                "{:04}-{:02}-{:02} {:02}:{:02}:{:02}+00:00",
-                d.year(),
-                u8::from(d.month()),
-                d.day(),
-                d.hour(),
-                d.minute(),
-                d.second()
-            ),
-            None => write!(f, "@{}", self.0),
-        }
+        write_date_time(f, self.0, ' ', "+00:00")
     }
 }
 
 impl fmt::Display for Rfc3339 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match civil(self.0) {
-            Some(d) => write!(
-                f,
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-                d.year(),
-                u8::from(d.month()),
-                d.day(),
-                d.hour(),
-                d.minute(),
-                d.second()
-            ),
-            None => write!(f, "@{}", self.0),
-        }
+        write_date_time(f, self.0, 'T', "Z")
     }
 }
 

@@ -1,5 +1,6 @@
-//! Signals as events of the poll loop: each handler sets a flag and writes
-//! a byte to a self-pipe that the loop polls.
+//! Signals as events: each handler sets a flag and writes a byte to a
+//! self-pipe, which live mode's poll loop waits on and replay looks at
+//! between reads.
 
 use std::io::{self, Read};
 use std::os::fd::{AsFd, BorrowedFd};
