@@ -187,3 +187,23 @@ fn the_last_line_without_newline_counts_at_shutdown() {
     wait_for_hits(&run, 2);
     stop(run, 3);
 }
+
+#[test]
+fn a_fifo_in_the_way_is_refused_without_blocking() {
+    let dir = TempDir::new("fifo");
+    let log = dir.path("access.log");
+    append(&log, 0, "none");
+    let run = follow(&log, &[]);
+    run.wait_stderr("following");
+    fs::remove_file(&log).expect("rm");
+    let path = std::ffi::CString::new(log.as_os_str().as_encoded_bytes()).expect("no NUL");
+    // SAFETY: mkfifo(3) with a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o644) }, 0, "mkfifo");
+    run.wait_stderr("not a regular file; retrying");
+    fs::remove_file(&log).expect("rm fifo");
+    append(&log, 3, "file");
+    // The file it had is still open, so a file in the FIFO's place is a new one.
+    run.wait_stderr("rotated");
+    wait_for_hits(&run, 3);
+    stop(run, 3);
+}

@@ -9,12 +9,12 @@
 //! - truncated in place (`copytruncate`): read again from the start. A file
 //!   that was truncated and then grew past the old offset between two checks
 //!   is caught by comparing the bytes just before the offset.
-//! - missing, a directory or unreadable: said once on stderr, then retried
-//!   at every check until it comes back.
+//! - missing, a directory, not a regular file (a FIFO) or unreadable: said
+//!   once on stderr, then retried at every check until it comes back.
 
-use std::fs::{File, Metadata};
+use std::fs::{File, Metadata, OpenOptions};
 use std::io::{self, Seek, SeekFrom, Write};
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -53,10 +53,16 @@ struct Tracked {
 
 impl Tracked {
     fn open(path: &Path, at_end: bool, now: Instant) -> io::Result<Tracked> {
-        let mut file = File::open(path)?;
+        // Non-blocking, so that a FIFO put in the log's place cannot hold the
+        // loop in open(2) until a writer comes; it is refused just below.
+        // On a regular file the flag changes nothing.
+        let mut file = OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)?;
         let meta = file.metadata()?;
         if meta.is_dir() {
             return Err(io::Error::from_raw_os_error(libc::EISDIR));
+        }
+        if !meta.is_file() {
+            return Err(io::Error::other("not a regular file"));
         }
         let mut reader = LineReader::default();
         let mut offset = 0;
