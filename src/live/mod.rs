@@ -139,7 +139,10 @@ impl<'m, W: Write> Loop<'m, W> {
                 if fds[2].revents == 0 {
                     return Ok(None);
                 }
-                // One read per wakeup: poll promised it will not block.
+                // One read per wakeup: poll promised it will not block. The
+                // descriptor is not made O_NONBLOCK: that flag lives on the
+                // open file description, which a terminal on stdin shares
+                // with the shell, and would outlive logmon.
                 let n = reader.read_from(file).map_err(|e| Error::input(name.as_str(), e))?;
                 if n == 0 {
                     return Ok(Some(End::EndOfInput));
