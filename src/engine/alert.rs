@@ -44,10 +44,6 @@ impl Threshold {
     pub fn exceeded_by(self, hits: u64, window: u32) -> bool {
         u128::from(hits) * 1_000_000 > u128::from(self.micros) * u128::from(window)
     }
-
-    pub fn as_f64(self) -> f64 {
-        self.micros as f64 / 1e6
-    }
 }
 
 impl fmt::Display for Threshold {

@@ -157,10 +157,6 @@ impl Engine {
         }
     }
 
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
     /// Alerts triggered since the start.
     pub fn alerts_triggered(&self) -> u64 {
         self.alerts.triggered()

@@ -22,15 +22,11 @@ pub const SETTLE: usize = 10;
 pub struct Skew {
     seen: [i64; SETTLE],
     count: usize,
+    /// The shift in force: add it to a timestamp to get wall-clock time.
     offset: i64,
 }
 
 impl Skew {
-    /// The shift in force: add it to a timestamp to get wall-clock time.
-    pub fn offset(&self) -> i64 {
-        self.offset
-    }
-
     /// At wall second `now`, with the input caught up, the newest line read
     /// during the last second was stamped `newest`. Returns the new offset
     /// when the evidence settles on one.
@@ -64,7 +60,7 @@ mod tests {
             assert_eq!(s.observe(now, now - 3), None);
             assert_eq!(s.observe(now, now + TOLERANCE), None);
         }
-        assert_eq!(s.offset(), 0);
+        assert_eq!(s.offset, 0);
     }
 
     #[test]
@@ -93,7 +89,7 @@ mod tests {
         }
         assert_eq!(s.observe(9, 9), None);
         assert_eq!(s.observe(10, 10 - 3600), None);
-        assert_eq!(s.offset(), 0);
+        assert_eq!(s.offset, 0);
     }
 
     #[test]
@@ -108,7 +104,7 @@ mod tests {
     fn a_corrected_log_that_drifts_back_is_followed_again() {
         let mut s = Skew::default();
         (0..SETTLE as i64).for_each(|now| _ = s.observe(now, now - 3600));
-        assert_eq!(s.offset(), 3600);
+        assert_eq!(s.offset, 3600);
         let decided = (100..100 + SETTLE as i64).filter_map(|now| s.observe(now, now)).last();
         assert_eq!(decided, Some(0));
     }

@@ -52,11 +52,6 @@ impl Window {
         self.closed
     }
 
-    /// Hits in the window as of the last closed second.
-    pub fn sum(&self) -> u64 {
-        self.sum
-    }
-
     #[inline]
     fn slot(&self, t: Epoch) -> usize {
         // Two's complement makes the mask a Euclidean remainder, negative
@@ -140,9 +135,9 @@ mod tests {
         }
         assert_eq!(w.closed(), 103);
         assert_eq!(w.add(101), Placement::LateInWindow);
-        assert_eq!(w.sum(), 1);
+        assert_eq!(w.sum, 1);
         assert_eq!(w.add(100), Placement::LateOutside);
-        assert_eq!(w.sum(), 1);
+        assert_eq!(w.sum, 1);
         assert_eq!(w.close_next(), (104, 0), "second 101 left the window");
     }
 

@@ -69,11 +69,6 @@ impl<W: Write> Output<W> {
         .and_then(|()| self.out.flush())
         .map_err(Error::output)
     }
-
-    /// The underlying writer, for tests.
-    pub fn get_ref(&self) -> &W {
-        &self.out
-    }
 }
 
 /// `2019-02-07 21:12:36+00:00`, the stamp that starts every text line.
