@@ -358,22 +358,25 @@ impl Engine {
     }
 
     /// Closes `(closed, target]` at once. Nothing is in the window or
-    /// waiting, and no alert is active, so no alert can change and every
-    /// report but the current one is empty: this is what makes a gap of
-    /// months in a log (or a suspended laptop) cost no more than a second.
+    /// waiting, and no alert is active, so no alert can change. Reports that
+    /// hold something (late, early or malformed lines, or hits closed
+    /// earlier) are finished one by one; the empty rest is skipped in one
+    /// step: this is what makes a gap of months in a log (or a suspended
+    /// laptop) cost no more than a second.
     fn skip_quiet_stretch(&mut self, target: Epoch) {
-        let running = self.running.as_mut().expect("closing needs a started clock");
-        let last = running.tallies.number(target + 1);
-        if running.tallies.current_number() < last {
-            let (_, end) = running.tallies.current_bounds();
-            self.finish_report(end);
-            let running = self.running.as_mut().expect("still running");
-            if running.tallies.current_number() < last {
-                let (start, _) = running.tallies.current_bounds();
-                let end = last * i64::from(self.config.interval);
-                running.tallies.skip_to(last);
-                self.note_quiet(start, end);
+        let interval = i64::from(self.config.interval);
+        loop {
+            let running = self.running.as_mut().expect("closing needs a started clock");
+            let last = running.tallies.number(target + 1);
+            if running.tallies.current_number() >= last {
+                break;
             }
+            let (start, end) = running.tallies.current_bounds();
+            if running.tallies.skip_empty_to(last) {
+                self.note_quiet(start, last * interval);
+                break;
+            }
+            self.finish_report(end);
         }
         let running = self.running.as_mut().expect("still running");
         running.window.skip_to(target);
@@ -653,6 +656,24 @@ mod tests {
         e.handle_time(T0 + 100);
         let rs: Vec<(i64, i64)> = reports(&events(&mut e)).iter().map(|r| (r.start - T0, r.end - T0)).collect();
         assert_eq!(rs, [(30, 90)]);
+    }
+
+    #[test]
+    fn lines_counted_ahead_survive_a_quiet_stretch() {
+        // Live, an old line read just after a boundary counts in the report
+        // of the moment, the next one; a jump of the clock must still
+        // report it rather than skip it as quiet.
+        let mut e = engine(10, 1, Clock::Wall);
+        e.handle_time(T0 + 11);
+        e.handle_line(&line(T0 - 3600, "/old", 200));
+        e.handle_line(b"junk");
+        e.handle_time(T0 + 500);
+        e.finish(Some(T0 + 500));
+        let evs = events(&mut e);
+        let rs: Vec<(i64, i64, u64, u64)> =
+            reports(&evs).iter().map(|r| (r.start - T0, r.end - T0, r.hits, r.malformed)).collect();
+        assert_eq!(rs, [(10, 20, 1, 1), (20, 490, 0, 0), (490, 500, 0, 0), (500, 501, 0, 0)]);
+        assert_eq!(summary(&evs).hits, 1);
     }
 
     #[test]

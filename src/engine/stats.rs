@@ -220,25 +220,29 @@ impl Tallies {
 
     /// Hands the current tally to `f` and moves on to the next report.
     pub fn finish_current<T>(&mut self, f: impl FnOnce(&Tally) -> T) -> T {
-        let tally = self.ring.pop_front().unwrap_or_default();
+        // A report nothing reached has no tally: lend it a spare one, which
+        // comes back below, so that quiet intervals allocate nothing.
+        let tally = self.ring.pop_front().or_else(|| self.spare.pop()).unwrap_or_default();
         self.current += 1;
         let out = f(&tally);
         self.recycle(tally);
         out
     }
 
-    /// Moves on to report `number`; the reports skipped must be empty.
-    pub fn skip_to(&mut self, number: i64) {
-        while self.current < number {
+    /// Moves on to report `number` if every report before it is empty, and
+    /// says whether it did; otherwise nothing changes.
+    pub fn skip_empty_to(&mut self, number: i64) -> bool {
+        let before = usize::try_from(number - self.current).unwrap_or(0);
+        if self.ring.iter().take(before).any(|t| !t.is_empty()) {
+            return false;
+        }
+        for _ in 0..before.min(self.ring.len()) {
             if let Some(tally) = self.ring.pop_front() {
-                debug_assert!(tally.is_empty());
                 self.recycle(tally);
             }
-            self.current += 1;
-            if self.ring.is_empty() {
-                self.current = number;
-            }
         }
+        self.current = self.current.max(number);
+        true
     }
 
     fn recycle(&mut self, mut tally: Tally) {
@@ -299,9 +303,24 @@ mod tests {
         assert_eq!(hits, 2);
         assert_eq!(ts.current_bounds(), (100, 110));
         assert_eq!(ts.get(10).hits, 1);
+        ts.get(12).late += 1;
+        assert!(!ts.skip_empty_to(50), "report 12 holds a late line");
+        assert_eq!(ts.current_bounds(), (100, 110));
         ts.finish_current(|_| ());
-        ts.skip_to(50);
+        ts.finish_current(|_| ());
+        ts.finish_current(|t| assert_eq!(t.late, 1));
+        assert!(ts.skip_empty_to(50));
         assert_eq!(ts.current_bounds(), (500, 510));
         assert_eq!(ts.get(50).hits, 0, "recycled tallies come back empty");
+    }
+
+    #[test]
+    fn quiet_reports_allocate_nothing() {
+        let mut ts = Tallies::new(10, 0);
+        ts.get(0).hits += 1;
+        for _ in 0..100_000 {
+            ts.finish_current(|_| ());
+        }
+        assert_eq!(ts.ring.len() + ts.spare.len(), 1, "one tally, lent again and again");
     }
 }
