@@ -4,6 +4,7 @@
 
 use std::fs::File;
 use std::io::{self, Read};
+use std::os::fd::AsFd;
 use std::path::PathBuf;
 
 use memchr::memchr;
@@ -32,18 +33,20 @@ impl Input {
     }
 
     /// Opens it for reading; a directory is refused here, not at the first read.
-    pub fn open(&self) -> Result<Box<dyn Read>, Error> {
-        match self {
-            Input::Stdin => Ok(Box::new(io::stdin().lock())),
-            Input::Path(path) => {
-                let fail = |e| Error::input(self.name(), e);
-                let file = File::open(path).map_err(fail)?;
-                if file.metadata().map_err(fail)?.is_dir() {
-                    return Err(fail(io::Error::from_raw_os_error(libc::EISDIR)));
-                }
-                Ok(Box::new(file))
-            }
+    ///
+    /// Stdin comes back as a duplicate of its descriptor: reads then bypass
+    /// the standard library's buffer, which poll(2) cannot see into, and
+    /// `-` given twice does not take stdin's lock twice.
+    pub fn open(&self) -> Result<File, Error> {
+        let fail = |e| Error::input(self.name(), e);
+        let file = match self {
+            Input::Stdin => io::stdin().as_fd().try_clone_to_owned().map(File::from).map_err(fail)?,
+            Input::Path(path) => File::open(path).map_err(fail)?,
+        };
+        if file.metadata().map_err(fail)?.is_dir() {
+            return Err(fail(io::Error::from_raw_os_error(libc::EISDIR)));
         }
+        Ok(file)
     }
 }
 

@@ -13,6 +13,7 @@ pub mod input;
 pub mod live;
 pub mod monitor;
 pub mod output;
+pub mod poll;
 pub mod replay;
 pub mod signals;
 

@@ -11,8 +11,9 @@ fn lines(n: usize, t: i64) -> String {
     (0..n).map(|i| clf_line(t, &format!("/live/{i}"))).collect()
 }
 
-/// Sends USR1 until a report shows `hits` hits, so that a test knows its
-/// lines were read. JSON output, one report interval, lines stamped now.
+/// Sends USR1 until the reports account for `hits` hits, so that a test
+/// knows its lines were read: the scheduled reports so far, plus the last
+/// report asked for when it came after them. JSON output.
 #[track_caller]
 pub fn wait_for_hits(run: &Running, hits: u64) {
     let deadline = Instant::now() + PATIENCE;
@@ -21,16 +22,20 @@ pub fn wait_for_hits(run: &Running, hits: u64) {
         run.signal(libc::SIGUSR1);
         run.wait_stdout_lines(before + 1);
         let out = run.stdout_now();
-        let seen = out
-            .lines()
-            .filter_map(|l| Json::parse(l).ok())
-            .filter(|j| j["type"].as_str() == Some("report"))
-            .map(|j| j.int("hits"))
-            .next_back();
-        if seen == Some(hits) {
+        let mut seen = 0;
+        let mut so_far = 0;
+        for report in out.lines().filter_map(|l| Json::parse(l).ok()).filter(|j| j["type"].as_str() == Some("report")) {
+            if report["requested"] == Json::Bool(true) {
+                so_far = report.int("hits");
+            } else {
+                seen += report.int("hits");
+                so_far = 0;
+            }
+        }
+        if seen + so_far == hits {
             return;
         }
-        assert!(Instant::now() < deadline, "never saw a report of {hits} hits:\n{out}");
+        assert!(Instant::now() < deadline, "never saw reports of {hits} hits:\n{out}");
         sleep(Duration::from_millis(20));
     }
 }

@@ -211,6 +211,10 @@ fn a_regular_file_on_stdin_is_replayed() {
     assert!(!run.stderr.contains("live"), "{run}");
 }
 
+fn input_twice(t: i64) -> String {
+    format!("{}{}", clf_line(t, "/a"), clf_line(t + 86_400 * 365, "/b"))
+}
+
 #[test]
 fn a_quiet_stretch_is_one_report() {
     let t = 1_549_573_860;
@@ -220,6 +224,9 @@ fn a_quiet_stretch_is_one_report() {
         run.json_of("report").iter().map(|r| (r.str("start").to_owned(), r.int("hits"))).collect();
     assert_eq!(spans.len(), 3, "{run}");
     assert_eq!(spans[1].1, 0);
+    // In text, a report that began on another day shows its start's date.
+    let run = logmon().stdin(input_twice(t)).arg("--replay").run();
+    run.expect_stdout_contains("[REPORT] 2019-02-07 21:11:10-21:11:00 (364d23h): no traffic");
 }
 
 #[test]
@@ -251,8 +258,30 @@ fn usr1_during_a_replay_prints_a_report() {
     run.wait_stdout(r#""partial":true"#);
     let run = run.wait();
     run.expect_success();
-    let partial: Vec<u64> =
-        run.json_of("report").iter().filter(|r| r["partial"] == Json::Bool(true)).map(|r| r.int("hits")).collect();
-    assert_eq!(partial, [6, 6], "the report asked for, then the last one{run}");
-    assert_eq!(run.summary().int("hits"), 16, "{run}");
+    // Noticed while the replay waited for input: before line 16 arrived.
+    let requested: Vec<u64> =
+        run.json_of("report").iter().filter(|r| r["requested"] == Json::Bool(true)).map(|r| r.int("hits")).collect();
+    assert_eq!(requested, [5], "{run}");
+    let scheduled: u64 =
+        run.json_of("report").iter().filter(|r| r["requested"] == Json::Bool(false)).map(|r| r.int("hits")).sum();
+    assert_eq!((scheduled, run.summary().int("hits")), (16, 16), "scheduled reports add up{run}");
+}
+
+#[test]
+fn stdin_named_twice_is_read_once() {
+    let run = logmon().args(["-s", "-o", "json", "-", "-"]).stdin_file(data(EXERCISE)).run();
+    run.expect_success();
+    assert_eq!(run.summary().int("hits"), 4830, "{run}");
+}
+
+#[test]
+fn a_signal_reaches_a_replay_waiting_on_a_quiet_pipe() {
+    let mut run = logmon().args(["--replay", "-o", "json"]).spawn();
+    run.write((0..15).map(|i| clf_line(1_549_573_860 + i, "/a")).collect::<String>());
+    run.wait_stdout(r#""type":"report""#);
+    // No more input, and the pipe stays open: the replay is waiting.
+    run.signal(libc::SIGTERM);
+    let run = run.wait_keeping_stdin();
+    run.expect_code(143).expect_stderr_contains("SIGTERM: replay interrupted");
+    assert_eq!(run.summary().int("hits"), 15, "{run}");
 }

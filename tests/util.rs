@@ -316,10 +316,18 @@ impl Running {
         self.stdout.text()
     }
 
-    /// Waits for the exit (killing it after [`PATIENCE`]) and collects all.
+    /// Closes stdin, waits for the exit (killing it after [`PATIENCE`]) and
+    /// collects all.
     #[track_caller]
     pub fn wait(mut self) -> Run {
         self.stdin = None;
+        self.wait_keeping_stdin()
+    }
+
+    /// Like [`wait`](Self::wait), with stdin left open: logmon must end by
+    /// itself.
+    #[track_caller]
+    pub fn wait_keeping_stdin(mut self) -> Run {
         let deadline = Instant::now() + PATIENCE;
         let status = loop {
             match self.child.try_wait() {

@@ -220,7 +220,8 @@ impl Engine {
         let end = (now.unwrap_or(running.now) + 1).clamp(start + 1, end);
         let empty = Tally::default();
         let tally = running.tallies.peek(running.tallies.current_number()).unwrap_or(&empty);
-        let report = tally.report(start, end, self.config.interval, self.config.top, &self.alerts);
+        let report =
+            Report { requested: true, ..tally.report(start, end, self.config.interval, self.config.top, &self.alerts) };
         self.flush_quiet();
         self.events.push_back(Event::Report(report));
     }
@@ -709,10 +710,12 @@ mod tests {
         let evs = events(&mut e);
         let rs = reports(&evs);
         assert_eq!((rs[0].start - T0, rs[0].end - T0, rs[0].hits, rs[0].partial), (0, 5, 7, true));
+        assert!(rs[0].requested);
         e.handle_time(T0 + 13);
         let evs = events(&mut e);
         let rs = reports(&evs);
         assert_eq!((rs[0].start - T0, rs[0].end - T0, rs[0].hits, rs[0].partial), (0, 10, 7, false));
+        assert!(!rs[0].requested);
     }
 
     #[test]

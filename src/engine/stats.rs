@@ -57,6 +57,7 @@ impl Tally {
             start,
             end,
             partial: end.rem_euclid(i64::from(interval)) != 0,
+            requested: false,
             hits: self.hits,
             late: self.late,
             early: self.early,
@@ -81,6 +82,9 @@ pub struct Report {
     pub end: Epoch,
     /// It ends off the interval grid: the last report, or one asked for.
     pub partial: bool,
+    /// Asked for (USR1): a look at an interval whose scheduled report is
+    /// still to come, and will count the same lines again.
+    pub requested: bool,
     /// Every hit counted in this report, late and early ones included.
     pub hits: u64,
     /// Hits whose second had already closed when they arrived.

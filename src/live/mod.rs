@@ -5,7 +5,6 @@
 //! clock.
 
 pub mod follow;
-pub mod poll;
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -22,9 +21,9 @@ use crate::input::Input;
 use crate::input::LineReader;
 use crate::monitor::Monitor;
 use crate::output;
+use crate::poll::{self, interest};
 use crate::signals::{self, Signals};
 use follow::Follower;
-use poll::interest;
 
 /// Bytes read per turn of the loop at most, so that a backlog (a fast
 /// writer, `--from-start` on a large file) never holds up deadlines.
@@ -45,13 +44,7 @@ pub fn follow<W: Write>(path: &Path, options: &Options, monitor: &mut Monitor<W>
 pub fn stream<W: Write>(input: Input, monitor: &mut Monitor<W>) -> Result<(), Error> {
     let signals = Signals::install(false).map_err(|e| Error::system("installing signal handlers", e))?;
     let name = input.name();
-    let file = match &input {
-        // A duplicate, so the loop owns a plain descriptor: reads bypass the
-        // standard library's stdin buffer, which poll(2) cannot see into.
-        Input::Stdin => io::stdin().as_fd().try_clone_to_owned().map(File::from),
-        Input::Path(path) => File::open(path),
-    }
-    .map_err(|e| Error::input(&name, e))?;
+    let file = input.open()?;
     diag::say(format_args!("reading {name} live; INT or TERM ends the run with a summary"));
     let source = Source::Stream { file, name, reader: LineReader::default() };
     Loop::new(source, signals, monitor).run()

@@ -23,12 +23,13 @@ pub fn event(out: &mut Vec<u8>, event: &Event) -> io::Result<()> {
 fn report(out: &mut Vec<u8>, r: &Report) -> io::Result<()> {
     write!(
         out,
-        r#"{{"type":"report","time":"{}","start":"{}","end":"{}","seconds":{},"partial":{},"hits":{},"rate":{},"late":{},"early":{},"malformed":{},"bytes":{},"#,
+        r#"{{"type":"report","time":"{}","start":"{}","end":"{}","seconds":{},"partial":{},"requested":{},"hits":{},"rate":{},"late":{},"early":{},"malformed":{},"bytes":{},"#,
         Rfc3339(r.end),
         Rfc3339(r.start),
         Rfc3339(r.end),
         r.seconds(),
         r.partial,
+        r.requested,
         r.hits,
         r.rate(),
         r.late,

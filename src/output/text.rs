@@ -39,7 +39,8 @@ fn report(w: &mut impl Write, r: &Report, paint: Paint) -> io::Result<()> {
     let at = Stamp(r.end);
     write!(w, "[{at}] ")?;
     paint.tag(w, "REPORT", BOLD)?;
-    write!(w, " {}-{} ({})", TimeOfDay(r.start), TimeOfDay(r.end), Duration(r.seconds()))?;
+    let so_far = if r.requested { ", so far" } else { "" };
+    write!(w, " {}-{} ({}{so_far})", Since(r), TimeOfDay(r.end), Duration(r.seconds()))?;
     if r.hits == 0 && r.malformed == 0 {
         writeln!(w, ": no traffic")?;
         return alerts(w, r, &at);
@@ -104,6 +105,22 @@ fn alerts(w: &mut impl Write, r: &Report, at: &Stamp) -> io::Result<()> {
         writeln!(w)?;
     }
     Ok(())
+}
+
+/// A report's start: the time of day, with the date too when the report
+/// began on an earlier day than it ends (a long quiet stretch).
+struct Since<'a>(&'a Report);
+
+impl std::fmt::Display for Since<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (start, end) = (self.0.start, self.0.end);
+        if start.div_euclid(86_400) == (end - 1).div_euclid(86_400) {
+            write!(f, "{}", TimeOfDay(start))
+        } else {
+            let stamp = Stamp(start).to_string();
+            f.write_str(stamp.strip_suffix("+00:00").unwrap_or(&stamp))
+        }
+    }
 }
 
 struct History<'a>(&'a AlertRecord);
