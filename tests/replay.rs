@@ -285,3 +285,20 @@ fn a_signal_reaches_a_replay_waiting_on_a_quiet_pipe() {
     run.expect_code(143).expect_stderr_contains("SIGTERM: replay interrupted");
     assert_eq!(run.summary().int("hits"), 15, "{run}");
 }
+
+#[test]
+fn one_timestamp_from_the_future_does_not_blind_a_replay() {
+    let sample = fs::read_to_string(data(EXERCISE)).expect("fixture");
+    let bogus = sample.replacen(",1549574000,", ",2549574000,", 1);
+    assert_ne!(bogus, sample);
+    let dir = TempDir::new("future");
+    let path = dir.path("future.csv");
+    fs::write(&path, bogus).expect("write");
+    let run = logmon().args(["-q", "-o", "json"]).arg(&path).run();
+    run.expect_success();
+    let alerts = run.json_of("alert");
+    let times: Vec<&str> = alerts.iter().map(|a| a.str("time")).collect();
+    assert_eq!(times, ["2019-02-07T21:12:36Z", "2019-02-07T21:14:03Z", "2019-02-07T21:16:03Z", "2019-02-07T21:18:22Z"]);
+    let summary = run.summary();
+    assert_eq!((summary.int("hits"), summary.int("early"), summary.int("late")), (4830, 1, 0), "{run}");
+}

@@ -138,7 +138,40 @@ pub struct Engine {
     /// Added to every timestamp: the log's clock error, when live mode
     /// decided the log's clock is off (see [`skew`]).
     offset: i64,
+    /// Replay: a hit stamped far ahead of the log's clock, until the next
+    /// hit says whether the log jumped (it is then counted in its second) or
+    /// the timestamp is wrong (it is then counted as early).
+    held: Option<Held>,
     finished: bool,
+}
+
+/// A hit kept across lines: the line's bytes will be gone by then.
+#[derive(Debug)]
+struct Held {
+    time: Epoch,
+    status: u16,
+    bytes: u64,
+    section: Option<([u8; section::MAX_SECTION_LEN], u8)>,
+}
+
+impl Held {
+    fn new(record: &Record<'_>) -> Held {
+        let section = record.section.map(|s| {
+            let mut copy = [0; section::MAX_SECTION_LEN];
+            copy[..s.len()].copy_from_slice(s);
+            (copy, s.len() as u8)
+        });
+        Held { time: record.time, status: record.status, bytes: record.bytes, section }
+    }
+
+    fn record(&self) -> Record<'_> {
+        Record {
+            time: self.time,
+            status: self.status,
+            bytes: self.bytes,
+            section: self.section.as_ref().map(|(s, len)| &s[..usize::from(*len)]),
+        }
+    }
 }
 
 impl Engine {
@@ -153,6 +186,7 @@ impl Engine {
             totals: Totals::default(),
             malformed_before_start: 0,
             offset: 0,
+            held: None,
             finished: false,
         }
     }
@@ -233,6 +267,10 @@ impl Engine {
         if std::mem::replace(&mut self.finished, true) {
             return;
         }
+        // Nothing came after it to say otherwise: the log did jump.
+        if let Some(held) = self.held.take() {
+            self.place(&held.record(), held.record().time + self.offset, false);
+        }
         if let Some(running) = &self.running {
             let through = now.map_or(running.newest, |now| now.max(running.newest));
             self.close_through(through);
@@ -288,19 +326,46 @@ impl Engine {
     #[inline]
     fn hit(&mut self, record: &Record<'_>) -> Outcome {
         let time = record.time + self.offset;
-        if self.running.is_none() {
+        let Some(running) = &self.running else {
             self.start(time);
-        }
+            return self.place(record, time, false);
+        };
         if self.config.clock == Clock::Log {
-            let running = self.running.as_mut().expect("started above");
+            // One line far ahead of the log's clock must not drag it along:
+            // it waits for the next hit to say whether the log jumped.
+            let beyond = time > running.now + self.jump_tolerance();
+            if let Some(held) = self.held.take() {
+                self.place(&held.record(), held.record().time + self.offset, !beyond);
+            }
+            let running = self.running.as_ref().expect("started");
+            if time > running.now + self.jump_tolerance() {
+                self.held = Some(Held::new(record));
+                return Outcome::Hit { time: record.time, placement: Placement::Open };
+            }
+        }
+        self.place(record, time, false)
+    }
+
+    /// How far ahead of the log's clock a hit may be before it waits for a
+    /// second one to confirm the jump: past the window, a jump empties it.
+    fn jump_tolerance(&self) -> i64 {
+        i64::from(self.config.window) + i64::from(self.config.max_delay)
+    }
+
+    /// Counts a hit stamped `time` (shifted); `early` counts it outside the
+    /// window, in the report of the moment.
+    #[inline]
+    fn place(&mut self, record: &Record<'_>, time: Epoch, early: bool) -> Outcome {
+        if self.config.clock == Clock::Log && !early {
+            let running = self.running.as_mut().expect("placing needs a started clock");
             running.now = running.now.max(time);
             let target = time - i64::from(self.config.max_delay) - 1;
             if target > running.window.closed() {
                 self.close_through(target);
             }
         }
-        let running = self.running.as_mut().expect("started above");
-        let placement = running.window.add(time);
+        let running = self.running.as_mut().expect("placing needs a started clock");
+        let placement = if early { Placement::Early } else { running.window.add(time) };
         let tally = match placement {
             Placement::Open => {
                 running.newest = running.newest.max(time);
@@ -591,6 +656,55 @@ mod tests {
         let evs = events(&mut e);
         let rs: Vec<(i64, i64, u64)> = reports(&evs).iter().map(|r| (r.start - T0, r.end - T0, r.hits)).collect();
         assert_eq!(rs, [(0, 10, 1), (10, 315_360_000, 0), (315_360_000, 315_360_001, 1)]);
+    }
+
+    #[test]
+    fn a_lone_timestamp_far_ahead_does_not_drag_the_clock() {
+        let run = |bogus: bool| {
+            let mut e = engine(10, 1, Clock::Log);
+            feed(&mut e, 0, 20, 1);
+            if bogus {
+                e.handle_line(&line(T0 + 1_000_000_000, "/bogus", 200));
+            }
+            feed(&mut e, 20, 40, 3);
+            e.finish(None);
+            events(&mut e)
+        };
+        let evs = run(true);
+        assert_eq!(alerts(&evs), alerts(&run(false)), "as if the bogus line were not there");
+        assert_eq!(alerts(&evs).first(), Some(&(AlertState::Triggered, 20, 12)));
+        let s = summary(&evs);
+        assert_eq!((s.hits, s.early, s.late), (81, 1, 0));
+        assert_eq!(reports(&evs).iter().map(|r| r.hits).sum::<u64>(), 81);
+        assert!(reports(&evs).last().is_some_and(|r| r.end - T0 < 100));
+    }
+
+    #[test]
+    fn a_jump_confirmed_by_the_next_line_moves_the_clock() {
+        let mut e = engine(10, 1, Clock::Log);
+        for t in [0, 1_000_000, 1_000_001] {
+            e.handle_line(&line(T0 + t, "/a", 200));
+        }
+        e.finish(None);
+        let evs = events(&mut e);
+        let rs: Vec<(i64, i64, u64)> = reports(&evs).iter().map(|r| (r.start - T0, r.end - T0, r.hits)).collect();
+        assert_eq!(rs, [(0, 10, 1), (10, 1_000_000, 0), (1_000_000, 1_000_002, 2)]);
+        assert_eq!(summary(&evs).early, 0);
+    }
+
+    #[test]
+    fn a_sparse_log_is_counted_in_its_own_seconds() {
+        let mut e = engine(10, 0, Clock::Log);
+        for i in 0..5 {
+            e.handle_line(&line(T0 + 300 * i, "/a", 200));
+        }
+        e.finish(None);
+        let evs = events(&mut e);
+        let s = summary(&evs);
+        assert_eq!((s.hits, s.early, s.late), (5, 0, 0));
+        let busy: Vec<i64> = reports(&evs).iter().filter(|r| r.hits > 0).map(|r| r.start - T0).collect();
+        assert_eq!(busy, [0, 300, 600, 900, 1200], "the last line too, though nothing came after it");
+        assert_eq!(alerts(&evs).len(), 9, "each line alerts and recovers on its own");
     }
 
     #[test]

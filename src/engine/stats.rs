@@ -89,7 +89,8 @@ pub struct Report {
     pub hits: u64,
     /// Hits whose second had already closed when they arrived.
     pub late: u64,
-    /// Hits stamped too far ahead of the wall clock (live mode only).
+    /// Hits stamped too far ahead: of the wall clock live, or, in replay,
+    /// a lone timestamp far ahead of the log's clock.
     pub early: u64,
     pub malformed: u64,
     pub bytes: u64,

@@ -26,7 +26,9 @@ pub enum Placement {
     LateInWindow,
     /// Its second has left the window: it counts nowhere in the alert.
     LateOutside,
-    /// Beyond the open seconds: a clock ahead of ours. Not in the window.
+    /// Beyond the open seconds: stamped ahead of the wall clock live, or a
+    /// lone timestamp far ahead of the log's clock in replay. Not in the
+    /// window.
     Early,
 }
 
