@@ -333,9 +333,11 @@ impl Engine {
         if self.config.clock == Clock::Log {
             // One line far ahead of the log's clock must not drag it along:
             // it waits for the next hit to say whether the log jumped.
-            let beyond = time > running.now + self.jump_tolerance();
-            if let Some(held) = self.held.take() {
-                self.place(&held.record(), held.record().time + self.offset, !beyond);
+            if self.held.is_some() {
+                let beyond = time > running.now + self.jump_tolerance();
+                if let Some(held) = self.held.take() {
+                    self.place(&held.record(), held.record().time + self.offset, !beyond);
+                }
             }
             let running = self.running.as_ref().expect("started");
             if time > running.now + self.jump_tolerance() {
