@@ -207,3 +207,87 @@ fn a_fifo_in_the_way_is_refused_without_blocking() {
     wait_for_hits(&run, 3);
     stop(run, 3);
 }
+
+#[test]
+fn sigterm_right_after_a_rotation_reads_the_new_file() {
+    let dir = TempDir::new("term-rotated");
+    let log = dir.path("access.log");
+    append(&log, 0, "none");
+    let run = follow(&log, &["--check-interval", "60s"]);
+    run.wait_stderr("following");
+    append(&log, 4, "old");
+    fs::rename(&log, dir.path("access.log.1")).expect("rename");
+    append(&log, 6, "new");
+    // No check has seen the rotation: the end of the run must look.
+    stop(run, 10);
+}
+
+#[test]
+fn a_rotation_undone_is_not_read_twice() {
+    let dir = TempDir::new("undone");
+    let log = dir.path("access.log");
+    append(&log, 0, "none");
+    let run = follow(&log, &["--check-interval", "60s"]);
+    run.wait_stderr("following");
+    append(&log, 5, "first");
+    fs::rename(&log, dir.path("access.log.1")).expect("rename");
+    File::create(&log).expect("create");
+    run.signal(libc::SIGHUP);
+    run.wait_stderr("rotated");
+    fs::remove_file(&log).expect("rm");
+    fs::rename(dir.path("access.log.1"), &log).expect("rename back");
+    append(&log, 2, "again");
+    run.signal(libc::SIGHUP);
+    run.wait_stderr_count("rotated", 2);
+    wait_for_hits(&run, 7);
+    stop(run, 7);
+}
+
+/// Slow by nature: a rotated file is let go after five quiet seconds.
+#[test]
+fn a_rotated_file_is_read_once_more_when_let_go() {
+    let dir = TempDir::new("let-go");
+    let log = dir.path("access.log");
+    append(&log, 0, "none");
+    let run = follow(&log, &["--check-interval", "60s"]);
+    run.wait_stderr("following");
+    let mut server = OpenOptions::new().append(true).open(&log).expect("open");
+    fs::rename(&log, dir.path("access.log.1")).expect("rename");
+    File::create(&log).expect("create");
+    run.signal(libc::SIGHUP);
+    run.wait_stderr("rotated");
+    std::thread::sleep(std::time::Duration::from_millis(5_500));
+    server
+        .write_all((0..3).map(|i| clf_line(now(), &format!("/late/{i}"))).collect::<String>().as_bytes())
+        .expect("write");
+    // This check lets the quiet file go, and must read it first.
+    run.signal(libc::SIGHUP);
+    wait_for_hits(&run, 3);
+    stop(run, 3);
+}
+
+/// Slow by nature, as above.
+#[test]
+fn a_deleted_file_is_closed_once_quiet() {
+    let dir = TempDir::new("deleted");
+    let log = dir.path("access.log");
+    append(&log, 2, "before");
+    let run = follow(&log, &["--from-start"]);
+    run.wait_stderr("following");
+    fs::remove_file(&log).expect("rm");
+    run.wait_stderr("missing");
+    let fds = std::path::PathBuf::from(format!("/proc/{}/fd", run.pid()));
+    let holds_it = || {
+        fs::read_dir(&fds)
+            .expect("/proc")
+            .flatten()
+            .any(|fd| fs::read_link(fd.path()).is_ok_and(|target| target.to_string_lossy().contains("access.log")))
+    };
+    assert!(holds_it(), "the deleted file is still read for a while");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while holds_it() {
+        assert!(std::time::Instant::now() < deadline, "the deleted file was never closed");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    stop(run, 2);
+}

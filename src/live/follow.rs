@@ -144,6 +144,12 @@ pub struct Follower {
     /// Renamed-away files still being read, oldest first.
     rotated: Vec<Tracked>,
     condition: Condition,
+    /// The file being read left the path (gone, or a directory in its
+    /// place): whatever appears there next is a rotation.
+    orphaned: bool,
+    /// The file could not be read at start (no permission): once it can,
+    /// it is read from its end, as if it had been at start.
+    open_at_end: bool,
 }
 
 impl Follower {
@@ -151,15 +157,27 @@ impl Follower {
     /// `from_start`. A path that is not there yet is waited for.
     pub fn new(path: &Path, from_start: bool) -> Follower {
         let name = path.display().to_string();
-        let mut follower =
-            Follower { path: path.to_owned(), name, current: None, rotated: Vec::new(), condition: Condition::Fine };
+        let mut follower = Follower {
+            path: path.to_owned(),
+            name,
+            current: None,
+            rotated: Vec::new(),
+            condition: Condition::Fine,
+            orphaned: false,
+            open_at_end: false,
+        };
         match Tracked::open(path, !from_start, Instant::now()) {
             Ok(tracked) => {
                 let whence = if from_start { "from its start" } else { "from its end" };
                 diag::say(format_args!("following {} {whence}", follower.name));
                 follower.current = Some(tracked);
             }
-            Err(e) => follower.trouble(&e),
+            Err(e) => {
+                // A file created later is new, all of it; one that was there
+                // but could not be read holds history.
+                follower.open_at_end = !from_start && e.kind() == io::ErrorKind::PermissionDenied;
+                follower.trouble(&e);
+            }
         }
         follower
     }
@@ -215,11 +233,13 @@ impl Follower {
         }
         let meta = match std::fs::metadata(&self.path) {
             Ok(meta) if meta.is_dir() => {
+                self.orphan();
                 self.trouble(&io::Error::from_raw_os_error(libc::EISDIR));
                 return Ok(false);
             }
             Ok(meta) => meta,
             Err(e) => {
+                self.orphan();
                 self.trouble(&e);
                 return Ok(false);
             }
@@ -251,46 +271,66 @@ impl Follower {
         Ok(())
     }
 
-    /// The path names a new file: read it from its start, and keep reading
-    /// the one it replaced.
+    /// The path names another file: read it from its start, and keep
+    /// reading the one it replaced. A file that comes back (a rotation
+    /// undone) is read on from where it was, not again.
     fn open_new<W: Write>(&mut self, now: Instant, monitor: &mut Monitor<W>) -> Result<(), Error> {
-        let tracked = match Tracked::open(&self.path, false, now) {
+        let tracked = match Tracked::open(&self.path, std::mem::take(&mut self.open_at_end), now) {
             Ok(tracked) => tracked,
             Err(e) => {
                 self.trouble(&e);
                 return Ok(());
             }
         };
-        match self.current.replace(tracked) {
-            Some(old) => {
-                diag::say(format_args!("{}: rotated; reading the new file", self.name));
-                self.rotated.push(old);
-                if self.rotated.len() > ROTATED_MAX {
-                    let mut oldest = self.rotated.remove(0);
-                    let mut unlimited = usize::MAX;
-                    // Best effort: a read error here only ends a file that is
-                    // being let go anyway.
-                    if let Err(Failure::Output(e)) = oldest.read(&self.name, &mut unlimited, monitor) {
-                        return Err(e);
-                    }
-                    oldest.finish(&self.name, monitor)?;
-                }
-            }
-            None => diag::say(format_args!("{}: appeared; following it", self.name)),
+        let tracked = match self.rotated.iter().position(|r| r.id == tracked.id) {
+            Some(i) => self.rotated.remove(i),
+            None => tracked,
+        };
+        let old = self.current.replace(tracked);
+        if old.is_some() || std::mem::take(&mut self.orphaned) {
+            diag::say(format_args!("{}: rotated; reading the new file", self.name));
+        } else {
+            diag::say(format_args!("{}: appeared; following it", self.name));
+        }
+        if let Some(old) = old {
+            self.rotated.push(old);
+        }
+        if self.rotated.len() > ROTATED_MAX {
+            let oldest = self.rotated.remove(0);
+            self.retire(oldest, monitor)?;
         }
         self.condition = Condition::Fine;
         Ok(())
     }
 
+    /// The path no longer names the file being read: keep reading it as a
+    /// rotated file, which is let go once quiet, so that a deleted log's
+    /// space is freed.
+    fn orphan(&mut self) {
+        if let Some(current) = self.current.take() {
+            self.rotated.push(current);
+            self.orphaned = true;
+        }
+    }
+
     fn let_go_of_quiet_rotated<W: Write>(&mut self, now: Instant, monitor: &mut Monitor<W>) -> Result<(), Error> {
-        while let Some(oldest) = self.rotated.first_mut() {
-            if now.duration_since(oldest.changed) < ROTATED_GRACE {
-                break;
-            }
-            oldest.finish(&self.name, monitor)?;
-            self.rotated.remove(0);
+        while self.rotated.first().is_some_and(|oldest| now.duration_since(oldest.changed) >= ROTATED_GRACE) {
+            let oldest = self.rotated.remove(0);
+            self.retire(oldest, monitor)?;
         }
         Ok(())
+    }
+
+    /// Reads a file that is being let go to its end, then closes it. A read
+    /// error only ends, a little early, a file that was ending anyway.
+    fn retire<W: Write>(&self, mut tracked: Tracked, monitor: &mut Monitor<W>) -> Result<(), Error> {
+        let mut unlimited = usize::MAX;
+        match tracked.read(&self.name, &mut unlimited, monitor) {
+            Ok(_) => {}
+            Err(Failure::Output(e)) => return Err(e),
+            Err(Failure::Read(e)) => diag::say(format_args!("{}: rotated file: {}", self.name, OsMessage(&e))),
+        }
+        tracked.finish(&self.name, monitor)
     }
 
     /// Says what is wrong with the path, unless it was already said.
@@ -310,12 +350,14 @@ impl Follower {
     }
 
     /// At the end of the run: every line that is there, read, including
-    /// last lines without a newline.
+    /// last lines without a newline. The path is looked at first, as at a
+    /// check, so that a rotation or truncation just before the end is not
+    /// missed.
     pub fn finish<W: Write>(&mut self, monitor: &mut Monitor<W>) -> Result<(), Error> {
         let mut unlimited = usize::MAX;
-        self.read(&mut unlimited, monitor)?;
-        for tracked in self.rotated.iter_mut().chain(self.current.as_mut()) {
-            tracked.finish(&self.name, monitor)?;
+        self.check(&mut unlimited, monitor)?;
+        for tracked in std::mem::take(&mut self.rotated).into_iter().chain(self.current.take()) {
+            self.retire(tracked, monitor)?;
         }
         Ok(())
     }
