@@ -103,6 +103,8 @@ impl Parser {
     #[inline]
     pub fn parse<'a>(&mut self, line: &'a [u8]) -> Parsed<'a> {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
+        // A byte-order mark, as editors on Windows leave before a header.
+        let line = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
         if line.is_empty() {
             return Parsed::Malformed(Malformed::Empty);
         }
@@ -440,6 +442,7 @@ mod tests {
         assert_eq!((r.status, r.bytes, r.section), (404, 0, Some(&br#"/a""b"#[..])));
         let header = br#""remotehost","rfc931","authuser","date","request","status","bytes""#;
         assert_eq!(parse(Csv, header), Parsed::Header);
+        assert_eq!(parse(LogFormat::Auto, &[&b"\xef\xbb\xbf"[..], header].concat()), Parsed::Header);
         assert_eq!(parse(LogFormat::Auto, header), Parsed::Header);
         let m = |s: &[u8]| malformed(Csv, s);
         assert_eq!(m(br#""10.0.0.2","-","apache",1549573860,"GET / HTTP/1.0",200"#), Malformed::CsvFields);

@@ -1,5 +1,6 @@
-//! Log bytes made safe to show: on a terminal (no control sequence gets
-//! through) and inside JSON strings (always valid UTF-8).
+//! Log bytes made safe to show: on a terminal (no control sequence or
+//! text-direction override gets through) and inside JSON strings (valid
+//! UTF-8, with distinct bytes kept distinct).
 
 use std::fmt::{self, Write as _};
 
@@ -13,7 +14,7 @@ impl fmt::Display for Terminal<'_> {
             for c in chunk.valid().chars() {
                 // C1 controls (U+0080..U+009F) are escape sequences to some
                 // terminals, like their C0 cousins.
-                if c.is_control() || c == '\\' {
+                if c.is_control() || c == '\\' || reorders(c) {
                     let mut bytes = [0; 4];
                     for b in c.encode_utf8(&mut bytes).bytes() {
                         if b == b'\\' {
@@ -34,8 +35,15 @@ impl fmt::Display for Terminal<'_> {
     }
 }
 
-/// Appends `bytes` to `out` as a JSON string, quotes included. Invalid UTF-8
-/// becomes U+FFFD, as JSON text must be UTF-8.
+/// Characters that reorder the text around them on display (bidirectional
+/// overrides and isolates): a log line could make a report read wrongly.
+fn reorders(c: char) -> bool {
+    matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Appends `bytes` to `out` as a JSON string, quotes included. JSON text
+/// must be UTF-8, so an invalid byte is written as the four characters
+/// `\xNN`: sections that differ only in such bytes stay apart.
 pub fn json_string(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'"');
     for chunk in bytes.utf8_chunks() {
@@ -46,7 +54,7 @@ pub fn json_string(out: &mut Vec<u8>, bytes: &[u8]) {
                 '\n' => out.extend_from_slice(b"\\n"),
                 '\r' => out.extend_from_slice(b"\\r"),
                 '\t' => out.extend_from_slice(b"\\t"),
-                c if u32::from(c) < 0x20 || c == '\u{7f}' => {
+                c if c.is_control() || reorders(c) => {
                     out.extend_from_slice(format!("\\u{:04x}", u32::from(c)).as_bytes());
                 }
                 c => {
@@ -55,8 +63,8 @@ pub fn json_string(out: &mut Vec<u8>, bytes: &[u8]) {
                 }
             }
         }
-        if !chunk.invalid().is_empty() {
-            out.extend_from_slice("\u{fffd}".as_bytes());
+        for b in chunk.invalid() {
+            out.extend_from_slice(format!("\\\\x{b:02x}").as_bytes());
         }
     }
     out.push(b'"');
@@ -81,6 +89,7 @@ mod tests {
         assert_eq!(Terminal(b"\xff\xfe\0").to_string(), "\\xff\\xfe\\x00");
         assert_eq!(Terminal("\u{9b}2J".as_bytes()).to_string(), "\\xc2\\x9b2J");
         assert_eq!(Terminal(b"tab\there\r\n").to_string(), "tab\\x09here\\x0d\\x0a");
+        assert_eq!(Terminal("a\u{202e}b".as_bytes()).to_string(), "a\\xe2\\x80\\xaeb");
     }
 
     #[test]
@@ -89,6 +98,7 @@ mod tests {
         assert_eq!(json(br#"a"b\c"#), r#""a\"b\\c""#);
         assert_eq!(json(b"\n\r\t\x01\x7f"), r#""\n\r\t\u0001\u007f""#);
         assert_eq!(json("é".as_bytes()), "\"é\"");
-        assert_eq!(json(b"a\xffb\xc3"), "\"a\u{fffd}b\u{fffd}\"");
+        assert_eq!(json(b"a\xffb\xc3"), r#""a\\xffb\\xc3""#);
+        assert_eq!(json("\u{9b}2J\u{202e}".as_bytes()), r#""\u009b2J\u202e""#);
     }
 }
