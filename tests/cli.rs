@@ -78,8 +78,11 @@ fn summary_prints_one_line() {
 #[test]
 fn top_limits_the_sections() {
     let run = logmon().args(["-o", "json", "--top", "1"]).arg(data("apache_combined_10k.log")).run();
+    run.expect_success();
+    assert!(!run.json_of("report").is_empty(), "{run}");
     assert!(run.json_of("report").iter().all(|r| r["sections"].as_array().len() <= 1), "{run}");
     let run = logmon().args(["-o", "json", "--top", "0"]).arg(data(EXERCISE)).run();
+    run.expect_success();
     assert!(run.json_of("report").iter().all(|r| r["sections"].as_array().is_empty()), "{run}");
 }
 

@@ -235,6 +235,7 @@ impl Engine {
     /// to do; `None` on the log's clock, where lines alone move time.
     pub fn next_deadline(&self) -> Option<Epoch> {
         match (self.config.clock, &self.running) {
+            // Second c + 1 closes once the clock reads c + 1 + max_delay + 1.
             (Clock::Wall, Some(r)) => Some(r.window.closed() + i64::from(self.config.max_delay) + 2),
             _ => None,
         }
@@ -299,6 +300,8 @@ impl Engine {
     }
 
     fn start(&mut self, now: Epoch) {
+        // Seconds that may still receive lines: the max_delay + 1 not yet
+        // closed up to now, and, live, those a clock a little ahead writes.
         let open = self.config.max_delay
             + 1
             + match self.config.clock {

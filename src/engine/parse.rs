@@ -193,11 +193,17 @@ fn plain_request(rest: &[u8]) -> Option<(Option<&[u8]>, &[u8])> {
     let section = &target[..end.min(section::MAX_SECTION_LEN)];
     let quote = end + bytes::find(&target[end..], b'"')?;
     let after = &target[quote + 1..];
-    let plain = after.len() >= 4
+    closes_request(after).then(|| (Some(section), &after[1..]))
+}
+
+/// Whether what follows a quote is ` ddd` and then a space or the end: a
+/// status code, so the quote closes the request.
+#[inline]
+fn closes_request(after: &[u8]) -> bool {
+    after.len() >= 4
         && after[0] == b' '
         && after[1..4].iter().all(u8::is_ascii_digit)
-        && after.get(4).is_none_or(|&c| c == b' ');
-    plain.then(|| (Some(section), &after[1..]))
+        && after.get(4).is_none_or(|&c| c == b' ')
 }
 
 /// Splits `request" 200 ...` at the quote that closes the request: the first
@@ -209,11 +215,7 @@ fn split_request(rest: &[u8]) -> Result<(&[u8], &[u8]), Malformed> {
     for i in memchr_iter(b'"', rest) {
         quoted = true;
         let after = &rest[i + 1..];
-        if after.len() >= 4
-            && after[0] == b' '
-            && after[1..4].iter().all(u8::is_ascii_digit)
-            && after.get(4).is_none_or(|&c| c == b' ')
-        {
+        if closes_request(after) {
             return Ok((&rest[..i], &after[1..]));
         }
     }

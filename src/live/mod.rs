@@ -108,6 +108,10 @@ impl<'m, W: Write> Loop<'m, W> {
         if self.backlog {
             timeout = Some(Duration::ZERO);
         }
+        // Entries by position: the self-pipe (read through `signals.take`
+        // whatever poll says), stdout, then the input if it is polled.
+        const STDOUT: usize = 1;
+        const INPUT: usize = 2;
         let stdout = io::stdout();
         let mut fds = vec![interest(self.signals.fd(), libc::POLLIN), interest(stdout.as_fd(), 0)];
         if let Source::Stream { file, .. } = &self.source {
@@ -121,7 +125,7 @@ impl<'m, W: Write> Loop<'m, W> {
         }
         // The reader of stdout went away (`logmon | head`): nothing more can
         // be said, so stop at once, even while idle.
-        if fds[1].revents & (libc::POLLERR | libc::POLLHUP) != 0 {
+        if fds[STDOUT].revents & (libc::POLLERR | libc::POLLHUP) != 0 {
             return Err(Error::BrokenPipe);
         }
         if pending.report {
@@ -129,7 +133,7 @@ impl<'m, W: Write> Loop<'m, W> {
         }
         match &mut self.source {
             Source::Stream { file, name, reader } => {
-                if fds[2].revents == 0 {
+                if fds[INPUT].revents == 0 {
                     return Ok(None);
                 }
                 // One read per wakeup: poll promised it will not block. The
