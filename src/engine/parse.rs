@@ -424,11 +424,11 @@ mod tests {
                 for format in [LogFormat::Auto, LogFormat::Common, LogFormat::Combined, LogFormat::Csv] {
                     let _ = parse(format, v);
                 }
-                if let Some(rest) = v.iter().position(|&c| c == b'"').map(|i| &v[i + 1..]) {
-                    if let Some((section, after)) = plain_request(rest) {
-                        let (request, general_after) = split_request(rest).expect("the shortcut found a request");
-                        assert_eq!((section, after), (section::of_request(request), general_after), "{v:?}");
-                    }
+                if let Some(rest) = v.iter().position(|&c| c == b'"').map(|i| &v[i + 1..])
+                    && let Some((section, after)) = plain_request(rest)
+                {
+                    let (request, general_after) = split_request(rest).expect("the shortcut found a request");
+                    assert_eq!((section, after), (section::of_request(request), general_after), "{v:?}");
                 }
             }
         }
