@@ -2,7 +2,7 @@
 #   docker build -t logmon .
 #   tail -F access.log | docker run -i --rm logmon            # live, on a pipe
 #   docker run -i --rm logmon --replay < access.log            # replay a file
-#   docker run --rm --init -v /var/log/nginx:/logs:ro logmon --follow /logs/access.log
+#   docker run --rm -v /var/log/nginx:/logs:ro logmon --follow /logs/access.log
 
 FROM rust:1-slim-bookworm AS build
 WORKDIR /src
