@@ -27,6 +27,12 @@ pub struct SectionCounts {
     slots: Box<[u16; SLOTS]>,
     entries: Vec<Entry>,
     evicted: bool,
+    /// Entries that had the least count, `least_hits`, when last looked
+    /// for: counts only grow, so one still at it is still a least one. A
+    /// flood of new sections takes them one by one, and the table is
+    /// scanned again only when they run out.
+    least: Vec<u16>,
+    least_hits: u64,
 }
 
 #[derive(Debug)]
@@ -45,7 +51,13 @@ impl Entry {
 
 impl Default for SectionCounts {
     fn default() -> Self {
-        SectionCounts { slots: Box::new([EMPTY; SLOTS]), entries: Vec::new(), evicted: false }
+        SectionCounts {
+            slots: Box::new([EMPTY; SLOTS]),
+            entries: Vec::new(),
+            evicted: false,
+            least: Vec::new(),
+            least_hits: 0,
+        }
     }
 }
 
@@ -79,8 +91,18 @@ impl SectionCounts {
 
     /// Space-Saving's step: the least counted section makes way.
     fn replace_least(&mut self, section: &[u8], hash: u64) {
-        let (least, _) =
-            self.entries.iter().enumerate().min_by_key(|(_, e)| e.hits).expect("the table is full, so not empty");
+        let least = loop {
+            match self.least.pop() {
+                Some(i) if self.entries[usize::from(i)].hits == self.least_hits => break usize::from(i),
+                Some(_) => {}
+                None => {
+                    self.least_hits = self.entries.iter().map(|e| e.hits).min().unwrap_or(0);
+                    let least_hits = self.least_hits;
+                    let at_least = self.entries.iter().enumerate().filter(|(_, e)| e.hits == least_hits);
+                    self.least.extend(at_least.map(|(i, _)| i as u16));
+                }
+            }
+        };
         let inherited = self.entries[least].hits;
         self.unlink(least);
         self.entries[least] = Entry::new(section, hash, inherited + 1);
@@ -138,6 +160,7 @@ impl SectionCounts {
             self.slots.fill(EMPTY);
             self.entries.clear();
         }
+        self.least.clear();
         self.evicted = false;
     }
 }
@@ -264,6 +287,8 @@ mod tests {
         }
         assert!(t.approximate());
         assert_eq!(t.distinct(), TRACKED);
+        // Space-Saving's invariant: the counts add up to the hits seen.
+        assert_eq!(t.entries.iter().map(|e| e.hits).sum::<u64>(), 50_000 + 5_000 + 2_000);
         let top = t.top(2);
         assert_eq!(top[0].section, b"/api");
         assert_eq!(top[1].section, b"/static");
