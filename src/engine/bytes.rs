@@ -19,7 +19,7 @@ fn zeros(v: u64) -> u64 {
 
 /// Runs `lanes` over each 8-byte word of `s` (a mask of matching lanes, as
 /// [`zeros`] gives), then `rest` over the remaining bytes.
-#[inline]
+#[inline(always)]
 fn first(s: &[u8], lanes: impl Fn(u64) -> u64, rest: impl Fn(u8) -> bool) -> Option<usize> {
     let mut words = s.chunks_exact(8);
     let mut at = 0;

@@ -329,24 +329,32 @@ impl Engine {
     #[inline]
     fn hit(&mut self, record: &Record<'_>) -> Outcome {
         let time = record.time + self.offset;
-        let Some(running) = &self.running else {
-            self.start(time);
-            return self.place(record, time, false);
-        };
-        if self.config.clock == Clock::Log {
-            // One line far ahead of the log's clock must not drag it along:
-            // it waits for the next hit to say whether the log jumped.
-            if self.held.is_some() {
-                let beyond = time > running.now + self.jump_tolerance();
-                if let Some(held) = self.held.take() {
-                    self.place(&held.record(), held.record().time + self.offset, !beyond);
-                }
+        match &self.running {
+            None => self.start(time),
+            Some(running)
+                if self.config.clock == Clock::Log
+                    && (self.held.is_some() || time > running.now + self.jump_tolerance()) =>
+            {
+                return self.hit_with_held(record, time);
             }
-            let running = self.running.as_ref().expect("started");
-            if time > running.now + self.jump_tolerance() {
-                self.held = Some(Held::new(record));
-                return Outcome::Hit { time: record.time, placement: Placement::Open };
-            }
+            Some(_) => {}
+        }
+        self.place(record, time, false)
+    }
+
+    /// Replay: one line far ahead of the log's clock must not drag it along;
+    /// it waits for the next hit to say whether the log jumped.
+    #[cold]
+    fn hit_with_held(&mut self, record: &Record<'_>, time: Epoch) -> Outcome {
+        let now = self.running.as_ref().map_or(time, |r| r.now);
+        if let Some(held) = self.held.take() {
+            let confirmed = time > now + self.jump_tolerance();
+            self.place(&held.record(), held.record().time + self.offset, !confirmed);
+        }
+        let now = self.running.as_ref().map_or(time, |r| r.now);
+        if time > now + self.jump_tolerance() {
+            self.held = Some(Held::new(record));
+            return Outcome::Hit { time: record.time, placement: Placement::Open };
         }
         self.place(record, time, false)
     }
@@ -359,7 +367,7 @@ impl Engine {
 
     /// Counts a hit stamped `time` (shifted); `early` counts it outside the
     /// window, in the report of the moment.
-    #[inline]
+    #[inline(always)]
     fn place(&mut self, record: &Record<'_>, time: Epoch, early: bool) -> Outcome {
         if self.config.clock == Clock::Log && !early {
             let running = self.running.as_mut().expect("placing needs a started clock");

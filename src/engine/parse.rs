@@ -198,7 +198,7 @@ fn plain_request(rest: &[u8]) -> Option<(Option<&[u8]>, &[u8])> {
 
 /// Whether what follows a quote is ` ddd` and then a space or the end: a
 /// status code, so the quote closes the request.
-#[inline]
+#[inline(always)]
 fn closes_request(after: &[u8]) -> bool {
     after.len() >= 4
         && after[0] == b' '
