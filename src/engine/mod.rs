@@ -165,11 +165,13 @@ impl Held {
     }
 
     fn record(&self) -> Record<'_> {
+        // Only what reports count is kept of a held line.
         Record {
             time: self.time,
             status: self.status,
             bytes: self.bytes,
             section: self.section.as_ref().map(|(s, len)| &s[..usize::from(*len)]),
+            ..Record::default()
         }
     }
 }

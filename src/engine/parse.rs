@@ -29,15 +29,28 @@ impl LogFormat {
     }
 }
 
-/// One request, as logged.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// One request, as logged. Fields a format does not carry are `None`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Record<'a> {
     pub time: Epoch,
+    /// The exact status code, 100 to 599; [`UNKNOWN_STATUS`] when the log
+    /// says `-` (an aborted request): still a hit, of no status class.
     pub status: u16,
     pub bytes: u64,
     /// `None` when the request names no path; the line is still a hit.
     pub section: Option<&'a [u8]>,
+    /// The client address as logged (`$remote_addr`, `%h`).
+    pub client: Option<&'a [u8]>,
+    /// The request method (`GET`), when the format carries it.
+    pub method: Option<&'a [u8]>,
+    /// Response time in microseconds, whatever unit the log used.
+    pub latency_us: Option<u64>,
+    /// The virtual host (`$host`, `%v`), when the format carries it.
+    pub vhost: Option<&'a [u8]>,
 }
+
+/// [`Record::status`] of a request whose status the log gives as `-`.
+pub const UNKNOWN_STATUS: u16 = 0;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Parsed<'a> {
@@ -168,7 +181,8 @@ fn clf<'a>(clock: &mut ClfClock, line: &'a [u8]) -> Result<Record<'a>, Malformed
     let field = after[3..].strip_prefix(b" ").ok_or(Malformed::BadBytes)?;
     let end = field.iter().position(|&c| c == b' ').unwrap_or(field.len());
     let bytes = byte_count(&field[..end])?;
-    Ok(Record { time, status, bytes, section })
+    let client = Some(&line[..bytes::find(line, b' ').unwrap_or(0)]);
+    Ok(Record { time, status, bytes, section, client, ..Record::default() })
 }
 
 /// The usual request, `GET /a/b?c HTTP/1.1" 200 ...`, in one pass: its
@@ -245,7 +259,14 @@ fn csv(line: &[u8]) -> Result<Option<Record<'_>>, Malformed> {
         return Ok(None);
     }
     let time = timestamp::parse_unix_seconds(date).ok_or(Malformed::BadTimestamp)?;
-    Ok(Some(Record { time, status: status(code)?, bytes: byte_count(bytes)?, section: section::of_request(request) }))
+    Ok(Some(Record {
+        time,
+        status: status(code)?,
+        bytes: byte_count(bytes)?,
+        section: section::of_request(request),
+        client: Some(host),
+        ..Record::default()
+    }))
 }
 
 /// One CSV field at the start of `s`: its content (quotes removed, doubled
@@ -315,14 +336,34 @@ mod tests {
     #[test]
     fn common() {
         let r = hit(br#"127.0.0.1 - james [07/Feb/2019:21:11:00 +0000] "GET /report HTTP/1.0" 200 123"#);
-        assert_eq!(r, Record { time: T0, status: 200, bytes: 123, section: Some(b"/report") });
+        assert_eq!(
+            r,
+            Record {
+                time: T0,
+                status: 200,
+                bytes: 123,
+                section: Some(b"/report"),
+                client: Some(b"127.0.0.1"),
+                ..Record::default()
+            }
+        );
     }
 
     #[test]
     fn combined_and_extra_fields() {
         let line = br#"1.2.3.4 - - [07/Feb/2019:22:11:00 +0100] "POST /api/user HTTP/1.1" 503 - "http://ref/x" "curl/8.0" vhost.example 0.042"#;
         let r = hit(line);
-        assert_eq!(r, Record { time: T0, status: 503, bytes: 0, section: Some(b"/api") });
+        assert_eq!(
+            r,
+            Record {
+                time: T0,
+                status: 503,
+                bytes: 0,
+                section: Some(b"/api"),
+                client: Some(b"1.2.3.4"),
+                ..Record::default()
+            }
+        );
         assert!(matches!(parse(LogFormat::Combined, line), Parsed::Hit(_)));
         assert!(matches!(parse(LogFormat::Common, line), Parsed::Hit(_)));
     }
@@ -438,7 +479,17 @@ mod tests {
     fn csv_lines() {
         use LogFormat::Csv;
         let r = hit(br#""10.0.0.2","-","apache",1549573860,"GET /api/user HTTP/1.0",200,1234"#);
-        assert_eq!(r, Record { time: T0, status: 200, bytes: 1234, section: Some(b"/api") });
+        assert_eq!(
+            r,
+            Record {
+                time: T0,
+                status: 200,
+                bytes: 1234,
+                section: Some(b"/api"),
+                client: Some(b"10.0.0.2"),
+                ..Record::default()
+            }
+        );
         // Unquoted, quoted numbers, doubled quotes, extra fields.
         let r = hit(br#"10.0.0.2,-,apache,"1549573860","GET /a""b/c HTTP/1.0","404","-",extra"#);
         assert_eq!((r.status, r.bytes, r.section), (404, 0, Some(&br#"/a""b"#[..])));

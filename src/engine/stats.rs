@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 
 use super::alert::{AlertRecord, Alerts};
-use super::parse::{LogFormat, Record};
+use super::parse::{LogFormat, Record, UNKNOWN_STATUS};
 use super::timestamp::Epoch;
 use super::topk::{SectionCounts, SectionHits};
 
@@ -20,6 +20,8 @@ pub struct Tally {
     pub malformed: u64,
     bytes: u64,
     status: StatusClasses,
+    /// Hits whose status the log gave as `-`.
+    unknown_status: u64,
     no_section: u64,
     sections: SectionCounts,
 }
@@ -30,7 +32,10 @@ impl Tally {
         self.hits += 1;
         // Byte counts come from the log; a hostile one must not overflow.
         self.bytes = self.bytes.saturating_add(record.bytes);
-        self.status[usize::from(record.status / 100 - 1)] += 1;
+        match record.status {
+            UNKNOWN_STATUS => self.unknown_status += 1,
+            code => self.status[usize::from(code / 100 - 1)] += 1,
+        }
         match record.section {
             Some(section) => self.sections.add(section),
             None => self.no_section += 1,
@@ -44,8 +49,8 @@ impl Tally {
 
     /// Empties the tally, keeping the section table's memory.
     fn clear(&mut self) {
-        let Tally { hits, late, early, malformed, bytes, status, no_section, sections } = self;
-        for n in [hits, late, early, malformed, bytes, no_section] {
+        let Tally { hits, late, early, malformed, bytes, status, unknown_status, no_section, sections } = self;
+        for n in [hits, late, early, malformed, bytes, unknown_status, no_section] {
             *n = 0;
         }
         *status = StatusClasses::default();
@@ -64,6 +69,7 @@ impl Tally {
             malformed: self.malformed,
             bytes: self.bytes,
             status: self.status,
+            unknown_status: self.unknown_status,
             sections: self.sections.top(top),
             sections_approximate: self.sections.approximate(),
             distinct_sections: self.sections.distinct(),
@@ -95,6 +101,8 @@ pub struct Report {
     pub malformed: u64,
     pub bytes: u64,
     pub status: StatusClasses,
+    /// Hits of no status class: the log gave the status as `-`.
+    pub unknown_status: u64,
     /// The sections with most hits, most first.
     pub sections: Vec<SectionHits>,
     /// The section counts are upper bounds (too many distinct sections).
@@ -262,7 +270,7 @@ mod tests {
     use crate::engine::alert::Threshold;
 
     fn record(status: u16, bytes: u64, section: Option<&'static [u8]>) -> Record<'static> {
-        Record { time: 0, status, bytes, section }
+        Record { time: 0, status, bytes, section, ..Record::default() }
     }
 
     #[test]
@@ -273,16 +281,17 @@ mod tests {
         t.add(&record(404, 10, Some(b"/img")));
         t.add(&record(503, 5, None));
         t.add(&record(101, 0, Some(b"/ws")));
+        t.add(&record(UNKNOWN_STATUS, 0, Some(b"/ws")));
         t.malformed += 2;
         let alerts = Alerts::new(Threshold::per_second(10), 120);
         let r = t.report(100, 110, 10, 2, &alerts);
-        assert_eq!((r.hits, r.malformed, r.bytes, r.no_section), (5, 2, 115, 1));
-        assert_eq!(r.status, [1, 1, 1, 1, 1]);
+        assert_eq!((r.hits, r.malformed, r.bytes, r.no_section), (6, 2, 115, 1));
+        assert_eq!((r.status, r.unknown_status), ([1, 1, 1, 1, 1], 1));
         assert_eq!((r.successes(), r.errors()), (2, 2));
         assert_eq!(r.sections.len(), 2);
         assert_eq!((r.sections[0].section.as_slice(), r.sections[0].hits), (&b"/api"[..], 2));
         assert_eq!(r.distinct_sections, 3);
-        assert_eq!(r.rate(), 0.5);
+        assert_eq!(r.rate(), 0.6);
         assert!(!r.partial);
         assert!(t.report(100, 105, 10, 2, &alerts).partial);
     }

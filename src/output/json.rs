@@ -40,7 +40,8 @@ fn report(out: &mut Vec<u8>, r: &Report) -> io::Result<()> {
     let [s1, s2, s3, s4, s5] = r.status;
     write!(
         out,
-        r#""status":{{"1xx":{s1},"2xx":{s2},"3xx":{s3},"4xx":{s4},"5xx":{s5}}},"success":{},"errors":{},"sections":["#,
+        r#""status":{{"1xx":{s1},"2xx":{s2},"3xx":{s3},"4xx":{s4},"5xx":{s5},"unknown":{}}},"success":{},"errors":{},"sections":["#,
+        r.unknown_status,
         r.successes(),
         r.errors()
     )?;

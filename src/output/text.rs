@@ -48,6 +48,9 @@ fn report(w: &mut impl Write, r: &Report, paint: Paint) -> io::Result<()> {
     writeln!(w, ": {} hits, {:.2} req/s, {}", r.hits, r.rate(), Bytes(r.bytes))?;
 
     write!(w, "[{at}]   status    ")?;
+    if r.unknown_status > 0 {
+        write!(w, "unknown {}  ", r.unknown_status)?;
+    }
     if r.status[0] > 0 {
         write!(w, "1xx {}  ", r.status[0])?;
     }
