@@ -9,6 +9,7 @@ use crate::engine::parse::LogFormat;
 use crate::engine::topk::TRACKED;
 use crate::engine::{Clock, Config};
 use crate::error::Error;
+use crate::output::escape::{Name, Terminal};
 use crate::output::{Format, Verbosity};
 
 pub const VERSION: &str = concat!("logmon ", env!("CARGO_PKG_VERSION"));
@@ -122,7 +123,13 @@ where
         match arg {
             Short('h') | Long("help") => return Ok(Command::Help),
             Short('V') | Long("version") => return Ok(Command::Version),
-            Short('f') | Long("follow") => o.follow = Some(parser.value().map_err(usage)?.into()),
+            Short('f') | Long("follow") => {
+                let path = parser.value().map_err(usage)?;
+                if path.is_empty() {
+                    return Err(invalid("--follow", "", "a path"));
+                }
+                o.follow = Some(path.into());
+            }
             Long("from-start") => o.from_start = true,
             Short('r') | Long("replay") => o.replay = true,
             Long("log-format") => {
@@ -138,12 +145,12 @@ where
                 let value = text(&mut parser, "--check-interval")?;
                 o.check_interval = parse_duration(&value)
                     .filter(|d| (Duration::from_millis(10)..=Duration::from_secs(60)).contains(d))
-                    .ok_or_else(|| invalid("--check-interval", &value, "a duration from 10ms to 60s"))?;
+                    .ok_or_else(|| invalid("--check-interval", value.as_str(), "a duration from 10ms to 60s"))?;
             }
             Short('t') | Long("threshold") => {
                 let value = text(&mut parser, "--threshold")?;
                 o.engine.threshold = Threshold::parse(&value)
-                    .ok_or_else(|| invalid("--threshold", &value, "requests per second, e.g. 10 or 2.5"))?;
+                    .ok_or_else(|| invalid("--threshold", value.as_str(), "requests per second, e.g. 10 or 2.5"))?;
             }
             Short('w') | Long("window") => o.engine.window = seconds(&mut parser, "--window", 1, 86_400)?,
             Short('i') | Long("interval") => o.engine.interval = seconds(&mut parser, "--interval", 1, 86_400)?,
@@ -154,7 +161,7 @@ where
                     .parse()
                     .ok()
                     .filter(|n| *n <= TRACKED)
-                    .ok_or_else(|| invalid("--top", &value, &format!("a count from 0 to {TRACKED}")))?;
+                    .ok_or_else(|| invalid("--top", value.as_str(), &format!("a count from 0 to {TRACKED}")))?;
             }
             Short('o') | Long("format") => {
                 o.format = match text(&mut parser, "--format")?.as_str() {
@@ -194,18 +201,21 @@ impl Options {
     }
 }
 
+/// lexopt's message, which quotes the argument as given, escaped.
 fn usage(e: lexopt::Error) -> Error {
-    Error::Usage(e.to_string())
+    Error::Usage(Terminal(e.to_string().as_bytes()).to_string())
 }
 
-fn invalid(flag: &str, value: &str, expected: &str) -> Error {
-    Error::Usage(format!("invalid value '{value}' for {flag}: expected {expected}"))
+/// The value is shown escaped: it may hold anything, a terminal's
+/// control sequences included.
+fn invalid(flag: &str, value: impl Into<Name>, expected: &str) -> Error {
+    Error::Usage(format!("invalid value '{}' for {flag}: expected {expected}", value.into()))
 }
 
 /// The option's value as UTF-8 text.
 fn text(parser: &mut lexopt::Parser, flag: &str) -> Result<String, Error> {
     let value = parser.value().map_err(usage)?;
-    value.into_string().map_err(|v| invalid(flag, &v.to_string_lossy(), "UTF-8 text"))
+    value.into_string().map_err(|v| invalid(flag, v.as_os_str(), "UTF-8 text"))
 }
 
 /// A duration option in whole seconds within `min..=max`.
@@ -215,7 +225,7 @@ fn seconds(parser: &mut lexopt::Parser, flag: &str, min: u32, max: u32) -> Resul
         .filter(|d| d.subsec_nanos() == 0)
         .and_then(|d| u32::try_from(d.as_secs()).ok())
         .filter(|s| (min..=max).contains(s))
-        .ok_or_else(|| invalid(flag, &value, &format!("whole seconds from {min}s to {}", max_text(max))))
+        .ok_or_else(|| invalid(flag, value.as_str(), &format!("whole seconds from {min}s to {}", max_text(max))))
 }
 
 fn max_text(seconds: u32) -> String {
@@ -336,7 +346,19 @@ mod tests {
         assert!(usage_error(&["--check-interval", "1ms"]).contains("--check-interval"));
         assert!(usage_error(&["--bogus"]).contains("--bogus"));
         assert!(usage_error(&["--follow"]).contains("--follow"));
+        assert!(usage_error(&["--follow", ""]).contains("--follow"));
         assert!(usage_error(&["--quiet=yes"]).contains("--quiet"));
+    }
+
+    #[test]
+    fn values_are_shown_escaped() {
+        assert_eq!(
+            usage_error(&["--format", "\x1b[2Jx"]),
+            "invalid value '\\x1b[2Jx' for --format: expected text or json"
+        );
+        assert!(usage_error(&["--window", "1\u{202e}m"]).contains("'1\\xe2\\x80\\xaem'"));
+        assert!(usage_error(&["--bogus\x07"]).contains("--bogus\\x07"));
+        assert!(usage_error(&["--color=\u{9b}"]).contains("\\xc2\\x9b"));
     }
 
     #[test]

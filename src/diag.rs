@@ -6,7 +6,7 @@ use std::fmt;
 use std::io::{self, Write};
 
 use crate::engine::parse::Malformed;
-use crate::output::escape::Terminal;
+use crate::output::escape::{Name, Terminal};
 
 /// Malformed lines shown with their content; later ones are only counted.
 pub const SHOWN: u32 = 10;
@@ -27,7 +27,7 @@ pub struct MalformedLines {
 impl MalformedLines {
     /// Shows line `number` of `source` and why it is malformed, the first
     /// [`SHOWN`] times.
-    pub fn report(&mut self, source: &str, number: u64, why: Malformed, line: &[u8]) {
+    pub fn report(&mut self, source: &Name, number: u64, why: Malformed, line: &[u8]) {
         self.seen = self.seen.saturating_add(1);
         if self.seen > SHOWN + 1 {
             return;

@@ -3,12 +3,14 @@
 use std::fmt;
 use std::io;
 
+use crate::output::escape::Name;
+
 #[derive(Debug)]
 pub enum Error {
     /// A bad command line; the message names the flag.
     Usage(String),
     /// An input that cannot be opened or read.
-    Input { name: String, source: io::Error },
+    Input { name: Name, source: io::Error },
     /// stdout failed for a reason other than its reader leaving.
     Output(io::Error),
     /// The reader of stdout went away: `logmon | head` is done, not failed.
@@ -18,7 +20,7 @@ pub enum Error {
 }
 
 impl Error {
-    pub fn input(name: impl Into<String>, source: io::Error) -> Error {
+    pub fn input(name: impl Into<Name>, source: io::Error) -> Error {
         Error::Input { name: name.into(), source }
     }
 

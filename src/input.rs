@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use memchr::memchr;
 
 use crate::error::Error;
+use crate::output::escape::Name;
 
 /// Longest line kept; longer ones are counted as malformed.
 pub const MAX_LINE: usize = 64 * 1024;
@@ -25,10 +26,10 @@ pub enum Input {
 }
 
 impl Input {
-    pub fn name(&self) -> String {
+    pub fn name(&self) -> Name {
         match self {
-            Input::Stdin => "<stdin>".to_owned(),
-            Input::Path(path) => path.display().to_string(),
+            Input::Stdin => Name::from("<stdin>"),
+            Input::Path(path) => Name::from(path.as_path()),
         }
     }
 

@@ -9,6 +9,7 @@ use crate::engine::{Engine, Outcome};
 use crate::error::Error;
 use crate::input::Line;
 use crate::output::Output;
+use crate::output::escape::Name;
 
 pub struct Monitor<W: Write> {
     engine: Engine,
@@ -32,7 +33,7 @@ impl<W: Write> Monitor<W> {
     }
 
     /// Line `number` of `source`.
-    pub fn line(&mut self, source: &str, number: u64, line: Line<'_>) -> Result<Outcome, Error> {
+    pub fn line(&mut self, source: &Name, number: u64, line: Line<'_>) -> Result<Outcome, Error> {
         let outcome = match line {
             Line::Text(text) => self.engine.handle_line(text),
             Line::Overlong => self.engine.handle_overlong_line(),

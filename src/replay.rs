@@ -32,7 +32,7 @@ pub fn run<W: Write>(inputs: &[Input], monitor: &mut Monitor<W>) -> Result<Optio
                 if let Some(sig) = act_on_signals(&mut signals, monitor)? {
                     break 'replay Some(sig);
                 }
-                if reader.read_from(file).map_err(|e| Error::input(name.as_str(), e))? == 0 {
+                if reader.read_from(file).map_err(|e| Error::input(name.clone(), e))? == 0 {
                     break;
                 }
                 reader.lines(|number, line| monitor.line(name, number, line).map(drop))?;

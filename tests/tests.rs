@@ -1,6 +1,7 @@
 //! Integration tests: the real binary on fixture logs and real files.
 
 mod cli;
+mod escape;
 mod follow;
 mod live;
 mod man;

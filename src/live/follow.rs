@@ -22,6 +22,7 @@ use crate::diag;
 use crate::error::{Error, OsMessage};
 use crate::input::LineReader;
 use crate::monitor::Monitor;
+use crate::output::escape::Name;
 
 /// How long a rotated-away file must stay unchanged before it is let go.
 pub const ROTATED_GRACE: Duration = Duration::from_secs(5);
@@ -99,7 +100,7 @@ impl Tracked {
 
     /// Reads up to `budget` bytes, handing complete lines to `monitor`.
     /// `Ok(true)` if it stopped with more to read.
-    fn read<W: Write>(&mut self, name: &str, budget: &mut usize, monitor: &mut Monitor<W>) -> Result<bool, Failure> {
+    fn read<W: Write>(&mut self, name: &Name, budget: &mut usize, monitor: &mut Monitor<W>) -> Result<bool, Failure> {
         let start = self.offset;
         let mut more = true;
         while *budget > 0 {
@@ -120,7 +121,7 @@ impl Tracked {
     }
 
     /// Hands out a last line left without its newline.
-    fn finish<W: Write>(&mut self, name: &str, monitor: &mut Monitor<W>) -> Result<(), Error> {
+    fn finish<W: Write>(&mut self, name: &Name, monitor: &mut Monitor<W>) -> Result<(), Error> {
         self.reader.finish(|number, line| monitor.line(name, number, line).map(drop))
     }
 }
@@ -139,7 +140,7 @@ fn id(meta: &Metadata) -> (u64, u64) {
 
 pub struct Follower {
     path: PathBuf,
-    name: String,
+    name: Name,
     current: Option<Tracked>,
     /// Renamed-away files still being read, oldest first.
     rotated: Vec<Tracked>,
@@ -156,7 +157,7 @@ impl Follower {
     /// Starts following `path`: at its end, or at its start with
     /// `from_start`. A path that is not there yet is waited for.
     pub fn new(path: &Path, from_start: bool) -> Follower {
-        let name = path.display().to_string();
+        let name = Name::from(path);
         let mut follower = Follower {
             path: path.to_owned(),
             name,

@@ -21,6 +21,7 @@ use crate::input::Input;
 use crate::input::LineReader;
 use crate::monitor::Monitor;
 use crate::output;
+use crate::output::escape::Name;
 use crate::poll::{self, interest};
 use crate::signals::{self, Signals};
 use follow::Follower;
@@ -52,7 +53,7 @@ pub fn stream<W: Write>(input: Input, monitor: &mut Monitor<W>) -> Result<(), Er
 
 enum Source {
     /// A pipe or terminal: polled for input.
-    Stream { file: File, name: String, reader: LineReader },
+    Stream { file: File, name: Name, reader: LineReader },
     /// A followed file: regular files always poll readable, so it is read
     /// and checked on a timer instead.
     Follow { follower: Follower, every: Duration, next_check: Instant },
@@ -140,7 +141,7 @@ impl<'m, W: Write> Loop<'m, W> {
                 // descriptor is not made O_NONBLOCK: that flag lives on the
                 // open file description, which a terminal on stdin shares
                 // with the shell, and would outlive logmon.
-                let n = reader.read_from(file).map_err(|e| Error::input(name.as_str(), e))?;
+                let n = reader.read_from(file).map_err(|e| Error::input(name.clone(), e))?;
                 if n == 0 {
                     return Ok(Some(End::EndOfInput));
                 }
@@ -206,7 +207,7 @@ impl<'m, W: Write> Loop<'m, W> {
 /// Reads what a pipe holds right now, without waiting for more.
 fn drain_available<W: Write>(
     file: &mut File,
-    name: &str,
+    name: &Name,
     reader: &mut LineReader,
     monitor: &mut Monitor<W>,
 ) -> Result<(), Error> {
@@ -217,7 +218,7 @@ fn drain_available<W: Write>(
         if fds[0].revents == 0 {
             break;
         }
-        let n = reader.read_from(file).map_err(|e| Error::input(name, e))?;
+        let n = reader.read_from(file).map_err(|e| Error::input(name.clone(), e))?;
         if n == 0 {
             break;
         }

@@ -1,0 +1,95 @@
+//! Everything shown is escaped: file names, paths and option values in
+//! messages like line contents, in text and in JSON.
+
+use crate::util::{TempDir, clf_line, logmon};
+
+/// A file name that clears the screen and sets the clipboard (OSC 52) when
+/// printed raw to a terminal.
+const EVIL: &str = "evil\x1b]52;c;aGk=\x07\x1b[2J.log";
+const EVIL_SHOWN: &str = "evil\\x1b]52;c;aGk=\\x07\\x1b[2J.log";
+
+#[track_caller]
+fn assert_no_controls(text: &str, what: &str) {
+    assert!(!text.contains(['\x1b', '\x07', '\u{9b}']), "{what} holds a raw control character: {text:?}");
+}
+
+#[test]
+fn file_names_in_messages_are_escaped() {
+    let dir = TempDir::new("escape-names");
+    let path = dir.path(EVIL);
+    std::fs::write(&path, "not a log line\n").expect("write");
+    let run = logmon().arg(&path).run();
+    run.expect_success().expect_stderr_contains(&format!("{EVIL_SHOWN}:1: malformed line"));
+    assert_no_controls(&run.stderr, "stderr");
+
+    let run = logmon().arg(dir.path(&format!("missing-{EVIL}"))).run();
+    run.expect_code(1).expect_stderr_contains(&format!("missing-{EVIL_SHOWN}: No such file or directory"));
+    assert_no_controls(&run.stderr, "stderr");
+}
+
+#[test]
+fn a_followed_path_is_escaped() {
+    let dir = TempDir::new("escape-follow");
+    let path = dir.path(EVIL);
+    std::fs::write(&path, "").expect("write");
+    let run = logmon().args(["--check-interval", "20ms", "--follow"]).arg(&path).spawn();
+    run.wait_stderr(&format!("following {}", dir.path(EVIL_SHOWN).display()));
+    run.signal(libc::SIGTERM);
+    let run = run.wait();
+    run.expect_success();
+    assert_no_controls(&run.stderr, "stderr");
+}
+
+#[test]
+fn option_values_are_escaped() {
+    let run = logmon().args(["--top", "\x1b[2J"]).run();
+    run.expect_code(2).expect_stderr_contains("invalid value '\\x1b[2J' for --top");
+    assert_no_controls(&run.stderr, "stderr");
+    let run = logmon().arg("--\x1b]52;c;aGk\x07").run();
+    run.expect_code(2).expect_stderr_contains("invalid option '--\\x1b]52;c;aGk\\x07'");
+    assert_no_controls(&run.stderr, "stderr");
+}
+
+#[test]
+fn an_empty_follow_path_is_a_usage_error() {
+    let run = logmon().args(["--follow", ""]).run();
+    run.expect_code(2).expect_stderr_contains("invalid value '' for --follow");
+}
+
+#[test]
+fn format_characters_and_separators_are_escaped_in_text() {
+    let t = 1_549_573_956;
+    let mut log = String::new();
+    for path in ["/a\u{061c}b", "/c\u{2028}d", "/\u{feff}e", "/f\u{2029}", "/g\u{e0001}"] {
+        log.push_str(&clf_line(t, path));
+    }
+    let run = logmon().arg("--replay").stdin(log).run();
+    run.expect_success();
+    for (raw, shown) in [
+        ('\u{061c}', "/a\\xd8\\x9cb"),
+        ('\u{2028}', "/c\\xe2\\x80\\xa8d"),
+        ('\u{feff}', "/\\xef\\xbb\\xbfe"),
+        ('\u{2029}', "/f\\xe2\\x80\\xa9"),
+        ('\u{e0001}', "/g\\xf3\\xa0\\x80\\x81"),
+    ] {
+        assert!(!run.stdout.contains(raw), "{raw:?} shown raw{run}");
+        run.expect_stdout_contains(shown);
+    }
+}
+
+#[test]
+fn json_keeps_invalid_bytes_apart_from_backslash_text() {
+    let t = 1_549_573_956;
+    // A raw 0xFF byte, and the text `\xff` as nginx logs such a byte.
+    let mut log = clf_line(t, "/\0").into_bytes();
+    let at = log.iter().position(|&b| b == 0).expect("placeholder");
+    log[at] = 0xff;
+    log.extend_from_slice(clf_line(t, "/\\xff").as_bytes());
+    let run = logmon().args(["--replay", "-o", "json"]).stdin(log).run();
+    run.expect_success();
+    let reports = run.json_of("report");
+    let mut sections: Vec<&str> =
+        reports.iter().flat_map(|r| r["sections"].as_array()).map(|s| s.str("section")).collect();
+    sections.sort_unstable();
+    assert_eq!(sections, ["/\\\\xff", "/\\xff"], "{run}");
+}
