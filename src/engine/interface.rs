@@ -1,0 +1,71 @@
+//! What crosses the engine's boundary: its configuration, which clock drives
+//! it, and the values it hands back (events, and the fate of each line).
+//! A leaf: the rest of the engine builds on these, never the other way.
+
+use super::alert::{AlertEvent, Threshold};
+use super::parse::{LogFormat, Malformed};
+use super::stats::{Report, Summary};
+use super::timestamp::Epoch;
+use super::window::Placement;
+
+/// How far ahead of the wall clock a line may be stamped and still count in
+/// the alert window. Clocks of the same fleet rarely disagree by more.
+pub const AHEAD: u32 = 10;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Clock {
+    /// The log's own timestamps drive time: the newest one seen is "now".
+    Log,
+    /// The caller drives time with [`Engine::handle_time`](super::Engine::handle_time).
+    Wall,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Alert window, seconds.
+    pub window: u32,
+    /// Report interval, seconds.
+    pub interval: u32,
+    /// How long a second stays open for out-of-order lines, seconds.
+    pub max_delay: u32,
+    pub threshold: Threshold,
+    /// Sections listed per report.
+    pub top: usize,
+    pub format: LogFormat,
+    pub clock: Clock,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            window: 120,
+            interval: 10,
+            max_delay: 2,
+            threshold: Threshold::per_second(10),
+            top: 5,
+            format: LogFormat::Auto,
+            clock: Clock::Log,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    Report(Report),
+    Alert(AlertEvent),
+    /// Always the last event.
+    Summary(Summary),
+}
+
+/// What became of one line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// `time` is the line's own timestamp, before any clock offset.
+    Hit {
+        time: Epoch,
+        placement: Placement,
+    },
+    Malformed(Malformed),
+    /// Not a log line (a CSV header).
+    Skipped,
+}

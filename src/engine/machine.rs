@@ -1,0 +1,292 @@
+//! The engine itself: its phases, the counting of every line, and the calls
+//! a driver makes (see the calling rules in [`crate::engine`]).
+
+use std::collections::VecDeque;
+
+use super::alert::Alerts;
+use super::interface::{Clock, Config, Event, Outcome};
+use super::parse::{Malformed, Parsed, Parser, Record};
+use super::schedule::{Outbox, Schedule};
+use super::section;
+use super::stats::Summary;
+use super::timestamp::Epoch;
+use super::window::Placement;
+
+/// Where the engine is in its run.
+#[derive(Debug)]
+enum Phase {
+    /// No clock yet: replay before its first hit, live before the first
+    /// [`Engine::handle_time`]. Malformed lines read meanwhile wait for the
+    /// first report.
+    Waiting {
+        malformed: u64,
+    },
+    Running(Schedule),
+    /// [`Engine::finish`] was called: the summary is out, nothing changes.
+    Finished,
+}
+
+impl Phase {
+    /// The schedule, started at `now` if the clock was waiting; `None` once
+    /// the run is finished.
+    fn schedule_or_start(&mut self, config: &Config, now: Epoch) -> Option<&mut Schedule> {
+        if let Phase::Waiting { malformed } = *self {
+            *self = Phase::Running(Schedule::start(config, now, malformed));
+        }
+        match self {
+            Phase::Running(schedule) => Some(schedule),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Totals {
+    lines: u64,
+    hits: u64,
+    malformed: u64,
+    late: u64,
+    early: u64,
+    skipped: u64,
+    first: Option<Epoch>,
+    last: Option<Epoch>,
+}
+
+#[derive(Debug)]
+pub struct Engine {
+    config: Config,
+    parser: Parser,
+    phase: Phase,
+    out: Outbox,
+    totals: Totals,
+    /// Added to every timestamp: the log's clock error, when live mode
+    /// decided the log's clock is off (see [`super::skew`]).
+    offset: i64,
+    /// Replay: a hit stamped far ahead of the log's clock, until the next
+    /// hit says whether the log jumped (it is then counted in its second) or
+    /// the timestamp is wrong (it is then counted as early).
+    held: Option<Held>,
+}
+
+/// A hit kept across lines: the line's bytes will be gone by then.
+#[derive(Debug)]
+struct Held {
+    time: Epoch,
+    status: u16,
+    bytes: u64,
+    section: Option<([u8; section::MAX_SECTION_LEN], u8)>,
+}
+
+impl Held {
+    fn new(record: &Record<'_>) -> Held {
+        let section = record.section.map(|s| {
+            let mut copy = [0; section::MAX_SECTION_LEN];
+            copy[..s.len()].copy_from_slice(s);
+            (copy, s.len() as u8)
+        });
+        Held { time: record.time, status: record.status, bytes: record.bytes, section }
+    }
+
+    fn record(&self) -> Record<'_> {
+        // Only what reports count is kept of a held line.
+        Record {
+            time: self.time,
+            status: self.status,
+            bytes: self.bytes,
+            section: self.section.as_ref().map(|(s, len)| &s[..usize::from(*len)]),
+            ..Record::default()
+        }
+    }
+}
+
+impl Engine {
+    pub fn new(config: Config) -> Engine {
+        Engine {
+            parser: Parser::new(config.format),
+            out: Outbox { alerts: Alerts::new(config.threshold, config.window), events: VecDeque::new() },
+            config,
+            phase: Phase::Waiting { malformed: 0 },
+            totals: Totals::default(),
+            offset: 0,
+            held: None,
+        }
+    }
+
+    /// Alerts triggered since the start.
+    pub fn alerts_triggered(&self) -> u64 {
+        self.out.alerts.triggered()
+    }
+
+    /// The next event, oldest first.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.out.events.pop_front()
+    }
+
+    /// Counts one line (without its newline).
+    #[inline]
+    pub fn handle_line(&mut self, line: &[u8]) -> Outcome {
+        self.totals.lines += 1;
+        match self.parser.parse(line) {
+            Parsed::Hit(record) => self.hit(&record),
+            Parsed::Header => {
+                self.totals.skipped += 1;
+                Outcome::Skipped
+            }
+            Parsed::Malformed(why) => self.malformed(why),
+        }
+    }
+
+    /// Counts a line that was too long to keep, as malformed.
+    pub fn handle_overlong_line(&mut self) -> Outcome {
+        self.totals.lines += 1;
+        self.malformed(Malformed::TooLong)
+    }
+
+    /// Moves the clock to `now`, closing every second that is `max_delay`
+    /// seconds in the past. The first call starts a wall clock.
+    pub fn handle_time(&mut self, now: Epoch) {
+        if let Some(schedule) = self.phase.schedule_or_start(&self.config, now) {
+            schedule.advance(now, &mut self.out);
+        }
+    }
+
+    /// The instant at which [`handle_time`](Self::handle_time) next has work
+    /// to do; `None` on the log's clock, where lines alone move time.
+    pub fn next_deadline(&self) -> Option<Epoch> {
+        match (self.config.clock, &self.phase) {
+            (Clock::Wall, Phase::Running(schedule)) => Some(schedule.next_deadline()),
+            _ => None,
+        }
+    }
+
+    /// Shifts the timestamps of the lines that follow by `offset` seconds.
+    pub fn set_offset(&mut self, offset: i64) {
+        self.offset = offset;
+    }
+
+    /// Queues a report of the oldest interval still open, as it stands up
+    /// to `now` (`None`: the engine's own clock), without closing anything.
+    /// Its time is never later than the reports still to come.
+    pub fn request_report(&mut self, now: Option<Epoch>) {
+        if let Phase::Running(schedule) = &mut self.phase {
+            schedule.request_report(now, &mut self.out);
+        }
+    }
+
+    /// Ends the run: closes every second up to the newest one seen (and up
+    /// to `now` on a wall clock), queues the last, partial report and the
+    /// summary. Later calls do nothing.
+    pub fn finish(&mut self, now: Option<Epoch>) {
+        // Nothing came after it to say otherwise: the log did jump.
+        if let Some(held) = self.held.take() {
+            self.place(&held.record(), held.record().time + self.offset, false);
+        }
+        let time = match std::mem::replace(&mut self.phase, Phase::Finished) {
+            Phase::Finished => return,
+            Phase::Waiting { .. } => None,
+            Phase::Running(mut schedule) => {
+                schedule.finish(now, &mut self.out);
+                Some(schedule.closed_until())
+            }
+        };
+        let summary = self.summary(time);
+        self.out.events.push_back(Event::Summary(summary));
+    }
+
+    fn summary(&self, time: Option<Epoch>) -> Summary {
+        let t = &self.totals;
+        Summary {
+            time,
+            lines: t.lines,
+            hits: t.hits,
+            malformed: t.malformed,
+            late: t.late,
+            early: t.early,
+            skipped: t.skipped,
+            alerts: self.out.alerts.triggered(),
+            alert: self.out.alerts.active().copied(),
+            first: t.first,
+            last: t.last,
+            format: self.parser.format(),
+        }
+    }
+
+    fn malformed(&mut self, why: Malformed) -> Outcome {
+        self.totals.malformed += 1;
+        match &mut self.phase {
+            Phase::Waiting { malformed } => *malformed += 1,
+            Phase::Running(schedule) => schedule.tally_now().malformed += 1,
+            Phase::Finished => {}
+        }
+        Outcome::Malformed(why)
+    }
+
+    #[inline]
+    fn hit(&mut self, record: &Record<'_>) -> Outcome {
+        let time = record.time + self.offset;
+        match &self.phase {
+            Phase::Running(schedule)
+                if self.config.clock == Clock::Log
+                    && (self.held.is_some() || time > schedule.now() + self.jump_tolerance()) =>
+            {
+                return self.hit_with_held(record, time);
+            }
+            _ => {}
+        }
+        self.place(record, time, false)
+    }
+
+    /// Replay: one line far ahead of the log's clock must not drag it along;
+    /// it waits for the next hit to say whether the log jumped.
+    #[cold]
+    fn hit_with_held(&mut self, record: &Record<'_>, time: Epoch) -> Outcome {
+        if let Some(held) = self.held.take() {
+            let confirmed = time > self.clock_now(time) + self.jump_tolerance();
+            self.place(&held.record(), held.record().time + self.offset, !confirmed);
+        }
+        if time > self.clock_now(time) + self.jump_tolerance() {
+            self.held = Some(Held::new(record));
+            return Outcome::Hit { time: record.time, placement: Placement::Open };
+        }
+        self.place(record, time, false)
+    }
+
+    /// The clock's reading, or `otherwise` before it started.
+    fn clock_now(&self, otherwise: Epoch) -> Epoch {
+        match &self.phase {
+            Phase::Running(schedule) => schedule.now(),
+            _ => otherwise,
+        }
+    }
+
+    /// How far ahead of the log's clock a hit may be before it waits for a
+    /// second one to confirm the jump: past the window, a jump empties it.
+    fn jump_tolerance(&self) -> i64 {
+        i64::from(self.config.window) + i64::from(self.config.max_delay)
+    }
+
+    /// Counts a hit stamped `time` (shifted); `early` counts it outside the
+    /// window, in the report of the moment. The first hit starts a log clock.
+    #[inline(always)]
+    fn place(&mut self, record: &Record<'_>, time: Epoch, early: bool) -> Outcome {
+        let Some(schedule) = self.phase.schedule_or_start(&self.config, time) else {
+            return Outcome::Hit { time: record.time, placement: Placement::Early };
+        };
+        if self.config.clock == Clock::Log && !early {
+            schedule.advance(time, &mut self.out);
+        }
+        let (placement, tally) = schedule.place(time, early);
+        tally.add(record);
+        let totals = &mut self.totals;
+        totals.hits += 1;
+        match placement {
+            Placement::Open => {}
+            Placement::LateInWindow | Placement::LateOutside => totals.late += 1,
+            Placement::Early => totals.early += 1,
+        }
+        // As logged: they describe the log, whatever shift live mode applies.
+        totals.first = Some(totals.first.map_or(record.time, |t| t.min(record.time)));
+        totals.last = Some(totals.last.map_or(record.time, |t| t.max(record.time)));
+        Outcome::Hit { time: record.time, placement }
+    }
+}

@@ -1,0 +1,272 @@
+//! The report schedule: the clock, the seconds still open for lines, the
+//! report boundaries, and what happens when a second closes (the alert is
+//! evaluated, a report may be due). The max-delay rule is stated here, in
+//! [`MaxDelay`], and nowhere else.
+
+use std::collections::VecDeque;
+
+use super::alert::Alerts;
+use super::interface::{AHEAD, Clock, Config, Event};
+use super::stats::{Report, Tallies, Tally};
+use super::timestamp::Epoch;
+use super::window::{Placement, Window};
+
+/// What closing seconds writes to: the alert state and the queue of events
+/// the caller polls.
+#[derive(Debug)]
+pub struct Outbox {
+    pub alerts: Alerts,
+    pub events: VecDeque<Event>,
+}
+
+/// The max-delay rule: second `t` stays open for lines until the clock
+/// reads `t + max_delay + 1`, then closes for good. Lines stamped with a
+/// closed second are late.
+#[derive(Clone, Copy, Debug)]
+struct MaxDelay(i64);
+
+impl MaxDelay {
+    /// The newest second a clock reading `now` has closed.
+    fn last_closed(self, now: Epoch) -> Epoch {
+        now - self.0 - 1
+    }
+
+    /// The clock reading at which second `t` closes.
+    fn closes_at(self, t: Epoch) -> Epoch {
+        t + self.0 + 1
+    }
+}
+
+/// The schedule of a started clock.
+#[derive(Debug)]
+pub struct Schedule {
+    clock: Clock,
+    interval: u32,
+    top: usize,
+    delay: MaxDelay,
+    window: Window,
+    tallies: Tallies,
+    /// When the clock started: reports that end before it and hold nothing
+    /// are not worth printing.
+    started: Epoch,
+    /// The clock: the newest timestamp in replay, the wall clock live.
+    now: Epoch,
+    /// The newest second that holds a hit or that the clock reached.
+    newest: Epoch,
+    /// Consecutive report intervals without a line, reported as one report
+    /// when something else happens (or, live, when the clock step ends).
+    quiet: Option<(Epoch, Epoch)>,
+}
+
+impl Schedule {
+    /// Starts the clock at `now`; `malformed` lines read before go to the
+    /// first report.
+    pub fn start(config: &Config, now: Epoch, malformed: u64) -> Schedule {
+        let delay = MaxDelay(i64::from(config.max_delay));
+        // Seconds that may still receive lines: the max_delay + 1 not yet
+        // closed up to now, and, live, those a clock a little ahead writes.
+        let open = config.max_delay
+            + 1
+            + match config.clock {
+                Clock::Log => 0,
+                Clock::Wall => AHEAD,
+            };
+        // Lines up to max_delay older than the first instant are on time.
+        let closed = delay.last_closed(now);
+        let mut schedule = Schedule {
+            clock: config.clock,
+            interval: config.interval,
+            top: config.top,
+            delay,
+            window: Window::new(config.window, open, closed),
+            tallies: Tallies::new(config.interval, closed + 1),
+            started: now,
+            now,
+            newest: now,
+            quiet: None,
+        };
+        schedule.tally_now().malformed = malformed;
+        schedule
+    }
+
+    /// The clock reading.
+    pub fn now(&self) -> Epoch {
+        self.now
+    }
+
+    /// The end of the last closed second.
+    pub fn closed_until(&self) -> Epoch {
+        self.window.closed() + 1
+    }
+
+    /// The clock reading at which the next second closes.
+    pub fn next_deadline(&self) -> Epoch {
+        self.delay.closes_at(self.window.closed() + 1)
+    }
+
+    /// Moves the clock to `now` (never back) and closes every second that
+    /// reading closes.
+    pub fn advance(&mut self, now: Epoch, out: &mut Outbox) {
+        self.now = self.now.max(now);
+        let target = self.delay.last_closed(now);
+        if target > self.window.closed() || self.clock == Clock::Wall {
+            self.close_through(target, out);
+        }
+    }
+
+    /// The report of the moment: where lines without a second of their own
+    /// (late, early, malformed) are counted.
+    pub fn tally_now(&mut self) -> &mut Tally {
+        self.tallies.at(self.now)
+    }
+
+    /// Counts a hit stamped `time` in the window, and returns the tally of
+    /// the report it belongs to. `early` keeps it out of the window (replay
+    /// decided its timestamp is wrong).
+    #[inline]
+    pub fn place(&mut self, time: Epoch, early: bool) -> (Placement, &mut Tally) {
+        let placement = if early { Placement::Early } else { self.window.add(time) };
+        let tally = match placement {
+            Placement::Open => {
+                self.newest = self.newest.max(time);
+                self.tallies.at(time)
+            }
+            Placement::LateInWindow | Placement::LateOutside => {
+                let tally = self.tally_now();
+                tally.late += 1;
+                tally
+            }
+            Placement::Early => {
+                let tally = self.tally_now();
+                tally.early += 1;
+                tally
+            }
+        };
+        (placement, tally)
+    }
+
+    /// A report of the oldest interval still open, as it stands up to `now`
+    /// (`None`: the clock), without closing anything. Its time is never
+    /// later than the reports still to come.
+    pub fn request_report(&mut self, now: Option<Epoch>, out: &mut Outbox) {
+        let (start, end) = self.tallies.current_bounds();
+        let end = (now.unwrap_or(self.now) + 1).clamp(start + 1, end);
+        let empty = Tally::default();
+        let tally = self.tallies.peek(self.tallies.current_number()).unwrap_or(&empty);
+        let report = Report { requested: true, ..tally.report(start, end, self.interval, self.top, &out.alerts) };
+        self.flush_quiet(out);
+        out.events.push_back(Event::Report(report));
+    }
+
+    /// Closes every second up to the newest one seen (and up to `now` on a
+    /// wall clock), then emits the last, partial report.
+    pub fn finish(&mut self, now: Option<Epoch>, out: &mut Outbox) {
+        let through = now.map_or(self.newest, |now| now.max(self.newest));
+        self.close_through(through, out);
+        let (start, _) = self.tallies.current_bounds();
+        let end = self.window.closed() + 1;
+        if end > start {
+            self.finish_report(end, out);
+        }
+        self.flush_quiet(out);
+    }
+
+    /// Closes every second up to and including `target`.
+    fn close_through(&mut self, target: Epoch, out: &mut Outbox) {
+        loop {
+            let closed = self.window.closed();
+            if closed >= target {
+                break;
+            }
+            self.newest = self.newest.max(target);
+            if self.window.is_quiet() && out.alerts.active().is_none() && target - closed > 1 {
+                self.skip_quiet_stretch(target, out);
+                break;
+            }
+            let (t, hits) = self.window.close_next();
+            if let Some(event) = out.alerts.observe(t, hits) {
+                self.flush_quiet(out);
+                out.events.push_back(Event::Alert(event));
+            }
+            if (t + 1).rem_euclid(i64::from(self.interval)) == 0 {
+                self.finish_report(t + 1, out);
+            }
+        }
+        // Live, a quiet interval is reported when it ends, as a heartbeat. In
+        // replay a run of them waits for the next thing to say, and so
+        // becomes one report however it was reached.
+        if self.clock == Clock::Wall {
+            self.flush_quiet(out);
+        }
+    }
+
+    /// Closes `(closed, target]` at once. Nothing is in the window or
+    /// waiting, and no alert is active, so no alert can change. Reports that
+    /// hold something (late, early or malformed lines, or hits closed
+    /// earlier) are finished one by one; the empty rest is skipped in one
+    /// step: this is what makes a gap of months in a log (or a suspended
+    /// laptop) cost no more than a second.
+    fn skip_quiet_stretch(&mut self, target: Epoch, out: &mut Outbox) {
+        let interval = i64::from(self.interval);
+        loop {
+            let last = self.tallies.number(target + 1);
+            if self.tallies.current_number() >= last {
+                break;
+            }
+            let (start, end) = self.tallies.current_bounds();
+            if self.tallies.skip_empty_to(last) {
+                self.note_quiet(start, last * interval, out);
+                break;
+            }
+            self.finish_report(end, out);
+        }
+        self.window.skip_to(target);
+    }
+
+    /// Emits the report being built, which ends at `end`.
+    fn finish_report(&mut self, end: Epoch, out: &mut Outbox) {
+        let (start, _) = self.tallies.current_bounds();
+        let (interval, top, alerts) = (self.interval, self.top, &out.alerts);
+        let report = self
+            .tallies
+            .finish_current(|tally| (!tally.is_empty()).then(|| tally.report(start, end, interval, top, alerts)));
+        match report {
+            Some(report) => {
+                self.flush_quiet(out);
+                out.events.push_back(Event::Report(report));
+            }
+            None if end <= self.started => {}
+            None => self.note_quiet(start, end, out),
+        }
+    }
+
+    fn note_quiet(&mut self, start: Epoch, end: Epoch, out: &mut Outbox) {
+        self.quiet = match self.quiet {
+            Some((from, to)) if to == start => Some((from, end)),
+            _ => {
+                self.flush_quiet(out);
+                Some((start, end))
+            }
+        };
+    }
+
+    fn flush_quiet(&mut self, out: &mut Outbox) {
+        if let Some((start, end)) = self.quiet.take() {
+            let report = Tally::default().report(start, end, self.interval, self.top, &out.alerts);
+            out.events.push_back(Event::Report(report));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_closes_max_delay_plus_one_after_it() {
+        let delay = MaxDelay(2);
+        assert_eq!(delay.closes_at(100), 103);
+        assert_eq!(delay.last_closed(103), 100);
+        assert_eq!(delay.last_closed(102), 99, "one tick earlier it is still open");
+    }
+}

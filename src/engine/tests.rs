@@ -1,0 +1,366 @@
+//! The engine's behaviour, through its public calls only.
+
+use super::alert::{AlertState, Threshold};
+use super::parse::LogFormat;
+use super::stats::{Report, Summary};
+use super::timestamp::Epoch;
+use super::window::Placement;
+use super::*;
+
+/// 2019-02-07T21:11:00Z, on a multiple of 10 and 60 seconds.
+const T0: Epoch = 1_549_573_860;
+
+fn line(t: Epoch, path: &str, status: u16) -> Vec<u8> {
+    format!(r#""10.0.0.1","-","u",{t},"GET {path} HTTP/1.0",{status},100"#).into_bytes()
+}
+
+fn engine(window: u32, threshold: u64, clock: Clock) -> Engine {
+    Engine::new(Config { window, threshold: Threshold::per_second(threshold), clock, ..Config::default() })
+}
+
+fn events(e: &mut Engine) -> Vec<Event> {
+    std::iter::from_fn(|| e.poll_event()).collect()
+}
+
+fn alerts(events: &[Event]) -> Vec<(AlertState, Epoch, u64)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Alert(a) => Some((a.state, a.at - T0, a.hits)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn reports(events: &[Event]) -> Vec<&Report> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Report(r) => Some(r),
+            _ => None,
+        })
+        .collect()
+}
+
+fn summary(events: &[Event]) -> &Summary {
+    match events.last() {
+        Some(Event::Summary(s)) => s,
+        other => panic!("no summary last: {other:?}"),
+    }
+}
+
+/// `n` hits in each second of `from..to` (offsets from T0).
+fn feed(e: &mut Engine, from: i64, to: i64, n: usize) {
+    for s in from..to {
+        for _ in 0..n {
+            e.handle_line(&line(T0 + s, "/api/x", 200));
+        }
+    }
+}
+
+#[test]
+fn exactly_at_the_threshold_does_not_trigger() {
+    // 2 hits/s over a 10 s window average exactly 2.
+    let mut e = engine(10, 2, Clock::Log);
+    feed(&mut e, 0, 30, 2);
+    e.finish(None);
+    assert_eq!(alerts(&events(&mut e)), []);
+}
+
+#[test]
+fn one_hit_over_triggers_and_the_window_recovers() {
+    let mut e = engine(10, 2, Clock::Log);
+    feed(&mut e, 0, 30, 2);
+    // One extra hit at second 30 puts the window at 21 hits.
+    feed(&mut e, 30, 31, 3);
+    feed(&mut e, 31, 60, 2);
+    e.finish(None);
+    // It recovers once second 30 leaves the window, at 40.
+    assert_eq!(alerts(&events(&mut e)), [(AlertState::Triggered, 30, 21), (AlertState::Recovered, 40, 20)]);
+}
+
+#[test]
+fn seconds_without_lines_count_as_zero() {
+    let mut e = engine(10, 1, Clock::Log);
+    feed(&mut e, 0, 5, 5); // 25 hits in 10 s: 2.5/s
+    feed(&mut e, 100, 101, 1);
+    e.finish(None);
+    let evs = events(&mut e);
+    // Above from second 2 (15 hits); back at or below 10 hits at 12.
+    assert_eq!(alerts(&evs), [(AlertState::Triggered, 2, 15), (AlertState::Recovered, 12, 10)]);
+}
+
+#[test]
+fn reports_are_aligned_and_account_for_every_hit() {
+    let mut e = engine(120, 10, Clock::Log);
+    // Starts mid-interval, in arbitrary order within the delay.
+    for s in [3, 5, 4, 9, 8, 10, 12, 11, 19, 20, 25] {
+        e.handle_line(&line(T0 + s, "/a", 200));
+    }
+    e.finish(None);
+    let evs = events(&mut e);
+    let rs = reports(&evs);
+    let bounds: Vec<(i64, i64, u64)> = rs.iter().map(|r| (r.start - T0, r.end - T0, r.hits)).collect();
+    assert_eq!(bounds, [(0, 10, 5), (10, 20, 4), (20, 26, 2)]);
+    assert!(rs[2].partial && !rs[0].partial);
+    assert_eq!(rs.iter().map(|r| r.late).sum::<u64>(), 0);
+    assert_eq!(summary(&evs).hits, 11);
+}
+
+#[test]
+fn late_lines_count_once_in_the_report_being_built() {
+    let mut e = engine(120, 10, Clock::Log);
+    feed(&mut e, 0, 15, 1);
+    // Second 3 closed long ago (max delay 2): late, and its report is out.
+    e.handle_line(&line(T0 + 3, "/late", 200));
+    // Second 11 closed too, but its report is still being built.
+    e.handle_line(&line(T0 + 11, "/late", 200));
+    e.finish(None);
+    let evs = events(&mut e);
+    let rs = reports(&evs);
+    assert_eq!(rs.iter().map(|r| (r.hits, r.late)).collect::<Vec<_>>(), [(10, 0), (7, 2)]);
+    let s = summary(&evs);
+    assert_eq!((s.hits, s.late, s.lines), (17, 2, 17));
+}
+
+#[test]
+fn late_lines_inside_the_window_still_raise_it() {
+    let mut e = engine(10, 1, Clock::Log);
+    feed(&mut e, 0, 20, 1); // exactly 1/s: no alert
+    // A burst of stragglers for second 15, already closed.
+    for _ in 0..5 {
+        e.handle_line(&line(T0 + 15, "/late", 200));
+    }
+    e.handle_line(&line(T0 + 20, "/a", 200));
+    e.finish(None);
+    let evs = events(&mut e);
+    // Seconds up to 16 are closed when they arrive; 17 is the first to
+    // close after, with 15 hits in its window.
+    assert_eq!(alerts(&evs).first(), Some(&(AlertState::Triggered, 17, 15)));
+}
+
+#[test]
+fn late_lines_outside_the_window_only_count_in_reports() {
+    let mut e = engine(10, 0, Clock::Log);
+    e.handle_line(&line(T0 + 100, "/a", 200));
+    let evs = events(&mut e);
+    assert!(alerts(&evs).is_empty());
+    e.handle_line(&line(T0 + 50, "/old", 200));
+    e.finish(None);
+    let evs = events(&mut e);
+    // Replay closes seconds up to the newest line only.
+    assert_eq!(alerts(&evs), [(AlertState::Triggered, 100, 1)]);
+    assert_eq!(summary(&evs).late, 1);
+}
+
+#[test]
+fn a_quiet_stretch_is_one_report_and_costs_nothing() {
+    let mut e = engine(120, 10, Clock::Log);
+    e.handle_line(&line(T0, "/a", 200));
+    // Ten years later.
+    e.handle_line(&line(T0 + 315_360_000, "/b", 200));
+    e.finish(None);
+    let evs = events(&mut e);
+    let rs: Vec<(i64, i64, u64)> = reports(&evs).iter().map(|r| (r.start - T0, r.end - T0, r.hits)).collect();
+    assert_eq!(rs, [(0, 10, 1), (10, 315_360_000, 0), (315_360_000, 315_360_001, 1)]);
+}
+
+#[test]
+fn a_lone_timestamp_far_ahead_does_not_drag_the_clock() {
+    let run = |bogus: bool| {
+        let mut e = engine(10, 1, Clock::Log);
+        feed(&mut e, 0, 20, 1);
+        if bogus {
+            e.handle_line(&line(T0 + 1_000_000_000, "/bogus", 200));
+        }
+        feed(&mut e, 20, 40, 3);
+        e.finish(None);
+        events(&mut e)
+    };
+    let evs = run(true);
+    assert_eq!(alerts(&evs), alerts(&run(false)), "as if the bogus line were not there");
+    assert_eq!(alerts(&evs).first(), Some(&(AlertState::Triggered, 20, 12)));
+    let s = summary(&evs);
+    assert_eq!((s.hits, s.early, s.late), (81, 1, 0));
+    assert_eq!(reports(&evs).iter().map(|r| r.hits).sum::<u64>(), 81);
+    assert!(reports(&evs).last().is_some_and(|r| r.end - T0 < 100));
+}
+
+#[test]
+fn a_jump_confirmed_by_the_next_line_moves_the_clock() {
+    let mut e = engine(10, 1, Clock::Log);
+    for t in [0, 1_000_000, 1_000_001] {
+        e.handle_line(&line(T0 + t, "/a", 200));
+    }
+    e.finish(None);
+    let evs = events(&mut e);
+    let rs: Vec<(i64, i64, u64)> = reports(&evs).iter().map(|r| (r.start - T0, r.end - T0, r.hits)).collect();
+    assert_eq!(rs, [(0, 10, 1), (10, 1_000_000, 0), (1_000_000, 1_000_002, 2)]);
+    assert_eq!(summary(&evs).early, 0);
+}
+
+#[test]
+fn a_sparse_log_is_counted_in_its_own_seconds() {
+    let mut e = engine(10, 0, Clock::Log);
+    for i in 0..5 {
+        e.handle_line(&line(T0 + 300 * i, "/a", 200));
+    }
+    e.finish(None);
+    let evs = events(&mut e);
+    let s = summary(&evs);
+    assert_eq!((s.hits, s.early, s.late), (5, 0, 0));
+    let busy: Vec<i64> = reports(&evs).iter().filter(|r| r.hits > 0).map(|r| r.start - T0).collect();
+    assert_eq!(busy, [0, 300, 600, 900, 1200], "the last line too, though nothing came after it");
+    assert_eq!(alerts(&evs).len(), 9, "each line alerts and recovers on its own");
+}
+
+#[test]
+fn malformed_lines_before_the_first_hit_go_to_the_first_report() {
+    let mut e = engine(120, 10, Clock::Log);
+    e.handle_line(b"garbage");
+    e.handle_line(b"");
+    e.handle_line(&line(T0 + 1, "/a", 200));
+    e.handle_overlong_line();
+    e.finish(None);
+    let evs = events(&mut e);
+    let rs = reports(&evs);
+    assert_eq!((rs[0].hits, rs[0].malformed), (1, 3));
+    let s = summary(&evs);
+    assert_eq!((s.lines, s.hits, s.malformed), (4, 1, 3));
+}
+
+#[test]
+fn no_hits_at_all_gives_a_summary_only() {
+    let mut e = engine(120, 10, Clock::Log);
+    e.handle_line(b"garbage");
+    e.finish(None);
+    e.finish(None);
+    let evs = events(&mut e);
+    assert_eq!(evs.len(), 1);
+    let s = summary(&evs);
+    assert_eq!((s.time, s.malformed, s.first), (None, 1, None));
+}
+
+#[test]
+fn the_csv_header_is_skipped() {
+    let mut e = engine(120, 10, Clock::Log);
+    e.handle_line(br#""remotehost","rfc931","authuser","date","request","status","bytes""#);
+    e.handle_line(&line(T0, "/a", 200));
+    e.finish(None);
+    let evs = events(&mut e);
+    let s = summary(&evs);
+    assert_eq!((s.lines, s.hits, s.skipped, s.malformed), (2, 1, 1, 0));
+    assert_eq!(s.format, LogFormat::Csv);
+}
+
+#[test]
+fn the_wall_clock_closes_seconds_and_reports_without_lines() {
+    let mut e = engine(10, 1, Clock::Wall);
+    e.handle_time(T0 + 5);
+    // Closed through 2 (max delay 2): the next second closes at 6.
+    assert_eq!(e.next_deadline(), Some(T0 + 6));
+    feed(&mut e, 5, 6, 20);
+    e.handle_time(T0 + 7);
+    assert!(alerts(&events(&mut e)).is_empty(), "second 5 is not closed yet");
+    e.handle_time(T0 + 8);
+    assert_eq!(alerts(&events(&mut e)), [(AlertState::Triggered, 5, 20)]);
+    // No more lines: the wall clock alone recovers and reports, one
+    // quiet report per interval as the clock ticks.
+    let mut evs = Vec::new();
+    for t in 9..=40 {
+        e.handle_time(T0 + t);
+        evs.extend(events(&mut e));
+    }
+    assert_eq!(alerts(&evs), [(AlertState::Recovered, 15, 0)], "second 5 left the window");
+    let rs: Vec<(i64, i64, u64)> = reports(&evs).iter().map(|r| (r.start - T0, r.end - T0, r.hits)).collect();
+    assert_eq!(rs, [(0, 10, 20), (10, 20, 0), (20, 30, 0)]);
+    // A jump of the clock (a suspended machine) says it in one report.
+    e.handle_time(T0 + 100);
+    let rs: Vec<(i64, i64)> = reports(&events(&mut e)).iter().map(|r| (r.start - T0, r.end - T0)).collect();
+    assert_eq!(rs, [(30, 90)]);
+}
+
+#[test]
+fn lines_counted_ahead_survive_a_quiet_stretch() {
+    // Live, an old line read just after a boundary counts in the report
+    // of the moment, the next one; a jump of the clock must still
+    // report it rather than skip it as quiet.
+    let mut e = engine(10, 1, Clock::Wall);
+    e.handle_time(T0 + 11);
+    e.handle_line(&line(T0 - 3600, "/old", 200));
+    e.handle_line(b"junk");
+    e.handle_time(T0 + 500);
+    e.finish(Some(T0 + 500));
+    let evs = events(&mut e);
+    let rs: Vec<(i64, i64, u64, u64)> =
+        reports(&evs).iter().map(|r| (r.start - T0, r.end - T0, r.hits, r.malformed)).collect();
+    assert_eq!(rs, [(10, 20, 1, 1), (20, 490, 0, 0), (490, 500, 0, 0), (500, 501, 0, 0)]);
+    assert_eq!(summary(&evs).hits, 1);
+}
+
+#[test]
+fn wall_clock_lines_far_ahead_are_early() {
+    let mut e = engine(10, 1, Clock::Wall);
+    e.handle_time(T0);
+    let ahead = e.handle_line(&line(T0 + AHEAD as i64, "/a", 200));
+    assert_eq!(ahead, Outcome::Hit { time: T0 + AHEAD as i64, placement: Placement::Open });
+    let early = e.handle_line(&line(T0 + AHEAD as i64 + 1, "/a", 200));
+    assert_eq!(early, Outcome::Hit { time: T0 + AHEAD as i64 + 1, placement: Placement::Early });
+    e.finish(Some(T0 + 1));
+    let evs = events(&mut e);
+    let s = summary(&evs);
+    assert_eq!((s.hits, s.early), (2, 1));
+    assert_eq!(reports(&evs).iter().map(|r| r.hits).sum::<u64>(), 2);
+}
+
+#[test]
+fn an_offset_shifts_timestamps() {
+    let mut e = engine(10, 1, Clock::Wall);
+    e.handle_time(T0);
+    e.set_offset(3600);
+    let outcome = e.handle_line(&line(T0 - 3600, "/a", 200));
+    assert_eq!(outcome, Outcome::Hit { time: T0 - 3600, placement: Placement::Open });
+}
+
+#[test]
+fn a_report_on_request_leaves_the_schedule_alone() {
+    let mut e = engine(120, 10, Clock::Wall);
+    e.handle_time(T0 + 3);
+    feed(&mut e, 3, 4, 7);
+    e.request_report(Some(T0 + 4));
+    let evs = events(&mut e);
+    let rs = reports(&evs);
+    assert_eq!((rs[0].start - T0, rs[0].end - T0, rs[0].hits, rs[0].partial), (0, 5, 7, true));
+    assert!(rs[0].requested);
+    e.handle_time(T0 + 13);
+    let evs = events(&mut e);
+    let rs = reports(&evs);
+    assert_eq!((rs[0].start - T0, rs[0].end - T0, rs[0].hits, rs[0].partial), (0, 10, 7, false));
+    assert!(!rs[0].requested);
+}
+
+#[test]
+fn sections_and_statuses_reach_the_report() {
+    let mut e = engine(120, 10, Clock::Log);
+    for (path, status) in [("/api/a", 200), ("/api/b", 404), ("/img/x", 503), ("/", 301)] {
+        e.handle_line(&line(T0, path, status));
+    }
+    e.handle_line(&line(T0, "-", 400));
+    e.finish(None);
+    let evs = events(&mut e);
+    let r = reports(&evs)[0];
+    assert_eq!(r.status, [0, 1, 1, 2, 1]);
+    assert_eq!(r.no_section, 1);
+    let top: Vec<(&[u8], u64)> = r.sections.iter().map(|s| (s.section.as_slice(), s.hits)).collect();
+    assert_eq!(top, [(&b"/api"[..], 2), (b"/", 1), (b"/img", 1)]);
+}
+
+#[test]
+fn an_alert_still_active_at_the_end_is_in_the_summary() {
+    let mut e = engine(10, 0, Clock::Log);
+    feed(&mut e, 0, 3, 1);
+    e.finish(None);
+    let evs = events(&mut e);
+    let s = summary(&evs);
+    assert_eq!((s.alerts, s.alert.map(|a| a.id)), (1, Some(1)));
+}
