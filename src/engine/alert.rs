@@ -1,8 +1,12 @@
-//! The high-traffic alert: a two-state machine over the window's average.
+//! Alerts: the default high-traffic rule over the engine's window, and the
+//! `--alert` rules, each a state machine over its own per-second counts.
+//! Ids are shared: alerts are numbered in the order they trigger.
 
 use std::collections::VecDeque;
 use std::fmt;
 
+use super::parse::Record;
+use super::rule::{Op, Rule, Verdict};
 use super::timestamp::Epoch;
 
 /// Alerts kept for the history shown in reports.
@@ -40,6 +44,11 @@ impl Threshold {
         Some(Threshold { micros })
     }
 
+    /// Requests per second, in millionths.
+    pub fn micros(self) -> u128 {
+        u128::from(self.micros)
+    }
+
     /// Whether `hits` in `window` seconds average strictly above it.
     pub fn exceeded_by(self, hits: u64, window: u32) -> bool {
         u128::from(hits) * 1_000_000 > u128::from(self.micros) * u128::from(window)
@@ -71,12 +80,23 @@ pub struct AlertEvent {
     pub state: AlertState,
     pub id: u64,
     pub at: Epoch,
-    /// Hits in the window at `at`.
+    /// Hits in the window at `at` (for a rule: the hits it counts).
     pub hits: u64,
     pub window: u32,
+    /// The default rule's threshold (for a rule, see [`Fired::rule`]).
     pub threshold: Threshold,
     /// When this alert triggered (equal to `at` for a trigger).
     pub triggered: Epoch,
+    /// `None` for the default rule, which keeps the exercise's sentence.
+    pub rule: Option<Box<Fired>>,
+}
+
+/// What an `--alert` rule saw when it changed state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fired {
+    pub rule: Rule,
+    /// Of the event's `hits`, those of the class, or beyond the latency limit.
+    pub matched: u64,
 }
 
 /// One alert of the history: when it triggered and, once over, recovered.
@@ -89,23 +109,86 @@ pub struct AlertRecord {
     pub hits: u64,
 }
 
+/// One rule's state: the alert in force, and since when its condition has
+/// held without a break (for `for`).
+#[derive(Debug, Default)]
+struct Machine {
+    active: Option<AlertRecord>,
+    since: Option<Epoch>,
+}
+
+/// An `--alert` rule with its own window of per-second counts.
+#[derive(Debug)]
+struct RuleAlert {
+    rule: Rule,
+    counts: Counts,
+    machine: Machine,
+    /// The first second it is evaluated at: for a `<` rule, the first whose
+    /// whole window lies at or after the clock's first second.
+    from: Epoch,
+}
+
 #[derive(Debug)]
 pub struct Alerts {
     threshold: Threshold,
     window: u32,
-    /// The newest last; its `recovered` is `None` while it is active.
+    /// The default rule, `rate > threshold over window`, unless `--alert`
+    /// rules replaced it.
+    default: Option<Machine>,
+    rules: Vec<RuleAlert>,
+    /// The latest alerts, the newest last; `recovered` is `None` while one
+    /// is active.
     history: VecDeque<AlertRecord>,
     triggered: u64,
+    /// Transitions of the second just closed, for [`Alerts::drain`].
+    fired: Vec<AlertEvent>,
 }
 
 impl Alerts {
+    /// The default rule alone.
     pub fn new(threshold: Threshold, window: u32) -> Alerts {
-        Alerts { threshold, window, history: VecDeque::with_capacity(HISTORY + 1), triggered: 0 }
+        Alerts::with_rules(threshold, window, true, Vec::new())
     }
 
-    /// The alert in force, if any.
+    /// `rules` and, if `default`, the default rule.
+    pub fn with_rules(threshold: Threshold, window: u32, default: bool, rules: Vec<Rule>) -> Alerts {
+        let rules = rules
+            .into_iter()
+            .map(|rule| RuleAlert { counts: Counts::new(rule.over, 0, 0), rule, machine: Machine::default(), from: 0 })
+            .collect();
+        Alerts {
+            threshold,
+            window,
+            default: default.then(Machine::default),
+            rules,
+            history: VecDeque::with_capacity(HISTORY + 1),
+            triggered: 0,
+            fired: Vec::new(),
+        }
+    }
+
+    /// Starts the rules' clocks: `closed` is the last second already
+    /// closed, `open` how many after it may still receive hits, `first` the
+    /// clock's first second.
+    pub fn start(&mut self, first: Epoch, closed: Epoch, open: u32) {
+        for r in &mut self.rules {
+            r.counts = Counts::new(r.rule.over, open, closed);
+            r.from = match r.rule.op {
+                Op::Below => first + i64::from(r.rule.over) - 1,
+                Op::Above => Epoch::MIN,
+            };
+        }
+    }
+
+    /// Whether any `--alert` rule needs response times.
+    pub fn needs_latency(&self) -> bool {
+        self.rules.iter().any(|r| r.rule.is_latency())
+    }
+
+    /// The alert in force, the newest if several rules are active.
     pub fn active(&self) -> Option<&AlertRecord> {
-        self.history.back().filter(|a| a.recovered.is_none())
+        let rules = self.rules.iter().filter_map(|r| r.machine.active.as_ref());
+        self.default.iter().filter_map(|m| m.active.as_ref()).chain(rules).max_by_key(|a| a.id)
     }
 
     /// The last [`HISTORY`] alerts, oldest first.
@@ -118,37 +201,194 @@ impl Alerts {
         self.triggered
     }
 
-    /// Feeds the window total as of the close of second `t`.
-    pub fn observe(&mut self, t: Epoch, hits: u64) -> Option<AlertEvent> {
-        let above = self.threshold.exceeded_by(hits, self.window);
-        let (state, id, triggered) = match self.history.back_mut() {
-            Some(active) if active.recovered.is_none() => {
-                if above {
-                    return None;
-                }
-                active.recovered = Some(t);
-                (AlertState::Recovered, active.id, active.triggered)
+    /// Counts a hit stamped `t` for the rules it concerns.
+    #[inline]
+    pub fn add(&mut self, record: &Record<'_>, t: Epoch) {
+        for r in &mut self.rules {
+            let (counted, matched) = r.rule.tally(record);
+            if counted {
+                r.counts.add(t, matched);
             }
-            _ => {
-                if !above {
+        }
+    }
+
+    /// Closes second `t`, whose default window holds `hits`, and says
+    /// whether any alert changed; [`drain`](Self::drain) hands them over.
+    pub fn close(&mut self, t: Epoch, hits: u64) -> bool {
+        if let Some(mut machine) = self.default.take() {
+            let above = self.threshold.exceeded_by(hits, self.window);
+            let verdict = if above { Verdict::True } else { Verdict::False };
+            if let Some(event) = self.step(&mut machine, verdict, 0, t, hits) {
+                self.fired.push(event);
+            }
+            self.default = Some(machine);
+        }
+        for i in 0..self.rules.len() {
+            let r = &mut self.rules[i];
+            let (counted, matched) = r.counts.close_next();
+            debug_assert_eq!(r.counts.closed, t);
+            if t < r.from {
+                continue;
+            }
+            let (verdict, hold) = (r.rule.verdict(counted, matched), r.rule.hold);
+            let mut machine = std::mem::take(&mut r.machine);
+            let event = self.step(&mut machine, verdict, hold, t, counted);
+            let r = &mut self.rules[i];
+            r.machine = machine;
+            if let Some(mut event) = event {
+                event.window = r.rule.over;
+                event.rule = Some(Box::new(Fired { rule: r.rule.clone(), matched }));
+                self.fired.push(event);
+            }
+        }
+        !self.fired.is_empty()
+    }
+
+    /// The transitions of the last [`close`](Self::close), in id order.
+    pub fn drain(&mut self) -> impl Iterator<Item = AlertEvent> + '_ {
+        self.fired.drain(..)
+    }
+
+    /// Whether closing empty seconds from here on changes nothing: every
+    /// window is empty and every rule already in the state silence gives.
+    pub fn is_settled(&self) -> bool {
+        let default = self.default.as_ref().is_none_or(|m| m.active.is_none());
+        default
+            && self.rules.iter().all(|r| {
+                let silent = r.rule.verdict(0, 0);
+                r.counts.is_empty()
+                    && match silent {
+                        Verdict::True => r.machine.active.is_some(),
+                        Verdict::False => r.machine.active.is_none(),
+                        Verdict::Unknown => true,
+                    }
+            })
+    }
+
+    /// Closes every second up to `t` at once; only when [`is_settled`](Self::is_settled).
+    pub fn skip_to(&mut self, t: Epoch) {
+        for r in &mut self.rules {
+            r.counts.closed = r.counts.closed.max(t);
+            if r.rule.verdict(0, 0) != Verdict::True {
+                r.machine.since = None;
+            }
+        }
+    }
+
+    /// One rule's state machine at the close of second `t`: the condition
+    /// must hold from some second `t0` through `t0 + hold` to trigger; it
+    /// recovers as soon as it is false. An unknown verdict (too few hits)
+    /// changes no alert and breaks the run.
+    fn step(&mut self, m: &mut Machine, verdict: Verdict, hold: u32, t: Epoch, hits: u64) -> Option<AlertEvent> {
+        let (state, id, triggered) = match (verdict, &mut m.active) {
+            (Verdict::True, Some(_)) => return None,
+            (Verdict::True, None) => {
+                let since = *m.since.get_or_insert(t);
+                if t - since < i64::from(hold) {
                     return None;
                 }
                 self.triggered += 1;
+                let record = AlertRecord { id: self.triggered, triggered: t, recovered: None, hits };
                 if self.history.len() == HISTORY {
                     self.history.pop_front();
                 }
-                let id = self.triggered;
-                self.history.push_back(AlertRecord { id, triggered: t, recovered: None, hits });
-                (AlertState::Triggered, id, t)
+                self.history.push_back(record);
+                m.active = Some(record);
+                (AlertState::Triggered, record.id, t)
+            }
+            (Verdict::False, Some(active)) => {
+                let (id, triggered) = (active.id, active.triggered);
+                m.active = None;
+                m.since = None;
+                if let Some(past) = self.history.iter_mut().find(|a| a.id == id) {
+                    past.recovered = Some(t);
+                }
+                (AlertState::Recovered, id, triggered)
+            }
+            (Verdict::False | Verdict::Unknown, _) => {
+                m.since = None;
+                return None;
             }
         };
-        Some(AlertEvent { state, id, at: t, hits, window: self.window, threshold: self.threshold, triggered })
+        let (window, threshold) = (self.window, self.threshold);
+        Some(AlertEvent { state, id, at: t, hits, window, threshold, triggered, rule: None })
+    }
+}
+
+/// Per-second `(counted, matched)` hits of one rule, for the `span` closed
+/// seconds of its window and the `open` seconds after them; the same
+/// placement as the default window's (see [`super::window`]): a late hit
+/// counts while its second is in the window, an early one not at all.
+#[derive(Debug)]
+struct Counts {
+    slots: Box<[[u64; 2]]>,
+    span: i64,
+    open: i64,
+    closed: Epoch,
+    sum: [u64; 2],
+    pending: u64,
+}
+
+impl Counts {
+    fn new(span: u32, open: u32, closed: Epoch) -> Counts {
+        // At least one open second, so that the second entering the window
+        // never shares a slot with the one leaving it.
+        let len = (span as usize + open.max(1) as usize).next_power_of_two();
+        let slots = vec![[0; 2]; len].into_boxed_slice();
+        Counts { slots, span: i64::from(span), open: i64::from(open), closed, sum: [0; 2], pending: 0 }
+    }
+
+    fn slot(&self, t: Epoch) -> usize {
+        (t as usize) & (self.slots.len() - 1)
+    }
+
+    #[inline]
+    fn add(&mut self, t: Epoch, matched: bool) {
+        if t > self.closed + self.open || t <= self.closed - self.span {
+            return;
+        }
+        let slot = self.slot(t);
+        let matched = u64::from(matched);
+        self.slots[slot][0] += 1;
+        self.slots[slot][1] += matched;
+        if t > self.closed {
+            self.pending += 1;
+        } else {
+            self.sum[0] += 1;
+            self.sum[1] += matched;
+        }
+    }
+
+    /// Closes the next second; the window's `(counted, matched)`.
+    fn close_next(&mut self) -> (u64, u64) {
+        let t = self.closed + 1;
+        let entering = self.slots[self.slot(t)];
+        self.pending -= entering[0];
+        let leaving = std::mem::take(&mut self.slots[self.slot(t - self.span)]);
+        self.sum[0] = self.sum[0] + entering[0] - leaving[0];
+        self.sum[1] = self.sum[1] + entering[1] - leaving[1];
+        self.closed = t;
+        (self.sum[0], self.sum[1])
+    }
+
+    fn is_empty(&self) -> bool {
+        self.sum[0] == 0 && self.pending == 0
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Alerts {
+        /// The default rule's transition at the close of `t`, if any.
+        fn observe(&mut self, t: Epoch, hits: u64) -> Option<AlertEvent> {
+            self.close(t, hits);
+            let mut events: Vec<AlertEvent> = self.drain().collect();
+            assert!(events.len() <= 1);
+            events.pop()
+        }
+    }
 
     #[test]
     fn threshold_parsing() {
@@ -223,5 +463,138 @@ mod tests {
         let mut a = Alerts::new(Threshold::per_second(0), 120);
         assert_eq!(a.observe(1, 0), None);
         assert!(a.observe(2, 1).is_some());
+    }
+
+    fn rules(default: bool, texts: &[&str]) -> Alerts {
+        let rules = texts.iter().map(|t| Rule::parse(t, 10).expect("valid rule")).collect();
+        let mut a = Alerts::with_rules(Threshold::per_second(1), 10, default, rules);
+        // The clock starts at second 0; seconds up to -1 are closed.
+        a.start(0, -1, 3);
+        a
+    }
+
+    fn hit(status: u16, section: &'static [u8]) -> Record<'static> {
+        Record { status, section: Some(section), ..Record::default() }
+    }
+
+    /// Closes seconds `from..to`, feeding `per_second(t)` hits to each
+    /// first; the transitions as `(state, id, at, matched)`.
+    fn run(
+        a: &mut Alerts,
+        from: Epoch,
+        to: Epoch,
+        per_second: impl Fn(Epoch) -> Vec<Record<'static>>,
+    ) -> Vec<(AlertState, u64, Epoch, u64)> {
+        let mut out = Vec::new();
+        for t in from..to {
+            for r in per_second(t) {
+                a.add(&r, t);
+            }
+            a.close(t, 0);
+            out.extend(a.drain().map(|e| (e.state, e.id, e.at, e.rule.map_or(0, |f| f.matched))));
+        }
+        out
+    }
+
+    #[test]
+    fn a_share_exactly_at_the_limit_does_not_trigger() {
+        let mut a = rules(false, &["errors > 5% over 10"]);
+        // 10 hits a second, one 5xx in each odd second: exactly 5% of a
+        // full window, never more while it fills.
+        let mix = |t: Epoch| (0..10).map(|i| hit(if i == 0 && t % 2 == 1 { 503 } else { 200 }, b"/a")).collect();
+        assert_eq!(run(&mut a, 0, 31, mix), []);
+        // One more 5xx tips it over.
+        let more = |_| (0..10).map(|i| hit(if i < 2 { 503 } else { 200 }, b"/a")).collect();
+        assert_eq!(run(&mut a, 31, 32, more), [(AlertState::Triggered, 1, 31, 6)]);
+    }
+
+    #[test]
+    fn for_needs_every_second_and_a_dip_resets_it() {
+        let mut a = rules(false, &["5xx > 0/s over 1 for 3"]);
+        let errors_at = |seconds: &'static [Epoch]| {
+            move |t: Epoch| if seconds.contains(&t) { vec![hit(500, b"/a")] } else { vec![] }
+        };
+        // True at 0..=2 and 4..=8: 0..=2 is too short; 4 + 3 = 7 triggers.
+        let events = run(&mut a, 0, 12, errors_at(&[0, 1, 2, 4, 5, 6, 7, 8]));
+        assert_eq!(events, [(AlertState::Triggered, 1, 7, 1), (AlertState::Recovered, 1, 9, 0)]);
+    }
+
+    #[test]
+    fn min_holds_the_state_of_a_thin_window() {
+        let mut a = rules(false, &["errors > 50% over 1 min 3"]);
+        let n_errors =
+            |n: usize, of: usize| move |_| (0..of).map(|i| hit(if i < n { 500 } else { 200 }, b"/a")).collect();
+        assert_eq!(run(&mut a, 0, 2, n_errors(2, 2)), [], "two hits are below min");
+        assert_eq!(run(&mut a, 2, 3, n_errors(2, 3)), [(AlertState::Triggered, 1, 2, 2)]);
+        assert_eq!(run(&mut a, 3, 5, n_errors(0, 2)), [], "too few to recover either");
+        assert_eq!(run(&mut a, 5, 6, n_errors(0, 3)), [(AlertState::Recovered, 1, 5, 0)]);
+    }
+
+    #[test]
+    fn in_counts_only_its_section() {
+        let mut a = rules(false, &["rate > 1 over 1 in /api"]);
+        let mixed = |_| vec![hit(200, b"/api"), hit(200, b"/img"), hit(200, b"/img")];
+        assert_eq!(run(&mut a, 0, 3, mixed), []);
+        let busy = |_| vec![hit(200, b"/api"), hit(200, b"/api")];
+        assert_eq!(run(&mut a, 3, 4, busy), [(AlertState::Triggered, 1, 3, 2)]);
+    }
+
+    #[test]
+    fn a_below_rule_waits_for_a_whole_window() {
+        let mut a = rules(false, &["rate < 1 over 10"]);
+        // Silence from the start: first evaluated at second 9, whose window
+        // 0..=9 starts at the clock's first second.
+        let events = run(&mut a, 0, 12, |_| vec![]);
+        assert_eq!(events, [(AlertState::Triggered, 1, 9, 0)]);
+        assert!(a.is_settled(), "silence keeps it active: nothing left to do");
+        let events = run(&mut a, 12, 13, |_| (0..11).map(|_| hit(200, b"/a")).collect());
+        assert_eq!(events, [(AlertState::Recovered, 1, 12, 11)]);
+        assert!(!a.is_settled());
+    }
+
+    #[test]
+    fn ids_are_shared_and_increase() {
+        let mut a = rules(true, &["5xx > 0/s over 1", "4xx > 0/s over 1"]);
+        let events = run(&mut a, 0, 3, |t| match t {
+            0 => vec![hit(404, b"/a")],
+            1 => vec![hit(503, b"/a"), hit(404, b"/a")],
+            _ => vec![],
+        });
+        assert_eq!(
+            events,
+            [
+                (AlertState::Triggered, 1, 0, 1),
+                (AlertState::Triggered, 2, 1, 1),
+                (AlertState::Recovered, 2, 2, 0),
+                (AlertState::Recovered, 1, 2, 0)
+            ]
+        );
+        // The default rule fires too, from the hits the engine counts.
+        a.close(3, 11);
+        let e: Vec<AlertEvent> = a.drain().collect();
+        assert_eq!((e[0].id, e[0].rule.is_none()), (3, true));
+        assert_eq!(a.active().map(|r| r.id), Some(3));
+    }
+
+    #[test]
+    fn counts_follow_the_default_windows_placement() {
+        let mut c = Counts::new(3, 1, 99);
+        c.add(100, true);
+        c.add(101, false);
+        c.add(102, true);
+        assert_eq!(c.pending, 1, "102 is beyond the open second");
+        let _ = c;
+        let mut c = Counts::new(3, 2, 99);
+        for t in [100, 100, 101] {
+            c.add(t, t == 100);
+        }
+        assert_eq!(c.close_next(), (2, 2));
+        assert_eq!(c.close_next(), (3, 2));
+        c.add(100, false); // late, still in the window
+        assert_eq!(c.close_next(), (4, 2));
+        assert_eq!(c.close_next(), (1, 0), "100 left");
+        c.add(100, true); // late, outside: ignored
+        assert_eq!(c.close_next(), (0, 0));
+        assert!(c.is_empty());
     }
 }

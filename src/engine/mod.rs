@@ -74,6 +74,7 @@ pub mod window;
 
 // Judging lines and clocks.
 pub mod alert;
+pub mod rule;
 pub mod skew;
 
 // Reading lines.

@@ -184,9 +184,9 @@ impl Schedule {
                 break;
             }
             let (t, hits) = self.window.close_next();
-            if let Some(event) = out.alerts.observe(t, hits) {
+            if out.alerts.close(t, hits) {
                 self.flush_quiet(out);
-                out.events.push_back(Event::Alert(event));
+                out.events.extend(out.alerts.drain().map(Event::Alert));
             }
             if (t + 1).rem_euclid(i64::from(self.interval)) == 0 {
                 self.finish_report(t + 1, out);

@@ -7,6 +7,7 @@ use super::escape::json_string;
 use crate::engine::Event;
 use crate::engine::alert::{AlertEvent, AlertRecord, AlertState};
 use crate::engine::parse::LogFormat;
+use crate::engine::rule::{Metric, Rule, Value};
 use crate::engine::stats::{Report, Summary};
 use crate::engine::timestamp::Epoch;
 
@@ -80,17 +81,38 @@ fn alert(out: &mut Vec<u8>, a: &AlertEvent) -> io::Result<()> {
         AlertState::Triggered => "triggered",
         AlertState::Recovered => "recovered",
     };
-    writeln!(
+    let rate = a.hits as f64 / f64::from(a.window.max(1));
+    write!(
         out,
-        r#"{{"type":"alert","time":"{}","state":"{state}","id":{},"rate":{},"hits":{},"threshold":{},"window":{},"triggered":"{}"}}"#,
+        r#"{{"type":"alert","time":"{}","state":"{state}","id":{},"rate":{rate},"hits":{},"threshold":"#,
         Rfc3339(a.at),
         a.id,
-        a.hits as f64 / f64::from(a.window.max(1)),
         a.hits,
-        a.threshold,
-        a.window,
-        Rfc3339(a.triggered)
-    )
+    )?;
+    let default;
+    let (rule, matched) = match &a.rule {
+        Some(fired) => (&fired.rule, fired.matched),
+        None => {
+            default = Rule::rate_above(a.threshold, a.window);
+            (&default, a.hits)
+        }
+    };
+    match rule.value {
+        Value::Rate(t) => write!(out, "{t}")?,
+        Value::Share(millionths) => write!(out, "{}", millionths as f64 / 1e6)?,
+        Value::Micros(us) => write!(out, "{}", us as f64 / 1e6)?,
+    }
+    write!(out, r#","window":{},"triggered":"{}","rule":"#, a.window, Rfc3339(a.triggered))?;
+    // The rule's section came from the command line; escape it all the same.
+    json_string(out, rule.to_string().as_bytes());
+    write!(out, r#","metric":"{}","op":"{}","value":"#, rule.metric_name(), rule.op_symbol())?;
+    match (rule.metric, rule.value) {
+        // Latency rules count hits past the limit; they measure no quantile.
+        (Metric::Latency(_), _) => out.extend_from_slice(b"null"),
+        (_, Value::Rate(_)) => write!(out, "{}", matched as f64 / f64::from(a.window.max(1)))?,
+        _ => write!(out, "{}", 100.0 * matched as f64 / a.hits.max(1) as f64)?,
+    }
+    writeln!(out, r#","matched":{matched}}}"#)
 }
 
 fn summary(out: &mut Vec<u8>, s: &Summary) -> io::Result<()> {
