@@ -40,13 +40,14 @@ pub fn run(command: Command) -> Result<u8, Error> {
         Command::Version => return print(&format!("{}\n", cli::VERSION)),
         Command::Run(options) => options,
     };
+    let stdout = output::stdout()?;
     let plan = Plan::of(&options)?;
     let clock = match plan {
         Plan::Replay(_) => Clock::Log,
         Plan::Follow(_) | Plan::Stream(_) => Clock::Wall,
     };
     let style = Style { format: options.format, verbosity: options.verbosity, color: use_color(&options) };
-    let out = Output::new(io::stdout().lock(), style);
+    let out = Output::new(stdout, style);
     let mut monitor = Monitor::new(Engine::new(options.engine_config(clock)), out);
     match plan {
         Plan::Replay(inputs) => {
@@ -64,7 +65,7 @@ pub fn run(command: Command) -> Result<u8, Error> {
 }
 
 fn print(text: &str) -> Result<u8, Error> {
-    let mut stdout = io::stdout().lock();
+    let mut stdout = output::stdout()?;
     stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).map_err(Error::output)?;
     Ok(0)
 }

@@ -1,7 +1,9 @@
 //! Everything shown is escaped: file names, paths and option values in
 //! messages like line contents, in text and in JSON.
 
-use crate::util::{TempDir, clf_line, logmon};
+use std::process::Stdio;
+
+use crate::util::{TempDir, clf_line, data, logmon};
 
 /// A file name that clears the screen and sets the clipboard (OSC 52) when
 /// printed raw to a terminal.
@@ -92,4 +94,39 @@ fn json_keeps_invalid_bytes_apart_from_backslash_text() {
         reports.iter().flat_map(|r| r["sections"].as_array()).map(|s| s.str("section")).collect();
     sections.sort_unstable();
     assert_eq!(sections, ["/\\\\xff", "/\\xff"], "{run}");
+}
+
+/// Runs logmon with its stdout closed, as `logmon >&-` does.
+fn with_stdout_closed(args: &[&str]) -> (Option<i32>, String) {
+    use std::os::unix::process::CommandExt;
+    let mut command = logmon().args(args).command();
+    command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    // SAFETY: close(2) is async-signal-safe, as pre_exec requires.
+    unsafe {
+        command.pre_exec(|| {
+            libc::close(1);
+            Ok(())
+        });
+    }
+    let out = command.output().expect("run logmon");
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn a_closed_stdout_is_an_error() {
+    let log = data("exercise_sample.csv");
+    let log = log.to_str().expect("UTF-8 path");
+    for args in [&[log][..], &["--help"], &["-o", "json", log]] {
+        let (code, stderr) = with_stdout_closed(args);
+        assert_eq!(code, Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("cannot write to standard output: Bad file descriptor"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn counts_of_one_are_singular() {
+    let run = logmon().arg("--replay").stdin(clf_line(1_549_573_956, "/a")).run();
+    run.expect_success().expect_stdout_contains(": 1 hit, ").expect_stdout_contains("[SUMMARY] 1 line: 1 hit, ");
+    let run = logmon().arg("--replay").stdin(clf_line(1_549_573_956, "/a").repeat(2)).run();
+    run.expect_success().expect_stdout_contains(": 2 hits, ").expect_stdout_contains("[SUMMARY] 2 lines: 2 hits, ");
 }

@@ -6,7 +6,8 @@ pub mod json;
 pub mod text;
 
 use std::fmt;
-use std::io::Write;
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use time::OffsetDateTime;
 
@@ -38,6 +39,34 @@ pub struct Style {
     /// ANSI colours (text only; the caller decides from the terminal).
     pub color: bool,
 }
+
+/// Standard output, refused if it was closed at start (`logmon >&-`):
+/// writing into nothing would discard the whole run with status 0.
+pub fn stdout() -> Result<io::StdoutLock<'static>, Error> {
+    if STDOUT_CLOSED_AT_START.load(Ordering::Relaxed) {
+        return Err(Error::Output(io::Error::from_raw_os_error(libc::EBADF)));
+    }
+    Ok(io::stdout().lock())
+}
+
+/// Whether descriptor 1 was closed when the program started. Before `main`,
+/// the standard library opens /dev/null in place of a closed stdout, so by
+/// then it cannot be told; [`LOOK_AT_STDOUT`] looks earlier.
+static STDOUT_CLOSED_AT_START: AtomicBool = AtomicBool::new(false);
+
+/// Run by the C library with the program's other ELF constructors, after
+/// its own start-up and before the standard library's.
+#[cfg(target_os = "linux")]
+#[used]
+#[unsafe(link_section = ".init_array")]
+static LOOK_AT_STDOUT: extern "C" fn() = {
+    extern "C" fn look() {
+        // SAFETY: F_GETFD only asks whether descriptor 1 is open.
+        let closed = unsafe { libc::fcntl(1, libc::F_GETFD) } == -1;
+        STDOUT_CLOSED_AT_START.store(closed, Ordering::Relaxed);
+    }
+    look
+};
 
 /// Writes events to `W`, one write and one flush per event, so a reader
 /// sees each as soon as it happens.
@@ -122,6 +151,16 @@ impl fmt::Display for TimeOfDay {
     }
 }
 
+/// `1 hit`, `2 hits`: a count and its noun, plural unless the count is 1.
+pub struct Count<'a>(pub u64, pub &'a str);
+
+impl fmt::Display for Count<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Count(n, noun) = *self;
+        write!(f, "{n} {noun}{}", if n == 1 { "" } else { "s" })
+    }
+}
+
 /// A length of time the way people say it: `45s`, `1m27s`, `2h05m`, `3d04h`.
 pub struct Duration(pub i64);
 
@@ -149,6 +188,13 @@ mod tests {
         assert_eq!(Rfc3339(t).to_string(), "2019-02-07T21:12:36Z");
         assert_eq!(TimeOfDay(t).to_string(), "21:12:36");
         assert_eq!(Stamp(i64::MAX).to_string(), format!("@{}", i64::MAX));
+    }
+
+    #[test]
+    fn counts() {
+        assert_eq!(Count(0, "hit").to_string(), "0 hits");
+        assert_eq!(Count(1, "hit").to_string(), "1 hit");
+        assert_eq!(Count(2, "line").to_string(), "2 lines");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use super::escape::Terminal;
-use super::{Duration, Stamp, TimeOfDay};
+use super::{Count, Duration, Stamp, TimeOfDay};
 use crate::engine::Event;
 use crate::engine::alert::{AlertEvent, AlertRecord, AlertState, Fired};
 use crate::engine::rule::{Metric, Op, Value};
@@ -46,7 +46,7 @@ fn report(w: &mut impl Write, r: &Report, paint: Paint) -> io::Result<()> {
         writeln!(w, ": no traffic")?;
         return alerts(w, r, &at);
     }
-    writeln!(w, ": {} hits, {:.2} req/s, {}", r.hits, r.rate(), Bytes(r.bytes))?;
+    writeln!(w, ": {}, {:.2} req/s, {}", Count(r.hits, "hit"), r.rate(), Bytes(r.bytes))?;
 
     write!(w, "[{at}]   status    ")?;
     if r.unknown_status > 0 {
@@ -216,14 +216,14 @@ fn summary(w: &mut impl Write, s: &Summary, paint: Paint) -> io::Result<()> {
         None => write!(w, "[no log time] ")?,
     }
     paint.tag(w, "SUMMARY", BOLD)?;
-    write!(w, " {} lines: {} hits, {} malformed, {} late", s.lines, s.hits, s.malformed, s.late)?;
+    write!(w, " {}: {}, {} malformed, {} late", Count(s.lines, "line"), Count(s.hits, "hit"), s.malformed, s.late)?;
     if s.early > 0 {
         write!(w, ", {} early", s.early)?;
     }
     if s.skipped > 0 {
         write!(w, ", {} skipped", s.skipped)?;
     }
-    write!(w, "; {} alert{}", s.alerts, if s.alerts == 1 { "" } else { "s" })?;
+    write!(w, "; {}", Count(s.alerts, "alert"))?;
     if let Some(active) = &s.alert {
         write!(w, " (#{} active)", active.id)?;
     }
