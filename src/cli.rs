@@ -2,9 +2,11 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::engine::alert::Threshold;
+use crate::engine::format::{self, CompileError, Pattern};
 use crate::engine::parse::LogFormat;
 use crate::engine::topk::TRACKED;
 use crate::engine::{Clock, Config};
@@ -27,7 +29,9 @@ Input:
   -f, --follow PATH         follow PATH like tail -F, across rotations
       --from-start          with --follow: first read what PATH holds
   -r, --replay              use the log's timestamps as the clock
-      --log-format FORMAT   auto, common, combined or csv [default: auto]
+      --log-format FORMAT   auto, common, combined, csv, or a format string:
+                            nginx:'$remote_addr ...' (log_format) or
+                            apache:'%h %l ...' (LogFormat) [default: auto]
       --check-interval DUR  how often --follow checks PATH [default: 250ms]
 
 The clock: --follow and a pipe or terminal on stdin are live (the wall
@@ -133,13 +137,7 @@ where
             Long("from-start") => o.from_start = true,
             Short('r') | Long("replay") => o.replay = true,
             Long("log-format") => {
-                o.engine.format = match text(&mut parser, "--log-format")?.as_str() {
-                    "auto" => LogFormat::Auto,
-                    "common" => LogFormat::Common,
-                    "combined" => LogFormat::Combined,
-                    "csv" => LogFormat::Csv,
-                    other => return Err(invalid("--log-format", other, "auto, common, combined or csv")),
-                }
+                o.engine.format = log_format(&text(&mut parser, "--log-format")?)?;
             }
             Long("check-interval") => {
                 let value = text(&mut parser, "--check-interval")?;
@@ -197,7 +195,7 @@ where
 impl Options {
     /// The engine's settings on the given clock.
     pub fn engine_config(&self, clock: Clock) -> Config {
-        Config { clock, ..self.engine }
+        Config { clock, ..self.engine.clone() }
     }
 }
 
@@ -213,6 +211,34 @@ fn invalid(flag: &str, value: impl Into<Name>, expected: &str) -> Error {
 }
 
 /// The option's value as UTF-8 text.
+/// A `--log-format` value: a preset's name, or `nginx:` or `apache:`
+/// and a format string, compiled here once.
+fn log_format(value: &str) -> Result<LogFormat, Error> {
+    let compiled = |result: Result<Pattern, CompileError>| match result {
+        Ok(pattern) => Ok(LogFormat::Custom(Arc::new(pattern))),
+        Err(e) => Err(Error::Usage(format!("invalid format string for --log-format: {e}"))),
+    };
+    if let Some(text) = value.strip_prefix("nginx:") {
+        return compiled(format::nginx::compile(text));
+    }
+    if let Some(text) = value.strip_prefix("apache:") {
+        return compiled(format::apache::compile(text));
+    }
+    Ok(match value {
+        "auto" => LogFormat::Auto,
+        "common" => LogFormat::Common,
+        "combined" => LogFormat::Combined,
+        "csv" => LogFormat::Csv,
+        other => {
+            return Err(invalid(
+                "--log-format",
+                other,
+                "auto, common, combined, csv, nginx:FORMAT-STRING or apache:FORMAT-STRING",
+            ));
+        }
+    })
+}
+
 fn text(parser: &mut lexopt::Parser, flag: &str) -> Result<String, Error> {
     let value = parser.value().map_err(usage)?;
     value.into_string().map_err(|v| invalid(flag, v.as_os_str(), "UTF-8 text"))

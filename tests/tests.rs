@@ -3,6 +3,7 @@
 mod cli;
 mod escape;
 mod follow;
+mod formats;
 mod live;
 mod man;
 mod replay;

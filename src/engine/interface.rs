@@ -20,7 +20,7 @@ pub enum Clock {
     Wall,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     /// Alert window, seconds.
     pub window: u32,

@@ -102,7 +102,7 @@ impl Held {
 impl Engine {
     pub fn new(config: Config) -> Engine {
         Engine {
-            parser: Parser::new(config.format),
+            parser: Parser::new(config.format.clone()),
             out: Outbox { alerts: Alerts::new(config.threshold, config.window), events: VecDeque::new() },
             config,
             phase: Phase::Waiting { malformed: 0 },

@@ -79,6 +79,7 @@ pub mod skew;
 
 // Reading lines.
 mod bytes;
+pub mod format;
 pub mod parse;
 pub mod section;
 pub mod timestamp;

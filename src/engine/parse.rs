@@ -1,30 +1,39 @@
-//! Access-log lines to records: NCSA common and combined, and the exercise's
-//! CSV. Records borrow from the line; nothing is copied or allocated.
+//! Access-log lines to records: NCSA common and combined, the exercise's
+//! CSV, and formats described by the user ([`super::format`]). Records
+//! borrow from the line; nothing is copied or allocated.
 
 use std::fmt;
+use std::sync::Arc;
 
 use memchr::{memchr, memchr_iter};
 
 use super::bytes;
+use super::format::{Dialect, Pattern};
 use super::section;
-use super::timestamp::{self, CLF_LEN, ClfClock, Epoch};
+use super::timestamp::{self, CLF_LEN, ClfClock, Epoch, Zone};
 
 /// The log formats logmon reads; `Auto` settles on one at the first valid line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LogFormat {
     Auto,
     Common,
     Combined,
     Csv,
+    /// A format string, compiled (shared, as it never changes).
+    Custom(Arc<Pattern>),
 }
 
 impl LogFormat {
-    pub fn name(self) -> &'static str {
+    pub fn name(&self) -> &'static str {
         match self {
             LogFormat::Auto => "auto",
             LogFormat::Common => "common",
             LogFormat::Combined => "combined",
             LogFormat::Csv => "csv",
+            LogFormat::Custom(pattern) => match pattern.dialect() {
+                Dialect::Nginx => "nginx",
+                Dialect::Apache => "apache",
+            },
         }
     }
 }
@@ -73,6 +82,7 @@ pub enum Malformed {
     NotCombined,
     CsvFields,
     NotClf,
+    NotFormat,
 }
 
 impl fmt::Display for Malformed {
@@ -88,6 +98,7 @@ impl fmt::Display for Malformed {
             Malformed::NotCombined => "no referer and user agent (not combined format)",
             Malformed::CsvFields => "not 7 CSV fields",
             Malformed::NotClf => "not a log line",
+            Malformed::NotFormat => "does not match the --log-format string",
         })
     }
 }
@@ -104,13 +115,13 @@ pub struct Parser {
 
 impl Parser {
     pub fn new(format: LogFormat) -> Parser {
-        Parser { format, strict: format == LogFormat::Combined, clock: ClfClock::default() }
+        Parser { strict: format == LogFormat::Combined, format, clock: ClfClock::default() }
     }
 
     /// The format in use: the one asked for, or the one detected (`Auto`
     /// until the first valid line).
     pub fn format(&self) -> LogFormat {
-        self.format
+        self.format.clone()
     }
 
     #[inline]
@@ -121,7 +132,7 @@ impl Parser {
         if line.is_empty() {
             return Parsed::Malformed(Malformed::Empty);
         }
-        match self.format {
+        match &self.format {
             LogFormat::Common | LogFormat::Combined => match clf(&mut self.clock, line) {
                 Ok(_) if self.strict && !has_referer_and_agent(line) => Parsed::Malformed(Malformed::NotCombined),
                 Ok(record) => Parsed::Hit(record),
@@ -130,6 +141,10 @@ impl Parser {
             LogFormat::Csv => match csv(line) {
                 Ok(Some(record)) => Parsed::Hit(record),
                 Ok(None) => Parsed::Header,
+                Err(why) => Parsed::Malformed(why),
+            },
+            LogFormat::Custom(pattern) => match pattern.parse(&mut self.clock, line) {
+                Ok(record) => Parsed::Hit(record),
                 Err(why) => Parsed::Malformed(why),
             },
             LogFormat::Auto => self.detect(line),
@@ -158,18 +173,11 @@ impl Parser {
     }
 }
 
-/// `host ident user [dd/Mon/yyyy:HH:MM:SS +zzzz] "request" status bytes ...`
+/// `host ident user [dd/Mon/yyyy:HH:MM:SS +zzzz] "request" status bytes ...`,
+/// possibly after a prefix such as syslog's.
 fn clf<'a>(clock: &mut ClfClock, line: &'a [u8]) -> Result<Record<'a>, Malformed> {
-    let open = bytes::find(line, b'[').ok_or(Malformed::NoTimestamp)?;
-    if open == 0 || line[open - 1] != b' ' {
-        return Err(Malformed::NotClf);
-    }
-    let stamp = line.get(open + 1..open + 1 + CLF_LEN).ok_or(Malformed::BadTimestamp)?;
-    if line.get(open + 1 + CLF_LEN) != Some(&b']') {
-        return Err(Malformed::BadTimestamp);
-    }
-    let time = clock.parse(stamp).ok_or(Malformed::BadTimestamp)?;
-    let rest = line[open + CLF_LEN + 2..].strip_prefix(b" \"").ok_or(Malformed::NoRequest)?;
+    let (open, time, after_stamp) = clf_timestamp(clock, line)?;
+    let rest = line[after_stamp..].strip_prefix(b" \"").ok_or(Malformed::NoRequest)?;
     let (section, after) = match plain_request(rest) {
         Some(found) => found,
         None => {
@@ -177,12 +185,70 @@ fn clf<'a>(clock: &mut ClfClock, line: &'a [u8]) -> Result<Record<'a>, Malformed
             (section::of_request(request), after)
         }
     };
-    let status = status(&after[..3])?;
-    let field = after[3..].strip_prefix(b" ").ok_or(Malformed::BadBytes)?;
+    let code = status_len(after).ok_or(Malformed::BadStatus)?;
+    let status = status(&after[..code])?;
+    let field = after[code..].strip_prefix(b" ").ok_or(Malformed::BadBytes)?;
     let end = field.iter().position(|&c| c == b' ').unwrap_or(field.len());
     let bytes = byte_count(&field[..end])?;
-    let client = Some(&line[..bytes::find(line, b' ').unwrap_or(0)]);
+    let client = Some(client(&line[..open - 1]));
     Ok(Record { time, status, bytes, section, client, ..Record::default() })
+}
+
+/// The timestamp of a CLF line: at the first `[`, after a space, that opens
+/// a valid one (a syslog prefix's `nginx[2869]:`, a bracketed IPv6 client
+/// and other bracketed fields come before it). Returns where the `[` is,
+/// the time and where the text after the `]` starts. When no `[` opens a
+/// timestamp, the first one's defect is the line's.
+#[inline]
+fn clf_timestamp(clock: &mut ClfClock, line: &[u8]) -> Result<(usize, Epoch, usize), Malformed> {
+    let mut first_defect = None;
+    let mut from = 0;
+    while let Some(found) = bytes::find(&line[from..], b'[') {
+        let open = from + found;
+        from = open + 1;
+        let why = if open == 0 || line[open - 1] != b' ' {
+            Malformed::NotClf
+        } else {
+            match bracketed_time(clock, &line[open + 1..]) {
+                Some((time, len)) => return Ok((open, time, open + len + 2)),
+                None => Malformed::BadTimestamp,
+            }
+        };
+        first_defect.get_or_insert(why);
+    }
+    Err(first_defect.unwrap_or(Malformed::NoTimestamp))
+}
+
+/// The timestamp that `s` starts with, closed by a `]`, and its length: the
+/// usual CLF form through the clock's cache, else a CLF variant (a
+/// fraction, a one-digit day) or ISO 8601.
+#[inline]
+fn bracketed_time(clock: &mut ClfClock, s: &[u8]) -> Option<(Epoch, usize)> {
+    if s.get(CLF_LEN) == Some(&b']')
+        && let Some(time) = clock.parse(&s[..CLF_LEN])
+    {
+        return Some((time, CLF_LEN));
+    }
+    // The longest form: an ISO 8601 time with nanoseconds and an offset.
+    const LONGEST: usize = 35;
+    let len = memchr(b']', &s[..s.len().min(LONGEST + 1)])?;
+    let stamp = &s[..len];
+    let time = timestamp::parse_clf_variant(stamp, Zone::Required).or_else(|| timestamp::parse_iso8601(stamp))?;
+    Some((time, len))
+}
+
+/// The client of a CLF line: the word three before the timestamp
+/// (`host ident user`), which is the first one unless a prefix precedes it.
+fn client(before: &[u8]) -> &[u8] {
+    let mut end = before.len();
+    for _ in 0..2 {
+        match before[..end].iter().rposition(|&c| c == b' ') {
+            Some(space) => end = space,
+            None => return &before[..bytes::find(before, b' ').unwrap_or(before.len())],
+        }
+    }
+    let start = before[..end].iter().rposition(|&c| c == b' ').map_or(0, |space| space + 1);
+    &before[start..end]
 }
 
 /// The usual request, `GET /a/b?c HTTP/1.1" 200 ...`, in one pass: its
@@ -210,14 +276,25 @@ fn plain_request(rest: &[u8]) -> Option<(Option<&[u8]>, &[u8])> {
     closes_request(after).then(|| (Some(section), &after[1..]))
 }
 
-/// Whether what follows a quote is ` ddd` and then a space or the end: a
-/// status code, so the quote closes the request.
+/// Whether what follows a quote is ` ddd` or ` -` and then a space or the
+/// end: a status code, so the quote closes the request.
 #[inline(always)]
 fn closes_request(after: &[u8]) -> bool {
-    after.len() >= 4
-        && after[0] == b' '
-        && after[1..4].iter().all(u8::is_ascii_digit)
-        && after.get(4).is_none_or(|&c| c == b' ')
+    after.first() == Some(&b' ') && status_len(&after[1..]).is_some()
+}
+
+/// The length of the status code `s` starts with (`ddd` or `-`), when a
+/// space or the end follows it.
+#[inline(always)]
+fn status_len(s: &[u8]) -> Option<usize> {
+    let len = if s.first() == Some(&b'-') {
+        1
+    } else if s.len() >= 3 && s[..3].iter().all(u8::is_ascii_digit) {
+        3
+    } else {
+        return None;
+    };
+    s.get(len).is_none_or(|&c| c == b' ').then_some(len)
 }
 
 /// Splits `request" 200 ...` at the quote that closes the request: the first
@@ -293,16 +370,21 @@ fn csv_field(s: &[u8]) -> Result<(&[u8], Option<&[u8]>), Malformed> {
     }
 }
 
+/// A status code, 100 to 599, or `-`: [`UNKNOWN_STATUS`].
 #[inline]
-fn status(s: &[u8]) -> Result<u16, Malformed> {
+pub(super) fn status(s: &[u8]) -> Result<u16, Malformed> {
+    if s == b"-" {
+        return Ok(UNKNOWN_STATUS);
+    }
     match timestamp::digits(s) {
         Some(code @ 100..=599) if s.len() == 3 => Ok(code as u16),
         _ => Err(Malformed::BadStatus),
     }
 }
 
+/// A byte count; `-` (nothing sent) is zero.
 #[inline]
-fn byte_count(s: &[u8]) -> Result<u64, Malformed> {
+pub(super) fn byte_count(s: &[u8]) -> Result<u64, Malformed> {
     if s == b"-" {
         return Ok(0);
     }
@@ -437,6 +519,40 @@ mod tests {
         assert_eq!(m("h - - [07/Feb/2019:21:11:00 +0000] \"GET / HTTP/1.1\" 200 -5"), Malformed::BadBytes);
         // A line cut short in the middle.
         assert_eq!(m("h - - [07/Feb/2019:21:11:00 +0000] \"GET /api/us"), Malformed::NoRequest);
+    }
+
+    #[test]
+    fn the_timestamp_is_at_the_first_bracket_that_opens_one() {
+        let syslog = br#"Sep 15 10:00:00 web nginx[2869]: 1.2.3.4 - - [07/Feb/2019:21:11:00 +0000] "GET /a HTTP/1.1" 200 5 "-" "x""#;
+        let ipv6 = br#"[2001:db8::1] - - [07/Feb/2019:21:11:00 +0000] "GET /a HTTP/1.1" 200 5"#;
+        let field = br#"10.0.0.1 [HTTP-4136374] - [07/Feb/2019:21:11:00 +0000] "GET /a HTTP/1.1" 200 5"#;
+        for (line, client) in [(&syslog[..], &b"1.2.3.4"[..]), (ipv6, b"[2001:db8::1]"), (field, b"10.0.0.1")] {
+            let r = hit(line);
+            assert_eq!((r.time, r.status, r.section, r.client), (T0, 200, Some(&b"/a"[..]), Some(client)));
+        }
+        assert_eq!(parse(LogFormat::Combined, syslog), Parsed::Hit(hit(syslog)));
+    }
+
+    #[test]
+    fn timestamp_variants_in_brackets() {
+        for stamp in [
+            "07/Feb/2019:21:11:00.123 +0000",
+            "7/Feb/2019:21:11:00 +0000",
+            "2019-02-07T21:11:00+00:00",
+            "2019-02-07T22:11:00.123456+01:00",
+            "2019-02-07 21:11:00Z",
+        ] {
+            let line = format!(r#"h - - [{stamp}] "GET / HTTP/1.1" 200 5"#);
+            assert_eq!(hit(line.as_bytes()).time, T0, "{stamp}");
+        }
+    }
+
+    #[test]
+    fn status_dash_is_a_hit_of_unknown_status() {
+        let r = hit(br#"h - - [07/Feb/2019:21:11:00 +0000] "GET /a HTTP/1.1" - 0 "-" "-""#);
+        assert_eq!((r.status, r.bytes, r.section), (UNKNOWN_STATUS, 0, Some(&b"/a"[..])));
+        let r = hit(br#"h - - [07/Feb/2019:21:11:00 +0000] "GET /a"b HTTP/1.1" - -"#);
+        assert_eq!((r.status, r.section), (UNKNOWN_STATUS, Some(&b"/a\"b"[..])));
     }
 
     /// Every prefix of real lines, and every single-byte change of them,

@@ -1,5 +1,7 @@
-//! Log timestamps: the CLF `[10/Oct/2000:13:55:36 -0700]` form and CSV unix
-//! seconds, both turned into UTC epoch seconds without allocating.
+//! Log timestamps turned into UTC epoch seconds without allocating: the CLF
+//! `10/Oct/2000:13:55:36 -0700` form (cached, and its variants), ISO 8601,
+//! W3C `date time` and unix seconds. A fraction of a second is read and
+//! dropped: a line counts in the whole second it falls in.
 
 use time::{Date, Month};
 
@@ -85,8 +87,151 @@ fn midnight(s: &[u8; CLF_LEN]) -> Option<Epoch> {
         return None;
     }
     let offset = sign * (Epoch::from(zone_hours) * 3600 + Epoch::from(zone_minutes) * 60);
-    let days = Epoch::from(date.to_julian_day()) - UNIX_EPOCH_JULIAN_DAY;
-    Some(days * 86_400 - offset)
+    Some(days(date) * 86_400 - offset)
+}
+
+/// A CLF timestamp in any of the forms servers write:
+/// `10/Oct/2000:13:55:36 -0700`, with a fraction (`13:55:36.123`), a day
+/// without its leading zero (`1/Oct/2000`), or without a zone, which is
+/// taken as UTC when `zone` is [`Zone::Optional`].
+pub fn parse_clf_variant(s: &[u8], zone: Zone) -> Option<Epoch> {
+    let mut c = Cursor(s);
+    let day = c.number(1, 2)?;
+    c.byte(b'/')?;
+    let month = month(c.take(3)?)?;
+    c.byte(b'/')?;
+    let year = c.number(4, 4)?;
+    c.byte(b':')?;
+    let date = Date::from_calendar_date(i32::try_from(year).ok()?, month, u8::try_from(day).ok()?).ok()?;
+    let seconds = c.clock()?;
+    let offset = match (c.0, zone) {
+        ([], Zone::Optional) => 0,
+        ([b' ', z @ ..], _) => Cursor(z).zone()?,
+        _ => return None,
+    };
+    in_range(days(date) * 86_400 + seconds - offset)
+}
+
+/// Whether a timestamp without a zone is refused or read as UTC.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Zone {
+    Required,
+    Optional,
+}
+
+/// ISO 8601 / RFC 3339: `2000-10-10T13:55:36.123-07:00`, a space for the
+/// `T` (W3C's `date time` is this form), `Z`, `+hh:mm`, `+hhmm` or no zone
+/// (taken as UTC), with or without a fraction.
+pub fn parse_iso8601(s: &[u8]) -> Option<Epoch> {
+    let mut c = Cursor(s);
+    let year = c.number(4, 4)?;
+    c.byte(b'-')?;
+    let month = Month::try_from(u8::try_from(c.number(2, 2)?).ok()?).ok()?;
+    c.byte(b'-')?;
+    let day = c.number(2, 2)?;
+    match c.take(1)? {
+        b"T" | b" " => {}
+        _ => return None,
+    }
+    let date = Date::from_calendar_date(i32::try_from(year).ok()?, month, u8::try_from(day).ok()?).ok()?;
+    let seconds = c.clock()?;
+    let offset = match c.0 {
+        [] | b"Z" | b"z" => 0,
+        zone => Cursor(zone).zone()?,
+    };
+    in_range(days(date) * 86_400 + seconds - offset)
+}
+
+/// Unix time in `unit`s, with an optional decimal fraction (`$msec`'s
+/// `1549573860.123`, Caddy's `ts`, Apache's `%{msec}t`).
+pub fn parse_unix(s: &[u8], unit: Unit) -> Option<Epoch> {
+    let whole = memchr::memchr(b'.', s).map_or(s, |dot| &s[..dot]);
+    let fraction = s.get(whole.len() + 1..).unwrap_or_default();
+    if whole.is_empty() || whole.len() > 18 || (s.len() > whole.len() && fraction.is_empty()) {
+        return None;
+    }
+    if !fraction.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let per_second = match unit {
+        Unit::Seconds => 1,
+        Unit::Millis => 1_000,
+        Unit::Micros => 1_000_000,
+    };
+    in_range(Epoch::try_from(digits(whole)? / per_second).ok()?)
+}
+
+/// What a unix timestamp counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    Seconds,
+    Millis,
+    Micros,
+}
+
+/// Reads a timestamp field front to back.
+struct Cursor<'a>(&'a [u8]);
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (head, rest) = self.0.split_at_checked(n)?;
+        self.0 = rest;
+        Some(head)
+    }
+
+    fn byte(&mut self, b: u8) -> Option<()> {
+        (self.take(1)? == [b]).then_some(())
+    }
+
+    /// `min` to `max` digits.
+    fn number(&mut self, min: usize, max: usize) -> Option<u64> {
+        let n = self.0.iter().take(max).take_while(|c| c.is_ascii_digit()).count();
+        if n < min {
+            return None;
+        }
+        digits(self.take(n)?)
+    }
+
+    /// `HH:MM:SS` and an optional fraction, as seconds into the day; a leap
+    /// second counts in the next minute's first second.
+    fn clock(&mut self) -> Option<Epoch> {
+        let hour = self.number(2, 2)?;
+        self.byte(b':')?;
+        let minute = self.number(2, 2)?;
+        self.byte(b':')?;
+        let second = self.number(2, 2)?;
+        if hour > 23 || minute > 59 || second > 60 {
+            return None;
+        }
+        if let [b'.' | b',', rest @ ..] = self.0 {
+            self.0 = rest;
+            self.number(1, 9)?;
+        }
+        Epoch::try_from(hour * 3600 + minute * 60 + second).ok()
+    }
+
+    /// The rest as a zone: `+hhmm` or `+hh:mm`, in seconds east of UTC.
+    fn zone(&mut self) -> Option<Epoch> {
+        let sign = match self.take(1)? {
+            b"+" => 1,
+            b"-" => -1,
+            _ => return None,
+        };
+        let hours = self.number(2, 2)?;
+        if let [b':', rest @ ..] = self.0 {
+            self.0 = rest;
+        }
+        let minutes = self.number(2, 2)?;
+        if !self.0.is_empty() || hours > 23 || minutes > 59 {
+            return None;
+        }
+        Some(sign * Epoch::try_from(hours * 3600 + minutes * 60).ok()?)
+    }
+}
+
+/// Days from 1970-01-01 to `date`.
+fn days(date: Date) -> Epoch {
+    Epoch::from(date.to_julian_day()) - UNIX_EPOCH_JULIAN_DAY
 }
 
 /// Parses a CSV `date` field: non-negative unix seconds.
@@ -222,6 +367,53 @@ mod tests {
         assert_eq!(parse_unix_seconds(b"1549573860.5"), None);
         assert_eq!(parse_unix_seconds(b"999999999999"), None);
         assert_eq!(parse_unix_seconds(b"99999999999999999999999"), None);
+    }
+
+    #[test]
+    fn clf_variants() {
+        let v = |s: &str| parse_clf_variant(s.as_bytes(), Zone::Required);
+        assert_eq!(v("10/Oct/2000:13:55:36 -0700"), Some(971_211_336));
+        assert_eq!(v("10/Oct/2000:13:55:36.123 -0700"), Some(971_211_336));
+        assert_eq!(v("10/Oct/2000:13:55:36,999999 -07:00"), Some(971_211_336));
+        assert_eq!(v("7/Feb/2019:21:11:00 +0000"), Some(1_549_573_860));
+        assert_eq!(v("07/Feb/2019:21:11:00"), None);
+        assert_eq!(parse_clf_variant(b"07/Feb/2019:21:11:00", Zone::Optional), Some(1_549_573_860));
+        assert_eq!(v("07/Feb/2019:21:11:00."), None);
+        assert_eq!(v("07/Feb/2019:21:11:00 +0000 "), None);
+        assert_eq!(v("007/Feb/2019:21:11:00 +0000"), None);
+        assert_eq!(v("31/Feb/2019:21:11:00 +0000"), None);
+        assert_eq!(v("07/Feb/2019:24:11:00 +0000"), None);
+    }
+
+    #[test]
+    fn iso8601() {
+        let t = |s: &str| parse_iso8601(s.as_bytes());
+        for s in [
+            "2019-02-07T21:11:00Z",
+            "2019-02-07T21:11:00+00:00",
+            "2019-02-07T22:11:00+01:00",
+            "2019-02-07T20:11:00.999-0100",
+            "2019-02-07 21:11:00",
+            "2019-02-07T21:11:00.123456789Z",
+        ] {
+            assert_eq!(t(s), Some(1_549_573_860), "{s}");
+        }
+        for s in
+            ["2019-02-07", "2019-02-07T21:11", "2019-2-07T21:11:00Z", "2019-02-30T21:11:00Z", "2019-02-07T21:11:00 Z"]
+        {
+            assert_eq!(t(s), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn unix_fractions() {
+        assert_eq!(parse_unix(b"1549573860.123", Unit::Seconds), Some(1_549_573_860));
+        assert_eq!(parse_unix(b"1549573860", Unit::Seconds), Some(1_549_573_860));
+        assert_eq!(parse_unix(b"1549573860999", Unit::Millis), Some(1_549_573_860));
+        assert_eq!(parse_unix(b"1549573860999999", Unit::Micros), Some(1_549_573_860));
+        for s in ["", ".5", "1549573860.", "1549573860.x", "-1", "1e9", "9999999999999999999"] {
+            assert_eq!(parse_unix(s.as_bytes(), Unit::Seconds), None, "{s}");
+        }
     }
 
     #[test]

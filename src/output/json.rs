@@ -131,7 +131,7 @@ fn summary(out: &mut Vec<u8>, s: &Summary) -> io::Result<()> {
     optional_time(out, s.first)?;
     out.extend_from_slice(br#","last":"#);
     optional_time(out, s.last)?;
-    match s.format {
+    match &s.format {
         LogFormat::Auto => writeln!(out, r#","format":null}}"#),
         f => writeln!(out, r#","format":"{}"}}"#, f.name()),
     }

@@ -1,0 +1,290 @@
+//! The compiler, per nginx variable and Apache code, and the matcher, by
+//! rendering random values through format strings and reading them back.
+
+use super::*;
+use crate::engine::parse::UNKNOWN_STATUS;
+
+const T0: Epoch = 1_549_573_860; // 2019-02-07T21:11:00Z
+
+const NGINX_COMBINED: &str = r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent""#;
+const APACHE_COMBINED: &str = r#"%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i""#;
+
+fn fields(p: &Pattern) -> Vec<Field> {
+    p.items.iter().filter_map(|i| if let Item::Field(f) = i { Some(*f) } else { None }).collect()
+}
+
+fn hit<'a>(p: &Pattern, line: &'a str) -> Record<'a> {
+    p.parse(&mut ClfClock::default(), line.as_bytes()).unwrap_or_else(|e| panic!("{e} for {line:?}"))
+}
+
+fn miss(p: &Pattern, line: &str) -> Malformed {
+    match p.parse(&mut ClfClock::default(), line.as_bytes()) {
+        Err(why) => why,
+        Ok(r) => panic!("{r:?} for {line:?}"),
+    }
+}
+
+/// The field one nginx variable compiles to, between two literals.
+fn nginx_field(variable: &str) -> Field {
+    let p = nginx::compile(&format!("[$time_local] $status <{variable}>")).expect("compiles");
+    fields(&p)[2]
+}
+
+fn apache_field(code: &str) -> Field {
+    let p = apache::compile(&format!("%t %>s <{code}>")).expect("compiles");
+    fields(&p)[2]
+}
+
+#[test]
+fn nginx_variables() {
+    use Field::*;
+    for (variable, field) in [
+        ("$remote_addr", Client),
+        ("$remote_user", Opaque),
+        ("$time_local", Time(Stamp::Clf(Zone::Required))),
+        ("$time_iso8601", Time(Stamp::Iso8601)),
+        ("$msec", Time(Stamp::Unix(Unit::Seconds))),
+        ("$request", Request),
+        ("$request_method", Method),
+        ("$request_uri", Target),
+        ("$uri", Target),
+        ("$args", Opaque),
+        ("$status", Status),
+        ("$body_bytes_sent", Bytes),
+        ("$bytes_sent", Bytes),
+        ("$request_time", Latency(Span::Seconds)),
+        ("$upstream_response_time", UpstreamLatency),
+        ("$http_referer", Opaque),
+        ("$http_user_agent", Opaque),
+        ("$http_x_forwarded_for", Opaque),
+        ("$host", Host),
+        ("$server_name", Host),
+        ("${host}", Host),
+        ("$made_up_variable", Opaque),
+    ] {
+        assert_eq!(nginx_field(variable), field, "{variable}");
+    }
+}
+
+#[test]
+fn apache_codes() {
+    use Field::*;
+    for (code, field) in [
+        ("%h", Client),
+        ("%a", Client),
+        ("%l", Opaque),
+        ("%u", Opaque),
+        ("%{%d/%b/%Y:%H:%M:%S %z}t", Time(Stamp::Clf(Zone::Optional))),
+        ("%{sec}t", Time(Stamp::Unix(Unit::Seconds))),
+        ("%{msec}t", Time(Stamp::Unix(Unit::Millis))),
+        ("%{end:usec}t", Time(Stamp::Unix(Unit::Micros))),
+        ("%{msec_frac}t", Opaque),
+        ("%{%Y-%m-%dT%H:%M:%S%z}t", Time(Stamp::Iso8601)),
+        ("%r", Request),
+        ("%m", Method),
+        ("%U", Target),
+        ("%q", Opaque),
+        ("%H", Opaque),
+        ("%>s", Status),
+        ("%s", Status),
+        ("%b", Bytes),
+        ("%B", Bytes),
+        ("%O", Bytes),
+        ("%I", Opaque),
+        ("%D", Latency(Span::Micros)),
+        ("%T", Latency(Span::Seconds)),
+        ("%{ms}T", Latency(Span::Millis)),
+        ("%v", Host),
+        ("%V", Host),
+        ("%p", Opaque),
+        ("%{Referer}i", Opaque),
+        ("%{User-Agent}i", Opaque),
+        ("%{Host}i", Host),
+        ("%{X-Thing}o", Opaque),
+        ("%{UNIQUE_ID}e", Opaque),
+        ("%!200,304{Referer}i", Opaque),
+        ("%^ti", Opaque),
+    ] {
+        assert_eq!(apache_field(code), field, "{code}");
+    }
+    // `%t` brings its brackets.
+    let p = apache::compile("%h %t %>s").expect("compiles");
+    assert_eq!(hit(&p, "h [07/Feb/2019:21:11:00 +0000] 200").time, T0);
+}
+
+#[test]
+fn bad_format_strings_point_at_the_fault() {
+    let nginx = |s: &str| nginx::compile(s).expect_err(s).to_string();
+    let apache = |s: &str| apache::compile(s).expect_err(s).to_string();
+    assert!(nginx("[$time_local] $status ${host").contains("'${host'"));
+    assert!(nginx("[$time_local] $status $ x").contains("'$'"));
+    assert!(nginx("[$time_local] $status$body_bytes_sent").contains("'$body_bytes_sent'"));
+    assert!(nginx("$remote_addr $status").contains("no time field"));
+    assert!(nginx("[$time_local]").contains("no status field"));
+    assert!(nginx(r#"'[$time_local] $status"#).contains("unclosed quote"));
+    assert!(apache("%t %>s %").contains("'%'"));
+    assert!(apache("%t %>s %{Referer").contains("'%{Referer'"));
+    assert!(apache("%t %>s%b").contains("'%b'"));
+    assert!(apache("%{%s seconds}t %>s").contains("time format"));
+}
+
+#[test]
+fn quoting_as_in_the_configuration_files() {
+    let nginx_conf = r#"'$remote_addr - $remote_user [$time_local] '
+        '"$request" $status $body_bytes_sent '
+        '"$http_referer" "$http_user_agent"';"#;
+    assert_eq!(nginx::compile(nginx_conf), nginx::compile(NGINX_COMBINED));
+    let apache_conf = r#""%h %l %u %t \"%r\" %>s %b \"%{Referer}i\" \"%{User-Agent}i\"""#;
+    assert_eq!(apache::compile(apache_conf).map(|p| p.items), apache::compile(APACHE_COMBINED).map(|p| p.items));
+}
+
+#[test]
+fn combined_lines_through_both_dialects() {
+    let line = r#"1.2.3.4 - - [07/Feb/2019:22:11:00 +0100] "POST /api/user HTTP/1.1" 503 - "http://ref/x" "curl/8.0 \"x\" 200 y""#;
+    for p in [nginx::compile(NGINX_COMBINED), apache::compile(APACHE_COMBINED)] {
+        let p = p.expect("compiles");
+        let r = hit(&p, line);
+        assert_eq!(
+            r,
+            Record {
+                time: T0,
+                status: 503,
+                bytes: 0,
+                section: Some(b"/api"),
+                client: Some(b"1.2.3.4"),
+                method: Some(b"POST"),
+                ..Record::default()
+            }
+        );
+        assert_eq!(miss(&p, &line[..line.len() - 1]), Malformed::NotFormat);
+        assert_eq!(miss(&p, &line.replace("[07/Feb", "[31/Feb")), Malformed::BadTimestamp);
+        assert_eq!(miss(&p, &line.replace("503", "5O3")), Malformed::NotFormat);
+        assert_eq!(miss(&p, &line.replace("503 -", "503 x")), Malformed::BadBytes);
+    }
+}
+
+#[test]
+fn status_dash_latency_host_and_targets() {
+    let p = nginx::compile("$host $remote_addr [$time_iso8601] $request_method $uri$is_args$args $status $body_bytes_sent $request_time $upstream_response_time").expect("compiles");
+    let r = hit(&p, "example.org ::1 [2019-02-07T21:11:00+00:00] GET /a/b?c=d - 12 0.042 0.040");
+    assert_eq!(
+        (r.time, r.status, r.bytes, r.section, r.method, r.client),
+        (T0, UNKNOWN_STATUS, 12, Some(&b"/a"[..]), Some(&b"GET"[..]), Some(&b"::1"[..]))
+    );
+    assert_eq!((r.latency_us, r.vhost), (Some(42_000), Some(&b"example.org"[..])));
+    // Without a response time of its own, the upstream's serves; `-` is none.
+    let p = nginx::compile("$msec $status $upstream_response_time").expect("compiles");
+    assert_eq!(hit(&p, "1549573860.123 200 0.5").latency_us, Some(500_000));
+    assert_eq!(hit(&p, "1549573860.123 200 -").latency_us, None);
+    assert_eq!(hit(&p, "1549573860.123 200 0.5, 0.2").latency_us, None);
+    let p = apache::compile(r#"%v:%p %h %t "%r" %>s %O %D"#).expect("compiles");
+    let r = hit(&p, r#"www.example.com:443 10.0.0.1 [07/Feb/2019:21:11:00.123 +0000] "GET / HTTP/2.0" 200 512 1234"#);
+    assert_eq!(
+        (r.time, r.latency_us, r.vhost, r.section),
+        (T0, Some(1234), Some(&b"www.example.com"[..]), Some(&b"/"[..]))
+    );
+}
+
+#[test]
+fn durations() {
+    assert_eq!(duration_us(b"0.042", Span::Seconds), Some(42_000));
+    assert_eq!(duration_us(b"1.0000009", Span::Seconds), Some(1_000_000));
+    assert_eq!(duration_us(b"3", Span::Seconds), Some(3_000_000));
+    assert_eq!(duration_us(b"12.5", Span::Millis), Some(12_500));
+    assert_eq!(duration_us(b"1234", Span::Micros), Some(1234));
+    assert_eq!(duration_us(b"1234567", Span::Nanos), Some(1234));
+    for bad in ["", "-", ".5", "1.x", "1,5", "99999999999999999999"] {
+        assert_eq!(duration_us(bad.as_bytes(), Span::Seconds), None, "{bad}");
+    }
+}
+
+/// A small deterministic generator, so failures repeat.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn word(&mut self, alphabet: &[u8], max: u64) -> String {
+        (0..1 + self.below(max)).map(|_| alphabet[self.below(alphabet.len() as u64) as usize] as char).collect()
+    }
+}
+
+/// Renders random values through format strings the way the server would
+/// and reads each line back: every field logmon keeps comes back.
+#[test]
+fn rendered_lines_parse_back() {
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let formats = [
+        nginx::compile(
+            r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time"#,
+        ),
+        apache::compile(r#"%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" %D"#),
+    ];
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    for round in 0..2000 {
+        let (year, month, day) = (1970 + rng.below(100), rng.below(12), 1 + rng.below(28));
+        let (hour, minute, second) = (rng.below(24), rng.below(60), rng.below(60));
+        let stamp = format!("{day:02}/{}/{year}:{hour:02}:{minute:02}:{second:02} +0000", MONTHS[month as usize]);
+        let date =
+            time::Date::from_calendar_date(year as i32, time::Month::try_from(month as u8 + 1).unwrap(), day as u8)
+                .unwrap();
+        let expected_time =
+            (i64::from(date.to_julian_day()) - 2_440_588) * 86_400 + (hour * 3600 + minute * 60 + second) as i64;
+        let client = format!("{}.{}.{}.{}", rng.below(256), rng.below(256), rng.below(256), rng.below(256));
+        let user = rng.word(b"abc-", 6);
+        let method = rng.word(b"GETPOSDL", 7);
+        let section = format!("/{}", rng.word(b"abz09-_.%", 12));
+        let path = format!("{section}/{}?q={}", rng.word(b"xy/", 8), rng.word(b"a b\"[]", 6));
+        let status = 100 + rng.below(500);
+        let bytes = rng.below(1 << 40);
+        // Referers and agents may hold quotes, escaped as the servers do.
+        let referer = rng.word(b"h:/\\\" 200", 20).replace('\\', "\\\\").replace('"', "\\\"");
+        let agent = rng.word(b"Mozilla/5.0 ()\";", 40).replace('"', "\\\"");
+        let micros = rng.below(10_000_000);
+        let pattern = formats[round % 2].as_ref().expect("compiles");
+        let latency = match pattern.dialect() {
+            Dialect::Nginx => format!("{}.{:03}", micros / 1_000_000, micros / 1000 % 1000),
+            Dialect::Apache => micros.to_string(),
+        };
+        let line = format!(
+            r#"{client} - {user} [{stamp}] "{method} {path} HTTP/1.1" {status} {bytes} "{referer}" "{agent}" {latency}"#
+        );
+        let r = hit(pattern, &line);
+        let expected_latency = match pattern.dialect() {
+            Dialect::Nginx => micros / 1000 * 1000,
+            Dialect::Apache => micros,
+        };
+        assert_eq!(r.time, expected_time, "{line}");
+        assert_eq!((r.status, r.bytes), (status as u16, bytes), "{line}");
+        assert_eq!(r.client, Some(client.as_bytes()), "{line}");
+        assert_eq!(r.method, Some(method.as_bytes()), "{line}");
+        assert_eq!(r.section, Some(&section.as_bytes()[..section.len().min(section::MAX_SECTION_LEN)]), "{line}");
+        assert_eq!(r.latency_us, Some(expected_latency), "{line}");
+    }
+}
+
+/// Damaged lines never panic the matcher.
+#[test]
+fn no_input_makes_the_matcher_panic() {
+    let p = nginx::compile(NGINX_COMBINED).expect("compiles");
+    let line = br#"1.2.3.4 - - [07/Feb/2019:21:11:00 +0000] "GET /a HTTP/1.1" 200 12 "-" "curl/8""#;
+    for n in 0..=line.len() {
+        let _ = p.parse(&mut ClfClock::default(), &line[..n]);
+        for r in [b'"', b' ', b'[', b']', b'\\', b'-', b'\xff'] {
+            let mut v = line.to_vec();
+            if n < v.len() {
+                v[n] = r;
+            }
+            let _ = p.parse(&mut ClfClock::default(), &v);
+        }
+    }
+}
