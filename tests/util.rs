@@ -21,7 +21,7 @@ pub fn data(name: &str) -> PathBuf {
 }
 
 pub fn logmon() -> Cmd {
-    Cmd { args: Vec::new(), stdin: None, stdin_file: None, env: Vec::new() }
+    Cmd { args: Vec::new(), stdin: None, stdin_file: None, env: Vec::new(), unprivileged: false }
 }
 
 /// A builder for one run of logmon.
@@ -30,6 +30,7 @@ pub struct Cmd {
     stdin: Option<Vec<u8>>,
     stdin_file: Option<PathBuf>,
     env: Vec<(String, String)>,
+    unprivileged: bool,
 }
 
 impl Cmd {
@@ -62,9 +63,21 @@ impl Cmd {
         self
     }
 
+    /// Runs as `nobody` when the tests run as root, so that permissions
+    /// apply to logmon.
+    pub fn unprivileged(mut self) -> Self {
+        self.unprivileged = true;
+        self
+    }
+
     /// The configured command, for tests that wire stdio themselves.
     pub fn command(&self) -> Command {
         let mut c = Command::new(BIN);
+        // SAFETY: geteuid(2) cannot fail.
+        if self.unprivileged && unsafe { libc::geteuid() } == 0 {
+            std::os::unix::process::CommandExt::uid(&mut c, 65534);
+            std::os::unix::process::CommandExt::gid(&mut c, 65534);
+        }
         c.args(&self.args);
         // Tests see what a pipe sees, whatever the developer's shell sets.
         c.env_remove("NO_COLOR");

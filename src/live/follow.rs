@@ -1,16 +1,23 @@
 //! `--follow PATH`: tail -F semantics without losing or repeating a line.
 //!
-//! A regular file always polls readable, so the file is read, and its path
-//! `stat`ed, on a timer. The path is tracked by device and inode:
+//! The file is read, and its path `stat`ed, at each check: when the caller
+//! hears that something changed, and on a timer. The path is tracked by
+//! device and inode:
 //! - renamed away and recreated (logrotate `create`): the old file is kept
-//!   open and read until it has been quiet for [`ROTATED_GRACE`], since a
-//!   server may write to it until it reopens its log; the new file is read
-//!   from its start meanwhile.
+//!   open and read until it has been quiet for [`ROTATED_GRACE`], counted
+//!   from the rotation at the earliest, since a server may write to it until
+//!   it reopens its log; the new file is read from its start meanwhile.
 //! - truncated in place (`copytruncate`): read again from the start. A file
 //!   that was truncated and then grew past the old offset between two checks
 //!   is caught by comparing the bytes just before the offset.
 //! - missing, a directory, not a regular file (a FIFO) or unreadable: said
 //!   once on stderr, then retried at every check until it comes back.
+//!
+//! Time is an input: every call takes `now` from its caller, so the rules
+//! run on a fake clock in tests.
+
+#[cfg(test)]
+mod tests;
 
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::{self, Seek, SeekFrom, Write};
@@ -20,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use crate::diag;
 use crate::error::{Error, OsMessage};
-use crate::input::LineReader;
+use crate::input::{Line, LineReader};
 use crate::monitor::Monitor;
 use crate::output::escape::Name;
 
@@ -34,12 +41,33 @@ const ROTATED_MAX: usize = 4;
 /// Bytes compared before the read offset to tell a rewritten file.
 const FINGERPRINT: usize = 64;
 
+/// Where a follower's lines go: the monitor, or a test's model.
+pub trait Lines {
+    /// Line `number` of the file followed at `source`.
+    fn line(&mut self, source: &Name, number: u64, line: Line<'_>) -> Result<(), Error>;
+}
+
+impl<W: Write> Lines for Monitor<W> {
+    fn line(&mut self, source: &Name, number: u64, line: Line<'_>) -> Result<(), Error> {
+        Monitor::line(self, source, number, line).map(drop)
+    }
+}
+
 /// The state of the followed path, so that each problem is said once.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Condition {
     Fine,
     Missing,
     Problem(String),
+}
+
+/// Where reading a newly opened file starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Start {
+    Beginning,
+    End,
+    /// At this offset, or at the start if the file is now shorter.
+    At(u64),
 }
 
 struct Tracked {
@@ -49,11 +77,15 @@ struct Tracked {
     reader: LineReader,
     /// The last bytes read, up to [`FINGERPRINT`].
     tail: Vec<u8>,
+    /// The file was found shorter than the offset while reading: truncated,
+    /// whatever it holds by the next check.
+    shrank: bool,
     changed: Instant,
 }
 
 impl Tracked {
-    fn open(path: &Path, at_end: bool, now: Instant) -> io::Result<Tracked> {
+    /// Opens `path`; `start` says where to read from, given what the file is.
+    fn open(path: &Path, now: Instant, start: impl FnOnce(&Metadata) -> Start) -> io::Result<Tracked> {
         // Non-blocking, so that a FIFO put in the log's place cannot hold the
         // loop in open(2) until a writer comes; it is refused just below.
         // On a regular file the flag changes nothing.
@@ -65,31 +97,42 @@ impl Tracked {
         if !meta.is_file() {
             return Err(io::Error::other("not a regular file"));
         }
+        let offset = match start(&meta) {
+            Start::Beginning => 0,
+            Start::End => meta.len(),
+            Start::At(at) if at <= meta.len() => at,
+            Start::At(_) => 0,
+        };
         let mut reader = LineReader::default();
-        let mut offset = 0;
-        if at_end {
-            offset = file.seek(SeekFrom::End(0))?;
-            // Starting in the middle of a line: its first part is not ours.
-            let mut last = [0u8];
-            if offset > 0 && file.read_exact_at(&mut last, offset - 1).is_ok() && last[0] != b'\n' {
-                reader.resume_mid_line();
-            }
+        // Starting in the middle of a line: its first part is not ours.
+        let mut last = [0u8];
+        if offset > 0 && file.read_exact_at(&mut last, offset - 1).is_ok() && last[0] != b'\n' {
+            reader.resume_mid_line();
         }
-        let mut tracked = Tracked { id: id(&meta), file, offset, reader, tail: Vec::new(), changed: now };
-        tracked.remember_tail()?;
+        file.seek(SeekFrom::Start(offset))?;
+        let mut tracked =
+            Tracked { id: id(&meta), file, offset, reader, tail: Vec::new(), shrank: false, changed: now };
+        tracked.remember_tail();
         Ok(tracked)
     }
 
-    /// Reads the bytes before the offset again, as the fingerprint.
-    fn remember_tail(&mut self) -> io::Result<()> {
+    /// Reads the bytes before the offset again, as the fingerprint. A file
+    /// already shorter than that was truncated: the next check says so.
+    fn remember_tail(&mut self) {
         let len = self.offset.min(FINGERPRINT as u64);
         self.tail.resize(len as usize, 0);
-        self.file.read_exact_at(&mut self.tail, self.offset - len)
+        if self.file.read_exact_at(&mut self.tail, self.offset - len).is_err() {
+            self.shrank = true;
+        }
     }
 
-    /// Whether the bytes before the offset are still the ones read: if not,
-    /// the file was truncated and has grown again since the last check.
-    fn rewritten(&self) -> bool {
+    /// Whether the file was truncated since the last read: it is shorter
+    /// than the offset, or the bytes before the offset are not the ones
+    /// read (truncated, then grown past the offset again).
+    fn truncated(&self) -> bool {
+        if self.shrank || self.file.metadata().is_ok_and(|m| m.len() < self.offset) {
+            return true;
+        }
         let mut now = [0u8; FINGERPRINT];
         let now = &mut now[..self.tail.len()];
         match self.file.read_exact_at(now, self.offset - self.tail.len() as u64) {
@@ -98,9 +141,9 @@ impl Tracked {
         }
     }
 
-    /// Reads up to `budget` bytes, handing complete lines to `monitor`.
+    /// Reads up to `budget` bytes, handing complete lines to `lines`.
     /// `Ok(true)` if it stopped with more to read.
-    fn read<W: Write>(&mut self, name: &Name, budget: &mut usize, monitor: &mut Monitor<W>) -> Result<bool, Failure> {
+    fn read(&mut self, name: &Name, now: Instant, budget: &mut usize, lines: &mut impl Lines) -> Result<bool, Failure> {
         let start = self.offset;
         let mut more = true;
         while *budget > 0 {
@@ -111,18 +154,23 @@ impl Tracked {
             }
             *budget = budget.saturating_sub(n);
             self.offset += n as u64;
-            self.reader.lines(|number, line| monitor.line(name, number, line).map(drop)).map_err(Failure::Output)?;
+            self.reader.lines(|number, line| lines.line(name, number, line)).map_err(Failure::Output)?;
         }
         if self.offset != start {
-            self.changed = Instant::now();
-            self.remember_tail().map_err(Failure::Read)?;
+            self.changed = now;
+            self.remember_tail();
         }
         Ok(more)
     }
 
     /// Hands out a last line left without its newline.
-    fn finish<W: Write>(&mut self, name: &Name, monitor: &mut Monitor<W>) -> Result<(), Error> {
-        self.reader.finish(|number, line| monitor.line(name, number, line).map(drop))
+    fn finish(&mut self, name: &Name, lines: &mut impl Lines) -> Result<(), Error> {
+        self.reader.finish(|number, line| lines.line(name, number, line))
+    }
+
+    /// Bytes in the file past what was read.
+    fn unread(&self) -> u64 {
+        self.file.metadata().map_or(0, |m| m.len().saturating_sub(self.offset))
     }
 }
 
@@ -148,15 +196,17 @@ pub struct Follower {
     /// The file being read left the path (gone, or a directory in its
     /// place): whatever appears there next is a rotation.
     orphaned: bool,
-    /// The file could not be read at start (no permission): once it can,
-    /// it is read from its end, as if it had been at start.
-    open_at_end: bool,
+    /// The file that was at the path at start but could not be read (no
+    /// permission), by id, and its size then (`stat` needs no permission
+    /// to read): once it can be read, it is read from there, as if it had
+    /// been read from its end at start.
+    unread_at_start: Option<((u64, u64), u64)>,
 }
 
 impl Follower {
     /// Starts following `path`: at its end, or at its start with
     /// `from_start`. A path that is not there yet is waited for.
-    pub fn new(path: &Path, from_start: bool) -> Follower {
+    pub fn new(path: &Path, from_start: bool, now: Instant) -> Follower {
         let name = Name::from(path);
         let mut follower = Follower {
             path: path.to_owned(),
@@ -165,9 +215,10 @@ impl Follower {
             rotated: Vec::new(),
             condition: Condition::Fine,
             orphaned: false,
-            open_at_end: false,
+            unread_at_start: None,
         };
-        match Tracked::open(path, !from_start, Instant::now()) {
+        let start = if from_start { Start::Beginning } else { Start::End };
+        match Tracked::open(path, now, |_| start) {
             Ok(tracked) => {
                 let whence = if from_start { "from its start" } else { "from its end" };
                 diag::say(format_args!("following {} {whence}", follower.name));
@@ -175,21 +226,42 @@ impl Follower {
             }
             Err(e) => {
                 // A file created later is new, all of it; one that was there
-                // but could not be read holds history.
-                follower.open_at_end = !from_start && e.kind() == io::ErrorKind::PermissionDenied;
+                // but could not be read holds history up to its size now.
+                if !from_start && e.kind() == io::ErrorKind::PermissionDenied {
+                    follower.unread_at_start = std::fs::metadata(path).ok().map(|m| (id(&m), m.len()));
+                }
                 follower.trouble(&e);
             }
         }
         follower
     }
 
+    /// The path followed, as given.
+    pub fn name(&self) -> &Name {
+        &self.name
+    }
+
+    /// What keeps the path from being read, while it lasts: `None` when the
+    /// file is read normally.
+    pub fn trouble_now(&self) -> Option<String> {
+        match &self.condition {
+            Condition::Fine => None,
+            Condition::Missing => Some("missing".to_owned()),
+            Condition::Problem(why) => Some(why.clone()),
+        }
+    }
+
     /// Reads what the followed files hold, rotated ones first, up to
     /// `budget` bytes. `Ok(true)` if more is waiting.
-    pub fn read<W: Write>(&mut self, budget: &mut usize, monitor: &mut Monitor<W>) -> Result<bool, Error> {
+    ///
+    /// Truncation is looked for before reading, since reading moves the
+    /// offset past the evidence.
+    pub fn read(&mut self, now: Instant, budget: &mut usize, lines: &mut impl Lines) -> Result<bool, Error> {
+        self.check_truncation(lines)?;
         let mut more = false;
         let mut i = 0;
         while i < self.rotated.len() {
-            match self.rotated[i].read(&self.name, budget, monitor) {
+            match self.rotated[i].read(&self.name, now, budget, lines) {
                 Ok(m) => {
                     more |= m;
                     i += 1;
@@ -198,19 +270,19 @@ impl Follower {
                 Err(Failure::Read(e)) => {
                     diag::say(format_args!("{}: rotated file: {}; letting it go", self.name, OsMessage(&e)));
                     let mut gone = self.rotated.remove(i);
-                    gone.finish(&self.name, monitor)?;
+                    gone.finish(&self.name, lines)?;
                 }
             }
         }
         if let Some(mut current) = self.current.take() {
-            match current.read(&self.name, budget, monitor) {
+            match current.read(&self.name, now, budget, lines) {
                 Ok(m) => {
                     more |= m;
                     self.current = Some(current);
                 }
                 Err(Failure::Output(e)) => return Err(e),
                 Err(Failure::Read(e)) => {
-                    current.finish(&self.name, monitor)?;
+                    current.finish(&self.name, lines)?;
                     self.trouble(&e);
                 }
             }
@@ -218,29 +290,26 @@ impl Follower {
         Ok(more)
     }
 
-    /// The timer's work: looks for truncation, reads what is new, then
-    /// looks at the path for rotation or disappearance, and reads the new
-    /// file if there is one. `Ok(true)` if more is waiting.
+    /// Reads what is new, then looks at the path for rotation or
+    /// disappearance, and reads the new file if there is one. `Ok(true)`
+    /// if more is waiting.
     ///
-    /// Truncation is looked for before reading, since reading moves the
-    /// offset past the evidence; rotation after, so the old file is read to
-    /// its end before the new one.
-    pub fn check<W: Write>(&mut self, budget: &mut usize, monitor: &mut Monitor<W>) -> Result<bool, Error> {
-        let now = Instant::now();
-        self.let_go_of_quiet_rotated(now, monitor)?;
-        self.check_truncation(monitor)?;
-        if self.read(budget, monitor)? {
+    /// The path is looked at after reading, so that the old file is read
+    /// to its end before the new one.
+    pub fn check(&mut self, now: Instant, budget: &mut usize, lines: &mut impl Lines) -> Result<bool, Error> {
+        self.let_go_of_quiet_rotated(now, lines)?;
+        if self.read(now, budget, lines)? {
             return Ok(true);
         }
         let meta = match std::fs::metadata(&self.path) {
             Ok(meta) if meta.is_dir() => {
-                self.orphan();
+                self.orphan(now);
                 self.trouble(&io::Error::from_raw_os_error(libc::EISDIR));
                 return Ok(false);
             }
             Ok(meta) => meta,
             Err(e) => {
-                self.orphan();
+                self.orphan(now);
                 self.trouble(&e);
                 return Ok(false);
             }
@@ -249,22 +318,21 @@ impl Follower {
             self.condition = Condition::Fine;
             return Ok(false);
         }
-        self.open_new(now, monitor)?;
-        self.read(budget, monitor)
+        self.open_new(now, lines)?;
+        self.read(now, budget, lines)
     }
 
-    /// A file shorter than what was read of it, or whose bytes before the
-    /// offset changed, was truncated: read it again from the start.
-    fn check_truncation<W: Write>(&mut self, monitor: &mut Monitor<W>) -> Result<(), Error> {
+    /// A file truncated since the last read is read again from the start.
+    fn check_truncation(&mut self, lines: &mut impl Lines) -> Result<(), Error> {
         let Some(current) = &mut self.current else { return Ok(()) };
-        let shorter = current.file.metadata().is_ok_and(|m| m.len() < current.offset);
-        if !shorter && !current.rewritten() {
+        if !current.truncated() {
             return Ok(());
         }
         diag::say(format_args!("{}: truncated; reading it from the start", self.name));
-        current.finish(&self.name, monitor)?;
+        current.finish(&self.name, lines)?;
         current.offset = 0;
         current.tail.clear();
+        current.shrank = false;
         if let Err(e) = current.file.seek(SeekFrom::Start(0)) {
             self.current = None;
             self.trouble(&e);
@@ -275,14 +343,20 @@ impl Follower {
     /// The path names another file: read it from its start, and keep
     /// reading the one it replaced. A file that comes back (a rotation
     /// undone) is read on from where it was, not again.
-    fn open_new<W: Write>(&mut self, now: Instant, monitor: &mut Monitor<W>) -> Result<(), Error> {
-        let tracked = match Tracked::open(&self.path, std::mem::take(&mut self.open_at_end), now) {
+    fn open_new(&mut self, now: Instant, lines: &mut impl Lines) -> Result<(), Error> {
+        let unread_at_start = self.unread_at_start;
+        let start = |meta: &Metadata| match unread_at_start {
+            Some((was, size)) if was == id(meta) => Start::At(size),
+            _ => Start::Beginning,
+        };
+        let tracked = match Tracked::open(&self.path, now, start) {
             Ok(tracked) => tracked,
             Err(e) => {
                 self.trouble(&e);
                 return Ok(());
             }
         };
+        self.unread_at_start = None;
         let tracked = match self.rotated.iter().position(|r| r.id == tracked.id) {
             Some(i) => self.rotated.remove(i),
             None => tracked,
@@ -293,12 +367,13 @@ impl Follower {
         } else {
             diag::say(format_args!("{}: appeared; following it", self.name));
         }
-        if let Some(old) = old {
+        if let Some(mut old) = old {
+            old.changed = now;
             self.rotated.push(old);
         }
         if self.rotated.len() > ROTATED_MAX {
             let oldest = self.rotated.remove(0);
-            self.retire(oldest, monitor)?;
+            self.retire(oldest, now, lines)?;
         }
         self.condition = Condition::Fine;
         Ok(())
@@ -307,31 +382,32 @@ impl Follower {
     /// The path no longer names the file being read: keep reading it as a
     /// rotated file, which is let go once quiet, so that a deleted log's
     /// space is freed.
-    fn orphan(&mut self) {
-        if let Some(current) = self.current.take() {
+    fn orphan(&mut self, now: Instant) {
+        if let Some(mut current) = self.current.take() {
+            current.changed = now;
             self.rotated.push(current);
             self.orphaned = true;
         }
     }
 
-    fn let_go_of_quiet_rotated<W: Write>(&mut self, now: Instant, monitor: &mut Monitor<W>) -> Result<(), Error> {
+    fn let_go_of_quiet_rotated(&mut self, now: Instant, lines: &mut impl Lines) -> Result<(), Error> {
         while self.rotated.first().is_some_and(|oldest| now.duration_since(oldest.changed) >= ROTATED_GRACE) {
             let oldest = self.rotated.remove(0);
-            self.retire(oldest, monitor)?;
+            self.retire(oldest, now, lines)?;
         }
         Ok(())
     }
 
     /// Reads a file that is being let go to its end, then closes it. A read
     /// error only ends, a little early, a file that was ending anyway.
-    fn retire<W: Write>(&self, mut tracked: Tracked, monitor: &mut Monitor<W>) -> Result<(), Error> {
+    fn retire(&self, mut tracked: Tracked, now: Instant, lines: &mut impl Lines) -> Result<(), Error> {
         let mut unlimited = usize::MAX;
-        match tracked.read(&self.name, &mut unlimited, monitor) {
+        match tracked.read(&self.name, now, &mut unlimited, lines) {
             Ok(_) => {}
             Err(Failure::Output(e)) => return Err(e),
             Err(Failure::Read(e)) => diag::say(format_args!("{}: rotated file: {}", self.name, OsMessage(&e))),
         }
-        tracked.finish(&self.name, monitor)
+        tracked.finish(&self.name, lines)
     }
 
     /// Says what is wrong with the path, unless it was already said.
@@ -350,16 +426,15 @@ impl Follower {
         }
     }
 
-    /// At the end of the run: every line that is there, read, including
-    /// last lines without a newline. The path is looked at first, as at a
-    /// check, so that a rotation or truncation just before the end is not
-    /// missed.
-    pub fn finish<W: Write>(&mut self, monitor: &mut Monitor<W>) -> Result<(), Error> {
-        let mut unlimited = usize::MAX;
-        self.check(&mut unlimited, monitor)?;
-        for tracked in std::mem::take(&mut self.rotated).into_iter().chain(self.current.take()) {
-            self.retire(tracked, monitor)?;
+    /// At the end of the run, after the last checks and reads: hands out
+    /// last lines left without a newline, closes every file and returns
+    /// the bytes left unread in them.
+    pub fn close(&mut self, lines: &mut impl Lines) -> Result<u64, Error> {
+        let mut unread = 0;
+        for mut tracked in std::mem::take(&mut self.rotated).into_iter().chain(self.current.take()) {
+            unread += tracked.unread();
+            tracked.finish(&self.name, lines)?;
         }
-        Ok(())
+        Ok(unread)
     }
 }

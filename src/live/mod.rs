@@ -30,15 +30,20 @@ use follow::Follower;
 /// writer, `--from-start` on a large file) never holds up deadlines.
 const READ_BUDGET: usize = 4 << 20;
 
-/// Bytes read at shutdown from a pipe whose writer goes on writing.
+/// Bytes read at most after INT or TERM, from a backlog or from a pipe
+/// whose writer goes on writing.
 const SHUTDOWN_BUDGET: usize = 64 << 20;
+
+/// Time spent reading at most after INT or TERM.
+const SHUTDOWN_TIME: Duration = Duration::from_secs(1);
 
 /// Follows a file like `tail -F` until a signal ends the run.
 pub fn follow<W: Write>(path: &Path, options: &Options, monitor: &mut Monitor<W>) -> Result<(), Error> {
     let signals = Signals::install(true).map_err(|e| Error::system("installing signal handlers", e))?;
-    let follower = Follower::new(path, options.from_start);
-    let source = Source::Follow { follower, every: options.check_interval, next_check: Instant::now() };
-    Loop::new(source, signals, monitor).run()
+    let now = Instant::now();
+    let follower = Box::new(Follower::new(path, options.from_start, now));
+    let source = Source::Follow { follower, every: options.check_interval, next_check: now };
+    Loop::new(source, signals, monitor, now).run()
 }
 
 /// Reads a pipe or terminal until its writer ends it or a signal does.
@@ -48,7 +53,7 @@ pub fn stream<W: Write>(input: Input, monitor: &mut Monitor<W>) -> Result<(), Er
     let file = input.open()?;
     diag::say(format_args!("reading {name} live; INT or TERM ends the run with a summary"));
     let source = Source::Stream { file, name, reader: LineReader::default() };
-    Loop::new(source, signals, monitor).run()
+    Loop::new(source, signals, monitor, Instant::now()).run()
 }
 
 enum Source {
@@ -56,7 +61,7 @@ enum Source {
     Stream { file: File, name: Name, reader: LineReader },
     /// A followed file: regular files always poll readable, so it is read
     /// and checked on a timer instead.
-    Follow { follower: Follower, every: Duration, next_check: Instant },
+    Follow { follower: Box<Follower>, every: Duration, next_check: Instant },
 }
 
 struct Loop<'m, W: Write> {
@@ -76,8 +81,8 @@ enum End {
 }
 
 impl<'m, W: Write> Loop<'m, W> {
-    fn new(source: Source, signals: Signals, monitor: &'m mut Monitor<W>) -> Self {
-        Loop { source, signals, monitor, skew: Skew::default(), backlog: false, started: Instant::now() }
+    fn new(source: Source, signals: Signals, monitor: &'m mut Monitor<W>, started: Instant) -> Self {
+        Loop { source, signals, monitor, skew: Skew::default(), backlog: false, started }
     }
 
     fn run(mut self) -> Result<(), Error> {
@@ -98,7 +103,8 @@ impl<'m, W: Write> Loop<'m, W> {
         self.finish(end)
     }
 
-    /// One turn: sleep until the next deadline or event, then act on it.
+    /// One turn: sleep until the next deadline or event, then hand each
+    /// source that is ready to its own function.
     fn wait_and_handle(&mut self, wall: Duration) -> Result<Option<End>, Error> {
         let mut timeout =
             self.monitor.engine().next_deadline().map(|d| Duration::from_secs(d as u64).saturating_sub(wall));
@@ -119,6 +125,7 @@ impl<'m, W: Write> Loop<'m, W> {
             fds.push(interest(file.as_fd(), libc::POLLIN));
         }
         poll::wait(&mut fds, timeout).map_err(|e| Error::system("poll", e))?;
+        let input_ready = fds.get(INPUT).is_some_and(|fd| fd.revents != 0);
 
         let pending = self.signals.take();
         if let Some(sig) = pending.terminate {
@@ -132,37 +139,34 @@ impl<'m, W: Write> Loop<'m, W> {
         if pending.report {
             self.monitor.report_now(Some(now().as_secs() as Epoch))?;
         }
+        let now = Instant::now();
         match &mut self.source {
-            Source::Stream { file, name, reader } => {
-                if fds[INPUT].revents == 0 {
-                    return Ok(None);
-                }
-                // One read per wakeup: poll promised it will not block. The
-                // descriptor is not made O_NONBLOCK: that flag lives on the
-                // open file description, which a terminal on stdin shares
-                // with the shell, and would outlive logmon.
-                let n = reader.read_from(file).map_err(|e| Error::input(name.clone(), e))?;
-                if n == 0 {
-                    return Ok(Some(End::EndOfInput));
-                }
-                self.backlog = reader.was_full();
-                let monitor = &mut *self.monitor;
-                reader.lines(|number, line| monitor.line(name, number, line).map(drop))?;
-            }
+            Source::Stream { .. } if input_ready => return self.on_stream_readable(),
+            Source::Stream { .. } => {}
             Source::Follow { follower, every, next_check } => {
-                let due = pending.reopen || Instant::now() >= *next_check;
-                if !(due || self.backlog) {
-                    return Ok(None);
-                }
-                let mut budget = READ_BUDGET;
+                let due = pending.reopen || now >= *next_check;
                 if due {
-                    self.backlog = follower.check(&mut budget, self.monitor)?;
-                    *next_check = Instant::now() + *every;
-                } else {
-                    self.backlog = follower.read(&mut budget, self.monitor)?;
+                    *next_check = now + *every;
                 }
+                self.backlog = on_follow_turn(follower, due, self.backlog, now, self.monitor)?;
             }
         }
+        Ok(None)
+    }
+
+    /// The pipe is readable: one read, since poll promised it will not
+    /// block. The descriptor is not made O_NONBLOCK: that flag lives on the
+    /// open file description, which a terminal on stdin shares with the
+    /// shell, and would outlive logmon.
+    fn on_stream_readable(&mut self) -> Result<Option<End>, Error> {
+        let Source::Stream { file, name, reader } = &mut self.source else { return Ok(None) };
+        let n = reader.read_from(file).map_err(|e| Error::input(name.clone(), e))?;
+        if n == 0 {
+            return Ok(Some(End::EndOfInput));
+        }
+        self.backlog = reader.was_full();
+        let monitor = &mut *self.monitor;
+        reader.lines(|number, line| monitor.line(name, number, line).map(drop))?;
         Ok(None)
     }
 
@@ -181,18 +185,31 @@ impl<'m, W: Write> Loop<'m, W> {
         }
     }
 
-    /// Reads what is already there, closes every open second, writes the
-    /// last report and the summary.
+    /// Reads what is already there, within [`SHUTDOWN_BUDGET`] and
+    /// [`SHUTDOWN_TIME`] after a signal, says what was left unread, closes
+    /// every open second, writes the last report and the summary.
     fn finish(mut self, end: End) -> Result<(), Error> {
-        match &mut self.source {
-            Source::Stream { file, name, reader } => {
-                if let End::Signal(_) = end {
-                    drain_available(file, name, reader, self.monitor)?;
+        let shutdown = Shutdown::new(Instant::now());
+        match (&mut self.source, &end) {
+            (Source::Stream { file, name, reader }, End::Signal(sig)) => {
+                if drain_available(file, name, reader, shutdown, self.monitor)? {
+                    diag::say(format_args!("{}: {name}: input left unread", signals::name(*sig)));
                 }
+            }
+            (Source::Stream { .. }, End::EndOfInput) => {}
+            (Source::Follow { follower, .. }, _) => drain_follower(follower, shutdown, self.monitor)?,
+        }
+        match &mut self.source {
+            Source::Stream { name, reader, .. } => {
                 let monitor = &mut *self.monitor;
                 reader.finish(|number, line| monitor.line(name, number, line).map(drop))?;
             }
-            Source::Follow { follower, .. } => follower.finish(self.monitor)?,
+            Source::Follow { follower, .. } => {
+                let unread = follower.close(self.monitor)?;
+                if unread > 0 {
+                    diag::say(format_args!("{}: {unread} bytes left unread", follower.name()));
+                }
+            }
         }
         self.monitor.finish(Some(now().as_secs() as Epoch))?;
         let ran = output::Duration(self.started.elapsed().as_secs() as i64);
@@ -204,28 +221,95 @@ impl<'m, W: Write> Loop<'m, W> {
     }
 }
 
-/// Reads what a pipe holds right now, without waiting for more.
+/// A turn of the loop for a followed file: a check when one is due (the
+/// timer, HUP), else more of a backlog. `Ok(true)` if more is waiting.
+fn on_follow_turn<W: Write>(
+    follower: &mut Follower,
+    due: bool,
+    backlog: bool,
+    now: Instant,
+    monitor: &mut Monitor<W>,
+) -> Result<bool, Error> {
+    let mut budget = READ_BUDGET;
+    if due {
+        follower.check(now, &mut budget, monitor)
+    } else if backlog {
+        follower.read(now, &mut budget, monitor)
+    } else {
+        Ok(false)
+    }
+}
+
+/// What the end of a run may still read after a signal: [`SHUTDOWN_BUDGET`]
+/// bytes within [`SHUTDOWN_TIME`], whichever runs out first, so that a
+/// backlog cannot hold the summary past a supervisor's patience (`docker
+/// stop` waits 10 s).
+#[derive(Clone, Copy, Debug)]
+struct Shutdown {
+    bytes: usize,
+    until: Instant,
+}
+
+impl Shutdown {
+    fn new(now: Instant) -> Shutdown {
+        Shutdown { bytes: SHUTDOWN_BUDGET, until: now + SHUTDOWN_TIME }
+    }
+
+    /// Bytes the next read may take, zero once the budget or the time is spent.
+    fn next_chunk(&self, now: Instant) -> usize {
+        if now >= self.until { 0 } else { self.bytes.min(READ_BUDGET) }
+    }
+}
+
+/// The last look at a followed file, then reads within `shutdown`.
+fn drain_follower<W: Write>(
+    follower: &mut Follower,
+    mut shutdown: Shutdown,
+    monitor: &mut Monitor<W>,
+) -> Result<(), Error> {
+    let mut more = true;
+    let mut first = true;
+    loop {
+        let now = Instant::now();
+        let chunk = shutdown.next_chunk(now);
+        if chunk == 0 || !more {
+            return Ok(());
+        }
+        let mut budget = chunk;
+        more = if std::mem::take(&mut first) {
+            follower.check(now, &mut budget, monitor)?
+        } else {
+            follower.read(now, &mut budget, monitor)?
+        };
+        shutdown.bytes -= chunk - budget.min(chunk);
+    }
+}
+
+/// Reads what a pipe holds right now, without waiting for more, within
+/// `shutdown`. `Ok(true)` if input was left unread.
 fn drain_available<W: Write>(
     file: &mut File,
     name: &Name,
     reader: &mut LineReader,
+    mut shutdown: Shutdown,
     monitor: &mut Monitor<W>,
-) -> Result<(), Error> {
-    let mut budget = SHUTDOWN_BUDGET;
-    while budget > 0 {
+) -> Result<bool, Error> {
+    loop {
         let mut fds = [interest(file.as_fd(), libc::POLLIN)];
         poll::wait(&mut fds, Some(Duration::ZERO)).map_err(|e| Error::system("poll", e))?;
         if fds[0].revents == 0 {
-            break;
+            return Ok(false);
+        }
+        if shutdown.next_chunk(Instant::now()) == 0 {
+            return Ok(true);
         }
         let n = reader.read_from(file).map_err(|e| Error::input(name.clone(), e))?;
         if n == 0 {
-            break;
+            return Ok(false);
         }
-        budget = budget.saturating_sub(n);
+        shutdown.bytes = shutdown.bytes.saturating_sub(n);
         reader.lines(|number, line| monitor.line(name, number, line).map(drop))?;
     }
-    Ok(())
 }
 
 /// The wall clock, as time since the epoch. A clock set before 1970 reads
