@@ -130,3 +130,41 @@ fn counts_of_one_are_singular() {
     let run = logmon().arg("--replay").stdin(clf_line(1_549_573_956, "/a").repeat(2)).run();
     run.expect_success().expect_stdout_contains(": 2 hits, ").expect_stdout_contains("[SUMMARY] 2 lines: 2 hits, ");
 }
+
+/// `YYYY-MM-DDTHH:MM:SSZ`.
+fn is_rfc3339(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 20
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            10 => *c == b'T',
+            13 | 16 => *c == b':',
+            19 => *c == b'Z',
+            _ => c.is_ascii_digit(),
+        })
+}
+
+#[test]
+fn times_at_the_top_of_the_range_are_rfc3339() {
+    let line = |t: i64| format!("\"10.0.0.2\",\"-\",\"apache\",{t},\"GET /api HTTP/1.0\",200,1234\n");
+    // The last second accepted, then one past it (refused as malformed).
+    let log = line(253_402_214_399) + &line(253_402_214_400);
+    for interval in ["24h", "7s"] {
+        let run = logmon().args(["--replay", "-o", "json", "-i", interval]).stdin(log.clone()).run();
+        run.expect_success();
+        assert!(!run.stdout.contains('@'), "{run}");
+        let mut times = 0;
+        for event in run.json() {
+            for key in ["time", "start", "end", "first", "last"] {
+                if let Some(t) = event[key].as_str() {
+                    assert!(is_rfc3339(t), "{key}: {t:?}{run}");
+                    times += 1;
+                }
+            }
+        }
+        assert!(times >= 5, "{run}");
+        let summary = run.summary();
+        assert_eq!((summary.int("hits"), summary.int("malformed")), (1, 1), "{run}");
+        assert_eq!(summary.str("last"), "9999-12-30T23:59:59Z", "{run}");
+    }
+}

@@ -8,9 +8,15 @@ use time::{Date, Month};
 /// Seconds since the epoch, UTC. Everything in the engine counts in these.
 pub type Epoch = i64;
 
-/// The last second a timestamp may name: 9999-12-31T23:59:59Z. Later ones
-/// cannot be written back out as four-digit years, so they are refused.
-pub const MAX_EPOCH: Epoch = 253_402_300_799;
+/// The last second RFC 3339 can write, with its four-digit year:
+/// 9999-12-31T23:59:59Z.
+pub const LAST_SHOWN: Epoch = 253_402_300_799;
+
+/// The last second a timestamp may name: 9999-12-30T23:59:59Z, a day
+/// before [`LAST_SHOWN`]. A report ends at most one interval (24 h at the
+/// most) after the hits it holds, and every time shown must be RFC 3339,
+/// so later timestamps are refused as they are parsed.
+pub const MAX_EPOCH: Epoch = LAST_SHOWN - 86_400;
 
 /// Length of `10/Oct/2000:13:55:36 -0700`.
 pub const CLF_LEN: usize = 26;
@@ -353,8 +359,11 @@ mod tests {
     fn years_outside_the_epoch_range_are_refused() {
         assert_eq!(clf("31/Dec/1969:23:59:59 +0000"), None);
         assert_eq!(clf("01/Jan/1970:00:00:00 +0000"), Some(0));
-        assert_eq!(clf("31/Dec/9999:23:59:59 +0000"), Some(MAX_EPOCH));
-        assert_eq!(clf("31/Dec/9999:23:59:59 -0100"), None);
+        assert_eq!(clf("30/Dec/9999:23:59:59 +0000"), Some(MAX_EPOCH));
+        assert_eq!(clf("31/Dec/9999:00:00:00 +0000"), None);
+        assert_eq!(clf("30/Dec/9999:23:59:59 -0100"), None);
+        assert_eq!(parse_unix_seconds(b"253402214399"), Some(MAX_EPOCH));
+        assert_eq!(parse_unix_seconds(b"253402214400"), None);
     }
 
     #[test]

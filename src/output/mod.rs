@@ -113,7 +113,10 @@ fn civil(t: Epoch) -> Option<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp(t).ok()
 }
 
-/// `t` as `YYYY-MM-DD<between>HH:MM:SS<zone>`; `@t` past year 9999.
+/// `t` as `YYYY-MM-DD<between>HH:MM:SS<zone>`. Times past
+/// [`LAST_SHOWN`](crate::engine::timestamp::LAST_SHOWN) cannot be written
+/// so; the parser refuses timestamps that could lead to one, and should
+/// one come anyway, it is shown as `@t` rather than stopping the run.
 fn write_date_time(f: &mut fmt::Formatter<'_>, t: Epoch, between: char, zone: &str) -> fmt::Result {
     match civil(t) {
         Some(d) => write!(
@@ -180,6 +183,7 @@ impl fmt::Display for Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::timestamp::LAST_SHOWN;
 
     #[test]
     fn time_formats() {
@@ -187,6 +191,7 @@ mod tests {
         assert_eq!(Stamp(t).to_string(), "2019-02-07 21:12:36+00:00");
         assert_eq!(Rfc3339(t).to_string(), "2019-02-07T21:12:36Z");
         assert_eq!(TimeOfDay(t).to_string(), "21:12:36");
+        assert_eq!(Rfc3339(LAST_SHOWN).to_string(), "9999-12-31T23:59:59Z");
         assert_eq!(Stamp(i64::MAX).to_string(), format!("@{}", i64::MAX));
     }
 
