@@ -8,11 +8,15 @@ use std::time::Duration;
 use crate::engine::alert::Threshold;
 use crate::engine::format::{self, CompileError, Pattern};
 use crate::engine::parse::LogFormat;
+use crate::engine::rule::Rule;
 use crate::engine::topk::TRACKED;
 use crate::engine::{Clock, Config};
 use crate::error::Error;
 use crate::output::escape::{Name, Terminal};
 use crate::output::{Format, Verbosity};
+
+/// Rules `--alert` takes: each costs 16 bytes per second of its window.
+pub const MAX_RULES: usize = 16;
 
 pub const VERSION: &str = concat!("logmon ", env!("CARGO_PKG_VERSION"));
 
@@ -44,6 +48,17 @@ Alerts and reports:
   -i, --interval DUR        report every DUR [default: 10s]
       --max-delay DUR       wait for out-of-order lines [default: 2s]
   -n, --top N               sections listed per report [default: 5]
+      --alert RULE          alert when RULE holds (repeatable, up to 16);
+                            replaces the rate rule unless -t is given too
+
+Rules: METRIC OP VALUE [over DUR] [for DUR] [min N] [in SECTION]
+  METRIC  rate, 2xx, 3xx, 4xx, 5xx, errors (the 5xx share), or a
+          response time: p50, p90, p95, p99, max
+  OP      > or <
+  VALUE   10 (req/s), 2/s, 5%, 500ms, 1.5s, 800us
+  over: the rule's window [default: --window]; for: how long it must hold
+  to trigger; min: hits a share or quantile needs [default: 20]; in: only
+  that section's hits. e.g. --alert 'errors > 5% over 5m for 1m'
 
 Output:
   -o, --format FORMAT       text, or json: one object per line [default: text]
@@ -122,6 +137,8 @@ where
     use lexopt::prelude::*;
 
     let mut o = Options::default();
+    let mut rules: Vec<String> = Vec::new();
+    let mut threshold_given = false;
     let mut parser = lexopt::Parser::from_args(args);
     while let Some(arg) = parser.next().map_err(usage)? {
         match arg {
@@ -147,6 +164,7 @@ where
             }
             Short('t') | Long("threshold") => {
                 let value = text(&mut parser, "--threshold")?;
+                threshold_given = true;
                 o.engine.threshold = Threshold::parse(&value)
                     .ok_or_else(|| invalid("--threshold", value.as_str(), "requests per second, e.g. 10 or 2.5"))?;
             }
@@ -179,10 +197,21 @@ where
                 }
             }
             Long("fail-on-alert") => o.fail_on_alert = true,
+            Long("alert") => rules.push(text(&mut parser, "--alert")?),
             Value(path) => o.inputs.push(path.into()),
             _ => return Err(usage(arg.unexpected())),
         }
     }
+    // Parsed last: a rule's default window is --window, wherever it stands.
+    if rules.len() > MAX_RULES {
+        return Err(Error::Usage(format!("--alert given {} times: at most {MAX_RULES} rules", rules.len())));
+    }
+    for rule in &rules {
+        let parsed = Rule::parse(rule, o.engine.window)
+            .map_err(|e| Error::Usage(format!("invalid --alert rule: {}", e.pointed(rule))))?;
+        o.engine.rules.push(parsed);
+    }
+    o.engine.default_rule = rules.is_empty() || threshold_given;
     if o.follow.is_some() && (o.replay || !o.inputs.is_empty()) {
         return Err(Error::Usage("--follow reads only its own PATH: drop --replay and FILE arguments".into()));
     }
@@ -404,6 +433,25 @@ mod tests {
         for bad in ["", "s", "1.5s", "-1", "1d", "1 s", "9999999999"] {
             assert_eq!(parse_duration(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn alert_rules_replace_the_default_unless_threshold_is_given() {
+        let o = options(&["--alert", "errors > 5%", "--alert", "rate < 1 over 5m", "-w", "1m"]);
+        let rules: Vec<String> = o.engine.rules.iter().map(|r| r.to_string()).collect();
+        assert_eq!(rules, ["errors > 5% over 1m", "rate < 1 over 5m"], "--window applies wherever it stands");
+        assert!(!o.engine.default_rule);
+        assert!(options(&["--alert", "5xx > 1/s", "-t", "10"]).engine.default_rule);
+        assert!(options(&[]).engine.default_rule);
+    }
+
+    #[test]
+    fn a_bad_rule_points_at_the_word() {
+        let message = usage_error(&["--alert", "errors > 5 over 5m"]);
+        assert!(message.starts_with("invalid --alert rule: '5'"), "{message}");
+        assert!(message.ends_with("  errors > 5 over 5m\n           ^"), "{message}");
+        let many: Vec<&str> = (0..=MAX_RULES).flat_map(|_| ["--alert", "rate > 1"]).collect();
+        assert!(usage_error(&many).contains("--alert"));
     }
 
     #[test]

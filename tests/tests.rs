@@ -7,4 +7,5 @@ mod formats;
 mod live;
 mod man;
 mod replay;
+mod rules;
 mod util;

@@ -4,6 +4,7 @@
 
 use super::alert::{AlertEvent, Threshold};
 use super::parse::{LogFormat, Malformed};
+use super::rule::Rule;
 use super::stats::{Report, Summary};
 use super::timestamp::Epoch;
 use super::window::Placement;
@@ -33,6 +34,10 @@ pub struct Config {
     pub top: usize,
     pub format: LogFormat,
     pub clock: Clock,
+    /// `--alert` rules, evaluated with the default rule if `default_rule`.
+    pub rules: Vec<Rule>,
+    /// The default rule: `rate > threshold over window`.
+    pub default_rule: bool,
 }
 
 impl Default for Config {
@@ -45,6 +50,8 @@ impl Default for Config {
             top: 5,
             format: LogFormat::Auto,
             clock: Clock::Log,
+            rules: Vec::new(),
+            default_rule: true,
         }
     }
 }

@@ -29,9 +29,9 @@ enum Phase {
 impl Phase {
     /// The schedule, started at `now` if the clock was waiting; `None` once
     /// the run is finished.
-    fn schedule_or_start(&mut self, config: &Config, now: Epoch) -> Option<&mut Schedule> {
+    fn schedule_or_start(&mut self, config: &Config, now: Epoch, out: &mut Outbox) -> Option<&mut Schedule> {
         if let Phase::Waiting { malformed } = *self {
-            *self = Phase::Running(Schedule::start(config, now, malformed));
+            *self = Phase::Running(Schedule::start(config, now, malformed, &mut out.alerts));
         }
         match self {
             Phase::Running(schedule) => Some(schedule),
@@ -74,6 +74,7 @@ struct Held {
     time: Epoch,
     status: u16,
     bytes: u64,
+    latency_us: Option<u64>,
     section: Option<([u8; section::MAX_SECTION_LEN], u8)>,
 }
 
@@ -84,15 +85,16 @@ impl Held {
             copy[..s.len()].copy_from_slice(s);
             (copy, s.len() as u8)
         });
-        Held { time: record.time, status: record.status, bytes: record.bytes, section }
+        Held { time: record.time, status: record.status, bytes: record.bytes, latency_us: record.latency_us, section }
     }
 
     fn record(&self) -> Record<'_> {
-        // Only what reports count is kept of a held line.
+        // Only what reports and rules count is kept of a held line.
         Record {
             time: self.time,
             status: self.status,
             bytes: self.bytes,
+            latency_us: self.latency_us,
             section: self.section.as_ref().map(|(s, len)| &s[..usize::from(*len)]),
             ..Record::default()
         }
@@ -103,7 +105,10 @@ impl Engine {
     pub fn new(config: Config) -> Engine {
         Engine {
             parser: Parser::new(config.format.clone()),
-            out: Outbox { alerts: Alerts::new(config.threshold, config.window), events: VecDeque::new() },
+            out: Outbox {
+                alerts: Alerts::with_rules(config.threshold, config.window, config.default_rule, config.rules.clone()),
+                events: VecDeque::new(),
+            },
             config,
             phase: Phase::Waiting { malformed: 0 },
             totals: Totals::default(),
@@ -145,7 +150,7 @@ impl Engine {
     /// Moves the clock to `now`, closing every second that is `max_delay`
     /// seconds in the past. The first call starts a wall clock.
     pub fn handle_time(&mut self, now: Epoch) {
-        if let Some(schedule) = self.phase.schedule_or_start(&self.config, now) {
+        if let Some(schedule) = self.phase.schedule_or_start(&self.config, now, &mut self.out) {
             schedule.advance(now, &mut self.out);
         }
     }
@@ -269,7 +274,7 @@ impl Engine {
     /// window, in the report of the moment. The first hit starts a log clock.
     #[inline(always)]
     fn place(&mut self, record: &Record<'_>, time: Epoch, early: bool) -> Outcome {
-        let Some(schedule) = self.phase.schedule_or_start(&self.config, time) else {
+        let Some(schedule) = self.phase.schedule_or_start(&self.config, time, &mut self.out) else {
             return Outcome::Hit { time: record.time, placement: Placement::Early };
         };
         if self.config.clock == Clock::Log && !early {
@@ -277,6 +282,9 @@ impl Engine {
         }
         let (placement, tally) = schedule.place(time, early);
         tally.add(record);
+        if placement != Placement::Early {
+            self.out.alerts.add(record, time);
+        }
         let totals = &mut self.totals;
         totals.hits += 1;
         match placement {

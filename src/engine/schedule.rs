@@ -61,7 +61,7 @@ pub struct Schedule {
 impl Schedule {
     /// Starts the clock at `now`; `malformed` lines read before go to the
     /// first report.
-    pub fn start(config: &Config, now: Epoch, malformed: u64) -> Schedule {
+    pub fn start(config: &Config, now: Epoch, malformed: u64, alerts: &mut Alerts) -> Schedule {
         let delay = MaxDelay(i64::from(config.max_delay));
         // Seconds that may still receive lines: the max_delay + 1 not yet
         // closed up to now, and, live, those a clock a little ahead writes.
@@ -73,6 +73,7 @@ impl Schedule {
             };
         // Lines up to max_delay older than the first instant are on time.
         let closed = delay.last_closed(now);
+        alerts.start(now, closed, open);
         let mut schedule = Schedule {
             clock: config.clock,
             interval: config.interval,
@@ -179,7 +180,7 @@ impl Schedule {
                 break;
             }
             self.newest = self.newest.max(target);
-            if self.window.is_quiet() && out.alerts.active().is_none() && target - closed > 1 {
+            if self.window.is_quiet() && out.alerts.is_settled() && target - closed > 1 {
                 self.skip_quiet_stretch(target, out);
                 break;
             }
@@ -200,8 +201,8 @@ impl Schedule {
         }
     }
 
-    /// Closes `(closed, target]` at once. Nothing is in the window or
-    /// waiting, and no alert is active, so no alert can change. Reports that
+    /// Closes `(closed, target]` at once. Nothing is in the windows or
+    /// waiting, and every alert is settled, so no alert can change. Reports that
     /// hold something (late, early or malformed lines, or hits closed
     /// earlier) are finished one by one; the empty rest is skipped in one
     /// step: this is what makes a gap of months in a log (or a suspended
@@ -221,6 +222,7 @@ impl Schedule {
             self.finish_report(end, out);
         }
         self.window.skip_to(target);
+        out.alerts.skip_to(target);
     }
 
     /// Emits the report being built, which ends at `end`.

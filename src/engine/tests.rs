@@ -364,3 +364,93 @@ fn an_alert_still_active_at_the_end_is_in_the_summary() {
     let s = summary(&evs);
     assert_eq!((s.alerts, s.alert.map(|a| a.id)), (1, Some(1)));
 }
+
+// --alert rules, through the engine.
+
+fn ruled(clock: Clock, rules: &[&str]) -> Engine {
+    let rules = rules.iter().map(|r| rule::Rule::parse(r, 10).expect("valid rule")).collect();
+    Engine::new(Config { window: 10, clock, rules, default_rule: false, ..Config::default() })
+}
+
+/// `(state, id, second, rule)` of each transition.
+fn rule_alerts(events: &[Event]) -> Vec<(AlertState, u64, Epoch, String)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Alert(a) => {
+                Some((a.state, a.id, a.at - T0, a.rule.as_ref().map_or("default".into(), |f| f.rule.to_string())))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn rules_replace_the_default_rule_and_number_alerts_together() {
+    let mut e = ruled(Clock::Log, &["5xx > 1/s over 10", "rate > 100"]);
+    feed(&mut e, 0, 20, 50);
+    // A burst of 5xx: 11 in second 20 put the 10 s window above 1/s.
+    for _ in 0..11 {
+        e.handle_line(&line(T0 + 20, "/api/x", 503));
+    }
+    feed(&mut e, 21, 40, 50);
+    e.finish(None);
+    let evs = events(&mut e);
+    assert_eq!(
+        rule_alerts(&evs),
+        [
+            (AlertState::Triggered, 1, 20, "5xx > 1/s over 10s".into()),
+            (AlertState::Recovered, 1, 30, "5xx > 1/s over 10s".into())
+        ],
+        "50 req/s never fires the default rule, which is off"
+    );
+    assert_eq!(summary(&evs).alerts, 1);
+}
+
+#[test]
+fn a_below_rule_never_fires_at_start_up_and_fires_on_silence() {
+    let mut e = ruled(Clock::Wall, &["rate < 1 over 10"]);
+    let mut evs = Vec::new();
+    // 2 hits a second until second 20; the wall clock runs on for an hour.
+    for t in 0..3600 {
+        e.handle_time(T0 + t);
+        if t < 20 {
+            feed(&mut e, t, t + 1, 2);
+        }
+        evs.extend(events(&mut e));
+    }
+    // Window 15..=24 holds 10 hits, exactly 1/s; 16..=25 holds 8.
+    assert_eq!(rule_alerts(&evs), [(AlertState::Triggered, 1, 25, "rate < 1 over 10s".into())]);
+    // Still active at the end: the quiet hour was skipped, not lost.
+    e.finish(Some(T0 + 3600));
+    let evs = events(&mut e);
+    assert_eq!(summary(&evs).alert.map(|a| a.id), Some(1));
+}
+
+#[test]
+fn a_below_rule_waits_a_whole_window_after_the_first_line() {
+    let mut e = ruled(Clock::Log, &["rate < 5 over 10"]);
+    // One hit a second from the start: below 5/s all along, but the first
+    // window that lies wholly after second 0 ends at second 9.
+    feed(&mut e, 0, 15, 1);
+    e.finish(None);
+    assert_eq!(rule_alerts(&events(&mut e)), [(AlertState::Triggered, 1, 9, "rate < 5 over 10s".into())]);
+}
+
+#[test]
+fn a_rule_in_a_section_ignores_the_others() {
+    let mut e = ruled(Clock::Log, &["errors > 10% over 10 in /img"]);
+    for s in 0..30 {
+        for i in 0..10 {
+            // /api fails half the time, /img never until second 20.
+            e.handle_line(&line(T0 + s, "/api/x", if i % 2 == 0 { 500 } else { 200 }));
+            let img = if s >= 20 && i < 2 { 500 } else { 200 };
+            e.handle_line(&line(T0 + s, "/img/y", img));
+        }
+    }
+    e.finish(None);
+    // /img's window of 100 hits gains 2 errors a second from second 20:
+    // exactly 10% at 24, above at 25.
+    let evs = events(&mut e);
+    assert_eq!(rule_alerts(&evs).first().map(|a| (a.0, a.2)), Some((AlertState::Triggered, 25)));
+}

@@ -1,0 +1,101 @@
+//! `--alert` rules on a generated log: an error burst and a silence, their
+//! alert times in JSON, and the text lines.
+
+use std::fmt::Write;
+use std::fs;
+
+use crate::util::{TempDir, logmon};
+
+/// 2019-02-07T21:11:00Z.
+const T0: i64 = 1_549_573_860;
+
+/// 20 hits a second for 6 minutes, 6 of them 503 in minute 3 (30%), then
+/// 5 minutes of silence, then 2 more minutes of traffic.
+fn burst_and_silence() -> String {
+    let mut log = String::new();
+    for s in (0..360).chain(660..780) {
+        for i in 0..20 {
+            let status = if (180..240).contains(&s) && i < 6 { 503 } else { 200 };
+            let t = T0 + s;
+            writeln!(log, r#""10.0.0.{i}","-","apache",{t},"GET /api/x HTTP/1.0",{status},1234"#).expect("a String");
+        }
+    }
+    log
+}
+
+#[test]
+fn an_error_burst_and_a_silence_alert_at_the_exact_seconds() {
+    let dir = TempDir::new("rules");
+    let path = dir.path("burst.csv");
+    fs::write(&path, burst_and_silence()).expect("write the log");
+    let run = logmon()
+        .args(["-o", "json", "--alert", "errors > 5% over 1m", "--alert", "rate  <  1 over 60s"])
+        .arg(&path)
+        .run();
+    run.expect_success();
+    let alerts: Vec<(String, u64, String, String)> = run
+        .json_of("alert")
+        .iter()
+        .map(|a| (a.str("time").to_string(), a.int("id"), a.str("state").to_string(), a.str("rule").to_string()))
+        .collect();
+    let expected = [
+        // 11 seconds of 30% put 66 errors in 1200 hits; 10 make exactly 5%.
+        ("2019-02-07T21:14:10Z", 1, "triggered", "errors > 5% over 1m"),
+        ("2019-02-07T21:15:49Z", 1, "recovered", "errors > 5% over 1m"),
+        // Silence from 21:17:00: 2 seconds of hits left in the window.
+        ("2019-02-07T21:17:57Z", 2, "triggered", "rate < 1 over 1m"),
+        // Traffic back at 21:22:00; 60 hits in the window is 1/s, not below.
+        ("2019-02-07T21:22:02Z", 2, "recovered", "rate < 1 over 1m"),
+    ];
+    let expected: Vec<(String, u64, String, String)> =
+        expected.iter().map(|(t, id, s, r)| (t.to_string(), *id, s.to_string(), r.to_string())).collect();
+    assert_eq!(alerts, expected, "{run}");
+    let first = &run.json_of("alert")[0];
+    assert_eq!((first.str("metric"), first.str("op")), ("errors", ">"));
+    assert_eq!((first.int("hits"), first.int("matched")), (1200, 66));
+    assert_eq!(first["value"].as_f64(), Some(5.5));
+    assert_eq!(first["threshold"].as_f64(), Some(5.0));
+    assert_eq!(run.summary().int("alerts"), 2);
+}
+
+#[test]
+fn rule_alerts_in_text_say_the_rule_and_its_measure() {
+    let dir = TempDir::new("rules-text");
+    let path = dir.path("burst.csv");
+    fs::write(&path, burst_and_silence()).expect("write the log");
+    let run = logmon().args(["-q", "--alert", "errors > 5% over 1m", "--alert", "rate < 1 over 1m"]).arg(&path).run();
+    run.expect_success();
+    let lines: Vec<&str> = run.stdout.lines().filter(|l| !l.contains("[SUMMARY]")).collect();
+    assert_eq!(
+        lines,
+        [
+            "[2019-02-07 21:14:10+00:00] [ALERT] #1 errors > 5% over 1m: 5.5% (66 of 1200 hits), triggered at 2019-02-07 21:14:10+00:00",
+            "[2019-02-07 21:15:49+00:00] [RECOVERED] #1 errors > 5% over 1m: 5.0% (60 of 1200 hits), recovered at 2019-02-07 21:15:49+00:00 (triggered at 2019-02-07 21:14:10+00:00, lasted 1m39s)",
+            "[2019-02-07 21:17:57+00:00] [ALERT] #2 rate < 1 over 1m: 0.67 req/s (40 hits), triggered at 2019-02-07 21:17:57+00:00",
+            "[2019-02-07 21:22:02+00:00] [RECOVERED] #2 rate < 1 over 1m: 1.00 req/s (60 hits), recovered at 2019-02-07 21:22:02+00:00 (triggered at 2019-02-07 21:17:57+00:00, lasted 4m05s)",
+        ],
+        "{run}"
+    );
+}
+
+#[test]
+fn the_default_rule_stays_with_threshold_and_ids_are_shared() {
+    let dir = TempDir::new("rules-default");
+    let path = dir.path("burst.csv");
+    fs::write(&path, burst_and_silence()).expect("write the log");
+    let run = logmon().args(["-o", "json", "-t", "15", "--alert", "errors > 5% over 1m"]).arg(&path).run();
+    run.expect_success();
+    let alerts = run.json_of("alert");
+    let fired: Vec<(u64, &str)> = alerts.iter().map(|a| (a.int("id"), a.str("rule"))).collect();
+    // 20 req/s is above 15 once the 2-minute window holds 1801 hits.
+    assert_eq!(fired[0], (1, "rate > 15 over 2m"), "{run}");
+    assert_eq!(fired[1], (2, "errors > 5% over 1m"), "{run}");
+}
+
+#[test]
+fn a_rule_that_does_not_parse_is_a_usage_error_at_the_word() {
+    let run = logmon().args(["--alert", "p99 > 500 over 5m"]).run();
+    run.expect_code(2);
+    run.expect_stderr_contains("'500': a response time needs a unit");
+    run.expect_stderr_contains("  p99 > 500 over 5m\n        ^^^\n");
+}
