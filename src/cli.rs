@@ -239,13 +239,15 @@ fn invalid(flag: &str, value: impl Into<Name>, expected: &str) -> Error {
     Error::Usage(format!("invalid value '{}' for {flag}: expected {expected}", value.into()))
 }
 
-/// The option's value as UTF-8 text.
 /// A `--log-format` value: a preset's name, or `nginx:` or `apache:`
 /// and a format string, compiled here once.
 fn log_format(value: &str) -> Result<LogFormat, Error> {
     let compiled = |result: Result<Pattern, CompileError>| match result {
         Ok(pattern) => Ok(LogFormat::Custom(Arc::new(pattern))),
-        Err(e) => Err(Error::Usage(format!("invalid format string for --log-format: {e}"))),
+        // The error quotes the format string: escaped, as any value.
+        Err(e) => {
+            Err(Error::Usage(format!("invalid format string for --log-format: {}", Terminal(e.to_string().as_bytes()))))
+        }
     };
     if let Some(text) = value.strip_prefix("nginx:") {
         return compiled(format::nginx::compile(text));
@@ -268,6 +270,7 @@ fn log_format(value: &str) -> Result<LogFormat, Error> {
     })
 }
 
+/// The option's value as UTF-8 text.
 fn text(parser: &mut lexopt::Parser, flag: &str) -> Result<String, Error> {
     let value = parser.value().map_err(usage)?;
     value.into_string().map_err(|v| invalid(flag, v.as_os_str(), "UTF-8 text"))

@@ -50,6 +50,9 @@ fn option_values_are_escaped() {
     let run = logmon().arg("--\x1b]52;c;aGk\x07").run();
     run.expect_code(2).expect_stderr_contains("invalid option '--\\x1b]52;c;aGk\\x07'");
     assert_no_controls(&run.stderr, "stderr");
+    let run = logmon().args(["--log-format", "nginx:$time_local \x1b[2J"]).run();
+    run.expect_code(2).expect_stderr_contains("at '$time_local \\x1b[2J'");
+    assert_no_controls(&run.stderr, "stderr");
 }
 
 #[test]
