@@ -66,6 +66,7 @@ Output:
   -s, --summary             the final summary only
       --color WHEN          auto, always or never [default: auto]
       --fail-on-alert       exit with status 3 if any alert triggered
+      --metrics FILE        keep FILE a Prometheus textfile of the counts
   -h, --help                print this help
   -V, --version             print the version
 
@@ -110,6 +111,8 @@ pub struct Options {
     pub verbosity: Verbosity,
     pub color: ColorChoice,
     pub fail_on_alert: bool,
+    /// `--metrics`: the Prometheus textfile to keep up to date.
+    pub metrics: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -125,6 +128,7 @@ impl Default for Options {
             verbosity: Verbosity::Normal,
             color: ColorChoice::Auto,
             fail_on_alert: false,
+            metrics: None,
         }
     }
 }
@@ -198,6 +202,7 @@ where
             }
             Long("fail-on-alert") => o.fail_on_alert = true,
             Long("alert") => rules.push(text(&mut parser, "--alert")?),
+            Long("metrics") => o.metrics = Some(parser.value().map_err(usage)?.into()),
             Value(path) => o.inputs.push(path.into()),
             _ => return Err(usage(arg.unexpected())),
         }

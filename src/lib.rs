@@ -28,6 +28,7 @@ use engine::{Clock, Engine};
 use error::Error;
 use input::Input;
 use monitor::Monitor;
+use output::metrics::{self, MetricsFile};
 use output::{Format, Output, Style};
 
 /// Exit status when `--fail-on-alert` is given and an alert triggered.
@@ -48,7 +49,11 @@ pub fn run(command: Command) -> Result<u8, Error> {
     };
     let style = Style { format: options.format, verbosity: options.verbosity, color: use_color(&options) };
     let out = Output::new(stdout, style);
-    let mut monitor = Monitor::new(Engine::new(options.engine_config(clock)), out);
+    let metrics = match &options.metrics {
+        Some(path) => Some(MetricsFile::create(path, metrics::rule_names(&options.engine))?),
+        None => None,
+    };
+    let mut monitor = Monitor::new(Engine::new(options.engine_config(clock)), out).with_metrics(metrics);
     match plan {
         Plan::Replay(inputs) => {
             if let Some(sig) = replay::run(&inputs, &mut monitor)? {

@@ -10,6 +10,7 @@ use crate::error::Error;
 use crate::input::Line;
 use crate::output::Output;
 use crate::output::escape::Name;
+use crate::output::metrics::MetricsFile;
 
 pub struct Monitor<W: Write> {
     engine: Engine,
@@ -17,11 +18,18 @@ pub struct Monitor<W: Write> {
     malformed: MalformedLines,
     /// The newest timestamp read since [`take_newest`](Self::take_newest).
     newest: Option<Epoch>,
+    /// `--metrics`: told every line's outcome and every event.
+    metrics: Option<MetricsFile>,
 }
 
 impl<W: Write> Monitor<W> {
     pub fn new(engine: Engine, out: Output<W>) -> Monitor<W> {
-        Monitor { engine, out, malformed: MalformedLines::default(), newest: None }
+        Monitor { engine, out, malformed: MalformedLines::default(), newest: None, metrics: None }
+    }
+
+    pub fn with_metrics(mut self, metrics: Option<MetricsFile>) -> Monitor<W> {
+        self.metrics = metrics;
+        self
     }
 
     pub fn engine(&self) -> &Engine {
@@ -42,6 +50,9 @@ impl<W: Write> Monitor<W> {
             Outcome::Hit { time, .. } => self.newest = Some(self.newest.map_or(time, |t| t.max(time))),
             Outcome::Malformed(why) => self.malformed.report(source, number, why, line.bytes()),
             Outcome::Skipped => {}
+        }
+        if let Some(metrics) = &mut self.metrics {
+            metrics.line(&outcome);
         }
         self.flush()?;
         Ok(outcome)
@@ -73,6 +84,9 @@ impl<W: Write> Monitor<W> {
     fn flush(&mut self) -> Result<(), Error> {
         while let Some(event) = self.engine.poll_event() {
             self.out.event(&event)?;
+            if let Some(metrics) = &mut self.metrics {
+                metrics.event(&event);
+            }
         }
         Ok(())
     }

@@ -2,6 +2,7 @@
 
 mod cli;
 mod escape;
+mod export;
 mod follow;
 mod formats;
 mod live;

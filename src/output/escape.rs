@@ -169,6 +169,25 @@ pub fn json_string(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'"');
 }
 
+/// Appends `text` as a Prometheus label value (text format 0.0.4), quotes
+/// included: backslash, double quote and line feed are the format's only
+/// escapes, and it needs nothing else.
+pub fn prometheus_label(out: &mut Vec<u8>, text: &str) {
+    out.push(b'"');
+    for c in text.chars() {
+        match c {
+            '\\' => out.extend_from_slice(b"\\\\"),
+            '"' => out.extend_from_slice(b"\\\""),
+            '\n' => out.extend_from_slice(b"\\n"),
+            c => {
+                let mut buf = [0; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+    out.push(b'"');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,5 +260,12 @@ mod tests {
         assert_eq!(json(b"a\xffb\xc3"), r#""a\\xffb\\xc3""#);
         assert_eq!(json(b"a\\xffb"), r#""a\\\\xffb""#);
         assert_ne!(json(b"/\xff"), json(b"/\\xff"));
+    }
+
+    #[test]
+    fn prometheus_label_escapes() {
+        let mut out = Vec::new();
+        prometheus_label(&mut out, "rate > 10 \"x\"\\\n é");
+        assert_eq!(String::from_utf8(out).expect("UTF-8"), r#""rate > 10 \"x\"\\\n é""#);
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod escape;
 pub mod json;
+pub mod metrics;
 pub mod text;
 
 use std::fmt;

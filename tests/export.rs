@@ -1,0 +1,131 @@
+//! Export: the `--metrics` textfile, checked with Prometheus's own tools.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+
+use crate::util::{Json, TempDir, data, logmon};
+
+/// Runs `promtool` with `args` (and `stdin`, if any) and returns whether it
+/// succeeded and what it said; `None` when it is not installed outside CI.
+/// Under CI (`CI=true`) a missing promtool fails the test: `.ci/run`
+/// installs it.
+fn promtool(args: &[&str], stdin: Option<&Path>) -> Option<(bool, String)> {
+    let mut command = Command::new("promtool");
+    command.args(args);
+    if let Some(path) = stdin {
+        command.stdin(fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())));
+    }
+    match command.output() {
+        Ok(out) => {
+            let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            Some((out.status.success(), said))
+        }
+        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => panic!("promtool: {e} (CI must have it)"),
+        Err(_) => {
+            eprintln!("promtool is not installed: not checked (Debian's prometheus package has it)");
+            None
+        }
+    }
+}
+
+/// `name{labels} value` lines of an exposition text, by series.
+fn series(text: &str) -> BTreeMap<String, f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| {
+            let (name, value) = l.rsplit_once(' ').unwrap_or_else(|| panic!("not a sample: {l:?}"));
+            (name.to_owned(), value.parse().unwrap_or_else(|e| panic!("{l:?}: {e}")))
+        })
+        .collect()
+}
+
+#[test]
+fn metrics_agree_with_the_json_summary_and_pass_promtool() {
+    let dir = TempDir::new("metrics-summary");
+    let file = dir.path("logmon.prom");
+    let run = logmon().args(["-o", "json", "--metrics"]).arg(&file).arg(data("exercise_sample.csv")).run();
+    run.expect_success();
+    let text = fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}{run}", file.display()));
+    let m = series(&text);
+    let s = run.summary();
+    let lines = |outcome: &str| m[&format!("logmon_lines_total{{outcome=\"{outcome}\"}}")] as u64;
+    assert_eq!(lines("hit") + lines("late") + lines("early"), s.int("hits"), "{text}");
+    for outcome in ["late", "early", "malformed", "skipped"] {
+        assert_eq!(lines(outcome), s.int(outcome), "{outcome}: {text}");
+    }
+    let all: u64 = ["hit", "late", "early", "malformed", "skipped"].iter().map(|o| lines(o)).sum();
+    assert_eq!(all, s.int("lines"), "the outcomes partition the lines");
+    assert_eq!(m["logmon_alerts_total{rule=\"rate > 10 over 2m\"}"] as u64, s.int("alerts"));
+    assert_eq!(m["logmon_alert_active{rule=\"rate > 10 over 2m\"}"], 0.0);
+
+    // Status classes and bytes: the sums of the scheduled reports.
+    let reports: Vec<Json> =
+        run.json_of("report").into_iter().filter(|r| !matches!(r["requested"], Json::Bool(true))).collect();
+    for class in ["1xx", "2xx", "3xx", "4xx", "5xx", "unknown"] {
+        let sum: u64 = reports.iter().map(|r| r["status"].int(class)).sum();
+        assert_eq!(m[&format!("logmon_requests_total{{status_class=\"{class}\"}}")] as u64, sum, "{class}");
+    }
+    let requests: f64 = m.iter().filter(|(k, _)| k.starts_with("logmon_requests_total")).map(|(_, v)| v).sum();
+    assert_eq!(requests as u64, s.int("hits"));
+    assert_eq!(m["logmon_response_bytes_total"] as u64, reports.iter().map(|r| r.int("bytes")).sum::<u64>());
+    assert_eq!(m["logmon_last_line_timestamp_seconds"] as i64, 1_549_574_340, "21:19:00, the last line");
+
+    if let Some((ok, said)) = promtool(&["check", "metrics"], Some(&file)) {
+        assert!(ok, "promtool check metrics: {said}\n{text}");
+    }
+    let leftovers: Vec<_> = fs::read_dir(dir.path("")).expect("the dir").flatten().map(|e| e.file_name()).collect();
+    assert_eq!(leftovers, ["logmon.prom"], "the temporary file is renamed away");
+}
+
+#[test]
+fn a_reader_never_sees_a_half_written_file() {
+    let dir = TempDir::new("metrics-atomic");
+    let file = dir.path("logmon.prom");
+    let done = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let (file, done) = (file.clone(), Arc::clone(&done));
+        thread::spawn(move || {
+            let mut reads = 0;
+            while !done.load(Ordering::SeqCst) {
+                if let Ok(text) = fs::read_to_string(&file) {
+                    assert!(text.starts_with("# HELP logmon_lines_total "), "{text:?}");
+                    assert!(text.contains("\nlogmon_alerts_total{"), "cut short: {text:?}");
+                    assert!(text.ends_with('\n'), "cut short: {text:?}");
+                    reads += 1;
+                }
+            }
+            reads
+        })
+    };
+    // A report every second of a 10k-line log: hundreds of rewrites.
+    let run = logmon().args(["-s", "-i", "1", "--metrics"]).arg(&file).arg(data("apache_combined_10k.log")).run();
+    done.store(true, Ordering::SeqCst);
+    run.expect_success();
+    let reads = reader.join().unwrap_or_else(|_| panic!("the reader saw a broken file{run}"));
+    assert!(reads > 0, "the file was never read");
+}
+
+#[test]
+fn a_metrics_path_that_cannot_be_written_fails_at_once() {
+    let dir = TempDir::new("metrics-bad");
+    let run = logmon().arg("--metrics").arg(dir.path("missing/logmon.prom")).arg(data("exercise_sample.csv")).run();
+    run.expect_code(1).expect_stderr_contains("--metrics");
+    assert_eq!(run.stdout, "", "{run}");
+}
+
+#[test]
+fn each_rule_given_has_its_series_from_the_start() {
+    let dir = TempDir::new("metrics-rules");
+    let file = dir.path("logmon.prom");
+    let run =
+        logmon().args(["--alert", "errors  >  50%", "--metrics"]).arg(&file).arg(data("exercise_sample.csv")).run();
+    run.expect_success();
+    let m = series(&fs::read_to_string(&file).unwrap_or_else(|e| panic!("{e}{run}")));
+    assert_eq!(m.get("logmon_alerts_total{rule=\"errors > 50% over 2m\"}"), Some(&0.0), "{m:?}");
+    assert!(!m.keys().any(|k| k.contains("rate >")), "--alert replaces the default rule: {m:?}");
+}
