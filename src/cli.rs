@@ -213,7 +213,7 @@ where
     }
     for rule in &rules {
         let parsed = Rule::parse(rule, o.engine.window)
-            .map_err(|e| Error::Usage(format!("invalid --alert rule: {}", e.pointed(rule))))?;
+            .map_err(|e| Error::Usage(format!("invalid --alert rule: {}", escape_lines(&e.pointed(rule)))))?;
         o.engine.rules.push(parsed);
     }
     o.engine.default_rule = rules.is_empty() || threshold_given;
@@ -273,6 +273,12 @@ fn log_format(value: &str) -> Result<LogFormat, Error> {
             ));
         }
     })
+}
+
+/// Each line escaped (a rule error quotes the rule). A character escaped
+/// before the offending word shifts the caret under it, harmlessly.
+fn escape_lines(message: &str) -> String {
+    message.split('\n').map(|line| Terminal(line.as_bytes()).to_string()).collect::<Vec<_>>().join("\n")
 }
 
 /// The option's value as UTF-8 text.

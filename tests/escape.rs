@@ -50,9 +50,21 @@ fn option_values_are_escaped() {
     let run = logmon().arg("--\x1b]52;c;aGk\x07").run();
     run.expect_code(2).expect_stderr_contains("invalid option '--\\x1b]52;c;aGk\\x07'");
     assert_no_controls(&run.stderr, "stderr");
+    let run = logmon().args(["--alert", "errors > 1% in /a\x1b[2J mni 1"]).run();
+    run.expect_code(2).expect_stderr_contains("  errors > 1% in /a\\x1b[2J mni 1\n");
+    assert_no_controls(&run.stderr, "stderr");
     let run = logmon().args(["--log-format", "nginx:$time_local \x1b[2J"]).run();
     run.expect_code(2).expect_stderr_contains("at '$time_local \\x1b[2J'");
     assert_no_controls(&run.stderr, "stderr");
+}
+
+#[test]
+fn a_rule_is_shown_escaped_in_its_alert() {
+    let line = "\"10.0.0.2\",\"-\",\"apache\",1549573860,\"GET /a\x1b[2J HTTP/1.0\",500,1234\n";
+    let run =
+        logmon().args(["--replay", "-q", "--alert", "errors > 1% in /a\x1b[2J min 1"]).stdin(line.repeat(3)).run();
+    run.expect_success().expect_stdout_contains("[ALERT] #1 errors > 1% over 2m min 1 in /a\\x1b[2J: ");
+    assert_no_controls(&run.stdout, "stdout");
 }
 
 #[test]

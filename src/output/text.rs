@@ -7,7 +7,7 @@ use super::escape::Terminal;
 use super::{Count, Duration, Stamp, TimeOfDay};
 use crate::engine::Event;
 use crate::engine::alert::{AlertEvent, AlertRecord, AlertState, Fired};
-use crate::engine::rule::{Metric, Op, Value};
+use crate::engine::rule::{Metric, Op, Rule, Value};
 use crate::engine::stats::{Report, Summary};
 
 /// Section names wider than this are not padded to line up.
@@ -167,13 +167,23 @@ fn alert(w: &mut impl Write, a: &AlertEvent, paint: Paint) -> io::Result<()> {
 }
 
 /// An `--alert` rule's transition: the rule, what its window measured, when.
+/// A rule as given on the command line, escaped: its section may hold
+/// anything.
+struct Shown<'a>(&'a Rule);
+
+impl std::fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        Terminal(self.0.to_string().as_bytes()).fmt(f)
+    }
+}
+
 fn rule_alert(w: &mut impl Write, a: &AlertEvent, fired: &Fired, paint: Paint) -> io::Result<()> {
     let at = Stamp(a.at);
     let measured = Measured(a, fired);
     match a.state {
         AlertState::Triggered => {
             paint.tag(w, "ALERT", RED)?;
-            writeln!(w, " #{} {}: {measured}, triggered at {at}", a.id, fired.rule)
+            writeln!(w, " #{} {}: {measured}, triggered at {at}", a.id, Shown(&fired.rule))
         }
         AlertState::Recovered => {
             paint.tag(w, "RECOVERED", GREEN)?;
@@ -181,7 +191,7 @@ fn rule_alert(w: &mut impl Write, a: &AlertEvent, fired: &Fired, paint: Paint) -
                 w,
                 " #{} {}: {measured}, recovered at {at} (triggered at {}, lasted {})",
                 a.id,
-                fired.rule,
+                Shown(&fired.rule),
                 Stamp(a.triggered),
                 Duration(a.at - a.triggered)
             )
