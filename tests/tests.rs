@@ -1,6 +1,7 @@
 //! Integration tests: the real binary on fixture logs and real files.
 
 mod cli;
+mod clock;
 mod escape;
 mod export;
 mod follow;

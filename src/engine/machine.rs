@@ -5,9 +5,9 @@ use std::collections::VecDeque;
 
 use super::alert::Alerts;
 use super::interface::{Clock, Config, Event, Outcome};
+use super::outlier::{self, CONFIRM, Held};
 use super::parse::{Malformed, Parsed, Parser, Record};
 use super::schedule::{Outbox, Schedule};
-use super::section;
 use super::stats::Summary;
 use super::timestamp::Epoch;
 use super::window::Placement;
@@ -62,43 +62,9 @@ pub struct Engine {
     /// Added to every timestamp: the log's clock error, when live mode
     /// decided the log's clock is off (see [`super::skew`]).
     offset: i64,
-    /// Replay: a hit stamped far ahead of the log's clock, until the next
-    /// hit says whether the log jumped (it is then counted in its second) or
-    /// the timestamp is wrong (it is then counted as early).
-    held: Option<Held>,
-}
-
-/// A hit kept across lines: the line's bytes will be gone by then.
-#[derive(Debug)]
-struct Held {
-    time: Epoch,
-    status: u16,
-    bytes: u64,
-    latency_us: Option<u64>,
-    section: Option<([u8; section::MAX_SECTION_LEN], u8)>,
-}
-
-impl Held {
-    fn new(record: &Record<'_>) -> Held {
-        let section = record.section.map(|s| {
-            let mut copy = [0; section::MAX_SECTION_LEN];
-            copy[..s.len()].copy_from_slice(s);
-            (copy, s.len() as u8)
-        });
-        Held { time: record.time, status: record.status, bytes: record.bytes, latency_us: record.latency_us, section }
-    }
-
-    fn record(&self) -> Record<'_> {
-        // Only what reports and rules count is kept of a held line.
-        Record {
-            time: self.time,
-            status: self.status,
-            bytes: self.bytes,
-            latency_us: self.latency_us,
-            section: self.section.as_ref().map(|(s, len)| &s[..usize::from(*len)]),
-            ..Record::default()
-        }
-    }
+    /// Replay: hits whose timestamps are in doubt until later hits decide
+    /// (see [`super::outlier`]), oldest first, at most [`CONFIRM`].
+    held: Vec<Held>,
 }
 
 impl Engine {
@@ -113,7 +79,7 @@ impl Engine {
             phase: Phase::Waiting { malformed: 0 },
             totals: Totals::default(),
             offset: 0,
-            held: None,
+            held: Vec::new(),
         }
     }
 
@@ -182,10 +148,11 @@ impl Engine {
     /// to `now` on a wall clock), queues the last, partial report and the
     /// summary. Later calls do nothing.
     pub fn finish(&mut self, now: Option<Epoch>) {
-        // Nothing came after it to say otherwise: the log did jump.
-        if let Some(held) = self.held.take() {
-            self.place(&held.record(), held.record().time + self.offset, false);
+        if matches!(self.phase, Phase::Waiting { .. }) {
+            self.start_from_held();
         }
+        // Too few came after them to confirm a jump.
+        self.release_held(|_| true, true);
         let time = match std::mem::replace(&mut self.phase, Phase::Finished) {
             Phase::Finished => return,
             Phase::Waiting { .. } => None,
@@ -229,43 +196,74 @@ impl Engine {
     #[inline]
     fn hit(&mut self, record: &Record<'_>) -> Outcome {
         let time = record.time + self.offset;
-        match &self.phase {
-            Phase::Running(schedule)
-                if self.config.clock == Clock::Log
-                    && (self.held.is_some() || time > schedule.now() + self.jump_tolerance()) =>
-            {
-                return self.hit_with_held(record, time);
+        if self.config.clock == Clock::Log {
+            match &self.phase {
+                Phase::Running(schedule) if self.held.is_empty() && time <= schedule.now() + self.jump_tolerance() => {}
+                Phase::Finished => {}
+                _ => return self.hit_in_doubt(record, time),
             }
-            _ => {}
         }
         self.place(record, time, false)
     }
 
-    /// Replay: one line far ahead of the log's clock must not drag it along;
-    /// it waits for the next hit to say whether the log jumped.
+    /// Replay, a hit far ahead of the log's clock, or one while others are
+    /// held: the majority decides (see [`super::outlier`]).
     #[cold]
-    fn hit_with_held(&mut self, record: &Record<'_>, time: Epoch) -> Outcome {
-        if let Some(held) = self.held.take() {
-            let confirmed = time > self.clock_now(time) + self.jump_tolerance();
-            self.place(&held.record(), held.record().time + self.offset, !confirmed);
-        }
-        if time > self.clock_now(time) + self.jump_tolerance() {
-            self.held = Some(Held::new(record));
-            return Outcome::Hit { time: record.time, placement: Placement::Open };
-        }
-        self.place(record, time, false)
-    }
-
-    /// The clock's reading, or `otherwise` before it started.
-    fn clock_now(&self, otherwise: Epoch) -> Epoch {
-        match &self.phase {
+    fn hit_in_doubt(&mut self, record: &Record<'_>, time: Epoch) -> Outcome {
+        let held = Outcome::Hit { time: record.time, placement: Placement::Open };
+        let tolerance = self.jump_tolerance();
+        let now = match &self.phase {
             Phase::Running(schedule) => schedule.now(),
-            _ => otherwise,
+            _ => {
+                self.held.push(Held::new(record));
+                if self.held.len() == CONFIRM {
+                    self.start_from_held();
+                }
+                return held;
+            }
+        };
+        if time <= now + tolerance {
+            // Back near the clock: the held hits were wrong.
+            self.release_held(|_| true, true);
+            return self.place(record, time, false);
+        }
+        let offset = self.offset;
+        self.release_held(|h| outlier::contradicts(time, h.time + offset, tolerance), true);
+        self.held.push(Held::new(record));
+        if self.held.len() == CONFIRM {
+            // The log did jump.
+            self.release_held(|_| true, false);
+        }
+        held
+    }
+
+    /// Starts the log's clock from the first hits, held so far, then counts
+    /// them as if they had just been read.
+    fn start_from_held(&mut self) {
+        let times: Vec<Epoch> = self.held.iter().map(|h| h.time + self.offset).collect();
+        let Some(start) = outlier::start(&times, self.jump_tolerance()) else { return };
+        self.phase.schedule_or_start(&self.config, start, &mut self.out);
+        for held in std::mem::take(&mut self.held) {
+            self.hit(&held.record());
         }
     }
 
-    /// How far ahead of the log's clock a hit may be before it waits for a
-    /// second one to confirm the jump: past the window, a jump empties it.
+    /// Counts the held hits that `which` picks, in the order they were read:
+    /// as early, or in their own seconds.
+    fn release_held(&mut self, which: impl Fn(&Held) -> bool, early: bool) {
+        let mut i = 0;
+        while i < self.held.len() {
+            if which(&self.held[i]) {
+                let held = self.held.remove(i);
+                self.place(&held.record(), held.time + self.offset, early);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// How far ahead of the log's clock a hit may be before it is in doubt:
+    /// past the window, a jump empties it.
     fn jump_tolerance(&self) -> i64 {
         i64::from(self.config.window) + i64::from(self.config.max_delay)
     }

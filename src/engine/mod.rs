@@ -67,6 +67,8 @@ mod interface;
 mod machine;
 // The clock, open seconds, report boundaries, the max-delay rule.
 mod schedule;
+// Replay's rule for a timestamp that disagrees with the majority.
+pub mod outlier;
 
 // Counting per second and per report.
 pub mod stats;

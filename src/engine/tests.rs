@@ -1,6 +1,7 @@
 //! The engine's behaviour, through its public calls only.
 
 use super::alert::{AlertState, Threshold};
+use super::outlier::CONFIRM;
 use super::parse::LogFormat;
 use super::stats::{Report, Summary};
 use super::timestamp::Epoch;
@@ -83,7 +84,7 @@ fn one_hit_over_triggers_and_the_window_recovers() {
 fn seconds_without_lines_count_as_zero() {
     let mut e = engine(10, 1, Clock::Log);
     feed(&mut e, 0, 5, 5); // 25 hits in 10 s: 2.5/s
-    feed(&mut e, 100, 101, 1);
+    feed(&mut e, 100, 105, 1);
     e.finish(None);
     let evs = events(&mut e);
     // Above from second 2 (15 hits); back at or below 10 hits at 12.
@@ -142,14 +143,14 @@ fn late_lines_inside_the_window_still_raise_it() {
 #[test]
 fn late_lines_outside_the_window_only_count_in_reports() {
     let mut e = engine(10, 0, Clock::Log);
-    e.handle_line(&line(T0 + 100, "/a", 200));
+    feed(&mut e, 100, 101, CONFIRM);
     let evs = events(&mut e);
     assert!(alerts(&evs).is_empty());
     e.handle_line(&line(T0 + 50, "/old", 200));
     e.finish(None);
     let evs = events(&mut e);
     // Replay closes seconds up to the newest line only.
-    assert_eq!(alerts(&evs), [(AlertState::Triggered, 100, 1)]);
+    assert_eq!(alerts(&evs), [(AlertState::Triggered, 100, CONFIRM as u64)]);
     assert_eq!(summary(&evs).late, 1);
 }
 
@@ -158,11 +159,11 @@ fn a_quiet_stretch_is_one_report_and_costs_nothing() {
     let mut e = engine(120, 10, Clock::Log);
     e.handle_line(&line(T0, "/a", 200));
     // Ten years later.
-    e.handle_line(&line(T0 + 315_360_000, "/b", 200));
+    feed(&mut e, 315_360_000, 315_360_001, CONFIRM);
     e.finish(None);
     let evs = events(&mut e);
     let rs: Vec<(i64, i64, u64)> = reports(&evs).iter().map(|r| (r.start - T0, r.end - T0, r.hits)).collect();
-    assert_eq!(rs, [(0, 10, 1), (10, 315_360_000, 0), (315_360_000, 315_360_001, 1)]);
+    assert_eq!(rs, [(0, 10, 1), (10, 315_360_000, 0), (315_360_000, 315_360_001, CONFIRM as u64)]);
 }
 
 #[test]
@@ -187,31 +188,89 @@ fn a_lone_timestamp_far_ahead_does_not_drag_the_clock() {
 }
 
 #[test]
-fn a_jump_confirmed_by_the_next_line_moves_the_clock() {
+fn a_jump_confirmed_by_a_run_of_lines_moves_the_clock() {
     let mut e = engine(10, 1, Clock::Log);
-    for t in [0, 1_000_000, 1_000_001] {
-        e.handle_line(&line(T0 + t, "/a", 200));
-    }
+    e.handle_line(&line(T0, "/a", 200));
+    feed(&mut e, 1_000_000, 1_000_000 + CONFIRM as i64, 1);
     e.finish(None);
     let evs = events(&mut e);
     let rs: Vec<(i64, i64, u64)> = reports(&evs).iter().map(|r| (r.start - T0, r.end - T0, r.hits)).collect();
-    assert_eq!(rs, [(0, 10, 1), (10, 1_000_000, 0), (1_000_000, 1_000_002, 2)]);
+    assert_eq!(rs, [(0, 10, 1), (10, 1_000_000, 0), (1_000_000, 1_000_005, 5)]);
     assert_eq!(summary(&evs).early, 0);
+}
+
+#[test]
+fn a_lone_timestamp_far_ahead_at_the_top_does_not_start_the_clock() {
+    let run = |bogus: bool| {
+        let mut e = engine(10, 1, Clock::Log);
+        if bogus {
+            e.handle_line(&line(T0 + 1_000_000_000, "/bogus", 200));
+        }
+        feed(&mut e, 0, 40, 2);
+        e.finish(None);
+        events(&mut e)
+    };
+    let evs = run(true);
+    assert_eq!(alerts(&evs), alerts(&run(false)), "as if the bogus line were not there");
+    assert!(!alerts(&evs).is_empty());
+    let s = summary(&evs);
+    assert_eq!((s.hits, s.early, s.late), (81, 1, 0));
+    assert_eq!(reports(&evs).first().map(|r| r.start - T0), Some(0));
+    assert!(reports(&evs).last().is_some_and(|r| r.end - T0 < 100));
+}
+
+#[test]
+fn a_few_timestamps_far_ahead_at_the_end_are_early() {
+    let mut e = engine(10, 1, Clock::Log);
+    feed(&mut e, 0, 20, 1);
+    feed(&mut e, 2_000_000_000, 2_000_000_001, CONFIRM - 1);
+    e.finish(None);
+    let evs = events(&mut e);
+    let s = summary(&evs);
+    assert_eq!((s.hits, s.early, s.late), (20 + CONFIRM as u64 - 1, CONFIRM as u64 - 1, 0));
+    assert!(reports(&evs).last().is_some_and(|r| r.end - T0 < 100), "the clock never jumped");
+}
+
+#[test]
+fn a_burst_of_wrong_timestamps_shorter_than_a_run_is_early() {
+    let mut e = engine(10, 1, Clock::Log);
+    feed(&mut e, 0, 20, 1);
+    feed(&mut e, 2_000_000_000, 2_000_000_001, CONFIRM - 1);
+    feed(&mut e, 20, 40, 1);
+    e.finish(None);
+    let evs = events(&mut e);
+    let s = summary(&evs);
+    assert_eq!((s.early, s.late), (CONFIRM as u64 - 1, 0));
+}
+
+#[test]
+fn a_wrong_timestamp_inside_a_real_jump_is_early() {
+    let mut e = engine(10, 1, Clock::Log);
+    feed(&mut e, 0, 20, 1);
+    e.handle_line(&line(T0 + 1_000, "/a", 200));
+    e.handle_line(&line(T0 + 2_000_000_000, "/bogus", 200));
+    feed(&mut e, 1_001, 1_010, 1);
+    e.finish(None);
+    let evs = events(&mut e);
+    let s = summary(&evs);
+    assert_eq!((s.hits, s.early, s.late), (31, 1, 0));
+    assert!(reports(&evs).last().is_some_and(|r| r.end - T0 == 1_010));
 }
 
 #[test]
 fn a_sparse_log_is_counted_in_its_own_seconds() {
     let mut e = engine(10, 0, Clock::Log);
-    for i in 0..5 {
+    for i in 0..10 {
         e.handle_line(&line(T0 + 300 * i, "/a", 200));
     }
     e.finish(None);
     let evs = events(&mut e);
     let s = summary(&evs);
-    assert_eq!((s.hits, s.early, s.late), (5, 0, 0));
+    // The last four are far ahead with too few lines after them to confirm.
+    assert_eq!((s.hits, s.early, s.late), (10, CONFIRM as u64 - 1, 0));
     let busy: Vec<i64> = reports(&evs).iter().filter(|r| r.hits > 0).map(|r| r.start - T0).collect();
-    assert_eq!(busy, [0, 300, 600, 900, 1200], "the last line too, though nothing came after it");
-    assert_eq!(alerts(&evs).len(), 9, "each line alerts and recovers on its own");
+    assert_eq!(busy, [0, 300, 600, 900, 1200, 1500]);
+    assert_eq!(alerts(&evs).len(), 11, "each line alerts and recovers on its own");
 }
 
 #[test]
