@@ -29,7 +29,8 @@ Usage: tail -F access.log | logmon [OPTIONS]
        logmon [OPTIONS] [--replay] [FILE...]
 
 Input:
-  FILE...                   logs read in order as one stream; - is stdin
+  FILE...                   logs, plain or gzip, replayed oldest first;
+                            - is stdin
   -f, --follow PATH         follow PATH like tail -F, across rotations
       --from-start          with --follow: first read what PATH holds
   -r, --replay              use the log's timestamps as the clock

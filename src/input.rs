@@ -1,12 +1,15 @@
-//! Inputs and the lines in them: one large reusable buffer, split with memchr,
-//! lines handed out as slices of it. Memory stays bounded however long a
-//! line is: past [`MAX_LINE`] bytes it is skipped to its newline.
+//! Inputs and the lines in them: what an input holds (plain text, or gzip
+//! decompressed as it is read, told by its first bytes), and one large
+//! reusable buffer, split with memchr, lines handed out as slices of it.
+//! Memory stays bounded however long a line is: past [`MAX_LINE`] bytes it
+//! is skipped to its newline.
 
 use std::fs::File;
-use std::io::{self, Read};
-use std::os::fd::AsFd;
+use std::io::{self, BufReader, Chain, Cursor, Read};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::PathBuf;
 
+use flate2::bufread::MultiGzDecoder;
 use memchr::memchr;
 
 use crate::error::Error;
@@ -33,6 +36,15 @@ impl Input {
         }
     }
 
+    /// Its size in bytes when it is a regular file.
+    pub fn size(&self) -> Option<u64> {
+        let meta = match self {
+            Input::Stdin => io::stdin().as_fd().try_clone_to_owned().map(File::from).and_then(|f| f.metadata()),
+            Input::Path(path) => path.metadata(),
+        };
+        meta.ok().filter(|m| m.is_file()).map(|m| m.len())
+    }
+
     /// Opens it for reading; a directory is refused here, not at the first read.
     ///
     /// Stdin comes back as a duplicate of its descriptor: reads then bypass
@@ -49,6 +61,199 @@ impl Input {
         }
         Ok(file)
     }
+}
+
+/// Compressed bytes read ahead of the decompressor.
+const GZIP_BUFFER: usize = 256 * 1024;
+
+/// An opened input, read in turns of at most one read(2) each, so that a
+/// pipe polled readable never blocks the loop. Its first bytes say what it
+/// holds: gzip is decompressed, whatever the name; zstd, bzip2 and xz are
+/// refused with the command that unpacks them.
+pub struct Stream {
+    name: Name,
+    /// A pipe, socket or terminal: a read may wait, so poll it first.
+    /// Regular files never wait.
+    waits: bool,
+    /// The size of a regular file when opened.
+    size: Option<u64>,
+    decoding: Decoding,
+    /// The decompressor needs more bytes from the descriptor.
+    starved: bool,
+}
+
+enum Decoding {
+    /// Bytes go straight to the line buffer; `sniffing` until enough of the
+    /// first bytes have arrived to tell what the input holds.
+    Raw {
+        gate: Gate,
+        sniffing: bool,
+    },
+    Gzip(Box<MultiGzDecoder<BufReader<Chain<Cursor<Vec<u8>>, Gate>>>>),
+    /// Only while [`Raw`](Decoding::Raw) turns into [`Gzip`](Decoding::Gzip).
+    Swapping,
+}
+
+/// What one turn of reading gave.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fill {
+    /// Bytes added to the line buffer (0 while the first bytes are sniffed).
+    Read(usize),
+    /// Nothing without another read of the descriptor: poll it first.
+    Starved,
+    End,
+}
+
+impl Stream {
+    pub fn open(input: &Input) -> Result<Stream, Error> {
+        let file = input.open()?;
+        let size = file.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+        let gate = Gate { file, open: false, bytes: 0 };
+        let decoding = Decoding::Raw { gate, sniffing: true };
+        Ok(Stream { name: input.name(), waits: size.is_none(), size, decoding, starved: true })
+    }
+
+    pub fn name(&self) -> &Name {
+        &self.name
+    }
+
+    /// The descriptor to poll before the next [`fill`](Self::fill), when a
+    /// read of it could wait; `None` when the next turn needs no wait.
+    pub fn poll_fd(&self) -> Option<BorrowedFd<'_>> {
+        let gate = match &self.decoding {
+            Decoding::Raw { gate, .. } => gate,
+            Decoding::Gzip(gz) if self.starved => gz.get_ref().get_ref().get_ref().1,
+            Decoding::Gzip(_) | Decoding::Swapping => return None,
+        };
+        self.waits.then(|| gate.file.as_fd())
+    }
+
+    /// Bytes read from the descriptor so far (compressed ones, for gzip).
+    pub fn bytes_read(&self) -> u64 {
+        match &self.decoding {
+            Decoding::Raw { gate, .. } => gate.bytes,
+            Decoding::Gzip(gz) => gz.get_ref().get_ref().get_ref().1.bytes,
+            Decoding::Swapping => 0,
+        }
+    }
+
+    /// Bytes of a regular file not read yet; `None` for a pipe.
+    pub fn bytes_left(&self) -> Option<u64> {
+        self.size.map(|size| size.saturating_sub(self.bytes_read()))
+    }
+
+    /// One turn: at most one read(2), and only when `ready` (poll said so)
+    /// or the input is a regular file. Decompressed bytes already read are
+    /// handed out without any read.
+    pub fn fill(&mut self, reader: &mut LineReader, ready: bool) -> Result<Fill, Error> {
+        let ready = ready || !self.waits;
+        let fail = |e| Error::input(self.name.clone(), e);
+        let got = match &mut self.decoding {
+            Decoding::Raw { gate, sniffing } => {
+                if !ready {
+                    return Ok(Fill::Starved);
+                }
+                gate.open = true;
+                let n = reader.read_from(gate).map_err(fail)?;
+                if std::mem::take(sniffing) {
+                    match sniff(reader.unread(), n == 0) {
+                        Sniffed::Plain => {}
+                        Sniffed::Undecided => *sniffing = true,
+                        Sniffed::Gzip => return self.start_gzip(reader),
+                        Sniffed::Unsupported { what, command } => {
+                            let why = format!(
+                                "compressed with {what}, which logmon does not read; pipe it through `{command}`, as in `{command} FILE | logmon --replay`"
+                            );
+                            return Err(fail(io::Error::other(why)));
+                        }
+                    }
+                }
+                if n == 0 { Fill::End } else { Fill::Read(n) }
+            }
+            Decoding::Gzip(gz) => {
+                gz.get_mut().get_mut().get_mut().1.open = ready;
+                match reader.read_from(&mut **gz) {
+                    Ok(0) => Fill::End,
+                    Ok(n) => Fill::Read(n),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => Fill::Starved,
+                    Err(e) => {
+                        return Err(fail(io::Error::new(
+                            e.kind(),
+                            format!("gzip data: {}", crate::error::OsMessage(&e)),
+                        )));
+                    }
+                }
+            }
+            Decoding::Swapping => Fill::End,
+        };
+        self.starved = got == Fill::Starved;
+        Ok(got)
+    }
+
+    /// The bytes read so far are gzip: they become the decompressor's first
+    /// input, and the descriptor is read through it from now on.
+    fn start_gzip(&mut self, reader: &mut LineReader) -> Result<Fill, Error> {
+        let head = reader.take_unread();
+        if let Decoding::Raw { gate, .. } = std::mem::replace(&mut self.decoding, Decoding::Swapping) {
+            let compressed = BufReader::with_capacity(GZIP_BUFFER, Cursor::new(head).chain(gate));
+            self.decoding = Decoding::Gzip(Box::new(MultiGzDecoder::new(compressed)));
+        }
+        self.starved = false;
+        Ok(Fill::Read(0))
+    }
+}
+
+/// A descriptor that allows one read(2) per turn, and answers `WouldBlock`
+/// after it: the decompressor asks again only on the next turn.
+struct Gate {
+    file: File,
+    open: bool,
+    bytes: u64,
+}
+
+impl Read for Gate {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if !std::mem::take(&mut self.open) {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let n = self.file.read(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Sniffed {
+    Plain,
+    /// Too few bytes yet: they start like a compressed file's.
+    Undecided,
+    Gzip,
+    Unsupported {
+        what: &'static str,
+        command: &'static str,
+    },
+}
+
+/// The magic numbers of the compressions logmon knows, none holding a
+/// newline, so bytes held back while undecided never make a line.
+const MAGIC: [(&[u8], Sniffed); 4] = [
+    (b"\x1f\x8b", Sniffed::Gzip),
+    (b"\x28\xb5\x2f\xfd", Sniffed::Unsupported { what: "zstd", command: "zstd -dc" }),
+    (b"BZh", Sniffed::Unsupported { what: "bzip2", command: "bzip2 -dc" }),
+    (b"\xfd7zXZ\x00", Sniffed::Unsupported { what: "xz", command: "xz -dc" }),
+];
+
+/// What the first bytes of an input say it holds; `eof` when no more will come.
+fn sniff(head: &[u8], eof: bool) -> Sniffed {
+    for (magic, what) in &MAGIC {
+        if head.starts_with(magic) {
+            return what.clone();
+        }
+        if !eof && magic.starts_with(head) {
+            return Sniffed::Undecided;
+        }
+    }
+    Sniffed::Plain
 }
 
 /// A line as read, without its newline.
@@ -104,6 +309,18 @@ impl LineReader {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// The bytes read and not yet handed out as lines.
+    pub fn unread(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// Takes the unread bytes out of the buffer.
+    fn take_unread(&mut self) -> Vec<u8> {
+        let taken = self.unread().to_vec();
+        self.end = self.start;
+        taken
     }
 
     /// Drops what comes before the next newline, uncounted: for a reader
@@ -228,6 +445,23 @@ mod tests {
         let mut input = line.clone();
         input.push(b'\n');
         assert_eq!(split(&[&input]), [(1, Some(line))]);
+    }
+
+    #[test]
+    fn the_first_bytes_say_what_an_input_holds() {
+        assert_eq!(sniff(b"\x1f\x8b\x08\x00", false), Sniffed::Gzip);
+        assert_eq!(sniff(b"\x1f", false), Sniffed::Undecided);
+        assert_eq!(sniff(b"\x1f", true), Sniffed::Plain);
+        assert_eq!(sniff(b"", false), Sniffed::Undecided);
+        assert_eq!(sniff(b"", true), Sniffed::Plain);
+        assert!(matches!(sniff(b"\x28\xb5\x2f\xfd", false), Sniffed::Unsupported { what: "zstd", .. }));
+        assert!(matches!(sniff(b"BZh91AY", false), Sniffed::Unsupported { what: "bzip2", .. }));
+        assert_eq!(sniff(b"BZ", false), Sniffed::Undecided);
+        assert!(matches!(sniff(b"\xfd7zXZ\x00", false), Sniffed::Unsupported { what: "xz", .. }));
+        assert_eq!(sniff(b"127.0.0.1 - - [", false), Sniffed::Plain);
+        assert_eq!(sniff(b"\"remotehost\"", false), Sniffed::Plain);
+        // No magic holds a newline: undecided bytes never make a line.
+        assert!(MAGIC.iter().all(|(m, _)| !m.contains(&b'\n')));
     }
 
     #[test]

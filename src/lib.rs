@@ -30,9 +30,14 @@ use input::Input;
 use monitor::Monitor;
 use output::metrics::{self, MetricsFile};
 use output::{Format, Output, Style};
+use signals::Signals;
 
 /// Exit status when `--fail-on-alert` is given and an alert triggered.
 pub const EXIT_ALERT: u8 = 3;
+
+/// Exit status of a replay that read lines and found not one valid: its
+/// zeros would otherwise read as "all quiet" to a script.
+pub const EXIT_NOTHING_VALID: u8 = 1;
 
 /// Runs a parsed command and returns the exit status.
 pub fn run(command: Command) -> Result<u8, Error> {
@@ -41,6 +46,10 @@ pub fn run(command: Command) -> Result<u8, Error> {
         Command::Version => return print(&format!("{}\n", cli::VERSION)),
         Command::Run(options) => options,
     };
+    // Handlers before anything else: a USR1 or TERM sent while the inputs
+    // are looked at must not kill logmon.
+    let signals =
+        Signals::install(options.follow.is_some()).map_err(|e| Error::system("installing signal handlers", e))?;
     let stdout = output::stdout()?;
     let plan = Plan::of(&options)?;
     let clock = match plan {
@@ -56,14 +65,16 @@ pub fn run(command: Command) -> Result<u8, Error> {
     let mut monitor = Monitor::new(Engine::new(options.engine_config(clock)), out).with_metrics(metrics);
     match plan {
         Plan::Replay(inputs) => {
-            if let Some(sig) = replay::run(&inputs, &mut monitor)? {
+            let mut signals = signals;
+            match replay::run(&inputs, &options.engine, options.verbosity, &mut signals, &mut monitor)? {
+                replay::End::Complete => {}
+                replay::End::NothingValid => return Ok(EXIT_NOTHING_VALID),
                 // Cut short: the summary covers only part of the input.
-                diag::say(format_args!("{}: replay interrupted", signals::name(sig)));
-                return Ok(128 + sig as u8);
+                replay::End::Signal(sig) => return Ok(128 + sig as u8),
             }
         }
-        Plan::Follow(path) => live::follow(&path, &options, &mut monitor)?,
-        Plan::Stream(input) => live::stream(input, &mut monitor)?,
+        Plan::Follow(path) => live::follow(&path, &options, signals, &mut monitor)?,
+        Plan::Stream(input) => live::stream(input, signals, &mut monitor)?,
     }
     let alerted = monitor.engine().alerts_triggered() > 0;
     Ok(if options.fail_on_alert && alerted { EXIT_ALERT } else { 0 })

@@ -182,7 +182,8 @@ fn only_the_first_malformed_lines_are_shown() {
     let path = dir.path("junk.log");
     fs::write(&path, input).expect("write fixture");
     let run = logmon().args(["-o", "json"]).arg(&path).run();
-    run.expect_success();
+    // Not one valid line: the summary comes, and the run fails.
+    run.expect_code(1);
     assert_eq!(run.summary().int("malformed"), 50);
     assert_eq!(run.stderr.matches("malformed line (").count(), 10, "{run}");
     run.expect_stderr_contains("more malformed lines");
@@ -301,4 +302,181 @@ fn one_timestamp_from_the_future_does_not_blind_a_replay() {
     assert_eq!(times, ["2019-02-07T21:12:36Z", "2019-02-07T21:14:03Z", "2019-02-07T21:16:03Z", "2019-02-07T21:18:22Z"]);
     let summary = run.summary();
     assert_eq!((summary.int("hits"), summary.int("early"), summary.int("late")), (4830, 1, 0), "{run}");
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use flate2::Compression;
+    use flate2::write::GzEncoder;
+    use std::io::Write;
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
+    encoder.write_all(bytes).expect("compress in memory");
+    encoder.finish().expect("compress in memory")
+}
+
+/// The exercise sample as two gzip members, as `cat a.gz b.gz` makes them.
+fn exercise_gzipped() -> Vec<u8> {
+    let plain = fs::read(data(EXERCISE)).expect("fixture");
+    let (a, b) = plain.split_at(plain.len() / 2);
+    let mut gz = gzip(a);
+    gz.extend_from_slice(&gzip(b));
+    gz
+}
+
+#[test]
+fn gzip_files_and_gzip_stdin_replay_exactly_like_the_plain_file() {
+    let plain = logmon().args(["-o", "json"]).arg(data(EXERCISE)).run();
+    plain.expect_success();
+    let dir = TempDir::new("gzip");
+    // No .gz in the name: the first bytes decide.
+    let path = dir.path("exercise.1");
+    fs::write(&path, exercise_gzipped()).expect("write");
+    let file = logmon().args(["-o", "json"]).arg(&path).run();
+    let redirected = logmon().args(["-o", "json"]).stdin_file(&path).run();
+    let piped = logmon().args(["-o", "json", "--replay"]).stdin(exercise_gzipped()).run();
+    for run in [&file, &redirected, &piped] {
+        run.expect_success();
+        assert_eq!(run.stdout, plain.stdout, "differs from the plain replay{run}");
+        assert!(!run.stderr.contains("malformed"), "{run}");
+    }
+}
+
+#[test]
+fn gzip_on_a_live_pipe_is_decompressed() {
+    let run = logmon().args(["-o", "json"]).stdin(exercise_gzipped()).run();
+    run.expect_success().expect_stderr_contains("live");
+    let summary = run.summary();
+    assert_eq!((summary.int("lines"), summary.int("malformed")), (4831, 0), "{run}");
+}
+
+#[test]
+fn a_truncated_gzip_file_is_an_error_naming_it() {
+    let gz = exercise_gzipped();
+    let dir = TempDir::new("gzip-cut");
+    let path = dir.path("cut.log.gz");
+    fs::write(&path, &gz[..gz.len() / 3]).expect("write");
+    let run = logmon().arg(&path).run();
+    run.expect_code(1).expect_stderr_contains("cut.log.gz: gzip data");
+}
+
+#[test]
+fn other_compressions_are_refused_with_the_command_that_unpacks_them() {
+    let dir = TempDir::new("compressed");
+    let cases: [(&str, &[u8], &str); 3] = [
+        ("a.zst", b"\x28\xb5\x2f\xfd\x24\x00", "zstd -dc"),
+        ("a.bz2", b"BZh91AY&SY", "bzip2 -dc"),
+        ("a.xz", b"\xfd7zXZ\x00\x00\x04", "xz -dc"),
+    ];
+    for (name, magic, command) in cases {
+        let path = dir.path(name);
+        fs::write(&path, magic).expect("write");
+        let run = logmon().arg(&path).run();
+        run.expect_code(1).expect_stderr_contains(command).expect_stderr_contains(name);
+        assert_eq!(run.stderr.lines().count(), 1, "one line, not a flood{run}");
+        assert!(run.stdout.is_empty(), "{run}");
+    }
+}
+
+#[test]
+fn files_are_replayed_oldest_first_whatever_the_order_given() {
+    let sample = fs::read_to_string(data(EXERCISE)).expect("fixture");
+    let lines: Vec<&str> = sample.lines().collect();
+    let dir = TempDir::new("time-order");
+    let old = dir.path("access.log.2.gz");
+    let new = dir.path("access.log");
+    fs::write(&old, gzip(format!("{}\n", lines[..2400].join("\n")).as_bytes())).expect("write");
+    fs::write(&new, format!("{}\n", lines[2400..].join("\n"))).expect("write");
+    let given = logmon().args(["-o", "json"]).arg(&new).arg(&old).run();
+    let sorted = logmon().args(["-o", "json"]).arg(&old).arg(&new).run();
+    given.expect_success().expect_stderr_contains("reading the files oldest first: ");
+    sorted.expect_success();
+    assert!(!sorted.stderr.contains("oldest first"), "already in order: nothing to say{sorted}");
+    assert_eq!(given.stdout, sorted.stdout, "{given}{sorted}");
+    assert_eq!(given.json_of("alert").len(), 4, "{given}");
+    assert_eq!(given.summary().int("late"), 0, "{given}");
+    let said = given.stderr.lines().find(|l| l.contains("oldest first")).expect("said");
+    assert!(said.find("access.log.2.gz") < said.rfind("access.log"), "{given}");
+}
+
+#[test]
+fn a_thousand_files_replay_with_few_descriptors() {
+    let t = 1_549_573_860;
+    let dir = TempDir::new("thousand");
+    // Named newest first, so the order must come from the timestamps.
+    let files: Vec<_> = (0..1000)
+        .map(|i| {
+            let path = dir.path(&format!("f{:04}.log", 999 - i));
+            fs::write(&path, clf_line(t + i, "/a")).expect("write");
+            path
+        })
+        .collect();
+    let mut files = files;
+    files.sort();
+    // 32 descriptors: opening every input at once would fail.
+    let output = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -n 32 && exec \"$0\" \"$@\"")
+        .arg(crate::util::BIN)
+        .args(["-s", "-o", "json"])
+        .args(&files)
+        .output()
+        .expect("run sh");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{}\n{stdout}\n{stderr}", output.status);
+    let summary = Json::parse(stdout.lines().last().unwrap_or_default()).expect("JSON");
+    assert_eq!((summary.int("hits"), summary.int("late")), (1000, 0), "{stderr}");
+    assert!(stderr.contains("and 990 more"), "the order is said, shortened{stderr}");
+}
+
+#[test]
+fn a_file_with_no_valid_line_fails_with_its_first_line_and_the_format_hint() {
+    let dir = TempDir::new("unparseable");
+    let path = dir.path("app.json");
+    let lines: String = (0..20).map(|i| format!("{{\"ts\":{i},\"msg\":\"\x1b[2J\"}}\n")).collect();
+    fs::write(&path, format!("\n{lines}")).expect("write");
+    let run = logmon().args(["-q", "--fail-on-alert"]).arg(&path).run();
+    run.expect_code(1)
+        .expect_stdout_contains("[SUMMARY]")
+        .expect_stderr_contains("app.json: not one valid log line; line 2 reads: {\"ts\":0,\"msg\":\"\\x1b[2J\"}")
+        .expect_stderr_contains("--log-format");
+    // An empty file, or one of blank lines, is quiet, not wrong.
+    let empty = dir.path("empty.log");
+    fs::write(&empty, "\n\n").expect("write");
+    logmon().arg(&empty).run().expect_success();
+    // One good file among them: the run stands, the bad file is named.
+    let good = dir.path("good.log");
+    fs::write(&good, clf_line(1_549_573_860, "/a")).expect("write");
+    let run = logmon().arg(&good).arg(&path).run();
+    run.expect_success().expect_stderr_contains("app.json: not one valid log line");
+}
+
+#[test]
+fn a_file_going_back_in_time_is_warned_about_once() {
+    let t = 1_549_573_860;
+    let dir = TempDir::new("back-in-time");
+    let path = dir.path("joined.log");
+    let lines: String = (0..300).chain(0..300).map(|i| clf_line(t + i, "/a")).collect();
+    fs::write(&path, lines).expect("write");
+    let run = logmon().arg("-q").arg(&path).run();
+    run.expect_success();
+    assert_eq!(run.stderr.matches("goes back in time").count(), 1, "{run}");
+    run.expect_stderr_contains("joined.log:301: the log goes back in time by 4m59s, more than the 2m alert window");
+}
+
+#[test]
+fn a_signal_says_what_the_replay_left_unread() {
+    let t = 1_549_573_860;
+    let dir = TempDir::new("unread");
+    let rest = dir.path("rest.log");
+    fs::write(&rest, clf_line(t + 100, "/b")).expect("write");
+    let mut run = logmon().args(["-o", "json", "-"]).arg(&rest).spawn();
+    run.write((0..15).map(|i| clf_line(t + i, "/a")).collect::<String>());
+    run.wait_stdout(r#""type":"report""#);
+    run.signal(libc::SIGTERM);
+    let run = run.wait_keeping_stdin();
+    run.expect_code(143)
+        .expect_stderr_contains("SIGTERM: replay interrupted")
+        .expect_stderr_contains("left unread: the rest of <stdin>, and 1 more input (")
+        .expect_stderr_contains("rest.log)");
+    assert_eq!(run.summary().int("hits"), 15, "{run}");
 }

@@ -6,7 +6,6 @@
 
 pub mod follow;
 
-use std::fs::File;
 use std::io::{self, Write};
 use std::os::fd::AsFd;
 use std::path::Path;
@@ -17,11 +16,9 @@ use crate::diag;
 use crate::engine::skew::Skew;
 use crate::engine::timestamp::Epoch;
 use crate::error::Error;
-use crate::input::Input;
-use crate::input::LineReader;
+use crate::input::{Fill, Input, LineReader, Stream};
 use crate::monitor::Monitor;
 use crate::output;
-use crate::output::escape::Name;
 use crate::poll::{self, interest};
 use crate::signals::{self, Signals};
 use follow::Follower;
@@ -38,27 +35,31 @@ const SHUTDOWN_BUDGET: usize = 64 << 20;
 const SHUTDOWN_TIME: Duration = Duration::from_secs(1);
 
 /// Follows a file like `tail -F` until a signal ends the run.
-pub fn follow<W: Write>(path: &Path, options: &Options, monitor: &mut Monitor<W>) -> Result<(), Error> {
-    let signals = Signals::install(true).map_err(|e| Error::system("installing signal handlers", e))?;
+/// `signals` were installed with HUP reopening the file.
+pub fn follow<W: Write>(
+    path: &Path,
+    options: &Options,
+    signals: Signals,
+    monitor: &mut Monitor<W>,
+) -> Result<(), Error> {
     let now = Instant::now();
     let follower = Box::new(Follower::new(path, options.from_start, now));
     let source = Source::Follow { follower, every: options.check_interval, next_check: now };
     Loop::new(source, signals, monitor, now).run()
 }
 
-/// Reads a pipe or terminal until its writer ends it or a signal does.
-pub fn stream<W: Write>(input: Input, monitor: &mut Monitor<W>) -> Result<(), Error> {
-    let signals = Signals::install(false).map_err(|e| Error::system("installing signal handlers", e))?;
-    let name = input.name();
-    let file = input.open()?;
-    diag::say(format_args!("reading {name} live; INT or TERM ends the run with a summary"));
-    let source = Source::Stream { file, name, reader: LineReader::default() };
+/// Reads a pipe or terminal until its writer ends it or a signal does;
+/// gzip is decompressed as it comes.
+pub fn stream<W: Write>(input: Input, signals: Signals, monitor: &mut Monitor<W>) -> Result<(), Error> {
+    let stream = Stream::open(&input)?;
+    diag::say(format_args!("reading {} live; INT or TERM ends the run with a summary", stream.name()));
+    let source = Source::Stream { stream, reader: LineReader::default() };
     Loop::new(source, signals, monitor, Instant::now()).run()
 }
 
 enum Source {
     /// A pipe or terminal: polled for input.
-    Stream { file: File, name: Name, reader: LineReader },
+    Stream { stream: Stream, reader: LineReader },
     /// A followed file: regular files always poll readable, so it is read
     /// and checked on a timer instead.
     Follow { follower: Box<Follower>, every: Duration, next_check: Instant },
@@ -121,8 +122,12 @@ impl<'m, W: Write> Loop<'m, W> {
         const INPUT: usize = 2;
         let stdout = io::stdout();
         let mut fds = vec![interest(self.signals.fd(), libc::POLLIN), interest(stdout.as_fd(), 0)];
-        if let Source::Stream { file, .. } = &self.source {
-            fds.push(interest(file.as_fd(), libc::POLLIN));
+        if let Source::Stream { stream, .. } = &self.source {
+            match stream.poll_fd() {
+                Some(fd) => fds.push(interest(fd, libc::POLLIN)),
+                // Decompressed bytes wait to be handed out.
+                None => timeout = Some(Duration::ZERO),
+            }
         }
         poll::wait(&mut fds, timeout).map_err(|e| Error::system("poll", e))?;
         let input_ready = fds.get(INPUT).is_some_and(|fd| fd.revents != 0);
@@ -141,7 +146,9 @@ impl<'m, W: Write> Loop<'m, W> {
         }
         let now = Instant::now();
         match &mut self.source {
-            Source::Stream { .. } if input_ready => return self.on_stream_readable(),
+            Source::Stream { stream, .. } if input_ready || stream.poll_fd().is_none() => {
+                return self.on_stream_readable(input_ready);
+            }
             Source::Stream { .. } => {}
             Source::Follow { follower, every, next_check } => {
                 let due = pending.reopen || now >= *next_check;
@@ -154,18 +161,21 @@ impl<'m, W: Write> Loop<'m, W> {
         Ok(None)
     }
 
-    /// The pipe is readable: one read, since poll promised it will not
-    /// block. The descriptor is not made O_NONBLOCK: that flag lives on the
-    /// open file description, which a terminal on stdin shares with the
-    /// shell, and would outlive logmon.
-    fn on_stream_readable(&mut self) -> Result<Option<End>, Error> {
-        let Source::Stream { file, name, reader } = &mut self.source else { return Ok(None) };
-        let n = reader.read_from(file).map_err(|e| Error::input(name.clone(), e))?;
-        if n == 0 {
-            return Ok(Some(End::EndOfInput));
+    /// The pipe is readable (`ready`), or decompressed bytes wait: at most
+    /// one read, and only when poll promised it will not block. The
+    /// descriptor is not made O_NONBLOCK: that flag lives on the open file
+    /// description, which a terminal on stdin shares with the shell, and
+    /// would outlive logmon.
+    fn on_stream_readable(&mut self, ready: bool) -> Result<Option<End>, Error> {
+        let Source::Stream { stream, reader } = &mut self.source else { return Ok(None) };
+        match stream.fill(reader, ready)? {
+            Fill::End => return Ok(Some(End::EndOfInput)),
+            Fill::Starved => return Ok(None),
+            Fill::Read(_) => {}
         }
         self.backlog = reader.was_full();
         let monitor = &mut *self.monitor;
+        let name = stream.name();
         reader.lines(|number, line| monitor.line(name, number, line).map(drop))?;
         Ok(None)
     }
@@ -191,17 +201,18 @@ impl<'m, W: Write> Loop<'m, W> {
     fn finish(mut self, end: End) -> Result<(), Error> {
         let shutdown = Shutdown::new(Instant::now());
         match (&mut self.source, &end) {
-            (Source::Stream { file, name, reader }, End::Signal(sig)) => {
-                if drain_available(file, name, reader, shutdown, self.monitor)? {
-                    diag::say(format_args!("{}: {name}: input left unread", signals::name(*sig)));
+            (Source::Stream { stream, reader }, End::Signal(sig)) => {
+                if drain_available(stream, reader, shutdown, self.monitor)? {
+                    diag::say(format_args!("{}: {}: input left unread", signals::name(*sig), stream.name()));
                 }
             }
             (Source::Stream { .. }, End::EndOfInput) => {}
             (Source::Follow { follower, .. }, _) => drain_follower(follower, shutdown, self.monitor)?,
         }
         match &mut self.source {
-            Source::Stream { name, reader, .. } => {
+            Source::Stream { stream, reader } => {
                 let monitor = &mut *self.monitor;
+                let name = stream.name();
                 reader.finish(|number, line| monitor.line(name, number, line).map(drop))?;
             }
             Source::Follow { follower, .. } => {
@@ -288,26 +299,34 @@ fn drain_follower<W: Write>(
 /// Reads what a pipe holds right now, without waiting for more, within
 /// `shutdown`. `Ok(true)` if input was left unread.
 fn drain_available<W: Write>(
-    file: &mut File,
-    name: &Name,
+    stream: &mut Stream,
     reader: &mut LineReader,
     mut shutdown: Shutdown,
     monitor: &mut Monitor<W>,
 ) -> Result<bool, Error> {
     loop {
-        let mut fds = [interest(file.as_fd(), libc::POLLIN)];
-        poll::wait(&mut fds, Some(Duration::ZERO)).map_err(|e| Error::system("poll", e))?;
-        if fds[0].revents == 0 {
-            return Ok(false);
-        }
+        let ready = match stream.poll_fd() {
+            Some(fd) => {
+                let mut fds = [interest(fd, libc::POLLIN)];
+                poll::wait(&mut fds, Some(Duration::ZERO)).map_err(|e| Error::system("poll", e))?;
+                if fds[0].revents == 0 {
+                    return Ok(false);
+                }
+                true
+            }
+            // Decompressed bytes wait.
+            None => false,
+        };
         if shutdown.next_chunk(Instant::now()) == 0 {
             return Ok(true);
         }
-        let n = reader.read_from(file).map_err(|e| Error::input(name.clone(), e))?;
-        if n == 0 {
-            return Ok(false);
-        }
+        let n = match stream.fill(reader, ready)? {
+            Fill::Read(n) => n,
+            Fill::Starved => continue,
+            Fill::End => return Ok(false),
+        };
         shutdown.bytes = shutdown.bytes.saturating_sub(n);
+        let name = stream.name();
         reader.lines(|number, line| monitor.line(name, number, line).map(drop))?;
     }
 }

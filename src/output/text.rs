@@ -277,7 +277,7 @@ impl std::fmt::Display for Tenths {
 }
 
 /// Byte counts in binary units.
-struct Bytes(u64);
+pub struct Bytes(pub u64);
 
 impl std::fmt::Display for Bytes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
