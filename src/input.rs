@@ -89,10 +89,13 @@ enum Decoding {
         gate: Gate,
         sniffing: bool,
     },
-    Gzip(Box<MultiGzDecoder<BufReader<Chain<Cursor<Vec<u8>>, Gate>>>>),
+    Gzip(Box<Gunzip>),
     /// Only while [`Raw`](Decoding::Raw) turns into [`Gzip`](Decoding::Gzip).
     Swapping,
 }
+
+/// gzip: the bytes read while sniffing, then the descriptor, buffered.
+type Gunzip = MultiGzDecoder<BufReader<Chain<Cursor<Vec<u8>>, Gate>>>;
 
 /// What one turn of reading gave.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

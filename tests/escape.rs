@@ -21,7 +21,9 @@ fn file_names_in_messages_are_escaped() {
     let path = dir.path(EVIL);
     std::fs::write(&path, "not a log line\n").expect("write");
     let run = logmon().arg(&path).run();
-    run.expect_success().expect_stderr_contains(&format!("{EVIL_SHOWN}:1: malformed line"));
+    // Not one valid line: status 1, and the name is escaped there too.
+    run.expect_code(1).expect_stderr_contains(&format!("{EVIL_SHOWN}:1: malformed line"));
+    run.expect_stderr_contains(&format!("{EVIL_SHOWN}: not one valid log line"));
     assert_no_controls(&run.stderr, "stderr");
 
     let run = logmon().arg(dir.path(&format!("missing-{EVIL}"))).run();
