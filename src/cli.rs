@@ -73,10 +73,11 @@ Output:
 
 Durations: 90 or 90s, 2m, 1h; --check-interval also takes 100ms.
 Signals: INT or TERM end the run with a last report and the summary (a
-second one ends it at once); USR1 prints a report now; HUP reopens the
-followed file. Exit status: 0 success, 1 runtime error, 2 usage error,
-3 an alert triggered (with --fail-on-alert), 128+N signal N cut a replay
-short or a second signal ended the run. NO_COLOR disables colour.
+second one ends it after the line being written); USR1 prints a report
+now; HUP reopens the followed file. Exit status: 0 success, 1 runtime
+error, 2 usage error, 3 an alert triggered (with --fail-on-alert), 128+N
+signal N cut a replay short or a second signal ended the run. NO_COLOR
+disables colour.
 
 Examples:
   tail -F /var/log/nginx/access.log | logmon

@@ -11,6 +11,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 use signal_hook::{flag, low_level::pipe};
 
+use crate::output::whole;
+
 /// What the signals since the last look ask for.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Pending {
@@ -54,8 +56,17 @@ impl Signals {
         }
         for sig in terminators {
             // Order matters: the exit is registered first, so it only fires
-            // if a previous signal already set `terminating`.
-            flag::register_conditional_shutdown(sig, 128 + sig, Arc::clone(&signals.terminating))?;
+            // if a previous signal already set `terminating`. It waits for
+            // the event being written to stdout, so no line is cut.
+            let terminating = Arc::clone(&signals.terminating);
+            let second = move || {
+                if terminating.load(Ordering::SeqCst) {
+                    whole::exit_between_events(128 + sig);
+                }
+            };
+            // SAFETY: the action reads an atomic and calls a function that
+            // is async-signal-safe (see `exit_between_events`).
+            unsafe { signal_hook::low_level::register(sig, second) }?;
             flag::register(sig, Arc::clone(&signals.terminating))?;
             flag::register_usize(sig, Arc::clone(&signals.terminate), sig as usize)?;
         }

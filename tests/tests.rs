@@ -2,12 +2,12 @@
 
 mod cli;
 mod clock;
-mod escape;
 mod export;
 mod follow;
 mod formats;
 mod live;
 mod man;
+mod output;
 mod replay;
 mod rules;
 mod util;

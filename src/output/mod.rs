@@ -5,6 +5,7 @@ pub mod escape;
 pub mod json;
 pub mod metrics;
 pub mod text;
+pub mod whole;
 
 use std::fmt;
 use std::io::{self, Write};
@@ -95,9 +96,9 @@ impl<W: Write> Output<W> {
             Format::Text => text::event(&mut self.buf, event, self.style.color),
             Format::Json => json::event(&mut self.buf, event),
         }
-        .and_then(|()| self.out.write_all(&self.buf))
-        .and_then(|()| self.out.flush())
-        .map_err(Error::output)
+        .map_err(Error::output)?;
+        let _whole = whole::Writing::begin();
+        self.out.write_all(&self.buf).and_then(|()| self.out.flush()).map_err(Error::output)
     }
 }
 

@@ -1,9 +1,14 @@
-//! Everything shown is escaped: file names, paths and option values in
-//! messages like line contents, in text and in JSON.
+//! What is shown and how: file names, paths and option values escaped in
+//! messages like line contents, in text and in JSON; times in RFC 3339;
+//! whole lines only; a closed stdout refused; counts in good English.
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::fd::AsRawFd;
 use std::process::Stdio;
+use std::thread;
+use std::time::{Duration, Instant};
 
-use crate::util::{TempDir, clf_line, data, logmon};
+use crate::util::{Json, PATIENCE, TempDir, clf_line, data, logmon, now};
 
 /// A file name that clears the screen and sets the clipboard (OSC 52) when
 /// printed raw to a terminal.
@@ -184,4 +189,58 @@ fn times_at_the_top_of_the_range_are_rfc3339() {
         assert_eq!((summary.int("hits"), summary.int("malformed")), (1, 1), "{run}");
         assert_eq!(summary.str("last"), "9999-12-30T23:59:59Z", "{run}");
     }
+}
+
+/// Bytes waiting in a pipe.
+fn pending(pipe: &impl AsRawFd) -> usize {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int through the pointer given.
+    let rc = unsafe { libc::ioctl(pipe.as_raw_fd(), libc::FIONREAD, &mut n) };
+    assert_eq!(rc, 0, "FIONREAD: {}", std::io::Error::last_os_error());
+    usize::try_from(n).unwrap_or(0)
+}
+
+#[test]
+fn a_second_term_during_a_large_write_exits_after_the_line() {
+    // Live on a pipe, with a last report far larger than a pipe holds.
+    let mut command = logmon().args(["-o", "json", "-n", "1024", "-i", "24h"]).command();
+    command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = command.spawn().expect("start logmon");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut stdin = child.stdin.take().expect("stdin");
+    let now = now();
+    let padding = "x".repeat(100);
+    let log: String = (0..1024)
+        .map(|i| format!("\"10.0.0.2\",\"-\",\"apache\",{now},\"GET /{i:04}{padding} HTTP/1.0\",200,1\n"))
+        .collect();
+    stdin.write_all(log.as_bytes()).expect("write the log");
+    // The handlers are installed once logmon says it reads live.
+    let mut lines = stderr.lines();
+    assert!(lines.next().is_some_and(|l| l.is_ok_and(|l| l.contains("live"))), "no start message");
+    let kill = |sig| {
+        // SAFETY: kill(2) on our own child.
+        assert_eq!(unsafe { libc::kill(child.id() as i32, sig) }, 0);
+    };
+    kill(libc::SIGTERM);
+    // Nobody reads stdout: once the pipe is half full (it holds nothing but
+    // the last report), logmon is writing it, and soon stuck mid-line.
+    // SAFETY: F_GETPIPE_SZ takes no argument.
+    let capacity = usize::try_from(unsafe { libc::fcntl(stdout.as_raw_fd(), libc::F_GETPIPE_SZ) }).unwrap_or(0);
+    assert!(capacity > 0, "F_GETPIPE_SZ: {}", std::io::Error::last_os_error());
+    let deadline = Instant::now() + PATIENCE;
+    while pending(&stdout) < capacity / 2 {
+        assert!(Instant::now() < deadline, "stdout never filled");
+        thread::sleep(Duration::from_millis(5));
+    }
+    kill(libc::SIGTERM);
+    let mut out = String::new();
+    stdout.read_to_string(&mut out).expect("read stdout");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(128 + libc::SIGTERM), "{status:?}");
+    assert!(out.ends_with('\n'), "the last line was cut: ...{:?}", &out[out.len().saturating_sub(80)..]);
+    for line in out.lines() {
+        Json::parse(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line:.200}"));
+    }
+    assert!(out.len() > capacity, "the report should outgrow the pipe: {} bytes", out.len());
 }
