@@ -16,6 +16,7 @@ pub mod output;
 pub mod poll;
 pub mod replay;
 pub mod signals;
+pub mod suspect;
 
 use std::fs::File;
 use std::io::{self, IsTerminal, Write};
@@ -31,6 +32,7 @@ use monitor::Monitor;
 use output::metrics::{self, MetricsFile};
 use output::{Format, Output, Style};
 use signals::Signals;
+use suspect::Suspect;
 
 /// Exit status when `--fail-on-alert` is given and an alert triggered.
 pub const EXIT_ALERT: u8 = 3;
@@ -62,7 +64,9 @@ pub fn run(command: Command) -> Result<u8, Error> {
         Some(path) => Some(MetricsFile::create(path, metrics::rule_names(&options.engine))?),
         None => None,
     };
-    let mut monitor = Monitor::new(Engine::new(options.engine_config(clock)), out).with_metrics(metrics);
+    let suspect = (clock == Clock::Wall).then(Suspect::default);
+    let mut monitor =
+        Monitor::new(Engine::new(options.engine_config(clock)), out).with_metrics(metrics).with_suspect(suspect);
     match plan {
         Plan::Replay(inputs) => {
             let mut signals = signals;

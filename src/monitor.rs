@@ -5,12 +5,13 @@ use std::io::Write;
 
 use crate::diag::MalformedLines;
 use crate::engine::timestamp::Epoch;
-use crate::engine::{Engine, Outcome};
+use crate::engine::{Engine, Event, Outcome};
 use crate::error::Error;
 use crate::input::Line;
 use crate::output::Output;
 use crate::output::escape::Name;
 use crate::output::metrics::MetricsFile;
+use crate::suspect::Suspect;
 
 pub struct Monitor<W: Write> {
     engine: Engine,
@@ -20,15 +21,23 @@ pub struct Monitor<W: Write> {
     newest: Option<Epoch>,
     /// `--metrics`: told every line's outcome and every event.
     metrics: Option<MetricsFile>,
+    /// Live: warns when the input looks like no log logmon reads.
+    suspect: Option<Suspect>,
 }
 
 impl<W: Write> Monitor<W> {
     pub fn new(engine: Engine, out: Output<W>) -> Monitor<W> {
-        Monitor { engine, out, malformed: MalformedLines::default(), newest: None, metrics: None }
+        Monitor { engine, out, malformed: MalformedLines::default(), newest: None, metrics: None, suspect: None }
     }
 
     pub fn with_metrics(mut self, metrics: Option<MetricsFile>) -> Monitor<W> {
         self.metrics = metrics;
+        self
+    }
+
+    /// Live: warn about malformed input as it comes (see [`Suspect`]).
+    pub fn with_suspect(mut self, suspect: Option<Suspect>) -> Monitor<W> {
+        self.suspect = suspect;
         self
     }
 
@@ -53,6 +62,9 @@ impl<W: Write> Monitor<W> {
         }
         if let Some(metrics) = &mut self.metrics {
             metrics.line(&outcome);
+        }
+        if let Some(suspect) = &mut self.suspect {
+            suspect.line(source, &outcome);
         }
         self.flush()?;
         Ok(outcome)
@@ -86,6 +98,9 @@ impl<W: Write> Monitor<W> {
             self.out.event(&event)?;
             if let Some(metrics) = &mut self.metrics {
                 metrics.event(&event);
+            }
+            if let (Some(suspect), Event::Report(report)) = (&mut self.suspect, &event) {
+                suspect.report(report);
             }
         }
         Ok(())

@@ -480,3 +480,17 @@ fn a_signal_says_what_the_replay_left_unread() {
         .expect_stderr_contains("rest.log)");
     assert_eq!(run.summary().int("hits"), 15, "{run}");
 }
+
+#[test]
+fn a_live_input_of_no_valid_line_is_warned_about_once_and_read_on() {
+    let junk: String = (0..250).map(|i| format!("{{\"ts\":{i}}}\n")).collect();
+    let run = logmon().args(["-o", "json"]).stdin(junk).run();
+    run.expect_success().expect_stderr_contains("live");
+    assert_eq!(run.stderr.matches("WARNING: the first 100 lines of <stdin> are all malformed").count(), 1, "{run}");
+    run.expect_stderr_contains("--log-format");
+    assert_eq!(run.summary().int("malformed"), 250, "{run}");
+    // A valid line first: no warning, however many malformed ones follow.
+    let mixed = format!("{}{}", clf_line(crate::util::now(), "/a"), "junk\n".repeat(150));
+    let run = logmon().args(["-o", "json"]).stdin(mixed).run();
+    assert!(!run.stderr.contains("WARNING"), "{run}");
+}
