@@ -34,7 +34,7 @@ Input:
   -f, --follow PATH         follow PATH like tail -F, across rotations
       --from-start          with --follow: first read what PATH holds
   -r, --replay              use the log's timestamps as the clock
-      --log-format FORMAT   auto, common, combined, csv, or a format string:
+      --log-format FORMAT   auto, common, combined, csv, json, or a string:
                             nginx:'$remote_addr ...' (log_format) or
                             apache:'%h %l ...' (LogFormat) [default: auto]
       --check-interval DUR  how often --follow checks PATH [default: 250ms]
@@ -267,11 +267,12 @@ fn log_format(value: &str) -> Result<LogFormat, Error> {
         "common" => LogFormat::Common,
         "combined" => LogFormat::Combined,
         "csv" => LogFormat::Csv,
+        "json" => LogFormat::Json,
         other => {
             return Err(invalid(
                 "--log-format",
                 other,
-                "auto, common, combined, csv, nginx:FORMAT-STRING or apache:FORMAT-STRING",
+                "auto, common, combined, csv, json, nginx:FORMAT-STRING or apache:FORMAT-STRING",
             ));
         }
     })

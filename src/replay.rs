@@ -7,7 +7,7 @@ use std::io::{self, IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 use crate::diag;
-use crate::engine::parse::{LogFormat, Parsed, Parser};
+use crate::engine::parse::{LogFormat, Parsed, Parser, Scratch};
 use crate::engine::timestamp::Epoch;
 use crate::engine::{Config, Outcome};
 use crate::error::Error;
@@ -191,6 +191,7 @@ fn time_order(inputs: &[Input], format: &LogFormat, reader: &mut LineReader) -> 
 fn first_time(input: &Input, format: &LogFormat, reader: &mut LineReader) -> Result<Option<Epoch>, Error> {
     let mut stream = Stream::open(input)?;
     let mut parser = Parser::new(format.clone());
+    let mut scratch = Scratch::default();
     let mut read = 0;
     let mut found = None;
     while found.is_none() && read < PEEK {
@@ -201,7 +202,7 @@ fn first_time(input: &Input, format: &LogFormat, reader: &mut LineReader) -> Res
         }
         // The first valid line stops the search (as an `Err`).
         let _ = reader.lines(|_, line| {
-            if let Parsed::Hit(record) = parser.parse(line.bytes()) {
+            if let Parsed::Hit(record) = parser.parse(line.bytes(), &mut scratch) {
                 found = Some(record.time);
                 return Err(());
             }
@@ -210,7 +211,7 @@ fn first_time(input: &Input, format: &LogFormat, reader: &mut LineReader) -> Res
     }
     if found.is_none() {
         let _ = reader.finish(|_, line| {
-            if let Parsed::Hit(record) = parser.parse(line.bytes()) {
+            if let Parsed::Hit(record) = parser.parse(line.bytes(), &mut scratch) {
                 found = Some(record.time);
             }
             Ok::<(), ()>(())

@@ -56,3 +56,35 @@ fn lines_that_do_not_match_the_format_string_say_so() {
     assert_eq!((run.summary().int("hits"), run.summary().int("malformed")), (1, 1), "{run}");
     run.expect_stderr_contains("<stdin>:2: malformed line (does not match the --log-format string)");
 }
+
+/// Real lines of each kind: how many are hits, malformed and skipped.
+#[test]
+fn real_logs_of_each_kind_are_read() {
+    for (file, format, hits, malformed) in [
+        ("caddy.log", "json", 10, 2),
+        ("traefik.json.log", "json", 6, 1),
+        ("cri.log", "combined", 3, 0),
+        ("docker.log", "combined", 3, 0),
+        ("syslog-nginx.log", "combined", 9, 1),
+    ] {
+        let run = logmon().args(["-s", "-o", "json"]).arg(data(file)).run();
+        run.expect_success();
+        let s = run.summary();
+        assert_eq!(s.str("format"), format, "{run}");
+        assert_eq!((s.int("hits"), s.int("malformed")), (hits, malformed), "{run}");
+        assert_eq!(s.int("lines"), s.int("hits") + s.int("malformed") + s.int("skipped"), "{run}");
+    }
+}
+
+/// The same JSON line told by name and detected.
+#[test]
+fn json_lines_by_name_and_detected_agree() {
+    let log = data("caddy.log");
+    let named = logmon().args(["-o", "json", "--log-format", "json"]).arg(&log).run();
+    let auto = logmon().args(["-o", "json"]).arg(&log).run();
+    assert_eq!(named.stdout, auto.stdout, "{named}{auto}");
+    let run = logmon().args(["-o", "json", "--log-format", "json"]).arg(data("syslog-nginx.log")).run();
+    run.expect_success();
+    assert_eq!(run.summary().int("hits"), 0, "{run}");
+    run.expect_stderr_contains("malformed line (not a JSON object)");
+}

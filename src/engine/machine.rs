@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use super::alert::Alerts;
 use super::interface::{Clock, Config, Event, Outcome};
 use super::outlier::{self, CONFIRM, Held};
-use super::parse::{Malformed, Parsed, Parser, Record};
+use super::parse::{Malformed, Parsed, Parser, Record, Scratch};
 use super::schedule::{Outbox, Schedule};
 use super::stats::Summary;
 use super::timestamp::Epoch;
@@ -56,6 +56,8 @@ struct Totals {
 pub struct Engine {
     config: Config,
     parser: Parser,
+    /// Where the parser decodes lines that need it.
+    scratch: Scratch,
     phase: Phase,
     out: Outbox,
     totals: Totals,
@@ -71,6 +73,7 @@ impl Engine {
     pub fn new(config: Config) -> Engine {
         Engine {
             parser: Parser::new(config.format.clone()),
+            scratch: Scratch::default(),
             out: Outbox {
                 alerts: Alerts::with_rules(config.threshold, config.window, config.default_rule, config.rules.clone()),
                 events: VecDeque::new(),
@@ -97,14 +100,19 @@ impl Engine {
     #[inline]
     pub fn handle_line(&mut self, line: &[u8]) -> Outcome {
         self.totals.lines += 1;
-        match self.parser.parse(line) {
+        // Taken out for the call, so the record may borrow it while the
+        // engine counts; moving a Vec allocates nothing.
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let outcome = match self.parser.parse(line, &mut scratch) {
             Parsed::Hit(record) => self.hit(&record),
             Parsed::Header => {
                 self.totals.skipped += 1;
                 Outcome::Skipped
             }
             Parsed::Malformed(why) => self.malformed(why),
-        }
+        };
+        self.scratch = scratch;
+        outcome
     }
 
     /// Counts a line that was too long to keep, as malformed.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use memchr::{memchr, memchr_iter};
 
 use super::bytes;
-use super::format::{Dialect, Pattern};
+use super::format::{Dialect, Pattern, json, wrapper};
 use super::section;
 use super::timestamp::{self, CLF_LEN, ClfClock, Epoch, Zone};
 
@@ -19,6 +19,8 @@ pub enum LogFormat {
     Common,
     Combined,
     Csv,
+    /// JSON lines, fields found by their usual names.
+    Json,
     /// A format string, compiled (shared, as it never changes).
     Custom(Arc<Pattern>),
 }
@@ -30,6 +32,7 @@ impl LogFormat {
             LogFormat::Common => "common",
             LogFormat::Combined => "combined",
             LogFormat::Csv => "csv",
+            LogFormat::Json => "json",
             LogFormat::Custom(pattern) => match pattern.dialect() {
                 Dialect::Nginx => "nginx",
                 Dialect::Apache => "apache",
@@ -83,6 +86,10 @@ pub enum Malformed {
     CsvFields,
     NotClf,
     NotFormat,
+    NotJson,
+    JsonNoTime,
+    JsonNoStatus,
+    BadWrapper,
 }
 
 impl fmt::Display for Malformed {
@@ -99,8 +106,22 @@ impl fmt::Display for Malformed {
             Malformed::CsvFields => "not 7 CSV fields",
             Malformed::NotClf => "not a log line",
             Malformed::NotFormat => "does not match the --log-format string",
+            Malformed::NotJson => "not a JSON object",
+            Malformed::JsonNoTime => "no time in the JSON object",
+            Malformed::JsonNoStatus => "no status in the JSON object",
+            Malformed::BadWrapper => "bad Docker json-file line",
         })
     }
+}
+
+/// Space a parser decodes into (a Docker line's log, JSON strings with
+/// escapes), reused from line to line; records may borrow from it. It is
+/// kept apart from the [`Parser`] so that a record can live while the
+/// parser's owner goes on working.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    unwrapped: Vec<u8>,
+    values: Vec<u8>,
 }
 
 /// Parses lines of one stream, settling on its format in `Auto` mode.
@@ -124,14 +145,24 @@ impl Parser {
         self.format.clone()
     }
 
+    /// Parses one line (without its newline). A container's wrapper is taken
+    /// off first.
     #[inline]
-    pub fn parse<'a>(&mut self, line: &'a [u8]) -> Parsed<'a> {
+    pub fn parse<'a>(&mut self, line: &'a [u8], scratch: &'a mut Scratch) -> Parsed<'a> {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         // A byte-order mark, as editors on Windows leave before a header.
         let line = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
         if line.is_empty() {
             return Parsed::Malformed(Malformed::Empty);
         }
+        let look = match &self.format {
+            LogFormat::Custom(pattern) if pattern.writes(b'|') => wrapper::Look::NotCompose,
+            _ => wrapper::Look::All,
+        };
+        let line = match wrapper::unwrap(line, look, &mut scratch.unwrapped) {
+            Ok(inner) => inner,
+            Err(why) => return Parsed::Malformed(why),
+        };
         match &self.format {
             LogFormat::Common | LogFormat::Combined => match clf(&mut self.clock, line) {
                 Ok(_) if self.strict && !has_referer_and_agent(line) => Parsed::Malformed(Malformed::NotCombined),
@@ -143,16 +174,27 @@ impl Parser {
                 Ok(None) => Parsed::Header,
                 Err(why) => Parsed::Malformed(why),
             },
+            LogFormat::Json => match json::parse(line, &mut scratch.values) {
+                Ok(record) => Parsed::Hit(record),
+                Err(why) => Parsed::Malformed(why),
+            },
             LogFormat::Custom(pattern) => match pattern.parse(&mut self.clock, line) {
                 Ok(record) => Parsed::Hit(record),
                 Err(why) => Parsed::Malformed(why),
             },
-            LogFormat::Auto => self.detect(line),
+            LogFormat::Auto => self.detect(line, &mut scratch.values),
         }
     }
 
-    /// Tries both families; the first valid line decides the stream's format.
-    fn detect<'a>(&mut self, line: &'a [u8]) -> Parsed<'a> {
+    /// Tries each family; the first valid line decides the stream's format.
+    fn detect<'a>(&mut self, line: &'a [u8], values: &'a mut Vec<u8>) -> Parsed<'a> {
+        if line.first() == Some(&b'{') {
+            let parsed = json::parse(line, values);
+            if parsed.is_ok() {
+                self.format = LogFormat::Json;
+            }
+            return parsed.map_or_else(Parsed::Malformed, Parsed::Hit);
+        }
         let as_clf = clf(&mut self.clock, line);
         if let Ok(record) = as_clf {
             self.format = if has_referer_and_agent(line) { LogFormat::Combined } else { LogFormat::Common };
@@ -398,7 +440,9 @@ mod tests {
     const T0: Epoch = 1_549_573_860; // 2019-02-07T21:11:00Z
 
     fn parse(format: LogFormat, line: &[u8]) -> Parsed<'_> {
-        Parser::new(format).parse(line)
+        // The records of these tests borrow only from the line; the scratch
+        // space (empty) is leaked to outlive the call.
+        Parser::new(format).parse(line, Box::leak(Box::default()))
     }
 
     fn hit(line: &[u8]) -> Record<'_> {
@@ -458,17 +502,18 @@ mod tests {
 
     #[test]
     fn detection_settles_on_the_first_valid_line() {
+        let mut scratch = Scratch::default();
         let mut p = Parser::new(LogFormat::Auto);
-        assert_eq!(p.parse(b"garbage"), Parsed::Malformed(Malformed::NoTimestamp));
+        assert_eq!(p.parse(b"garbage", &mut scratch), Parsed::Malformed(Malformed::NoTimestamp));
         assert_eq!(p.format(), LogFormat::Auto);
         let csv = br#""10.0.0.2","-","apache",1549573860,"GET /api/user HTTP/1.0",200,1234"#;
-        assert!(matches!(p.parse(csv), Parsed::Hit(_)));
+        assert!(matches!(p.parse(csv, &mut scratch), Parsed::Hit(_)));
         assert_eq!(p.format(), LogFormat::Csv);
         let clf = br#"1.2.3.4 - - [07/Feb/2019:21:11:00 +0000] "GET / HTTP/1.1" 200 5"#;
-        assert_eq!(p.parse(clf), Parsed::Malformed(Malformed::CsvFields));
+        assert_eq!(p.parse(clf, &mut scratch), Parsed::Malformed(Malformed::CsvFields));
 
         let mut p = Parser::new(LogFormat::Auto);
-        assert!(matches!(p.parse(clf), Parsed::Hit(_)));
+        assert!(matches!(p.parse(clf, &mut scratch), Parsed::Hit(_)));
         assert_eq!(p.format(), LogFormat::Common);
     }
 

@@ -1,9 +1,12 @@
 //! Log formats described by the user: an nginx `log_format` or Apache
 //! `LogFormat` string compiled once into literals and typed fields, then
 //! matched against each line left to right without copying or allocating.
+//! Also JSON lines ([`json`]) and container wrappers ([`wrapper`]).
 
 pub mod apache;
+pub mod json;
 pub mod nginx;
+pub mod wrapper;
 
 use std::fmt;
 
@@ -151,6 +154,11 @@ impl Builder {
 impl Pattern {
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// Whether the format's own text holds `byte`.
+    pub fn writes(&self, byte: u8) -> bool {
+        self.items.iter().any(|i| matches!(i, Item::Literal(text) if text.contains(&byte)))
     }
 
     /// Matches one line (without its line ending) against the pattern.

@@ -1,0 +1,571 @@
+//! JSON lines: one object per line, its fields found by the names servers
+//! give them (nginx `escape=json` layouts, Caddy, Traefik, Envoy,
+//! Cloudflare Logpush), at any depth (Caddy's `request.uri`). A small
+//! scanner on memchr: no tree is built; values are slices of the line,
+//! and only strings with escapes are decoded, into reused scratch space.
+
+use memchr::{memchr, memchr2};
+
+use super::Span;
+use crate::engine::parse::{self, Malformed, Record, UNKNOWN_STATUS};
+use crate::engine::section;
+use crate::engine::timestamp::{self, Epoch, Unit, Zone};
+
+/// Objects nested deeper than this are refused, so a hostile line cannot
+/// exhaust the stack.
+const MAX_DEPTH: usize = 16;
+
+/// Reads one JSON object. Decoded strings go into `scratch`, which is
+/// cleared first.
+pub fn parse<'a>(line: &'a [u8], scratch: &'a mut Vec<u8>) -> Result<Record<'a>, Malformed> {
+    let mut found = Found::default();
+    let mut scan = Scan { s: line, at: 0 };
+    scan.byte(b'{').ok_or(Malformed::NotJson)?;
+    scan.members(1, &mut |key, value| found.offer(key, value)).ok_or(Malformed::NotJson)?;
+    scan.space();
+    if scan.at != line.len() {
+        return Err(Malformed::NotJson);
+    }
+    found.record(scratch)
+}
+
+/// A value as it stands in the line.
+#[derive(Clone, Copy, Debug)]
+enum Value<'a> {
+    /// A string's content between its quotes; `escaped` if it holds a `\`.
+    Str {
+        raw: &'a [u8],
+        escaped: bool,
+    },
+    Number(&'a [u8]),
+    /// `true`, `false`, `null`, an object or an array: nothing logmon reads.
+    Other,
+}
+
+/// What a key names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Key {
+    Time,
+    Status,
+    Bytes,
+    Method,
+    /// A path with or without its query.
+    Target,
+    /// A whole request line, `GET /a HTTP/1.1`.
+    Request,
+    Client,
+    Host,
+    Latency(Span),
+    /// Caddy's seconds (`0.0042`) or Envoy's milliseconds (`4`).
+    Duration,
+    UpstreamLatency,
+}
+
+fn key(name: &[u8]) -> Option<Key> {
+    Some(match name {
+        b"time"
+        | b"timestamp"
+        | b"ts"
+        | b"@timestamp"
+        | b"time_local"
+        | b"time_iso8601"
+        | b"msec"
+        | b"StartUTC"
+        | b"start_time"
+        | b"EdgeStartTimestamp" => Key::Time,
+        b"status" | b"status_code" | b"statusCode" | b"DownstreamStatus" | b"response_code" | b"EdgeResponseStatus" => {
+            Key::Status
+        }
+        b"body_bytes_sent" | b"bytes_sent" | b"size" | b"DownstreamContentSize" | b"EdgeResponseBytes" | b"bytes" => {
+            Key::Bytes
+        }
+        b"request_method" | b"method" | b"RequestMethod" | b"ClientRequestMethod" => Key::Method,
+        b"request_uri" | b"uri" | b"RequestPath" | b"ClientRequestURI" | b"path" | b"x-envoy-origin-path" => {
+            Key::Target
+        }
+        b"request" => Key::Request,
+        b"remote_addr" | b"remote_ip" | b"client_ip" | b"ClientHost" | b"ClientIP" | b"downstream_remote_address" => {
+            Key::Client
+        }
+        b"host" | b"http_host" | b"server_name" | b"RequestHost" | b"ClientRequestHost" | b":authority" => Key::Host,
+        b"request_time" => Key::Latency(Span::Seconds),
+        b"Duration" | b"OriginResponseTime" => Key::Latency(Span::Nanos),
+        b"duration" => Key::Duration,
+        b"upstream_response_time" => Key::UpstreamLatency,
+        _ => return None,
+    })
+}
+
+/// The first value seen for each key logmon reads.
+#[derive(Default)]
+struct Found<'a> {
+    time: Option<Value<'a>>,
+    status: Option<Value<'a>>,
+    bytes: Option<Value<'a>>,
+    method: Option<Value<'a>>,
+    target: Option<Value<'a>>,
+    request: Option<Value<'a>>,
+    client: Option<Value<'a>>,
+    host: Option<Value<'a>>,
+    latency: Option<(Value<'a>, Span)>,
+    upstream: Option<Value<'a>>,
+}
+
+impl<'a> Found<'a> {
+    fn offer(&mut self, name: &[u8], value: Value<'a>) {
+        if matches!(value, Value::Other) {
+            return;
+        }
+        let Some(key) = key(name) else { return };
+        let slot = match key {
+            Key::Time => &mut self.time,
+            Key::Status => &mut self.status,
+            Key::Bytes => &mut self.bytes,
+            Key::Method => &mut self.method,
+            Key::Target => &mut self.target,
+            Key::Request => &mut self.request,
+            Key::Client => &mut self.client,
+            Key::Host => &mut self.host,
+            Key::UpstreamLatency => &mut self.upstream,
+            Key::Latency(span) => {
+                self.latency.get_or_insert((value, span));
+                return;
+            }
+            Key::Duration => {
+                let fraction =
+                    matches!(value, Value::Number(n) | Value::Str { raw: n, .. } if memchr(b'.', n).is_some());
+                self.latency.get_or_insert((value, if fraction { Span::Seconds } else { Span::Millis }));
+                return;
+            }
+        };
+        slot.get_or_insert(value);
+    }
+
+    fn record(self, scratch: &'a mut Vec<u8>) -> Result<Record<'a>, Malformed> {
+        scratch.clear();
+        let time = self.time.ok_or(Malformed::JsonNoTime)?;
+        let time = read(time, scratch, time_of).ok_or(Malformed::BadTimestamp)?;
+        let status = self.status.ok_or(Malformed::JsonNoStatus)?;
+        let status = read(status, scratch, json_status).ok_or(Malformed::BadStatus)?;
+        let bytes = match self.bytes {
+            Some(v) => read(v, scratch, |s| parse::byte_count(s).ok()).ok_or(Malformed::BadBytes)?,
+            None => 0,
+        };
+        let latency_us = self
+            .latency
+            .and_then(|(v, span)| read(v, scratch, |s| super::duration_us(s, span)))
+            .or_else(|| self.upstream.and_then(|v| read(v, scratch, |s| super::duration_us(s, Span::Seconds))));
+        // The texts the record keeps: where each is, in the line or decoded.
+        scratch.clear();
+        let texts = [self.client, self.method, self.host, self.target.or(self.request)].map(|v| place(v, scratch));
+        let scratch: &'a [u8] = scratch;
+        let [client, method, host, target] = texts.map(|t| t.and_then(|t| t.get(scratch)));
+        let section = match (self.target, target) {
+            (Some(_), Some(t)) => section::of_target(t),
+            (None, Some(request)) => section::of_request(request),
+            _ => None,
+        };
+        // Without a target of its own, the request line says the method.
+        let method = match self.target {
+            None => method.or_else(|| target.and_then(request_method)),
+            Some(_) => method,
+        };
+        Ok(Record { time, status, bytes, section, client, method, latency_us, vhost: host })
+    }
+}
+
+/// A status; 0, which Caddy and Envoy write when no response was sent,
+/// is unknown, as `-` is in text logs.
+fn json_status(s: &[u8]) -> Option<u16> {
+    if s == b"0" { Some(UNKNOWN_STATUS) } else { parse::status(s).ok() }
+}
+
+/// The method of a request line.
+fn request_method(request: &[u8]) -> Option<&[u8]> {
+    memchr(b' ', request).map(|end| &request[..end]).filter(|m| !m.is_empty())
+}
+
+/// Reads a string or number with `f`, decoding a string first if it holds
+/// escapes.
+fn read<T>(value: Value<'_>, scratch: &mut Vec<u8>, f: impl Fn(&[u8]) -> Option<T>) -> Option<T> {
+    match value {
+        Value::Number(n) | Value::Str { raw: n, escaped: false } => f(n),
+        Value::Str { raw, escaped: true } => {
+            scratch.clear();
+            unescape(raw, scratch)?;
+            f(scratch)
+        }
+        Value::Other => None,
+    }
+}
+
+/// Where a kept text is: in the line, or decoded into the scratch space.
+#[derive(Clone, Copy)]
+enum Text<'a> {
+    Line(&'a [u8]),
+    Scratch(usize, usize),
+}
+
+impl<'a> Text<'a> {
+    fn get(self, scratch: &'a [u8]) -> Option<&'a [u8]> {
+        let text = match self {
+            Text::Line(t) => t,
+            Text::Scratch(from, to) => &scratch[from..to],
+        };
+        (!text.is_empty() && text != b"-").then_some(text)
+    }
+}
+
+/// Appends the decoded text of a string with escapes to `scratch`; `None`
+/// for values that are not strings or cannot be decoded.
+fn place<'a>(value: Option<Value<'a>>, scratch: &mut Vec<u8>) -> Option<Text<'a>> {
+    match value? {
+        Value::Str { raw, escaped: false } => Some(Text::Line(raw)),
+        Value::Str { raw, escaped: true } => {
+            let from = scratch.len();
+            unescape(raw, scratch)?;
+            Some(Text::Scratch(from, scratch.len()))
+        }
+        Value::Number(n) => Some(Text::Line(n)),
+        Value::Other => None,
+    }
+}
+
+/// A time as JSON logs write it: ISO 8601, CLF, or unix time as a number
+/// or a string of digits, in seconds (with a fraction), milliseconds,
+/// microseconds or nanoseconds, told apart by their size.
+fn time_of(s: &[u8]) -> Option<Epoch> {
+    if s.first().is_some_and(u8::is_ascii_digit)
+        && let whole = &s[..memchr(b'.', s).unwrap_or(s.len())]
+        && whole.iter().all(u8::is_ascii_digit)
+    {
+        return match whole.len() {
+            0..=11 => timestamp::parse_unix(s, Unit::Seconds),
+            12..=14 => timestamp::parse_unix(whole, Unit::Millis),
+            15..=17 => timestamp::parse_unix(whole, Unit::Micros),
+            18..=19 => timestamp::parse_unix(&whole[..whole.len() - 3], Unit::Micros),
+            _ => None,
+        };
+    }
+    timestamp::parse_iso8601(s).or_else(|| timestamp::parse_clf_variant(s, Zone::Required))
+}
+
+/// Decodes the content of a JSON string: `\"`, `\\`, `\/`, the control
+/// escapes and `\uXXXX`, surrogate pairs included; a lone surrogate
+/// becomes U+FFFD. `None` for an invalid escape.
+pub fn unescape(raw: &[u8], out: &mut Vec<u8>) -> Option<()> {
+    let mut rest = raw;
+    while let Some(i) = memchr(b'\\', rest) {
+        out.extend_from_slice(&rest[..i]);
+        let escape = *rest.get(i + 1)?;
+        rest = &rest[i + 2..];
+        let decoded = match escape {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let (c, used) = unicode(rest)?;
+                rest = &rest[used..];
+                c
+            }
+            _ => return None,
+        };
+        let mut buf = [0; 4];
+        out.extend_from_slice(decoded.encode_utf8(&mut buf).as_bytes());
+    }
+    out.extend_from_slice(rest);
+    Some(())
+}
+
+/// The character of a `\u` escape whose hex digits start `s`, and the bytes
+/// it took: 4, or 10 for a surrogate pair.
+fn unicode(s: &[u8]) -> Option<(char, usize)> {
+    let high = hex4(s)?;
+    if (0xd800..0xdc00).contains(&high)
+        && let Some(low) = s.get(4..6).filter(|e| *e == b"\\u").and_then(|_| hex4(&s[6..]))
+        && (0xdc00..0xe000).contains(&low)
+    {
+        let c = 0x10000 + ((u32::from(high) - 0xd800) << 10) + (u32::from(low) - 0xdc00);
+        return Some((char::from_u32(c)?, 10));
+    }
+    Some((char::from_u32(u32::from(high)).unwrap_or('\u{fffd}'), 4))
+}
+
+fn hex4(s: &[u8]) -> Option<u16> {
+    let digits = std::str::from_utf8(s.get(..4)?).ok()?;
+    if !digits.bytes().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    u16::from_str_radix(digits, 16).ok()
+}
+
+/// The content of the JSON string that `s` starts with, after its opening
+/// quote, up to its closing quote; whether it holds escapes.
+pub fn string(s: &[u8]) -> Option<(&[u8], bool)> {
+    let mut at = 0;
+    let mut escaped = false;
+    loop {
+        let i = at + memchr2(b'"', b'\\', s.get(at..)?)?;
+        if s[i] == b'"' {
+            return Some((&s[..i], escaped));
+        }
+        escaped = true;
+        at = i + 2;
+    }
+}
+
+/// A cursor over a line of JSON.
+struct Scan<'a> {
+    s: &'a [u8],
+    at: usize,
+}
+
+type Visit<'v, 'a> = dyn FnMut(&'a [u8], Value<'a>) + 'v;
+
+impl<'a> Scan<'a> {
+    fn space(&mut self) {
+        while let Some(b' ' | b'\t' | b'\r' | b'\n') = self.s.get(self.at) {
+            self.at += 1;
+        }
+    }
+
+    /// Skips spaces, then takes `b`.
+    fn byte(&mut self, b: u8) -> Option<()> {
+        self.space();
+        (self.s.get(self.at) == Some(&b)).then(|| self.at += 1)
+    }
+
+    /// The content of a string whose opening quote was taken.
+    fn string(&mut self) -> Option<(&'a [u8], bool)> {
+        let (raw, escaped) = string(self.s.get(self.at..)?)?;
+        self.at += raw.len() + 1;
+        Some((raw, escaped))
+    }
+
+    /// The members of an object whose `{` was taken, through its `}`; each
+    /// is offered to `visit`, as are those of the objects inside.
+    fn members(&mut self, depth: usize, visit: &mut Visit<'_, 'a>) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        if self.byte(b'}').is_some() {
+            return Some(());
+        }
+        loop {
+            self.byte(b'"')?;
+            let (key, _) = self.string()?;
+            self.byte(b':')?;
+            let value = self.value(depth, visit)?;
+            visit(key, value);
+            self.space();
+            match self.s.get(self.at)? {
+                b',' => self.at += 1,
+                b'}' => {
+                    self.at += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// The elements of an array whose `[` was taken, through its `]`. The
+    /// members of objects inside arrays are not offered: lists of headers
+    /// and the like are nothing logmon reads.
+    fn elements(&mut self, depth: usize) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        if self.byte(b']').is_some() {
+            return Some(());
+        }
+        loop {
+            self.value(depth, &mut |_, _| {})?;
+            self.space();
+            match self.s.get(self.at)? {
+                b',' => self.at += 1,
+                b']' => {
+                    self.at += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn value(&mut self, depth: usize, visit: &mut Visit<'_, 'a>) -> Option<Value<'a>> {
+        self.space();
+        let first = *self.s.get(self.at)?;
+        self.at += 1;
+        match first {
+            b'"' => self.string().map(|(raw, escaped)| Value::Str { raw, escaped }),
+            b'{' => self.members(depth + 1, visit).map(|()| Value::Other),
+            b'[' => self.elements(depth + 1).map(|()| Value::Other),
+            b'-' | b'0'..=b'9' => {
+                let start = self.at - 1;
+                let len = self.s[self.at..]
+                    .iter()
+                    .take_while(|c| matches!(c, b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-'))
+                    .count();
+                self.at += len;
+                Some(Value::Number(&self.s[start..self.at]))
+            }
+            b't' | b'f' | b'n' => {
+                let word: &[u8] = match first {
+                    b't' => b"rue",
+                    b'f' => b"alse",
+                    _ => b"ull",
+                };
+                self.s[self.at..].starts_with(word).then(|| {
+                    self.at += word.len();
+                    Value::Other
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: Epoch = 1_549_573_860; // 2019-02-07T21:11:00Z
+
+    /// The record of a line, its texts copied out for comparison.
+    fn hit(line: &str) -> Owned {
+        let mut scratch = Vec::new();
+        let r = parse(line.as_bytes(), &mut scratch).unwrap_or_else(|e| panic!("{e} for {line}"));
+        let own = |t: Option<&[u8]>| t.map(<[u8]>::to_vec);
+        Owned {
+            time: r.time,
+            status: r.status,
+            bytes: r.bytes,
+            latency_us: r.latency_us,
+            section: own(r.section),
+            client: own(r.client),
+            method: own(r.method),
+            vhost: own(r.vhost),
+        }
+    }
+
+    #[derive(Debug, PartialEq)]
+    struct Owned {
+        time: Epoch,
+        status: u16,
+        bytes: u64,
+        latency_us: Option<u64>,
+        section: Option<Vec<u8>>,
+        client: Option<Vec<u8>>,
+        method: Option<Vec<u8>>,
+        vhost: Option<Vec<u8>>,
+    }
+
+    fn some(s: &str) -> Option<Vec<u8>> {
+        Some(s.as_bytes().to_vec())
+    }
+
+    fn miss(line: &str) -> Malformed {
+        parse(line.as_bytes(), &mut Vec::new()).expect_err(line)
+    }
+
+    #[test]
+    fn nginx_escape_json() {
+        let r = hit(
+            r#"{"time_local":"07/Feb/2019:21:11:00 +0000","remote_addr":"1.2.3.4","request":"GET /api/user?x=\"1\" HTTP/1.1","status": "200","body_bytes_sent":"512","request_time":"0.042","http_host":"example.org"}"#,
+        );
+        assert_eq!(
+            r,
+            Owned {
+                time: T0,
+                status: 200,
+                bytes: 512,
+                section: some("/api"),
+                client: some("1.2.3.4"),
+                method: some("GET"),
+                latency_us: Some(42_000),
+                vhost: some("example.org"),
+            }
+        );
+    }
+
+    #[test]
+    fn caddy_nested_request() {
+        let r = hit(
+            r#"{"level":"info","ts":1549573860.5176,"logger":"http.log.access","msg":"handled request","request":{"remote_ip":"::1","remote_port":"5000","proto":"HTTP/2.0","method":"GET","host":"example.com","uri":"\/caf\u00e9\/x?a=1","headers":{"User-Agent":["curl/8"],"Accept":["*/*"]},"tls":{"resumed":false}},"bytes_read":0,"user_id":"","duration":0.000929,"size":10900,"status":200,"resp_headers":{"Server":["Caddy"]}}"#,
+        );
+        assert_eq!((r.time, r.status, r.bytes), (T0, 200, 10900));
+        assert_eq!(r.section, some("/café"));
+        assert_eq!((r.client, r.method, r.vhost), (some("::1"), some("GET"), some("example.com")));
+        assert_eq!(r.latency_us, Some(929));
+    }
+
+    #[test]
+    fn traefik_and_envoy_units() {
+        let r = hit(
+            r#"{"ClientHost":"10.0.0.1","DownstreamContentSize":21,"DownstreamStatus":404,"Duration":1234567,"OriginStatus":404,"RequestHost":"a.example","RequestMethod":"GET","RequestPath":"/x/y","StartUTC":"2019-02-07T21:11:00.123456789Z","time":"2019-02-07T22:11:00+01:00"}"#,
+        );
+        assert_eq!((r.time, r.status, r.bytes, r.latency_us, r.section), (T0, 404, 21, Some(1234), some("/x")));
+        let r = hit(
+            r#"{":authority":"svc","start_time":"2019-02-07T21:11:00.000Z","method":"POST","x-envoy-origin-path":"/v1/a","response_code":503,"bytes_sent":0,"duration":12,"downstream_remote_address":"10.0.0.2:4242"}"#,
+        );
+        assert_eq!((r.status, r.latency_us, r.vhost), (503, Some(12_000), some("svc")));
+    }
+
+    #[test]
+    fn unix_times_of_any_unit() {
+        for t in
+            ["1549573860", "1549573860.9", "\"1549573860\"", "1549573860123", "1549573860123456", "1549573860123456789"]
+        {
+            assert_eq!(hit(&format!(r#"{{"EdgeStartTimestamp":{t},"EdgeResponseStatus":200}}"#)).time, T0, "{t}");
+        }
+    }
+
+    #[test]
+    fn escapes() {
+        let mut out = Vec::new();
+        unescape(br#"a\"b\\c\/d\u00e9\ud83d\ude00\ud800x\n"#, &mut out).expect("valid");
+        assert_eq!(out, "a\"b\\c/dé😀\u{fffd}x\n".as_bytes());
+        for bad in [r"\x41", r"\u12", r"\uzzzz", "\\"] {
+            assert_eq!(unescape(bad.as_bytes(), &mut Vec::new()), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn defects_have_their_reasons() {
+        assert_eq!(miss("not json"), Malformed::NotJson);
+        assert_eq!(miss(r#"{"status":200"#), Malformed::NotJson);
+        assert_eq!(miss(r#"{"status":200} x"#), Malformed::NotJson);
+        assert_eq!(miss(r#"["status",200]"#), Malformed::NotJson);
+        assert_eq!(miss(r#"{"status":200,"uri":"/a"}"#), Malformed::JsonNoTime);
+        assert_eq!(miss(r#"{"time":"2019-02-07T21:11:00Z"}"#), Malformed::JsonNoStatus);
+        assert_eq!(miss(r#"{"time":"yesterday","status":200}"#), Malformed::BadTimestamp);
+        assert_eq!(miss(r#"{"time":1549573860,"status":"OK"}"#), Malformed::BadStatus);
+        assert_eq!(miss(r#"{"time":1549573860,"status":200,"size":1.5}"#), Malformed::BadBytes);
+        let deep = format!("{}{}", "{\"a\":".repeat(40), "1");
+        assert_eq!(miss(&deep), Malformed::NotJson);
+    }
+
+    /// Every prefix, and every single-byte change, of a line: no panic.
+    #[test]
+    fn no_input_makes_the_scanner_panic() {
+        let line =
+            br#"{"ts":1549573860.5,"request":{"uri":"/a\"b\u00e9","h":[1,{"x":null}],"t":true},"status":200,"size":5}"#;
+        let mut scratch = Vec::new();
+        for n in 0..=line.len() {
+            let _ = parse(&line[..n], &mut scratch);
+            for r in [b'"', b'\\', b'{', b'}', b'[', b']', b':', b',', b'u', b'\xff', b' '] {
+                let mut v = line.to_vec();
+                if n < v.len() {
+                    v[n] = r;
+                }
+                let _ = parse(&v, &mut scratch);
+            }
+        }
+    }
+}
