@@ -60,6 +60,9 @@ fn option_values_are_escaped() {
     let run = logmon().args(["--alert", "errors > 1% in /a\x1b[2J mni 1"]).run();
     run.expect_code(2).expect_stderr_contains("  errors > 1% in /a\\x1b[2J mni 1\n");
     assert_no_controls(&run.stderr, "stderr");
+    let run = logmon().args(["--metrics", "/tmp/\x1b[2J/.."]).run();
+    run.expect_code(2).expect_stderr_contains("--metrics /tmp/\\x1b[2J/..: not a file name");
+    assert_no_controls(&run.stderr, "stderr");
     let run = logmon().args(["--log-format", "nginx:$time_local \x1b[2J"]).run();
     run.expect_code(2).expect_stderr_contains("at '$time_local \\x1b[2J'");
     assert_no_controls(&run.stderr, "stderr");

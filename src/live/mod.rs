@@ -218,7 +218,7 @@ impl<'m, W: Write> Loop<'m, W> {
             Source::Follow { follower, .. } => {
                 let unread = follower.close(self.monitor)?;
                 if unread > 0 {
-                    diag::say(format_args!("{}: {unread} bytes left unread", follower.name()));
+                    diag::say(format_args!("{}: {} left unread", follower.name(), output::Count(unread, "byte")));
                 }
             }
         }

@@ -42,12 +42,6 @@ impl fmt::Display for Terminal<'_> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Name(Vec<u8>);
 
-impl Name {
-    pub fn bytes(&self) -> &[u8] {
-        &self.0
-    }
-}
-
 impl fmt::Display for Name {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         Terminal(&self.0).fmt(f)

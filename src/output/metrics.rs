@@ -84,7 +84,7 @@ impl MetricsFile {
     /// written fails the run before it starts rather than at its first report.
     pub fn create(path: &Path, rules: Vec<String>) -> Result<MetricsFile, Error> {
         let name =
-            path.file_name().ok_or_else(|| Error::Usage(format!("--metrics {}: not a file name", path.display())))?;
+            path.file_name().ok_or_else(|| Error::Usage(format!("--metrics {}: not a file name", Name::from(path))))?;
         let mut temp_name = std::ffi::OsString::from(".");
         temp_name.push(name);
         temp_name.push(".tmp");
