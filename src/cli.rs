@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::engine::alert::Threshold;
 use crate::engine::format::{self, CompileError, Pattern};
 use crate::engine::parse::LogFormat;
-use crate::engine::rule::Rule;
+use crate::engine::rule::{Rule, RuleError};
 use crate::engine::topk::TRACKED;
 use crate::engine::{Clock, Config};
 use crate::error::Error;
@@ -215,7 +215,7 @@ where
     }
     for rule in &rules {
         let parsed = Rule::parse(rule, o.engine.window)
-            .map_err(|e| Error::Usage(format!("invalid --alert rule: {}", escape_lines(&e.pointed(rule)))))?;
+            .map_err(|e| Error::Usage(format!("invalid --alert rule: {}", shown_pointed(&e, rule))))?;
         o.engine.rules.push(parsed);
     }
     o.engine.default_rule = rules.is_empty() || threshold_given;
@@ -278,10 +278,14 @@ fn log_format(value: &str) -> Result<LogFormat, Error> {
     })
 }
 
-/// Each line escaped (a rule error quotes the rule). A character escaped
-/// before the offending word shifts the caret under it, harmlessly.
-fn escape_lines(message: &str) -> String {
-    message.split('\n').map(|line| Terminal(line.as_bytes()).to_string()).collect::<Vec<_>>().join("\n")
+/// A rule error pointed at in the rule as shown: the message and the rule
+/// escaped, the caret moved to stay under the offending word.
+fn shown_pointed(e: &RuleError, rule: &str) -> String {
+    let shown = |s: &str| Terminal(s.as_bytes()).to_string();
+    let before = rule.get(..e.at).unwrap_or(rule);
+    let word = rule.get(e.at..e.at + e.len).unwrap_or_default();
+    let escaped = RuleError { at: shown(before).len(), len: shown(word).len(), message: shown(&e.message) };
+    escaped.pointed(&shown(rule))
 }
 
 /// The option's value as UTF-8 text.

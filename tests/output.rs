@@ -58,7 +58,8 @@ fn option_values_are_escaped() {
     run.expect_code(2).expect_stderr_contains("invalid option '--\\x1b]52;c;aGk\\x07'");
     assert_no_controls(&run.stderr, "stderr");
     let run = logmon().args(["--alert", "errors > 1% in /a\x1b[2J mni 1"]).run();
-    run.expect_code(2).expect_stderr_contains("  errors > 1% in /a\\x1b[2J mni 1\n");
+    let pointed = format!("  errors > 1% in /a\\x1b[2J mni 1\n  {}^^^\n", " ".repeat(25));
+    run.expect_code(2).expect_stderr_contains(&pointed);
     assert_no_controls(&run.stderr, "stderr");
     let run = logmon().args(["--metrics", "/tmp/\x1b[2J/.."]).run();
     run.expect_code(2).expect_stderr_contains("--metrics /tmp/\\x1b[2J/..: not a file name");
