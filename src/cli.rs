@@ -68,10 +68,13 @@ Output:
       --color WHEN          auto, always or never [default: auto]
       --fail-on-alert       exit with status 3 if any alert triggered
       --metrics FILE        keep FILE a Prometheus textfile of the counts
+      --exec CMD            run sh -c CMD on each alert and recovery
+      --exec-timeout DUR    kill a hook that runs longer [default: 30s]
   -h, --help                print this help
   -V, --version             print the version
 
-Durations: 90 or 90s, 2m, 1h; --check-interval also takes 100ms.
+Durations: 90 or 90s, 2m, 1h; --check-interval and --exec-timeout also
+take 100ms.
 Signals: INT or TERM end the run with a last report and the summary (a
 second one ends it after the line being written); USR1 prints a report
 now; HUP reopens the followed file. Exit status: 0 success, 1 runtime
@@ -88,7 +91,8 @@ Examples:
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
-    Run(Options),
+    /// Boxed: the options dwarf the other variants.
+    Run(Box<Options>),
     Help,
     Version,
 }
@@ -115,6 +119,9 @@ pub struct Options {
     pub fail_on_alert: bool,
     /// `--metrics`: the Prometheus textfile to keep up to date.
     pub metrics: Option<PathBuf>,
+    /// `--exec`: the hook's shell command.
+    pub exec: Option<String>,
+    pub exec_timeout: Duration,
 }
 
 impl Default for Options {
@@ -131,6 +138,8 @@ impl Default for Options {
             color: ColorChoice::Auto,
             fail_on_alert: false,
             metrics: None,
+            exec: None,
+            exec_timeout: crate::hooks::DEFAULT_TIMEOUT,
         }
     }
 }
@@ -205,6 +214,13 @@ where
             Long("fail-on-alert") => o.fail_on_alert = true,
             Long("alert") => rules.push(text(&mut parser, "--alert")?),
             Long("metrics") => o.metrics = Some(parser.value().map_err(usage)?.into()),
+            Long("exec") => o.exec = Some(text(&mut parser, "--exec")?),
+            Long("exec-timeout") => {
+                let value = text(&mut parser, "--exec-timeout")?;
+                o.exec_timeout = parse_duration(&value)
+                    .filter(|d| (Duration::from_millis(10)..=Duration::from_secs(86_400)).contains(d))
+                    .ok_or_else(|| invalid("--exec-timeout", value.as_str(), "a duration from 10ms to 24h"))?;
+            }
             Value(path) => o.inputs.push(path.into()),
             _ => return Err(usage(arg.unexpected())),
         }
@@ -225,7 +241,7 @@ where
     if o.from_start && o.follow.is_none() {
         return Err(Error::Usage("--from-start needs --follow PATH".into()));
     }
-    Ok(Command::Run(o))
+    Ok(Command::Run(Box::new(o)))
 }
 
 impl Options {
@@ -339,7 +355,7 @@ mod tests {
 
     fn options(args: &[&str]) -> Options {
         match parse(args) {
-            Ok(Command::Run(o)) => o,
+            Ok(Command::Run(o)) => *o,
             other => panic!("{args:?}: {other:?}"),
         }
     }

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod diag;
 pub mod engine;
 pub mod error;
+pub mod hooks;
 pub mod input;
 pub mod live;
 pub mod monitor;
@@ -27,6 +28,7 @@ use std::path::{Path, PathBuf};
 use cli::{ColorChoice, Command, Options};
 use engine::{Clock, Engine};
 use error::Error;
+use hooks::Hooks;
 use input::Input;
 use monitor::Monitor;
 use output::metrics::{self, MetricsFile};
@@ -46,7 +48,7 @@ pub fn run(command: Command) -> Result<u8, Error> {
     let options = match command {
         Command::Help => return print(cli::HELP),
         Command::Version => return print(&format!("{}\n", cli::VERSION)),
-        Command::Run(options) => options,
+        Command::Run(options) => *options,
     };
     // Handlers before anything else: a USR1 or TERM sent while the inputs
     // are looked at must not kill logmon.
@@ -64,21 +66,35 @@ pub fn run(command: Command) -> Result<u8, Error> {
         Some(path) => Some(MetricsFile::create(path, metrics::rule_names(&options.engine))?),
         None => None,
     };
+    let hooks = match &options.exec {
+        Some(command) => Some(
+            Hooks::new(command.clone(), options.exec_timeout, matches!(plan, Plan::Replay(_)))
+                .map_err(|e| Error::system("installing the SIGCHLD handler", e))?,
+        ),
+        None => None,
+    };
     let suspect = (clock == Clock::Wall).then(Suspect::default);
-    let mut monitor =
-        Monitor::new(Engine::new(options.engine_config(clock)), out).with_metrics(metrics).with_suspect(suspect);
-    match plan {
+    let mut monitor = Monitor::new(Engine::new(options.engine_config(clock)), out)
+        .with_metrics(metrics)
+        .with_suspect(suspect)
+        .with_hooks(hooks);
+    let replayed = match plan {
         Plan::Replay(inputs) => {
             let mut signals = signals;
-            match replay::run(&inputs, &options.engine, options.verbosity, &mut signals, &mut monitor)? {
-                replay::End::Complete => {}
-                replay::End::NothingValid => return Ok(EXIT_NOTHING_VALID),
-                // Cut short: the summary covers only part of the input.
-                replay::End::Signal(sig) => return Ok(128 + sig as u8),
-            }
+            replay::run(&inputs, &options.engine, options.verbosity, &mut signals, &mut monitor).map(Some)
         }
-        Plan::Follow(path) => live::follow(&path, &options, signals, &mut monitor)?,
-        Plan::Stream(input) => live::stream(input, signals, &mut monitor)?,
+        Plan::Follow(path) => live::follow(&path, &options, signals, &mut monitor).map(|()| None),
+        Plan::Stream(input) => live::stream(input, signals, &mut monitor).map(|()| None),
+    };
+    // Hooks still running or queued are waited for, however the run ended.
+    if let Some(hooks) = monitor.hooks_mut() {
+        hooks.finish();
+    }
+    match replayed? {
+        Some(replay::End::Complete) | None => {}
+        Some(replay::End::NothingValid) => return Ok(EXIT_NOTHING_VALID),
+        // Cut short: the summary covers only part of the input.
+        Some(replay::End::Signal(sig)) => return Ok(128 + sig as u8),
     }
     let alerted = monitor.engine().alerts_triggered() > 0;
     Ok(if options.fail_on_alert && alerted { EXIT_ALERT } else { 0 })

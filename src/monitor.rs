@@ -7,6 +7,7 @@ use crate::diag::MalformedLines;
 use crate::engine::timestamp::Epoch;
 use crate::engine::{Engine, Event, Outcome};
 use crate::error::Error;
+use crate::hooks::Hooks;
 use crate::input::Line;
 use crate::output::Output;
 use crate::output::escape::Name;
@@ -23,11 +24,34 @@ pub struct Monitor<W: Write> {
     metrics: Option<MetricsFile>,
     /// Live: warns when the input looks like no log logmon reads.
     suspect: Option<Suspect>,
+    /// `--exec`: told every event.
+    hooks: Option<Hooks>,
 }
 
 impl<W: Write> Monitor<W> {
     pub fn new(engine: Engine, out: Output<W>) -> Monitor<W> {
-        Monitor { engine, out, malformed: MalformedLines::default(), newest: None, metrics: None, suspect: None }
+        Monitor {
+            engine,
+            out,
+            malformed: MalformedLines::default(),
+            newest: None,
+            metrics: None,
+            suspect: None,
+            hooks: None,
+        }
+    }
+
+    pub fn with_hooks(mut self, hooks: Option<Hooks>) -> Monitor<W> {
+        self.hooks = hooks;
+        self
+    }
+
+    pub fn hooks(&self) -> Option<&Hooks> {
+        self.hooks.as_ref()
+    }
+
+    pub fn hooks_mut(&mut self) -> Option<&mut Hooks> {
+        self.hooks.as_mut()
     }
 
     pub fn with_metrics(mut self, metrics: Option<MetricsFile>) -> Monitor<W> {
@@ -101,6 +125,9 @@ impl<W: Write> Monitor<W> {
             }
             if let (Some(suspect), Event::Report(report)) = (&mut self.suspect, &event) {
                 suspect.report(report);
+            }
+            if let Some(hooks) = &mut self.hooks {
+                hooks.event(&event);
             }
         }
         Ok(())

@@ -129,3 +129,74 @@ fn each_rule_given_has_its_series_from_the_start() {
     assert_eq!(m.get("logmon_alerts_total{rule=\"errors > 50% over 2m\"}"), Some(&0.0), "{m:?}");
     assert!(!m.keys().any(|k| k.contains("rate >")), "--alert replaces the default rule: {m:?}");
 }
+
+/// Lines of `KEY=value` and the JSON line, as the hook below writes them.
+const HOOK: &str = r#"{ env | grep '^LOGMON_' | sort; cat; echo; echo ---; } >>"$OUT""#;
+
+#[test]
+fn replay_runs_a_hook_per_transition_in_order() {
+    let dir = TempDir::new("exec-replay");
+    let out = dir.path("hooks.txt");
+    let run =
+        logmon().env("OUT", &out.to_string_lossy()).args(["-q", "--exec", HOOK]).arg(data("exercise_sample.csv")).run();
+    run.expect_success();
+    let text = fs::read_to_string(&out).unwrap_or_else(|e| panic!("no hook ran ({e}){run}"));
+    let hooks: Vec<&str> = text.split("---\n").filter(|h| !h.trim().is_empty()).collect();
+    let expected = [
+        ("1", "triggered", "2019-02-07T21:12:36Z"),
+        ("1", "recovered", "2019-02-07T21:14:03Z"),
+        ("2", "triggered", "2019-02-07T21:16:03Z"),
+        ("2", "recovered", "2019-02-07T21:18:22Z"),
+    ];
+    assert_eq!(hooks.len(), expected.len(), "{text}");
+    for (hook, (id, state, time)) in hooks.iter().zip(expected) {
+        let env: BTreeMap<&str, &str> = hook.lines().filter_map(|l| l.split_once('=')).collect();
+        assert_eq!((env["LOGMON_ID"], env["LOGMON_STATE"], env["LOGMON_TIME"]), (id, state, time), "{hook}");
+        assert_eq!(env["LOGMON_EVENT"], "alert");
+        assert_eq!(env["LOGMON_RULE"], "rate > 10 over 2m");
+        assert_eq!((env["LOGMON_THRESHOLD"], env["LOGMON_WINDOW"]), ("10", "120"));
+        let json = hook.lines().find(|l| l.starts_with('{')).unwrap_or_else(|| panic!("no JSON: {hook}"));
+        let json = Json::parse(json).unwrap_or_else(|e| panic!("{e}: {json}"));
+        assert_eq!((json.str("type"), json.str("state"), json.int("id").to_string()), ("alert", state, id.to_owned()));
+        assert_eq!(json.int("hits").to_string(), env["LOGMON_HITS"]);
+    }
+}
+
+#[test]
+fn a_failing_hook_is_one_line_on_stderr_and_its_output_is_not_data() {
+    let run = logmon().args(["-o", "json", "--exec", "echo said; exit 7"]).arg(data("exercise_sample.csv")).run();
+    run.expect_success();
+    assert!(!run.stdout.contains("said"), "a hook's stdout went to logmon's stdout{run}");
+    assert_eq!(run.stderr.matches("said").count(), 4, "{run}");
+    assert_eq!(run.stderr.matches("exited with status 7").count(), 4, "{run}");
+    run.expect_stderr_contains("--exec: alert #2 recovered: exited with status 7");
+}
+
+#[test]
+fn a_hook_that_hangs_live_is_killed_while_reports_go_on() {
+    use crate::util::{clf_line, now};
+    use std::time::{Duration, Instant};
+
+    let hook = "echo hook-started >&2; sleep 30";
+    let mut run = logmon()
+        .args(["-o", "json", "-t", "0", "-w", "1", "-i", "1", "--exec", hook, "--exec-timeout", "1500ms"])
+        .spawn();
+    run.wait_stderr("live");
+    run.write(clf_line(now(), "/a"));
+    run.wait_stderr("hook-started");
+    let reports_at_start = run.stdout_now().matches("\"type\":\"report\"").count();
+    let started = Instant::now();
+    // Lines keep coming, so every second has a report to show.
+    while !run.stderr_now().contains("killed after") {
+        assert!(started.elapsed() < Duration::from_secs(20), "never killed");
+        run.write(clf_line(now(), "/a"));
+        thread::sleep(Duration::from_millis(100));
+    }
+    let reports = run.stdout_now().matches("\"type\":\"report\"").count() - reports_at_start;
+    assert!(reports >= 1, "no report while the hook hung");
+    run.signal(libc::SIGTERM);
+    // The hook's sleep holds logmon's stderr open: the run ends only if the
+    // whole group was killed.
+    let run = run.wait();
+    run.expect_success().expect_stderr_contains("--exec: alert #1 triggered: killed after 1500ms (--exec-timeout)");
+}

@@ -329,6 +329,10 @@ impl Running {
         self.stdout.text()
     }
 
+    pub fn stderr_now(&self) -> String {
+        self.stderr.text()
+    }
+
     /// Closes stdin, waits for the exit (killing it after [`PATIENCE`]) and
     /// collects all.
     #[track_caller]

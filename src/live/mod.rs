@@ -113,6 +113,10 @@ impl<'m, W: Write> Loop<'m, W> {
             let check = next_check.saturating_duration_since(Instant::now());
             timeout = Some(timeout.map_or(check, |t| t.min(check)));
         }
+        if let Some(deadline) = self.monitor.hooks().and_then(|h| h.next_deadline()) {
+            let kill = deadline.saturating_duration_since(Instant::now());
+            timeout = Some(timeout.map_or(kill, |t| t.min(kill)));
+        }
         if self.backlog {
             timeout = Some(Duration::ZERO);
         }
@@ -129,8 +133,16 @@ impl<'m, W: Write> Loop<'m, W> {
                 None => timeout = Some(Duration::ZERO),
             }
         }
+        // And last, with `--exec`, the hooks' SIGCHLD self-pipe (read through
+        // `Hooks::turn` whatever poll says).
+        if let Some(hooks) = self.monitor.hooks() {
+            fds.push(interest(hooks.fd(), libc::POLLIN));
+        }
         poll::wait(&mut fds, timeout).map_err(|e| Error::system("poll", e))?;
-        let input_ready = fds.get(INPUT).is_some_and(|fd| fd.revents != 0);
+        let input_ready = matches!(self.source, Source::Stream { .. }) && fds[INPUT].revents != 0;
+        if let Some(hooks) = self.monitor.hooks_mut() {
+            hooks.turn(Instant::now());
+        }
 
         let pending = self.signals.take();
         if let Some(sig) = pending.terminate {

@@ -1,5 +1,6 @@
 //! The JSON format: one object per line (NDJSON), written by hand.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 use super::Rfc3339;
@@ -89,14 +90,7 @@ fn alert(out: &mut Vec<u8>, a: &AlertEvent) -> io::Result<()> {
         a.id,
         a.hits,
     )?;
-    let default;
-    let (rule, matched) = match &a.rule {
-        Some(fired) => (&fired.rule, fired.matched),
-        None => {
-            default = Rule::rate_above(a.threshold, a.window);
-            (&default, a.hits)
-        }
-    };
+    let (rule, matched) = rule_of(a);
     match rule.value {
         Value::Rate(t) => write!(out, "{t}")?,
         Value::Share(millionths) => write!(out, "{}", millionths as f64 / 1e6)?,
@@ -106,13 +100,31 @@ fn alert(out: &mut Vec<u8>, a: &AlertEvent) -> io::Result<()> {
     // The rule's section came from the command line; escape it all the same.
     json_string(out, rule.to_string().as_bytes());
     write!(out, r#","metric":"{}","op":"{}","value":"#, rule.metric_name(), rule.op_symbol())?;
-    match (rule.metric, rule.value) {
-        // Latency rules count hits past the limit; they measure no quantile.
-        (Metric::Latency(_), _) => out.extend_from_slice(b"null"),
-        (_, Value::Rate(_)) => write!(out, "{}", matched as f64 / f64::from(a.window.max(1)))?,
-        _ => write!(out, "{}", 100.0 * matched as f64 / a.hits.max(1) as f64)?,
+    match measured(&rule, matched, a) {
+        Some(value) => write!(out, "{value}")?,
+        None => out.extend_from_slice(b"null"),
     }
     writeln!(out, r#","matched":{matched}}}"#)
+}
+
+/// The rule an alert belongs to (the default rule has no `Fired`), and
+/// the hits it matched.
+pub fn rule_of(a: &AlertEvent) -> (Cow<'_, Rule>, u64) {
+    match &a.rule {
+        Some(fired) => (Cow::Borrowed(&fired.rule), fired.matched),
+        None => (Cow::Owned(Rule::rate_above(a.threshold, a.window)), a.hits),
+    }
+}
+
+/// What the rule measured, as the JSON `value`: req/s for rates, percent
+/// for shares, `None` for latency rules, which count hits past the limit
+/// and measure no quantile.
+pub fn measured(rule: &Rule, matched: u64, a: &AlertEvent) -> Option<f64> {
+    match (rule.metric, rule.value) {
+        (Metric::Latency(_), _) => None,
+        (_, Value::Rate(_)) => Some(matched as f64 / f64::from(a.window.max(1))),
+        _ => Some(100.0 * matched as f64 / a.hits.max(1) as f64),
+    }
 }
 
 fn summary(out: &mut Vec<u8>, s: &Summary) -> io::Result<()> {

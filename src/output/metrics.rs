@@ -15,6 +15,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use super::escape::{Name, prometheus_label};
+use super::json;
 use crate::diag;
 use crate::engine::alert::{AlertEvent, AlertState, Threshold};
 use crate::engine::rule::Rule;
@@ -33,14 +34,6 @@ pub fn default_rule(threshold: Threshold, window: u32) -> String {
 pub fn rule_names(config: &Config) -> Vec<String> {
     let default = config.default_rule.then(|| default_rule(config.threshold, config.window));
     default.into_iter().chain(config.rules.iter().map(Rule::to_string)).collect()
-}
-
-/// The normalised text of the rule an alert event belongs to.
-pub fn rule_of(event: &AlertEvent) -> String {
-    match &event.rule {
-        Some(fired) => fired.rule.to_string(),
-        None => default_rule(event.threshold, event.window),
-    }
 }
 
 /// Everything the file says, counted since the start of the run.
@@ -155,7 +148,7 @@ impl MetricsFile {
     }
 
     fn alert(&mut self, a: &AlertEvent) {
-        let name = rule_of(a);
+        let name = json::rule_of(a).0.to_string();
         let index = match self.rules.iter().position(|r| r.name == name) {
             Some(i) => i,
             None => {
