@@ -133,13 +133,14 @@ impl<'m, W: Write> Loop<'m, W> {
                 None => timeout = Some(Duration::ZERO),
             }
         }
+        let input_polled = fds.len() > INPUT;
         // And last, with `--exec`, the hooks' SIGCHLD self-pipe (read through
         // `Hooks::turn` whatever poll says).
         if let Some(hooks) = self.monitor.hooks() {
             fds.push(interest(hooks.fd(), libc::POLLIN));
         }
         poll::wait(&mut fds, timeout).map_err(|e| Error::system("poll", e))?;
-        let input_ready = matches!(self.source, Source::Stream { .. }) && fds[INPUT].revents != 0;
+        let input_ready = input_polled && fds[INPUT].revents != 0;
         if let Some(hooks) = self.monitor.hooks_mut() {
             hooks.turn(Instant::now());
         }
