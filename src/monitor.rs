@@ -5,7 +5,7 @@ use std::io::Write;
 
 use crate::diag::MalformedLines;
 use crate::engine::timestamp::Epoch;
-use crate::engine::{Engine, Event, Outcome};
+use crate::engine::{Engine, Event, Notice, Now, Outcome};
 use crate::error::Error;
 use crate::hooks::Hooks;
 use crate::input::Line;
@@ -13,13 +13,12 @@ use crate::output::Output;
 use crate::output::escape::Name;
 use crate::output::metrics::MetricsFile;
 use crate::suspect::Suspect;
+use crate::{diag, output};
 
 pub struct Monitor<W: Write> {
     engine: Engine,
     out: Output<W>,
     malformed: MalformedLines,
-    /// The newest timestamp read since [`take_newest`](Self::take_newest).
-    newest: Option<Epoch>,
     /// `--metrics`: told every line's outcome and every event.
     metrics: Option<MetricsFile>,
     /// Live: warns when the input looks like no log logmon reads.
@@ -30,15 +29,7 @@ pub struct Monitor<W: Write> {
 
 impl<W: Write> Monitor<W> {
     pub fn new(engine: Engine, out: Output<W>) -> Monitor<W> {
-        Monitor {
-            engine,
-            out,
-            malformed: MalformedLines::default(),
-            newest: None,
-            metrics: None,
-            suspect: None,
-            hooks: None,
-        }
+        Monitor { engine, out, malformed: MalformedLines::default(), metrics: None, suspect: None, hooks: None }
     }
 
     pub fn with_hooks(mut self, hooks: Option<Hooks>) -> Monitor<W> {
@@ -80,7 +71,7 @@ impl<W: Write> Monitor<W> {
             Line::Overlong => self.engine.handle_overlong_line(),
         };
         match outcome {
-            Outcome::Hit { time, .. } => self.newest = Some(self.newest.map_or(time, |t| t.max(time))),
+            Outcome::Hit { .. } => {}
             Outcome::Malformed(why) => self.malformed.report(source, number, why, line.bytes()),
             Outcome::Skipped => {}
         }
@@ -94,13 +85,9 @@ impl<W: Write> Monitor<W> {
         Ok(outcome)
     }
 
-    /// The newest line timestamp read since the last call, as logged.
-    pub fn take_newest(&mut self) -> Option<Epoch> {
-        self.newest.take()
-    }
-
-    pub fn time(&mut self, now: Epoch) -> Result<(), Error> {
-        self.engine.handle_time(now);
+    /// Live: a reading of both clocks.
+    pub fn clock(&mut self, now: Now) -> Result<(), Error> {
+        self.engine.handle_clock(now);
         self.flush()
     }
 
@@ -115,9 +102,12 @@ impl<W: Write> Monitor<W> {
         self.flush()
     }
 
-    /// Writes every event the engine has queued.
+    /// Writes every event the engine has queued, and says its notices.
     #[inline]
     fn flush(&mut self) -> Result<(), Error> {
+        while let Some(notice) = self.engine.poll_notice() {
+            say(notice);
+        }
         while let Some(event) = self.engine.poll_event() {
             self.out.event(&event)?;
             if let Some(metrics) = &mut self.metrics {
@@ -131,5 +121,29 @@ impl<W: Write> Monitor<W> {
             }
         }
         Ok(())
+    }
+}
+
+/// A notice on stderr.
+fn say(notice: Notice) {
+    let ago = |seconds: i64| output::Duration(seconds.abs());
+    match notice {
+        Notice::LogClockOff { offset } => {
+            let how = if offset >= 0 { "behind" } else { "ahead of" };
+            diag::say(format_args!(
+                "the log's clock is {} {how} this machine's; shifting its timestamps by {offset:+} s",
+                ago(offset)
+            ));
+        }
+        Notice::WallClockStepped { by, shift: 0 } => diag::say(format_args!(
+            "this machine's clock stepped {} {}; the time in between counts as passed",
+            if by >= 0 { "forward" } else { "back" },
+            ago(by)
+        )),
+        Notice::WallClockStepped { by, shift } => diag::say(format_args!(
+            "this machine's clock stepped {} {}; logmon keeps its own time and shifts timestamps by {shift:+} s",
+            if by >= 0 { "forward" } else { "back" },
+            ago(by)
+        )),
     }
 }

@@ -1,6 +1,11 @@
 //! Time you can trust: a few wrong timestamps never switch alerting off.
 
 use std::fs;
+use std::time::Duration;
+
+use logmon::engine::alert::{AlertState, Threshold};
+use logmon::engine::stats::Summary;
+use logmon::engine::{Clock, Config, Engine, Event, Notice, Now};
 
 use crate::util::{TempDir, clf_line, data, logmon};
 
@@ -42,4 +47,166 @@ fn one_line_years_ahead_at_the_end_of_a_replay_is_early() {
     let summary = run.summary();
     assert_eq!(summary.int("early"), 1, "{run}");
     assert_eq!(summary.str("time"), control.summary().str("time"), "the clock did not jump 11 years{run}");
+}
+
+/// The live engine on a fake pair of clocks: what the poll loop does, one
+/// wall second at a time, without waiting for any.
+struct Live {
+    engine: Engine,
+    /// Monotonic seconds since the start.
+    monotonic: u64,
+    /// The realtime clock, which a test may step.
+    realtime: i64,
+    events: Vec<Event>,
+    notices: Vec<Notice>,
+}
+
+/// 2019-02-07T21:11:00Z.
+const T0: i64 = 1_549_573_860;
+
+impl Live {
+    fn new(window: u32, threshold: u64) -> Live {
+        let config =
+            Config { window, threshold: Threshold::per_second(threshold), clock: Clock::Wall, ..Config::default() };
+        let mut live =
+            Live { engine: Engine::new(config), monotonic: 0, realtime: T0, events: vec![], notices: vec![] };
+        live.tick();
+        live
+    }
+
+    fn tick(&mut self) {
+        let now =
+            Now { monotonic: Duration::from_secs(self.monotonic), realtime: Duration::from_secs(self.realtime as u64) };
+        self.engine.handle_clock(now);
+        self.drain();
+    }
+
+    fn drain(&mut self) {
+        self.events.extend(std::iter::from_fn(|| self.engine.poll_event()));
+        self.notices.extend(std::iter::from_fn(|| self.engine.poll_notice()));
+    }
+
+    /// One second passes on both clocks; `lines` (offsets from the realtime
+    /// clock) are read during it.
+    fn second(&mut self, lines: &[i64]) {
+        for offset in lines {
+            self.engine.handle_line(clf_line(self.realtime + offset, "/a").trim_end().as_bytes());
+        }
+        self.monotonic += 1;
+        self.realtime += 1;
+        self.tick();
+    }
+
+    fn alerts(&self) -> Vec<(AlertState, i64)> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Alert(a) => Some((a.state, a.at)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn report_ends(&self) -> Vec<i64> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Report(r) => Some(r.end),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn summary(&mut self) -> Summary {
+        self.engine.finish(None);
+        self.drain();
+        match self.events.last() {
+            Some(Event::Summary(s)) => s.clone(),
+            other => panic!("no summary: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn one_line_in_fifty_an_hour_ahead_does_not_shift_a_live_clock() {
+    // 50 req/s on time and one line a second stamped an hour ahead: the
+    // newest timestamp of each second used to decide, and shifted the clock
+    // by -3599 s, making 3000 of 3570 lines late and hiding the alert.
+    let mut live = Live::new(10, 10);
+    let mut second = vec![0; 50];
+    second.push(3600);
+    for _ in 0..70 {
+        live.second(&second);
+    }
+    assert_eq!(live.notices, [], "no shift");
+    let alerts = live.alerts();
+    assert_eq!(alerts.len(), 1, "triggered and never recovered while traffic is 5x: {alerts:?}");
+    assert_eq!(alerts[0].0, AlertState::Triggered);
+    let summary = live.summary();
+    assert_eq!((summary.hits, summary.late, summary.early), (70 * 51, 0, 70));
+}
+
+#[test]
+fn an_old_log_through_a_slow_pipe_never_shifts_the_clock() {
+    // A year-old log read at 20,000 lines a second, 2 lines per second of
+    // log time: each wall second reads more than two hours of the log. With
+    // a pipe, a read never fills the buffer, so it never looked like a
+    // backlog, and the clock shifted by 333 days, twice.
+    let mut live = Live::new(120, 10);
+    let mut log_time = T0 - 365 * 86_400;
+    for _ in 0..60 {
+        let lines: Vec<i64> = (0..20_000).map(|i| log_time + i / 2 - live.realtime).collect();
+        log_time += 10_000;
+        live.second(&lines);
+    }
+    assert_eq!(live.notices, [], "old lines alone never shift the clock");
+    assert!(live.alerts().is_empty());
+    let summary = live.summary();
+    assert_eq!(summary.late, summary.hits);
+}
+
+#[test]
+fn a_wall_clock_stepped_back_an_hour_does_not_freeze_reports() {
+    // Deadlines on the realtime clock froze output for the hour after a
+    // step back: no report, no recovery, every line late.
+    let mut live = Live::new(10, 1);
+    for _ in 0..10 {
+        live.second(&[0; 20]);
+    }
+    assert_eq!(live.alerts().first().map(|a| a.0), Some(AlertState::Triggered));
+    live.realtime -= 3600;
+    live.tick();
+    assert_eq!(live.notices, [Notice::WallClockStepped { by: -3600, shift: 3600 }]);
+    let reports_before = live.report_ends().len();
+    // Traffic goes on, stamped by the stepped clock, then stops.
+    for _ in 0..20 {
+        live.second(&[0; 20]);
+    }
+    for _ in 0..30 {
+        live.second(&[]);
+    }
+    let ends = live.report_ends();
+    assert!(ends.len() >= reports_before + 5, "a report every interval: {ends:?}");
+    assert!(ends.windows(2).all(|w| w[1] > w[0]));
+    assert_eq!(live.alerts().last().map(|a| a.0), Some(AlertState::Recovered), "the window moved on");
+    let summary = live.summary();
+    assert_eq!((summary.hits, summary.late, summary.early), (600, 0, 0), "the stepped lines count on time");
+    assert_eq!(live.notices.len(), 1, "said once");
+}
+
+#[test]
+fn a_wall_clock_stepped_forward_counts_the_gap_as_passed() {
+    let mut live = Live::new(10, 1);
+    for _ in 0..5 {
+        live.second(&[0; 20]);
+    }
+    live.realtime += 3600;
+    live.tick();
+    assert_eq!(live.notices, [Notice::WallClockStepped { by: 3600, shift: 0 }]);
+    for _ in 0..5 {
+        live.second(&[0; 2]);
+    }
+    let summary = live.summary();
+    assert_eq!((summary.hits, summary.late, summary.early), (110, 0, 0));
+    assert_eq!(live.alerts().last().map(|a| a.0), Some(AlertState::Recovered));
 }

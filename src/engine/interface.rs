@@ -2,6 +2,8 @@
 //! it, and the values it hands back (events, and the fate of each line).
 //! A leaf: the rest of the engine builds on these, never the other way.
 
+use std::time::Duration;
+
 use super::alert::{AlertEvent, Threshold};
 use super::parse::{LogFormat, Malformed};
 use super::rule::Rule;
@@ -75,4 +77,25 @@ pub enum Outcome {
     Malformed(Malformed),
     /// Not a log line (a CSV header).
     Skipped,
+}
+
+/// A reading of a live driver's two clocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Now {
+    /// The monotonic clock, from any fixed origin: it never jumps, so the
+    /// engine keeps its time and deadlines on it.
+    pub monotonic: Duration,
+    /// The realtime clock, since 1970: it names seconds, and may be stepped.
+    pub realtime: Duration,
+}
+
+/// Something the user should be told once, on stderr, as it happens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Notice {
+    /// Live: the log's clock is off; its timestamps are shifted by `offset`
+    /// seconds from now on (positive: the log is behind).
+    LogClockOff { offset: i64 },
+    /// Live: the realtime clock stepped by `by` seconds (negative: back).
+    /// Lines are shifted by `shift` seconds onto logmon's own time.
+    WallClockStepped { by: i64, shift: i64 },
 }

@@ -2,12 +2,15 @@
 //! a driver makes (see the calling rules in [`crate::engine`]).
 
 use std::collections::VecDeque;
+use std::time::Duration;
 
 use super::alert::Alerts;
-use super::interface::{Clock, Config, Event, Outcome};
+use super::clock::WallClock;
+use super::interface::{Clock, Config, Event, Notice, Now, Outcome};
 use super::outlier::{self, CONFIRM, Held};
 use super::parse::{Malformed, Parsed, Parser, Record, Scratch};
 use super::schedule::{Outbox, Schedule};
+use super::skew::Skew;
 use super::stats::Summary;
 use super::timestamp::Epoch;
 use super::window::Placement;
@@ -61,9 +64,15 @@ pub struct Engine {
     phase: Phase,
     out: Outbox,
     totals: Totals,
-    /// Added to every timestamp: the log's clock error, when live mode
-    /// decided the log's clock is off (see [`super::skew`]).
+    /// Live: the two clocks read (see [`super::clock`]), once
+    /// [`Engine::handle_clock`] was called.
+    wall: Option<WallClock>,
+    /// Live: whether the log's clock is off (see [`super::skew`]).
+    skew: Skew,
+    /// Added to every timestamp: the shift of a stepped wall clock plus the
+    /// log's clock error.
     offset: i64,
+    notices: VecDeque<Notice>,
     /// Replay: hits whose timestamps are in doubt until later hits decide
     /// (see [`super::outlier`]), oldest first, at most [`CONFIRM`].
     held: Vec<Held>,
@@ -81,7 +90,10 @@ impl Engine {
             config,
             phase: Phase::Waiting { malformed: 0 },
             totals: Totals::default(),
+            wall: None,
+            skew: Skew::default(),
             offset: 0,
+            notices: VecDeque::new(),
             held: Vec::new(),
         }
     }
@@ -121,15 +133,37 @@ impl Engine {
         self.malformed(Malformed::TooLong)
     }
 
-    /// Moves the clock to `now`, closing every second that is `max_delay`
-    /// seconds in the past. The first call starts a wall clock.
+    /// Moves the clock to second `now`, closing every second that is
+    /// `max_delay` seconds in the past. The first call starts a wall clock.
+    /// A live driver calls [`handle_clock`](Self::handle_clock) instead;
+    /// this is the same with one clock that is never stepped.
     pub fn handle_time(&mut self, now: Epoch) {
+        if self.config.clock == Clock::Wall
+            && let Some(offset) = self.skew.tick(now)
+        {
+            self.notices.push_back(Notice::LogClockOff { offset });
+            self.update_offset();
+        }
         if let Some(schedule) = self.phase.schedule_or_start(&self.config, now, &mut self.out) {
             schedule.advance(now, &mut self.out);
         }
     }
 
-    /// The instant at which [`handle_time`](Self::handle_time) next has work
+    /// Live: moves the clock to a reading of the monotonic and realtime
+    /// clocks (see [`super::clock`] for what a step of the realtime clock
+    /// does). The first call starts the clock.
+    pub fn handle_clock(&mut self, now: Now) {
+        let wall = self.wall.get_or_insert_with(|| WallClock::new(now));
+        let (second, step) = wall.read(now);
+        if let Some(step) = step {
+            let by = (step + step.signum() * 500) / 1_000;
+            self.notices.push_back(Notice::WallClockStepped { by, shift: wall.shift() });
+            self.update_offset();
+        }
+        self.handle_time(second);
+    }
+
+    /// The second at which [`handle_time`](Self::handle_time) next has work
     /// to do; `None` on the log's clock, where lines alone move time.
     pub fn next_deadline(&self) -> Option<Epoch> {
         match (self.config.clock, &self.phase) {
@@ -138,9 +172,19 @@ impl Engine {
         }
     }
 
-    /// Shifts the timestamps of the lines that follow by `offset` seconds.
-    pub fn set_offset(&mut self, offset: i64) {
-        self.offset = offset;
+    /// The monotonic time at which [`handle_clock`](Self::handle_clock)
+    /// next has work to do: the driver's poll timeout.
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        Some(self.wall.as_ref()?.monotonic_at(self.next_deadline()?))
+    }
+
+    /// The next thing to tell the user, oldest first.
+    pub fn poll_notice(&mut self) -> Option<Notice> {
+        self.notices.pop_front()
+    }
+
+    fn update_offset(&mut self) {
+        self.offset = self.wall.as_ref().map_or(0, WallClock::shift) + self.skew.offset();
     }
 
     /// Queues a report of the oldest interval still open, as it stands up
@@ -204,7 +248,9 @@ impl Engine {
     #[inline]
     fn hit(&mut self, record: &Record<'_>) -> Outcome {
         let time = record.time + self.offset;
-        if self.config.clock == Clock::Log {
+        if self.config.clock == Clock::Wall {
+            self.skew.line(time - self.skew.offset());
+        } else {
             match &self.phase {
                 Phase::Running(schedule) if self.held.is_empty() && time <= schedule.now() + self.jump_tolerance() => {}
                 Phase::Finished => {}

@@ -16,37 +16,46 @@
 //! 2. Lines in the order they were read: [`Engine::handle_line`], or
 //!    [`Engine::handle_overlong_line`] for one too long to keep. Each returns
 //!    the line's [`Outcome`] at once.
-//! 3. On [`Clock::Wall`] only: [`Engine::handle_time`] with the wall clock,
-//!    once before the first line (that starts the clock), then whenever
-//!    [`Engine::next_deadline`] is reached (the driver's poll timeout). Calling
-//!    it more often is harmless, and a reading older than one already given
-//!    moves nothing. On [`Clock::Log`] the lines' timestamps are the clock
-//!    and `handle_time` is never needed.
-//! 4. After any call, [`Engine::poll_event`] until it returns `None`: events
-//!    are queued in the order they happened and are never dropped.
+//! 3. On [`Clock::Wall`] only: [`Engine::handle_clock`] with a reading of
+//!    the monotonic and realtime clocks ([`Now`]), once before the first
+//!    line (that starts the clock), then whenever the monotonic clock
+//!    reaches [`Engine::poll_timeout`] (the driver's poll timeout), and
+//!    whenever it wakes for another reason. Calling it more often is
+//!    harmless. [`Engine::handle_time`] does the same with a single clock
+//!    that is never stepped (tests, and callers with one clock; then
+//!    [`Engine::next_deadline`] is its timeout). On [`Clock::Log`] the
+//!    lines' timestamps are the clock and neither is needed.
+//! 4. After any call, [`Engine::poll_event`] until it returns `None` (events
+//!    are queued in the order they happened and are never dropped), and
+//!    [`Engine::poll_notice`] likewise for what to say on stderr.
 //! 5. At any time, [`Engine::request_report`] for a look at the report being
 //!    built; it changes no count.
 //! 6. Once, at the end: [`Engine::finish`]. It closes what is open and queues
 //!    the last report and the [`Event::Summary`], always the last event.
 //!    After it every call does nothing; lines handed in are counted nowhere.
 //!
-//! A live driver loop, with a fake clock standing in for the poll timeout:
+//! A live driver loop, with a fake pair of clocks standing in for the poll
+//! timeout:
 //!
 //! ```
-//! use logmon::engine::{Clock, Config, Engine, Event};
+//! use std::time::Duration;
+//! use logmon::engine::{Clock, Config, Engine, Event, Now};
 //!
 //! let mut engine = Engine::new(Config { clock: Clock::Wall, ..Config::default() });
-//! let mut now = 1_549_573_860; // a wall clock reading, seconds since 1970
-//! engine.handle_time(now);
+//! let start = Duration::from_secs(1_549_573_860); // realtime, since 1970
+//! let mut now = Now { monotonic: Duration::ZERO, realtime: start };
+//! engine.handle_clock(now);
 //! let mut reports = 0;
-//! for second in 0..30 {
+//! for _ in 0..30 {
 //!     // Sleep until the deadline or input, whichever comes first...
-//!     if let Some(deadline) = engine.next_deadline() {
-//!         now = now.max(deadline);
+//!     if let Some(deadline) = engine.poll_timeout() {
+//!         now.monotonic = now.monotonic.max(deadline);
+//!         now.realtime = start + now.monotonic;
 //!     }
-//!     engine.handle_time(now);
+//!     engine.handle_clock(now);
 //!     // ...count what was read...
-//!     let line = format!(r#""10.0.0.1","-","u",{now},"GET /a HTTP/1.0",200,512"#);
+//!     let t = now.realtime.as_secs();
+//!     let line = format!(r#""10.0.0.1","-","u",{t},"GET /a HTTP/1.0",200,512"#);
 //!     engine.handle_line(line.as_bytes());
 //!     // ...and write what the engine says.
 //!     while let Some(event) = engine.poll_event() {
@@ -54,15 +63,20 @@
 //!             reports += 1;
 //!         }
 //!     }
+//!     while let Some(notice) = engine.poll_notice() {
+//!         eprintln!("{notice:?}");
+//!     }
 //! }
-//! engine.finish(Some(now));
+//! engine.finish(None);
 //! let last = std::iter::from_fn(|| engine.poll_event()).last();
-//! assert!(matches!(last, Some(Event::Summary(s)) if s.hits == 30));
+//! assert!(matches!(last, Some(Event::Summary(s)) if s.hits == 30 && s.late == 0));
 //! assert!(reports >= 2);
 //! ```
 
 // What crosses the boundary: configuration, clocks, events, outcomes.
 mod interface;
+// Live time from the monotonic and realtime clocks; steps of the latter.
+mod clock;
 // The engine and its phases; counts every line.
 mod machine;
 // The clock, open seconds, report boundaries, the max-delay rule.
@@ -87,7 +101,7 @@ pub mod section;
 pub mod timestamp;
 pub mod topk;
 
-pub use interface::{AHEAD, Clock, Config, Event, Outcome};
+pub use interface::{AHEAD, Clock, Config, Event, Notice, Now, Outcome};
 pub use machine::Engine;
 
 #[cfg(test)]

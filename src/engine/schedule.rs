@@ -49,6 +49,9 @@ pub struct Schedule {
     /// When the clock started: reports that end before it and hold nothing
     /// are not worth printing.
     started: Epoch,
+    /// Where reports may start at the earliest: live, the start; in replay,
+    /// anywhere on the interval grid.
+    floor: Epoch,
     /// The clock: the newest timestamp in replay, the wall clock live.
     now: Epoch,
     /// The newest second that holds a hit or that the clock reached.
@@ -71,8 +74,14 @@ impl Schedule {
                 Clock::Log => 0,
                 Clock::Wall => AHEAD,
             };
-        // Lines up to max_delay older than the first instant are on time.
-        let closed = delay.last_closed(now);
+        // Replay: lines up to max_delay older than the first hit are on
+        // time. Live: seconds before the start are closed, so that the first
+        // report covers no time before logmon started; what `tail -F` prints
+        // first is late, as it is.
+        let closed = match config.clock {
+            Clock::Log => delay.last_closed(now),
+            Clock::Wall => now - 1,
+        };
         alerts.start(now, closed, open);
         let mut schedule = Schedule {
             clock: config.clock,
@@ -82,6 +91,10 @@ impl Schedule {
             window: Window::new(config.window, open, closed),
             tallies: Tallies::new(config.interval, closed + 1),
             started: now,
+            floor: match config.clock {
+                Clock::Log => Epoch::MIN,
+                Clock::Wall => now,
+            },
             now,
             newest: now,
             quiet: None,
@@ -150,7 +163,7 @@ impl Schedule {
     /// (`None`: the clock), without closing anything. Its time is never
     /// later than the reports still to come.
     pub fn request_report(&mut self, now: Option<Epoch>, out: &mut Outbox) {
-        let (start, end) = self.tallies.current_bounds();
+        let (start, end) = self.current_bounds();
         let end = (now.unwrap_or(self.now) + 1).clamp(start + 1, end);
         let empty = Tally::default();
         let tally = self.tallies.peek(self.tallies.current_number()).unwrap_or(&empty);
@@ -160,11 +173,13 @@ impl Schedule {
     }
 
     /// Closes every second up to the newest one seen (and up to `now` on a
-    /// wall clock), then emits the last, partial report.
+    /// wall clock: `None` is the clock's own reading), then emits the last,
+    /// partial report.
     pub fn finish(&mut self, now: Option<Epoch>, out: &mut Outbox) {
+        let now = now.or((self.clock == Clock::Wall).then_some(self.now));
         let through = now.map_or(self.newest, |now| now.max(self.newest));
         self.close_through(through, out);
-        let (start, _) = self.tallies.current_bounds();
+        let (start, _) = self.current_bounds();
         let end = self.window.closed() + 1;
         if end > start {
             self.finish_report(end, out);
@@ -214,7 +229,7 @@ impl Schedule {
             if self.tallies.current_number() >= last {
                 break;
             }
-            let (start, end) = self.tallies.current_bounds();
+            let (start, end) = self.current_bounds();
             if self.tallies.skip_empty_to(last) {
                 self.note_quiet(start, last * interval, out);
                 break;
@@ -225,9 +240,15 @@ impl Schedule {
         out.alerts.skip_to(target);
     }
 
+    /// `[start, end)` of the report being built.
+    fn current_bounds(&self) -> (Epoch, Epoch) {
+        let (start, end) = self.tallies.current_bounds();
+        (start.max(self.floor), end)
+    }
+
     /// Emits the report being built, which ends at `end`.
     fn finish_report(&mut self, end: Epoch, out: &mut Outbox) {
-        let (start, _) = self.tallies.current_bounds();
+        let (start, _) = self.current_bounds();
         let (interval, top, alerts) = (self.interval, self.top, &out.alerts);
         let report = self
             .tallies

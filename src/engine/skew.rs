@@ -2,50 +2,124 @@
 //!
 //! Live mode buckets lines by their own timestamps but closes seconds by the
 //! wall clock, so a log stamped an hour behind would land every line outside
-//! the alert window and leave logmon blind. The rule: whenever logmon has
-//! caught up with its input, the newest timestamp read in the last second is
-//! compared with the wall clock. If it is off by more than [`TOLERANCE`]
-//! seconds for [`SETTLE`] such observations in a row, the log's clock is
-//! taken to be off by their median, and every later timestamp is shifted by
-//! it. A backlog (`tail -F` printing old lines, `--from-start`) never counts,
-//! and one fresh line resets the count, so old lines alone never shift it.
+//! the alert window and leave logmon blind. The rule, decided by the
+//! majority of lines and never by the newest one:
+//!
+//! - Each wall second, the lines read during it vote: a line is *off* when
+//!   its timestamp is more than [`TOLERANCE`] seconds from the wall clock
+//!   (after the shift in force). The second is evidence only if most of its
+//!   lines are off; its error is the median error of its off lines (a
+//!   bounded, evenly spread sample of them).
+//! - A second whose lines are mostly on time resets the evidence: 2 % of
+//!   lines stamped an hour ahead (one server of a merged log without NTP)
+//!   never outvote the other 98 %.
+//! - A second whose lines' median timestamp advanced faster than the wall
+//!   clock since the previous evidence is a backlog being read (`tail -F`
+//!   printing old lines, `--from-start`, an old log through a pipe), whatever
+//!   the size of each read: it resets the evidence, so old lines alone never
+//!   shift the clock.
+//! - After [`SETTLE`] seconds of evidence in a row, the log's clock is taken
+//!   to be off by the median of their errors, and every later timestamp is
+//!   shifted by it. Seconds without lines change nothing.
 
 use super::timestamp::Epoch;
 
 /// Seconds a log may be off before it is treated as wrong, not just slow.
 pub const TOLERANCE: i64 = 10;
 
-/// Observations in a row it takes to decide.
+/// Seconds of evidence in a row it takes to decide.
 pub const SETTLE: usize = 10;
+
+/// Off lines sampled per second, at most: their median is the second's
+/// error.
+const SAMPLE: usize = 64;
 
 #[derive(Debug, Default)]
 pub struct Skew {
-    seen: [i64; SETTLE],
-    count: usize,
     /// The shift in force: add it to a timestamp to get wall-clock time.
     offset: i64,
+    /// The wall second whose lines are being counted.
+    second: Epoch,
+    on_time: u64,
+    off: u64,
+    /// Every `stride`-th off line's timestamp, as logged.
+    sample: Vec<Epoch>,
+    stride: u64,
+    /// The errors of the seconds of evidence so far.
+    evidence: Vec<i64>,
+    /// The last second of evidence and its lines' median timestamp.
+    last: Option<(Epoch, Epoch)>,
 }
 
 impl Skew {
-    /// At wall second `now`, with the input caught up, the newest line read
-    /// during the last second was stamped `newest`. Returns the new offset
-    /// when the evidence settles on one.
-    pub fn observe(&mut self, now: Epoch, newest: Epoch) -> Option<i64> {
-        let error = now - newest;
-        if (error - self.offset).abs() <= TOLERANCE {
-            self.count = 0;
+    /// The shift in force.
+    pub fn offset(&self) -> i64 {
+        self.offset
+    }
+
+    /// A line stamped `time` was read during the current wall second.
+    #[inline]
+    pub fn line(&mut self, time: Epoch) {
+        let error = self.second - time - self.offset;
+        if error.abs() <= TOLERANCE {
+            self.on_time += 1;
+            return;
+        }
+        self.off += 1;
+        if self.sample.len() == SAMPLE {
+            // Full: keep every other one and sample half as often, so the
+            // sample stays spread over the whole second.
+            let mut i = 0;
+            self.sample.retain(|_| {
+                i += 1;
+                i % 2 == 0
+            });
+            self.stride = self.stride.max(1) * 2;
+        }
+        if self.off.is_multiple_of(self.stride.max(1)) {
+            self.sample.push(time);
+        }
+    }
+
+    /// The wall clock reads `now`: the second before it is over and votes.
+    /// Returns the new shift when the evidence settles on one.
+    pub fn tick(&mut self, now: Epoch) -> Option<i64> {
+        if now <= self.second {
             return None;
         }
-        self.seen[self.count] = error;
-        self.count += 1;
-        if self.count < SETTLE {
+        let second = std::mem::replace(&mut self.second, now);
+        let (on_time, off) = (std::mem::take(&mut self.on_time), std::mem::take(&mut self.off));
+        self.stride = 1;
+        if on_time + off == 0 {
             return None;
         }
-        self.count = 0;
-        let mut sorted = self.seen;
-        sorted.sort_unstable();
-        self.offset = sorted[SETTLE / 2];
+        if on_time >= off || self.sample.is_empty() {
+            self.reset();
+            return None;
+        }
+        self.sample.sort_unstable();
+        let median = self.sample[self.sample.len() / 2];
+        self.sample.clear();
+        if self.last.is_some_and(|(before, was)| median - was > second - before + TOLERANCE) {
+            // Faster than the wall clock: a backlog.
+            self.reset();
+            return None;
+        }
+        self.last = Some((second, median));
+        self.evidence.push(second - median - self.offset);
+        if self.evidence.len() < SETTLE {
+            return None;
+        }
+        self.evidence.sort_unstable();
+        self.offset += self.evidence[SETTLE / 2];
+        self.reset();
         Some(self.offset)
+    }
+
+    fn reset(&mut self) {
+        self.evidence.clear();
+        self.sample.clear();
+        self.last = None;
     }
 }
 
@@ -53,12 +127,20 @@ impl Skew {
 mod tests {
     use super::*;
 
+    /// `lines` lines stamped `error` seconds behind wall second `now`, then
+    /// the tick that ends that second.
+    fn second(s: &mut Skew, now: Epoch, lines: &[(usize, i64)]) -> Option<i64> {
+        for &(n, error) in lines {
+            (0..n).for_each(|_| s.line(now - error));
+        }
+        s.tick(now + 1)
+    }
+
     #[test]
     fn a_clock_that_is_right_changes_nothing() {
         let mut s = Skew::default();
         for now in 0..100 {
-            assert_eq!(s.observe(now, now - 3), None);
-            assert_eq!(s.observe(now, now + TOLERANCE), None);
+            assert_eq!(second(&mut s, now, &[(10, 3), (10, -TOLERANCE)]), None);
         }
         assert_eq!(s.offset, 0);
     }
@@ -67,45 +149,86 @@ mod tests {
     fn a_log_an_hour_behind_is_followed() {
         let mut s = Skew::default();
         for now in 0..SETTLE as i64 - 1 {
-            assert_eq!(s.observe(now, now - 3600), None);
+            assert_eq!(second(&mut s, now, &[(50, 3600)]), None);
         }
-        assert_eq!(s.observe(9, 9 - 3600), Some(3600));
+        assert_eq!(second(&mut s, 9, &[(50, 3600)]), Some(3600));
         // From then on the shifted stamps are on time.
-        assert_eq!(s.observe(10, 10 - 3600), None);
+        assert_eq!(second(&mut s, 10, &[(50, 3600)]), None);
+        assert_eq!(s.offset, 3600);
     }
 
     #[test]
     fn a_log_ahead_is_followed() {
         let mut s = Skew::default();
-        let decided = (0..SETTLE as i64).filter_map(|now| s.observe(now, now + 300)).last();
+        let decided = (0..SETTLE as i64).filter_map(|now| second(&mut s, now, &[(5, -300)])).last();
         assert_eq!(decided, Some(-300));
     }
 
     #[test]
-    fn one_fresh_line_resets_the_evidence() {
+    fn a_few_lines_far_off_never_outvote_the_rest() {
+        // 50 lines a second on time, one an hour ahead (issue: 2 % of
+        // lines shifted the clock by -3599 s when the newest one decided).
+        let mut s = Skew::default();
+        for now in 0..1000 {
+            assert_eq!(second(&mut s, now, &[(50, 0), (1, -3600)]), None);
+        }
+    }
+
+    #[test]
+    fn a_second_mostly_on_time_resets_the_evidence() {
         let mut s = Skew::default();
         for now in 0..SETTLE as i64 - 1 {
-            s.observe(now, now - 3600);
+            second(&mut s, now, &[(5, 3600)]);
         }
-        assert_eq!(s.observe(9, 9), None);
-        assert_eq!(s.observe(10, 10 - 3600), None);
+        assert_eq!(second(&mut s, 9, &[(5, 0)]), None);
+        assert_eq!(second(&mut s, 10, &[(5, 3600)]), None);
+        assert_eq!(s.offset, 0);
+    }
+
+    #[test]
+    fn a_backlog_never_shifts_the_clock() {
+        // An old log through a pipe: each wall second reads a day of it.
+        let mut s = Skew::default();
+        let start = 1_000_000_000;
+        s.tick(start + 29_000_000);
+        for k in 0..1000 {
+            let now = start + 29_000_000 + k;
+            for i in 0..5000 {
+                s.line(start + k * 86_400 + i * 17);
+            }
+            assert_eq!(s.tick(now + 1), None, "second {k}");
+        }
         assert_eq!(s.offset, 0);
     }
 
     #[test]
     fn the_median_resists_stragglers() {
         let mut s = Skew::default();
-        let errors = [3600, 3601, 7200, 3600, 3599, 3600, 90_000, 3600, 3602, 3600];
-        let decided = errors.iter().enumerate().filter_map(|(i, e)| s.observe(i as i64, i as i64 - e)).last();
+        let errors = [3600, 3601, 3600, 3599, 3600, 3600, 3600, 3600, 3602, 3600];
+        let decided = errors
+            .iter()
+            .enumerate()
+            .filter_map(|(i, &e)| second(&mut s, i as i64, &[(5, e), (2, 90_000), (1, 7_200)]))
+            .last();
         assert_eq!(decided, Some(3600));
     }
 
     #[test]
     fn a_corrected_log_that_drifts_back_is_followed_again() {
         let mut s = Skew::default();
-        (0..SETTLE as i64).for_each(|now| _ = s.observe(now, now - 3600));
+        (0..SETTLE as i64).for_each(|now| _ = second(&mut s, now, &[(5, 3600)]));
         assert_eq!(s.offset, 3600);
-        let decided = (100..100 + SETTLE as i64).filter_map(|now| s.observe(now, now)).last();
+        let decided = (100..100 + SETTLE as i64).filter_map(|now| second(&mut s, now, &[(5, 0)])).last();
         assert_eq!(decided, Some(0));
+    }
+
+    #[test]
+    fn the_sample_stays_bounded_and_spread() {
+        let mut s = Skew::default();
+        for i in 0..100_000 {
+            s.line(-3600 - i % 7);
+            assert!(s.sample.len() <= SAMPLE);
+        }
+        assert!(s.sample.contains(&-3606) && s.sample.contains(&-3600));
     }
 }

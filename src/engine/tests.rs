@@ -3,6 +3,7 @@
 use super::alert::{AlertState, Threshold};
 use super::outlier::CONFIRM;
 use super::parse::LogFormat;
+use super::skew::SETTLE;
 use super::stats::{Report, Summary};
 use super::timestamp::Epoch;
 use super::window::Placement;
@@ -316,8 +317,8 @@ fn the_csv_header_is_skipped() {
 fn the_wall_clock_closes_seconds_and_reports_without_lines() {
     let mut e = engine(10, 1, Clock::Wall);
     e.handle_time(T0 + 5);
-    // Closed through 2 (max delay 2): the next second closes at 6.
-    assert_eq!(e.next_deadline(), Some(T0 + 6));
+    // Seconds before the start are closed; 5 closes at 8 (max delay 2).
+    assert_eq!(e.next_deadline(), Some(T0 + 8));
     feed(&mut e, 5, 6, 20);
     e.handle_time(T0 + 7);
     assert!(alerts(&events(&mut e)).is_empty(), "second 5 is not closed yet");
@@ -332,7 +333,7 @@ fn the_wall_clock_closes_seconds_and_reports_without_lines() {
     }
     assert_eq!(alerts(&evs), [(AlertState::Recovered, 15, 0)], "second 5 left the window");
     let rs: Vec<(i64, i64, u64)> = reports(&evs).iter().map(|r| (r.start - T0, r.end - T0, r.hits)).collect();
-    assert_eq!(rs, [(0, 10, 20), (10, 20, 0), (20, 30, 0)]);
+    assert_eq!(rs, [(5, 10, 20), (10, 20, 0), (20, 30, 0)], "the first from the start on");
     // A jump of the clock (a suspended machine) says it in one report.
     e.handle_time(T0 + 100);
     let rs: Vec<(i64, i64)> = reports(&events(&mut e)).iter().map(|r| (r.start - T0, r.end - T0)).collect();
@@ -353,13 +354,15 @@ fn lines_counted_ahead_survive_a_quiet_stretch() {
     let evs = events(&mut e);
     let rs: Vec<(i64, i64, u64, u64)> =
         reports(&evs).iter().map(|r| (r.start - T0, r.end - T0, r.hits, r.malformed)).collect();
-    assert_eq!(rs, [(10, 20, 1, 1), (20, 490, 0, 0), (490, 500, 0, 0), (500, 501, 0, 0)]);
+    assert_eq!(rs, [(11, 20, 1, 1), (20, 490, 0, 0), (490, 500, 0, 0), (500, 501, 0, 0)]);
     assert_eq!(summary(&evs).hits, 1);
 }
 
 #[test]
 fn wall_clock_lines_far_ahead_are_early() {
     let mut e = engine(10, 1, Clock::Wall);
+    // Past the start, where seconds up to max delay back are still open.
+    e.handle_time(T0 - 3);
     e.handle_time(T0);
     let ahead = e.handle_line(&line(T0 + AHEAD as i64, "/a", 200));
     assert_eq!(ahead, Outcome::Hit { time: T0 + AHEAD as i64, placement: Placement::Open });
@@ -373,12 +376,16 @@ fn wall_clock_lines_far_ahead_are_early() {
 }
 
 #[test]
-fn an_offset_shifts_timestamps() {
+fn a_log_an_hour_behind_is_shifted_after_a_notice() {
     let mut e = engine(10, 1, Clock::Wall);
-    e.handle_time(T0);
-    e.set_offset(3600);
-    let outcome = e.handle_line(&line(T0 - 3600, "/a", 200));
-    assert_eq!(outcome, Outcome::Hit { time: T0 - 3600, placement: Placement::Open });
+    for t in 0..SETTLE as i64 + 2 {
+        e.handle_time(T0 + t);
+        feed(&mut e, t - 3600, t - 3599, 3);
+    }
+    assert_eq!(e.poll_notice(), Some(Notice::LogClockOff { offset: 3600 }));
+    assert_eq!(e.poll_notice(), None, "said once");
+    let outcome = e.handle_line(&line(T0 + 12 - 3600, "/a", 200));
+    assert_eq!(outcome, Outcome::Hit { time: T0 + 12 - 3600, placement: Placement::Open });
 }
 
 #[test]
@@ -389,12 +396,12 @@ fn a_report_on_request_leaves_the_schedule_alone() {
     e.request_report(Some(T0 + 4));
     let evs = events(&mut e);
     let rs = reports(&evs);
-    assert_eq!((rs[0].start - T0, rs[0].end - T0, rs[0].hits, rs[0].partial), (0, 5, 7, true));
+    assert_eq!((rs[0].start - T0, rs[0].end - T0, rs[0].hits, rs[0].partial), (3, 5, 7, true));
     assert!(rs[0].requested);
     e.handle_time(T0 + 13);
     let evs = events(&mut e);
     let rs = reports(&evs);
-    assert_eq!((rs[0].start - T0, rs[0].end - T0, rs[0].hits, rs[0].partial), (0, 10, 7, false));
+    assert_eq!((rs[0].start - T0, rs[0].end - T0, rs[0].hits, rs[0].partial), (3, 10, 7, false));
     assert!(!rs[0].requested);
 }
 

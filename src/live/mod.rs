@@ -13,8 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::cli::Options;
 use crate::diag;
-use crate::engine::skew::Skew;
-use crate::engine::timestamp::Epoch;
+use crate::engine::Now;
 use crate::error::Error;
 use crate::input::{Fill, Input, LineReader, Stream};
 use crate::monitor::Monitor;
@@ -69,7 +68,6 @@ struct Loop<'m, W: Write> {
     source: Source,
     signals: Signals,
     monitor: &'m mut Monitor<W>,
-    skew: Skew,
     /// More input is waiting: poll without sleeping.
     backlog: bool,
     started: Instant,
@@ -83,21 +81,14 @@ enum End {
 
 impl<'m, W: Write> Loop<'m, W> {
     fn new(source: Source, signals: Signals, monitor: &'m mut Monitor<W>, started: Instant) -> Self {
-        Loop { source, signals, monitor, skew: Skew::default(), backlog: false, started }
+        Loop { source, signals, monitor, backlog: false, started }
     }
 
     fn run(mut self) -> Result<(), Error> {
-        let mut second = now().as_secs() as Epoch;
-        self.monitor.time(second)?;
         let end = loop {
-            let wall = now();
-            let this_second = wall.as_secs() as Epoch;
-            if this_second != second {
-                self.observe_skew(this_second);
-                second = this_second;
-            }
-            self.monitor.time(this_second)?;
-            if let Some(end) = self.wait_and_handle(wall)? {
+            let now = self.now();
+            self.monitor.clock(now)?;
+            if let Some(end) = self.wait_and_handle(now)? {
                 break end;
             }
         };
@@ -106,9 +97,10 @@ impl<'m, W: Write> Loop<'m, W> {
 
     /// One turn: sleep until the next deadline or event, then hand each
     /// source that is ready to its own function.
-    fn wait_and_handle(&mut self, wall: Duration) -> Result<Option<End>, Error> {
-        let mut timeout =
-            self.monitor.engine().next_deadline().map(|d| Duration::from_secs(d as u64).saturating_sub(wall));
+    fn wait_and_handle(&mut self, now: Now) -> Result<Option<End>, Error> {
+        // Deadlines are on the monotonic clock: a step of the wall clock
+        // neither freezes nor hurries them.
+        let mut timeout = self.monitor.engine().poll_timeout().map(|d| d.saturating_sub(now.monotonic));
         if let Source::Follow { next_check, .. } = &self.source {
             let check = next_check.saturating_duration_since(Instant::now());
             timeout = Some(timeout.map_or(check, |t| t.min(check)));
@@ -155,7 +147,7 @@ impl<'m, W: Write> Loop<'m, W> {
             return Err(Error::BrokenPipe);
         }
         if pending.report {
-            self.monitor.report_now(Some(now().as_secs() as Epoch))?;
+            self.monitor.report_now(None)?;
         }
         let now = Instant::now();
         match &mut self.source {
@@ -193,19 +185,10 @@ impl<'m, W: Write> Loop<'m, W> {
         Ok(None)
     }
 
-    /// Once a second: if the input is caught up, compare the newest line
-    /// read with the wall clock (see [`crate::engine::skew`]).
-    fn observe_skew(&mut self, second: Epoch) {
-        let newest = self.monitor.take_newest();
-        let Some(newest) = newest.filter(|_| !self.backlog) else { return };
-        if let Some(offset) = self.skew.observe(second, newest) {
-            let (how, by) = if offset >= 0 { ("behind", offset) } else { ("ahead of", -offset) };
-            diag::say(format_args!(
-                "the log's clock is {} {how} this machine's; shifting its timestamps by {offset:+} s",
-                output::Duration(by)
-            ));
-            self.monitor.engine_mut().set_offset(offset);
-        }
+    /// Both clocks, read now: the engine keeps time on the monotonic one
+    /// and names seconds by the realtime one.
+    fn now(&self) -> Now {
+        Now { monotonic: self.started.elapsed(), realtime: realtime() }
     }
 
     /// Reads what is already there, within [`SHUTDOWN_BUDGET`] and
@@ -235,7 +218,9 @@ impl<'m, W: Write> Loop<'m, W> {
                 }
             }
         }
-        self.monitor.finish(Some(now().as_secs() as Epoch))?;
+        let now = self.now();
+        self.monitor.clock(now)?;
+        self.monitor.finish(None)?;
         let ran = output::Duration(self.started.elapsed().as_secs() as i64);
         match end {
             End::Signal(sig) => diag::say(format_args!("{}: stopped after {ran}", signals::name(sig))),
@@ -344,8 +329,8 @@ fn drain_available<W: Write>(
     }
 }
 
-/// The wall clock, as time since the epoch. A clock set before 1970 reads
-/// as the epoch itself rather than failing.
-fn now() -> Duration {
+/// The realtime clock, as time since the epoch. A clock set before 1970
+/// reads as the epoch itself rather than failing.
+fn realtime() -> Duration {
     SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default()
 }
