@@ -83,7 +83,7 @@ pub fn run(command: Command) -> Result<u8, Error> {
             let mut signals = signals;
             replay::run(&inputs, &options.engine, options.verbosity, &mut signals, &mut monitor).map(Some)
         }
-        Plan::Follow(path) => live::follow(&path, &options, signals, &mut monitor).map(|()| None),
+        Plan::Follow(path) => live::follow(std::slice::from_ref(&path), &options, signals, &mut monitor).map(|()| None),
         Plan::Stream(input) => live::stream(input, signals, &mut monitor).map(|()| None),
     };
     // Hooks still running or queued are waited for, however the run ended.

@@ -243,6 +243,32 @@ fn a_rotation_undone_is_not_read_twice() {
     stop(run, 7);
 }
 
+/// With checks a minute apart, only change events can bring these in time.
+#[test]
+fn writes_rotations_and_truncations_are_acted_on_at_once() {
+    let dir = TempDir::new("events");
+    let log = dir.path("access.log");
+    append(&log, 0, "none");
+    let run = follow(&log, &["--check-interval", "60s"]);
+    run.wait_stderr("following");
+    append(&log, 3, "written");
+    wait_for_hits(&run, 3);
+    fs::rename(&log, dir.path("access.log.1")).expect("rename");
+    append(&log, 4, "rotated");
+    run.wait_stderr("rotated");
+    wait_for_hits(&run, 7);
+    File::create(&log).expect("truncate");
+    append(&log, 2, "truncated");
+    run.wait_stderr("truncated");
+    wait_for_hits(&run, 9);
+    fs::remove_file(&log).expect("rm");
+    run.wait_stderr("missing");
+    append(&log, 1, "back");
+    run.wait_stderr_count("rotated", 2);
+    wait_for_hits(&run, 10);
+    stop(run, 10);
+}
+
 #[test]
 fn a_file_unreadable_at_start_is_read_from_its_size_then() {
     use std::os::unix::fs::PermissionsExt;

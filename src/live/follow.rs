@@ -23,6 +23,7 @@ use std::fs::{File, Metadata, OpenOptions};
 use std::io::{self, Seek, SeekFrom, Write};
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use crate::diag;
@@ -30,6 +31,8 @@ use crate::error::{Error, OsMessage};
 use crate::input::{Line, LineReader};
 use crate::monitor::Monitor;
 use crate::output::escape::Name;
+
+use super::watch::Watch;
 
 /// How long a rotated-away file must stay unchanged before it is let go.
 pub const ROTATED_GRACE: Duration = Duration::from_secs(5);
@@ -81,6 +84,8 @@ struct Tracked {
     /// whatever it holds by the next check.
     shrank: bool,
     changed: Instant,
+    /// Its inotify watch, if it has one.
+    watched: Option<i32>,
 }
 
 impl Tracked {
@@ -110,8 +115,16 @@ impl Tracked {
             reader.resume_mid_line();
         }
         file.seek(SeekFrom::Start(offset))?;
-        let mut tracked =
-            Tracked { id: id(&meta), file, offset, reader, tail: Vec::new(), shrank: false, changed: now };
+        let mut tracked = Tracked {
+            id: id(&meta),
+            file,
+            offset,
+            reader,
+            tail: Vec::new(),
+            shrank: false,
+            changed: now,
+            watched: None,
+        };
         tracked.remember_tail();
         Ok(tracked)
     }
@@ -201,13 +214,20 @@ pub struct Follower {
     /// to read): once it can be read, it is read from there, as if it had
     /// been read from its end at start.
     unread_at_start: Option<((u64, u64), u64)>,
+    /// Change events for the path's directory and the open files, if the
+    /// system has them.
+    watch: Option<Rc<Watch>>,
 }
 
 impl Follower {
     /// Starts following `path`: at its end, or at its start with
-    /// `from_start`. A path that is not there yet is waited for.
-    pub fn new(path: &Path, from_start: bool, now: Instant) -> Follower {
+    /// `from_start`. A path that is not there yet is waited for. With
+    /// `watch`, its directory and the files open are watched for changes.
+    pub fn new(path: &Path, from_start: bool, now: Instant, watch: Option<Rc<Watch>>) -> Follower {
         let name = Name::from(path);
+        if let Some(watch) = &watch {
+            watch.directory_of(path);
+        }
         let mut follower = Follower {
             path: path.to_owned(),
             name,
@@ -216,9 +236,10 @@ impl Follower {
             condition: Condition::Fine,
             orphaned: false,
             unread_at_start: None,
+            watch,
         };
         let start = if from_start { Start::Beginning } else { Start::End };
-        match Tracked::open(path, now, |_| start) {
+        match follower.open(now, |_| start) {
             Ok(tracked) => {
                 let whence = if from_start { "from its start" } else { "from its end" };
                 diag::say(format_args!("following {} {whence}", follower.name));
@@ -270,6 +291,7 @@ impl Follower {
                 Err(Failure::Read(e)) => {
                     diag::say(format_args!("{}: rotated file: {}; letting it go", self.name, OsMessage(&e)));
                     let mut gone = self.rotated.remove(i);
+                    self.unwatch(&gone);
                     gone.finish(&self.name, lines)?;
                 }
             }
@@ -282,6 +304,7 @@ impl Follower {
                 }
                 Err(Failure::Output(e)) => return Err(e),
                 Err(Failure::Read(e)) => {
+                    self.unwatch(&current);
                     current.finish(&self.name, lines)?;
                     self.trouble(&e);
                 }
@@ -334,7 +357,9 @@ impl Follower {
         current.tail.clear();
         current.shrank = false;
         if let Err(e) = current.file.seek(SeekFrom::Start(0)) {
-            self.current = None;
+            if let Some(gone) = self.current.take() {
+                self.unwatch(&gone);
+            }
             self.trouble(&e);
         }
         Ok(())
@@ -349,7 +374,7 @@ impl Follower {
             Some((was, size)) if was == id(meta) => Start::At(size),
             _ => Start::Beginning,
         };
-        let tracked = match Tracked::open(&self.path, now, start) {
+        let tracked = match self.open(now, start) {
             Ok(tracked) => tracked,
             Err(e) => {
                 self.trouble(&e);
@@ -379,6 +404,22 @@ impl Follower {
         Ok(())
     }
 
+    /// Opens the path, watched if there are watches.
+    fn open(&self, now: Instant, start: impl FnOnce(&Metadata) -> Start) -> io::Result<Tracked> {
+        let mut tracked = Tracked::open(&self.path, now, start)?;
+        tracked.watched = self.watch.as_ref().and_then(|w| w.file(&tracked.file));
+        Ok(tracked)
+    }
+
+    /// Stops watching a file that is being closed. A file that came back
+    /// (a rotation undone) and was opened again shares its watch with the
+    /// copy kept, so the copy dropped is not unwatched.
+    fn unwatch(&self, tracked: &Tracked) {
+        if let (Some(watch), Some(wd)) = (&self.watch, tracked.watched) {
+            watch.forget(wd);
+        }
+    }
+
     /// The path no longer names the file being read: keep reading it as a
     /// rotated file, which is let go once quiet, so that a deleted log's
     /// space is freed.
@@ -401,6 +442,7 @@ impl Follower {
     /// Reads a file that is being let go to its end, then closes it. A read
     /// error only ends, a little early, a file that was ending anyway.
     fn retire(&self, mut tracked: Tracked, now: Instant, lines: &mut impl Lines) -> Result<(), Error> {
+        self.unwatch(&tracked);
         let mut unlimited = usize::MAX;
         match tracked.read(&self.name, now, &mut unlimited, lines) {
             Ok(_) => {}
@@ -433,6 +475,7 @@ impl Follower {
         let mut unread = 0;
         for mut tracked in std::mem::take(&mut self.rotated).into_iter().chain(self.current.take()) {
             unread += tracked.unread();
+            self.unwatch(&tracked);
             tracked.finish(&self.name, lines)?;
         }
         Ok(unread)

@@ -5,10 +5,12 @@
 //! clock.
 
 pub mod follow;
+mod watch;
 
 use std::io::{self, Write};
 use std::os::fd::AsFd;
-use std::path::Path;
+use std::path::PathBuf;
+use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::cli::Options;
@@ -21,6 +23,7 @@ use crate::output;
 use crate::poll::{self, interest};
 use crate::signals::{self, Signals};
 use follow::Follower;
+use watch::{Changes, Watch};
 
 /// Bytes read per turn of the loop at most, so that a backlog (a fast
 /// writer, `--from-start` on a large file) never holds up deadlines.
@@ -33,17 +36,19 @@ const SHUTDOWN_BUDGET: usize = 64 << 20;
 /// Time spent reading at most after INT or TERM.
 const SHUTDOWN_TIME: Duration = Duration::from_secs(1);
 
-/// Follows a file like `tail -F` until a signal ends the run.
-/// `signals` were installed with HUP reopening the file.
+/// Follows files like `tail -F` until a signal ends the run. `signals`
+/// were installed with HUP reopening the files.
 pub fn follow<W: Write>(
-    path: &Path,
+    paths: &[PathBuf],
     options: &Options,
     signals: Signals,
     monitor: &mut Monitor<W>,
 ) -> Result<(), Error> {
     let now = Instant::now();
-    let follower = Box::new(Follower::new(path, options.from_start, now));
-    let source = Source::Follow { follower, every: options.check_interval, next_check: now };
+    // Without inotify (no instance left, another system) the timer serves.
+    let watch = Watch::new().ok().map(Rc::new);
+    let followers = paths.iter().map(|path| Follower::new(path, options.from_start, now, watch.clone())).collect();
+    let source = Source::Follow { followers, watch, every: options.check_interval, next_check: now };
     Loop::new(source, signals, monitor, now).run()
 }
 
@@ -59,9 +64,9 @@ pub fn stream<W: Write>(input: Input, signals: Signals, monitor: &mut Monitor<W>
 enum Source {
     /// A pipe or terminal: polled for input.
     Stream { stream: Stream, reader: LineReader },
-    /// A followed file: regular files always poll readable, so it is read
-    /// and checked on a timer instead.
-    Follow { follower: Box<Follower>, every: Duration, next_check: Instant },
+    /// Followed files: regular files always poll readable, so they are
+    /// read and checked when inotify says they changed, and on a timer.
+    Follow { followers: Vec<Follower>, watch: Option<Rc<Watch>>, every: Duration, next_check: Instant },
 }
 
 struct Loop<'m, W: Write> {
@@ -113,17 +118,20 @@ impl<'m, W: Write> Loop<'m, W> {
             timeout = Some(Duration::ZERO);
         }
         // Entries by position: the self-pipe (read through `signals.take`
-        // whatever poll says), stdout, then the input if it is polled.
+        // whatever poll says), stdout, then the input if it is polled, or
+        // the followed files' change events.
         const STDOUT: usize = 1;
         const INPUT: usize = 2;
         let stdout = io::stdout();
         let mut fds = vec![interest(self.signals.fd(), libc::POLLIN), interest(stdout.as_fd(), 0)];
-        if let Source::Stream { stream, .. } = &self.source {
-            match stream.poll_fd() {
+        match &self.source {
+            Source::Stream { stream, .. } => match stream.poll_fd() {
                 Some(fd) => fds.push(interest(fd, libc::POLLIN)),
                 // Decompressed bytes wait to be handed out.
                 None => timeout = Some(Duration::ZERO),
-            }
+            },
+            Source::Follow { watch: Some(watch), .. } => fds.push(interest(watch.fd(), libc::POLLIN)),
+            Source::Follow { watch: None, .. } => {}
         }
         let input_polled = fds.len() > INPUT;
         // And last, with `--exec`, the hooks' SIGCHLD self-pipe (read through
@@ -155,12 +163,14 @@ impl<'m, W: Write> Loop<'m, W> {
                 return self.on_stream_readable(input_ready);
             }
             Source::Stream { .. } => {}
-            Source::Follow { follower, every, next_check } => {
-                let due = pending.reopen || now >= *next_check;
+            Source::Follow { followers, watch, every, next_check } => {
+                let changes = watch.as_ref().filter(|_| input_ready).map_or_else(Changes::default, |w| w.take());
+                let due = pending.reopen || changes.path || now >= *next_check;
                 if due {
                     *next_check = now + *every;
                 }
-                self.backlog = on_follow_turn(follower, due, self.backlog, now, self.monitor)?;
+                let read = self.backlog || changes.data;
+                self.backlog = on_follow_turn(followers, due, read, now, self.monitor)?;
             }
         }
         Ok(None)
@@ -203,7 +213,7 @@ impl<'m, W: Write> Loop<'m, W> {
                 }
             }
             (Source::Stream { .. }, End::EndOfInput) => {}
-            (Source::Follow { follower, .. }, _) => drain_follower(follower, shutdown, self.monitor)?,
+            (Source::Follow { followers, .. }, _) => drain_followers(followers, shutdown, self.monitor)?,
         }
         match &mut self.source {
             Source::Stream { stream, reader } => {
@@ -211,10 +221,12 @@ impl<'m, W: Write> Loop<'m, W> {
                 let name = stream.name();
                 reader.finish(|number, line| monitor.line(name, number, line).map(drop))?;
             }
-            Source::Follow { follower, .. } => {
-                let unread = follower.close(self.monitor)?;
-                if unread > 0 {
-                    diag::say(format_args!("{}: {} left unread", follower.name(), output::Count(unread, "byte")));
+            Source::Follow { followers, .. } => {
+                for follower in followers {
+                    let unread = follower.close(self.monitor)?;
+                    if unread > 0 {
+                        diag::say(format_args!("{}: {} left unread", follower.name(), output::Count(unread, "byte")));
+                    }
                 }
             }
         }
@@ -230,23 +242,30 @@ impl<'m, W: Write> Loop<'m, W> {
     }
 }
 
-/// A turn of the loop for a followed file: a check when one is due (the
-/// timer, HUP), else more of a backlog. `Ok(true)` if more is waiting.
+/// A turn of the loop for followed files: a check when one is due (the
+/// timer, HUP, a path that changed), else a read when there is something
+/// to read (a backlog, a file that changed). Each file gets its share of
+/// the turn's budget. `Ok(true)` if more is waiting.
 fn on_follow_turn<W: Write>(
-    follower: &mut Follower,
+    followers: &mut [Follower],
     due: bool,
-    backlog: bool,
+    read: bool,
     now: Instant,
     monitor: &mut Monitor<W>,
 ) -> Result<bool, Error> {
-    let mut budget = READ_BUDGET;
-    if due {
-        follower.check(now, &mut budget, monitor)
-    } else if backlog {
-        follower.read(now, &mut budget, monitor)
-    } else {
-        Ok(false)
+    let share = READ_BUDGET / followers.len().max(1);
+    let mut more = false;
+    for follower in followers {
+        let mut budget = share;
+        more |= if due {
+            follower.check(now, &mut budget, monitor)?
+        } else if read {
+            follower.read(now, &mut budget, monitor)?
+        } else {
+            false
+        };
     }
+    Ok(more)
 }
 
 /// What the end of a run may still read after a signal: [`SHUTDOWN_BUDGET`]
@@ -264,34 +283,26 @@ impl Shutdown {
         Shutdown { bytes: SHUTDOWN_BUDGET, until: now + SHUTDOWN_TIME }
     }
 
-    /// Bytes the next read may take, zero once the budget or the time is spent.
-    fn next_chunk(&self, now: Instant) -> usize {
-        if now >= self.until { 0 } else { self.bytes.min(READ_BUDGET) }
+    /// Whether more may be read: neither the bytes nor the time are spent.
+    fn allows(&self, now: Instant) -> bool {
+        self.bytes > 0 && now < self.until
     }
 }
 
-/// The last look at a followed file, then reads within `shutdown`.
-fn drain_follower<W: Write>(
-    follower: &mut Follower,
+/// The last look at the followed files, then reads within `shutdown`.
+fn drain_followers<W: Write>(
+    followers: &mut [Follower],
     mut shutdown: Shutdown,
     monitor: &mut Monitor<W>,
 ) -> Result<(), Error> {
+    let mut due = true;
     let mut more = true;
-    let mut first = true;
-    loop {
-        let now = Instant::now();
-        let chunk = shutdown.next_chunk(now);
-        if chunk == 0 || !more {
-            return Ok(());
-        }
-        let mut budget = chunk;
-        more = if std::mem::take(&mut first) {
-            follower.check(now, &mut budget, monitor)?
-        } else {
-            follower.read(now, &mut budget, monitor)?
-        };
-        shutdown.bytes -= chunk - budget.min(chunk);
+    while more && shutdown.allows(Instant::now()) {
+        // A turn reads about READ_BUDGET bytes at most, whatever the files.
+        more = on_follow_turn(followers, std::mem::take(&mut due), true, Instant::now(), monitor)?;
+        shutdown.bytes = shutdown.bytes.saturating_sub(READ_BUDGET);
     }
+    Ok(())
 }
 
 /// Reads what a pipe holds right now, without waiting for more, within
@@ -315,7 +326,7 @@ fn drain_available<W: Write>(
             // Decompressed bytes wait.
             None => false,
         };
-        if shutdown.next_chunk(Instant::now()) == 0 {
+        if !shutdown.allows(Instant::now()) {
             return Ok(true);
         }
         let n = match stream.fill(reader, ready)? {

@@ -63,7 +63,7 @@ struct Run {
 impl Run {
     fn new(path: &Path, from_start: bool) -> Run {
         let now = Instant::now();
-        Run { follower: Follower::new(path, from_start, now), seen: Seen::default(), now }
+        Run { follower: Follower::new(path, from_start, now, None), seen: Seen::default(), now }
     }
 
     /// Moves the clock on by `ms` and checks, as the timer would.
