@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::engine::alert::Threshold;
+use crate::engine::format::preset::Preset;
 use crate::engine::format::{self, CompileError, Pattern};
 use crate::engine::parse::LogFormat;
 use crate::engine::rule::{Rule, RuleError};
@@ -34,7 +35,10 @@ Input:
   -f, --follow PATH         follow PATH like tail -F, across rotations
       --from-start          with --follow: first read what PATH holds
   -r, --replay              use the log's timestamps as the clock
-      --log-format FORMAT   auto, common, combined, csv, json, or a string:
+      --log-format FORMAT   auto, common, combined, csv, json,
+                            vhost_combined, traefik, alb, elb, haproxy,
+                            envoy, s3 or squid (list shows an example of
+                            each), or a format string:
                             nginx:'$remote_addr ...' (log_format) or
                             apache:'%h %l ...' (LogFormat) [default: auto]
       --check-interval DUR  how often --follow checks PATH [default: 250ms]
@@ -95,6 +99,8 @@ pub enum Command {
     Run(Box<Options>),
     Help,
     Version,
+    /// `--log-format list`.
+    LogFormats,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -169,7 +175,11 @@ where
             Long("from-start") => o.from_start = true,
             Short('r') | Long("replay") => o.replay = true,
             Long("log-format") => {
-                o.engine.format = log_format(&text(&mut parser, "--log-format")?)?;
+                let value = text(&mut parser, "--log-format")?;
+                if value == "list" {
+                    return Ok(Command::LogFormats);
+                }
+                o.engine.format = log_format(&value)?;
             }
             Long("check-interval") => {
                 let value = text(&mut parser, "--check-interval")?;
@@ -262,6 +272,31 @@ fn invalid(flag: &str, value: impl Into<Name>, expected: &str) -> Error {
     Error::Usage(format!("invalid value '{}' for {flag}: expected {expected}", value.into()))
 }
 
+/// What `--log-format list` prints: each format by name, what writes it,
+/// and an example line.
+pub fn log_formats() -> String {
+    let classic = [
+        ("common", "NCSA common", r#"127.0.0.1 - james [09/May/2018:16:00:39 +0000] "GET /report HTTP/1.0" 200 123"#),
+        (
+            "combined",
+            "NCSA combined (nginx, Apache)",
+            r#"127.0.0.1 - - [09/May/2018:16:00:39 +0000] "GET /report HTTP/1.0" 200 123 "-" "curl/8.0""#,
+        ),
+        ("csv", "the exercise's CSV", r#""10.0.0.2","-","apache",1549573860,"GET /api/user HTTP/1.0",200,1234"#),
+        (
+            "json",
+            "JSON lines (Caddy, Traefik, Envoy, Cloudflare, nginx escape=json)",
+            r#"{"ts":1549573860.51,"request":{"remote_ip":"::1","method":"GET","host":"example.com","uri":"/a"},"duration":0.0009,"size":10900,"status":200}"#,
+        ),
+    ];
+    let presets = Preset::ALL.iter().rev().map(|p| p.describe()).map(|d| (d.name, d.server, d.example));
+    let mut text = String::new();
+    for (name, server, example) in classic.into_iter().chain(presets) {
+        text.push_str(&format!("{name}: {server}\n    {example}\n"));
+    }
+    text
+}
+
 /// A `--log-format` value: a preset's name, or `nginx:` or `apache:`
 /// and a format string, compiled here once.
 fn log_format(value: &str) -> Result<LogFormat, Error> {
@@ -284,13 +319,16 @@ fn log_format(value: &str) -> Result<LogFormat, Error> {
         "combined" => LogFormat::Combined,
         "csv" => LogFormat::Csv,
         "json" => LogFormat::Json,
-        other => {
-            return Err(invalid(
-                "--log-format",
-                other,
-                "auto, common, combined, csv, json, nginx:FORMAT-STRING or apache:FORMAT-STRING",
-            ));
-        }
+        other => match Preset::by_name(other) {
+            Some(preset) => LogFormat::Preset(preset),
+            None => {
+                return Err(invalid(
+                    "--log-format",
+                    other,
+                    "a preset (logmon --log-format list), nginx:FORMAT-STRING or apache:FORMAT-STRING",
+                ));
+            }
+        },
     })
 }
 

@@ -48,6 +48,7 @@ pub fn run(command: Command) -> Result<u8, Error> {
     let options = match command {
         Command::Help => return print(cli::HELP),
         Command::Version => return print(&format!("{}\n", cli::VERSION)),
+        Command::LogFormats => return print(&cli::log_formats()),
         Command::Run(options) => *options,
     };
     // Handlers before anything else: a USR1 or TERM sent while the inputs

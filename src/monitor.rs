@@ -4,6 +4,7 @@
 use std::io::Write;
 
 use crate::diag::MalformedLines;
+use crate::engine::parse::LogFormat;
 use crate::engine::timestamp::Epoch;
 use crate::engine::{Engine, Event, Notice, Now, Outcome};
 use crate::error::Error;
@@ -25,11 +26,22 @@ pub struct Monitor<W: Write> {
     suspect: Option<Suspect>,
     /// `--exec`: told every event.
     hooks: Option<Hooks>,
+    /// `--log-format auto` still has to say what it chose.
+    announce: bool,
 }
 
 impl<W: Write> Monitor<W> {
     pub fn new(engine: Engine, out: Output<W>) -> Monitor<W> {
-        Monitor { engine, out, malformed: MalformedLines::default(), metrics: None, suspect: None, hooks: None }
+        let announce = engine.log_format() == LogFormat::Auto;
+        Monitor {
+            engine,
+            out,
+            malformed: MalformedLines::default(),
+            metrics: None,
+            suspect: None,
+            hooks: None,
+            announce,
+        }
     }
 
     pub fn with_hooks(mut self, hooks: Option<Hooks>) -> Monitor<W> {
@@ -71,7 +83,13 @@ impl<W: Write> Monitor<W> {
             Line::Overlong => self.engine.handle_overlong_line(),
         };
         match outcome {
-            Outcome::Hit { .. } => {}
+            Outcome::Hit { .. } => {
+                if std::mem::take(&mut self.announce)
+                    && let Some(name) = self.engine.log_format().announced()
+                {
+                    diag::say(format_args!("log format: {name}"));
+                }
+            }
             Outcome::Malformed(why) => self.malformed.report(source, number, why, line.bytes()),
             Outcome::Skipped => {}
         }

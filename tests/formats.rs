@@ -54,7 +54,7 @@ fn lines_that_do_not_match_the_format_string_say_so() {
     let run = logmon().args(["-o", "json", "--replay", "--log-format", format]).stdin(input).run();
     run.expect_success();
     assert_eq!((run.summary().int("hits"), run.summary().int("malformed")), (1, 1), "{run}");
-    run.expect_stderr_contains("<stdin>:2: malformed line (does not match the --log-format string)");
+    run.expect_stderr_contains("<stdin>:2: malformed line (does not match the log format)");
 }
 
 /// Real lines of each kind: how many are hits, malformed and skipped.
@@ -88,4 +88,63 @@ fn json_lines_by_name_and_detected_agree() {
     run.expect_code(1);
     assert_eq!(run.summary().int("hits"), 0, "{run}");
     run.expect_stderr_contains("malformed line (not a JSON object)");
+}
+
+/// Presets on real lines: `auto` finds each, says so once, and agrees
+/// with the preset asked for by name.
+#[test]
+fn presets_are_detected_and_named() {
+    for (file, preset, server, hits, malformed) in [
+        ("alb.log", "alb", "AWS ALB", 14, 0),
+        ("haproxy.log", "haproxy", "HAProxy", 2, 3),
+        ("traefik.log", "traefik", "Traefik CLF", 7, 2),
+    ] {
+        let auto = logmon().args(["-o", "json"]).arg(data(file)).run();
+        auto.expect_success();
+        assert_eq!(auto.summary().str("format"), preset, "{auto}");
+        assert_eq!((auto.summary().int("hits"), auto.summary().int("malformed")), (hits, malformed), "{auto}");
+        assert_eq!(auto.stderr.matches("log format: ").count(), 1, "{auto}");
+        auto.expect_stderr_contains(&format!("logmon: log format: {server}\n"));
+        let named = logmon().args(["-o", "json", "--log-format", preset]).arg(data(file)).run();
+        assert_eq!(named.stdout, auto.stdout, "{named}");
+        assert!(!named.stderr.contains("log format: "), "only auto says what it chose{named}");
+    }
+    // Envoy's text and JSON layouts mixed, in CRI wrappers: read whole only
+    // by the preset, as `auto` settles on the first line's JSON.
+    let run = logmon().args(["-s", "-o", "json", "--log-format", "envoy"]).arg(data("envoy-cri.log")).run();
+    assert_eq!((run.summary().int("hits"), run.summary().int("malformed")), (10, 0), "{run}");
+}
+
+#[test]
+fn the_list_shows_every_format_with_an_example() {
+    let run = logmon().args(["--log-format", "list"]).run();
+    run.expect_success();
+    for name in [
+        "common",
+        "combined",
+        "csv",
+        "json",
+        "vhost_combined",
+        "traefik",
+        "alb",
+        "elb",
+        "haproxy",
+        "envoy",
+        "s3",
+        "squid",
+    ] {
+        assert!(
+            run.stdout.contains(&format!("\n{name}: ")) || run.stdout.starts_with(&format!("{name}: ")),
+            "{name}{run}"
+        );
+    }
+    // Each example is read by its own format.
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    for pair in lines.chunks(2) {
+        let name = pair[0].split(':').next().unwrap_or_default();
+        let example = pair[1].trim_start();
+        let run =
+            logmon().args(["-s", "-o", "json", "--replay", "--log-format", name]).stdin(format!("{example}\n")).run();
+        assert_eq!(run.summary().int("hits"), 1, "{name}{run}");
+    }
 }

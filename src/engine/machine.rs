@@ -8,7 +8,7 @@ use super::alert::Alerts;
 use super::clock::WallClock;
 use super::interface::{Clock, Config, Event, Notice, Now, Outcome};
 use super::outlier::{self, CONFIRM, Held};
-use super::parse::{Malformed, Parsed, Parser, Record, Scratch};
+use super::parse::{LogFormat, Malformed, Parsed, Parser, Record, Scratch};
 use super::schedule::{Outbox, Schedule};
 use super::skew::Skew;
 use super::stats::Summary;
@@ -96,6 +96,12 @@ impl Engine {
             notices: VecDeque::new(),
             held: Vec::new(),
         }
+    }
+
+    /// The log format in use: the one asked for, or the one `auto` chose
+    /// (`Auto` until the first valid line).
+    pub fn log_format(&self) -> LogFormat {
+        self.parser.format()
     }
 
     /// Alerts triggered since the start.

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use memchr::{memchr, memchr_iter};
 
 use super::bytes;
+use super::format::preset::Preset;
 use super::format::{Dialect, Pattern, json, wrapper};
 use super::section;
 use super::timestamp::{self, CLF_LEN, ClfClock, Epoch, Zone};
@@ -21,11 +22,23 @@ pub enum LogFormat {
     Csv,
     /// JSON lines, fields found by their usual names.
     Json,
+    /// A server's format known by name.
+    Preset(Preset),
     /// A format string, compiled (shared, as it never changes).
     Custom(Arc<Pattern>),
 }
 
 impl LogFormat {
+    /// How `auto` names what it chose, for the formats it did not always
+    /// read (the classic ones go unannounced, as they always did).
+    pub fn announced(&self) -> Option<&'static str> {
+        match self {
+            LogFormat::Json => Some("JSON lines"),
+            LogFormat::Preset(preset) => Some(preset.describe().server),
+            _ => None,
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             LogFormat::Auto => "auto",
@@ -33,6 +46,7 @@ impl LogFormat {
             LogFormat::Combined => "combined",
             LogFormat::Csv => "csv",
             LogFormat::Json => "json",
+            LogFormat::Preset(preset) => preset.describe().name,
             LogFormat::Custom(pattern) => match pattern.dialect() {
                 Dialect::Nginx => "nginx",
                 Dialect::Apache => "apache",
@@ -105,7 +119,7 @@ impl fmt::Display for Malformed {
             Malformed::NotCombined => "no referer and user agent (not combined format)",
             Malformed::CsvFields => "not 7 CSV fields",
             Malformed::NotClf => "not a log line",
-            Malformed::NotFormat => "does not match the --log-format string",
+            Malformed::NotFormat => "does not match the log format",
             Malformed::NotJson => "not a JSON object",
             Malformed::JsonNoTime => "no time in the JSON object",
             Malformed::JsonNoStatus => "no status in the JSON object",
@@ -132,11 +146,20 @@ pub struct Parser {
     /// detected is read leniently, as its trailing fields are never used.
     strict: bool,
     clock: ClfClock,
+    /// The presets' matchers: every one while `Auto` looks, then the one
+    /// chosen first (alone once a preset is in use).
+    presets: Vec<(Preset, Pattern)>,
 }
 
 impl Parser {
     pub fn new(format: LogFormat) -> Parser {
-        Parser { strict: format == LogFormat::Combined, format, clock: ClfClock::default() }
+        let presets = match &format {
+            LogFormat::Auto => Preset::ALL.to_vec(),
+            LogFormat::Preset(preset) => vec![*preset],
+            _ => Vec::new(),
+        };
+        let presets = presets.into_iter().filter_map(|p| Some((p, p.compile()?))).collect();
+        Parser { strict: format == LogFormat::Combined, format, clock: ClfClock::default(), presets }
     }
 
     /// The format in use: the one asked for, or the one detected (`Auto`
@@ -174,6 +197,13 @@ impl Parser {
                 Ok(None) => Parsed::Header,
                 Err(why) => Parsed::Malformed(why),
             },
+            LogFormat::Preset(_) => match self.presets.first() {
+                Some((preset, pattern)) => match preset.read(pattern, &mut self.clock, line, &mut scratch.values) {
+                    Ok(record) => Parsed::Hit(record),
+                    Err(why) => Parsed::Malformed(why),
+                },
+                None => Parsed::Malformed(Malformed::NotFormat),
+            },
             LogFormat::Json => match json::parse(line, &mut scratch.values) {
                 Ok(record) => Parsed::Hit(record),
                 Err(why) => Parsed::Malformed(why),
@@ -194,6 +224,20 @@ impl Parser {
                 self.format = LogFormat::Json;
             }
             return parsed.map_or_else(Parsed::Malformed, Parsed::Hit);
+        }
+        // The presets are tried before the classic formats, which some of
+        // them extend.
+        let clock = &mut self.clock;
+        let found = self
+            .presets
+            .iter()
+            .enumerate()
+            .find_map(|(i, (preset, pattern))| preset.read_text(pattern, clock, line).ok().map(|r| (i, r)));
+        if let Some((i, record)) = found {
+            self.presets.swap(0, i);
+            self.presets.truncate(1);
+            self.format = LogFormat::Preset(self.presets[0].0);
+            return Parsed::Hit(record);
         }
         let as_clf = clf(&mut self.clock, line);
         if let Ok(record) = as_clf {

@@ -6,13 +6,14 @@
 pub mod apache;
 pub mod json;
 pub mod nginx;
+pub mod preset;
 pub mod wrapper;
 
 use std::fmt;
 
 use memchr::memchr;
 
-use super::parse::{self, Malformed, Record};
+use super::parse::{self, Malformed, Record, UNKNOWN_STATUS};
 use super::section;
 use super::timestamp::{self, CLF_LEN, ClfClock, Epoch, Unit, Zone};
 
@@ -21,6 +22,8 @@ use super::timestamp::{self, CLF_LEN, ClfClock, Epoch, Unit, Zone};
 pub struct Pattern {
     dialect: Dialect,
     items: Vec<Item>,
+    /// Spaces after a literal that ends in one are padding (Squid's).
+    padded: bool,
 }
 
 /// Whose format-string language a [`Pattern`] was written in.
@@ -64,6 +67,22 @@ pub enum Field {
     /// `$host`, `$server_name`, `%v`, `%V`.
     Host,
     Opaque,
+}
+
+impl Field {
+    /// Whether values of this kind never hold a space.
+    fn is_word(self) -> bool {
+        matches!(
+            self,
+            Field::Client
+                | Field::Method
+                | Field::Target
+                | Field::Status
+                | Field::Bytes
+                | Field::Latency(_)
+                | Field::Host
+        )
+    }
 }
 
 /// The forms a time field takes.
@@ -147,7 +166,7 @@ impl Builder {
         if !has(|f| f == Field::Status) {
             return Err(CompileError::new("no status field (such as $status or %>s)", text));
         }
-        Ok(Pattern { dialect, items: self.items })
+        Ok(Pattern { dialect, items: self.items, padded: false })
     }
 }
 
@@ -173,10 +192,18 @@ impl Pattern {
                         return Err(Malformed::NotFormat);
                     }
                     at += text.len();
+                    if self.padded && text.ends_with(b" ") {
+                        at += line[at..].iter().take_while(|&&c| c == b' ').count();
+                    }
                 }
                 Item::Field(field) => {
                     let end = self.field_end(line, at, i)?;
                     let value = &line[at..end];
+                    // A field that ran past a space where its kind has none
+                    // matched the wrong text: the line is of another format.
+                    if field.is_word() && memchr(b' ', value).is_some() {
+                        return Err(Malformed::NotFormat);
+                    }
                     match field {
                         Field::Time(stamp) if time.is_none() => time = Some(read_time(clock, *stamp, value)?),
                         _ => fill(&mut record, *field, value)?,
@@ -265,6 +292,8 @@ fn fill<'a>(record: &mut Record<'a>, field: Field, value: &'a [u8]) -> Result<()
                 record.section = known(value).and_then(section::of_target);
             }
         }
+        // `000` (Squid, CloudFront: no response) is as unknown as `-`.
+        Field::Status if !value.is_empty() && value.iter().all(|&c| c == b'0') => record.status = UNKNOWN_STATUS,
         Field::Status => record.status = parse::status(value)?,
         Field::Bytes => record.bytes = parse::byte_count(value)?,
         Field::Latency(span) => record.latency_us = duration_us(value, span).or(record.latency_us),
