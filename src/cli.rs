@@ -11,7 +11,7 @@ use crate::engine::format::{self, CompileError, Pattern};
 use crate::engine::parse::LogFormat;
 use crate::engine::rule::{Rule, RuleError};
 use crate::engine::topk::TRACKED;
-use crate::engine::{Clock, Config};
+use crate::engine::{Clock, Config, MAX_DELAY};
 use crate::error::Error;
 use crate::output::escape::{Name, Terminal};
 use crate::output::{Format, Verbosity};
@@ -195,7 +195,7 @@ where
             }
             Short('w') | Long("window") => o.engine.window = seconds(&mut parser, "--window", 1, 86_400)?,
             Short('i') | Long("interval") => o.engine.interval = seconds(&mut parser, "--interval", 1, 86_400)?,
-            Long("max-delay") => o.engine.max_delay = seconds(&mut parser, "--max-delay", 0, 300)?,
+            Long("max-delay") => o.engine.max_delay = seconds(&mut parser, "--max-delay", 0, MAX_DELAY)?,
             Short('n') | Long("top") => {
                 let value = text(&mut parser, "--top")?;
                 o.engine.top = value

@@ -6,7 +6,7 @@ use std::io::Write;
 use crate::diag::MalformedLines;
 use crate::engine::parse::LogFormat;
 use crate::engine::timestamp::Epoch;
-use crate::engine::{Engine, Event, Notice, Now, Outcome};
+use crate::engine::{Engine, Event, MAX_DELAY, Notice, Now, Outcome};
 use crate::error::Error;
 use crate::hooks::Hooks;
 use crate::input::Line;
@@ -163,5 +163,18 @@ fn say(notice: Notice) {
             if by >= 0 { "forward" } else { "back" },
             ago(by)
         )),
+        Notice::LateLines(late) => {
+            let advice = match late.max_delay {
+                Some(delay) if late.all => format!("--max-delay {delay}s would count them on time"),
+                Some(delay) => format!("--max-delay {delay}s would count all but 1% of hits on time"),
+                None => format!("no --max-delay up to {MAX_DELAY}s would count them on time"),
+            };
+            diag::say(format_args!(
+                "{} of {} hits arrived late, up to {} out of order; {advice}",
+                late.late,
+                late.hits,
+                ago(late.farthest)
+            ));
+        }
     }
 }

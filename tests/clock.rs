@@ -210,3 +210,17 @@ fn a_wall_clock_stepped_forward_counts_the_gap_as_passed() {
     assert_eq!((summary.hits, summary.late, summary.early), (110, 0, 0));
     assert_eq!(live.alerts().last().map(|a| a.0), Some(AlertState::Recovered));
 }
+
+#[test]
+fn late_lines_are_explained_with_the_max_delay_that_counts_them() {
+    // The real Apache sample has its seconds shuffled within each minute.
+    let run = logmon().args(["-q"]).arg(data("apache_combined_10k.log")).run();
+    run.expect_success().expect_stderr_contains(
+        "9130 of 10000 hits arrived late, up to 59s out of order; --max-delay 59s would count them on time",
+    );
+    let run = logmon().args(["-q", "-o", "json", "--max-delay", "59s"]).arg(data("apache_combined_10k.log")).run();
+    assert_eq!(run.summary().int("late"), 0, "as the hint said{run}");
+    assert!(!run.stderr.contains("arrived late"), "{run}");
+    let run = logmon().args(["-q"]).arg(data("exercise_sample.csv")).run();
+    assert!(!run.stderr.contains("arrived late"), "the exercise sample is in order{run}");
+}

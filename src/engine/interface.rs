@@ -11,6 +11,9 @@ use super::stats::{Report, Summary};
 use super::timestamp::Epoch;
 use super::window::Placement;
 
+/// The longest `--max-delay`, seconds: what memory is sized for.
+pub const MAX_DELAY: u32 = 300;
+
 /// How far ahead of the wall clock a line may be stamped and still count in
 /// the alert window. Clocks of the same fleet rarely disagree by more.
 pub const AHEAD: u32 = 10;
@@ -98,4 +101,20 @@ pub enum Notice {
     /// Live: the realtime clock stepped by `by` seconds (negative: back).
     /// Lines are shifted by `shift` seconds onto logmon's own time.
     WallClockStepped { by: i64, shift: i64 },
+    /// The end of a run: more than 1 % of hits were late.
+    LateLines(LateLines),
+}
+
+/// How far out of order late lines arrived (see [`super::lateness`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LateLines {
+    pub late: u64,
+    pub hits: u64,
+    /// Seconds, the most any late line was out of order.
+    pub farthest: i64,
+    /// The `--max-delay` that counts them all on time (`all`), else the
+    /// smallest that leaves at most 1 % of hits late; `None` if even
+    /// [`MAX_DELAY`] would not.
+    pub max_delay: Option<u32>,
+    pub all: bool,
 }

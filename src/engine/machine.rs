@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::alert::Alerts;
 use super::clock::WallClock;
 use super::interface::{Clock, Config, Event, Notice, Now, Outcome};
+use super::lateness::Lateness;
 use super::outlier::{self, CONFIRM, Held};
 use super::parse::{LogFormat, Malformed, Parsed, Parser, Record, Scratch};
 use super::schedule::{Outbox, Schedule};
@@ -73,6 +74,8 @@ pub struct Engine {
     /// log's clock error.
     offset: i64,
     notices: VecDeque<Notice>,
+    /// How far out of order late lines arrived.
+    lateness: Lateness,
     /// Replay: hits whose timestamps are in doubt until later hits decide
     /// (see [`super::outlier`]), oldest first, at most [`CONFIRM`].
     held: Vec<Held>,
@@ -94,6 +97,7 @@ impl Engine {
             skew: Skew::default(),
             offset: 0,
             notices: VecDeque::new(),
+            lateness: Lateness::default(),
             held: Vec::new(),
         }
     }
@@ -219,6 +223,9 @@ impl Engine {
                 Some(schedule.closed_until())
             }
         };
+        if let Some(late) = self.lateness.explain(self.totals.hits) {
+            self.notices.push_back(Notice::LateLines(late));
+        }
         let summary = self.summary(time);
         self.out.events.push_back(Event::Summary(summary));
     }
@@ -338,6 +345,7 @@ impl Engine {
         if self.config.clock == Clock::Log && !early {
             schedule.advance(time, &mut self.out);
         }
+        let (now, floor) = (schedule.now(), schedule.floor());
         let (placement, tally) = schedule.place(time, early);
         tally.add(record);
         if placement != Placement::Early {
@@ -347,7 +355,14 @@ impl Engine {
         totals.hits += 1;
         match placement {
             Placement::Open => {}
-            Placement::LateInWindow | Placement::LateOutside => totals.late += 1,
+            Placement::LateInWindow | Placement::LateOutside => {
+                totals.late += 1;
+                // Live, lines from before the start are late whatever the
+                // delay: they say nothing of how out of order lines arrive.
+                if time >= floor {
+                    self.lateness.late(time, now);
+                }
+            }
             Placement::Early => totals.early += 1,
         }
         // As logged: they describe the log, whatever shift live mode applies.

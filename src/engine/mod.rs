@@ -81,6 +81,8 @@ mod clock;
 mod machine;
 // The clock, open seconds, report boundaries, the max-delay rule.
 mod schedule;
+// How far out of order late lines arrived.
+mod lateness;
 // Replay's rule for a timestamp that disagrees with the majority.
 pub mod outlier;
 
@@ -101,7 +103,7 @@ pub mod section;
 pub mod timestamp;
 pub mod topk;
 
-pub use interface::{AHEAD, Clock, Config, Event, Notice, Now, Outcome};
+pub use interface::{AHEAD, Clock, Config, Event, LateLines, MAX_DELAY, Notice, Now, Outcome};
 pub use machine::Engine;
 
 #[cfg(test)]

@@ -108,6 +108,11 @@ impl Schedule {
         self.now
     }
 
+    /// Where reports may start at the earliest: live, the start.
+    pub fn floor(&self) -> Epoch {
+        self.floor
+    }
+
     /// The end of the last closed second.
     pub fn closed_until(&self) -> Epoch {
         self.window.closed() + 1
