@@ -32,7 +32,8 @@ Usage: tail -F access.log | logmon [OPTIONS]
 Input:
   FILE...                   logs, plain or gzip, replayed oldest first;
                             - is stdin
-  -f, --follow PATH         follow PATH like tail -F, across rotations
+  -f, --follow PATH         follow PATH like tail -F, across rotations;
+                            repeat for several files (-f a.log -f b.log)
       --from-start          with --follow: first read what PATH holds
   -r, --replay              use the log's timestamps as the clock
       --log-format FORMAT   auto, common, combined, csv, json,
@@ -113,7 +114,8 @@ pub enum ColorChoice {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Options {
     pub inputs: Vec<PathBuf>,
-    pub follow: Option<PathBuf>,
+    /// Files to follow, in the order given, each once.
+    pub follow: Vec<PathBuf>,
     pub from_start: bool,
     pub replay: bool,
     pub check_interval: Duration,
@@ -134,7 +136,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             inputs: Vec::new(),
-            follow: None,
+            follow: Vec::new(),
             from_start: false,
             replay: false,
             check_interval: Duration::from_millis(250),
@@ -170,7 +172,14 @@ where
                 if path.is_empty() {
                     return Err(invalid("--follow", "", "a path"));
                 }
-                o.follow = Some(path.into());
+                let path = PathBuf::from(path);
+                if o.follow.contains(&path) {
+                    return Err(Error::Usage(format!(
+                        "--follow {} given twice: each file is followed once",
+                        Name::from(path.as_path())
+                    )));
+                }
+                o.follow.push(path);
             }
             Long("from-start") => o.from_start = true,
             Short('r') | Long("replay") => o.replay = true,
@@ -245,10 +254,10 @@ where
         o.engine.rules.push(parsed);
     }
     o.engine.default_rule = rules.is_empty() || threshold_given;
-    if o.follow.is_some() && (o.replay || !o.inputs.is_empty()) {
+    if !o.follow.is_empty() && (o.replay || !o.inputs.is_empty()) {
         return Err(Error::Usage("--follow reads only its own PATH: drop --replay and FILE arguments".into()));
     }
-    if o.from_start && o.follow.is_none() {
+    if o.from_start && o.follow.is_empty() {
         return Err(Error::Usage("--from-start needs --follow PATH".into()));
     }
     Ok(Command::Run(Box::new(o)))
@@ -455,7 +464,9 @@ mod tests {
         assert_eq!(o.inputs, [PathBuf::from("a.log"), PathBuf::from("-"), PathBuf::from("b.log")]);
 
         let o = options(&["--follow", "/var/log/x", "--from-start", "--check-interval", "50ms", "-s"]);
-        assert_eq!(o.follow, Some(PathBuf::from("/var/log/x")));
+        assert_eq!(o.follow, [PathBuf::from("/var/log/x")]);
+        let o = options(&["-f", "a.log", "--follow", "b.log"]);
+        assert_eq!(o.follow, [PathBuf::from("a.log"), PathBuf::from("b.log")]);
         assert!(o.from_start);
         assert_eq!(o.check_interval, Duration::from_millis(50));
         assert_eq!(o.verbosity, Verbosity::Summary);
@@ -477,6 +488,7 @@ mod tests {
         assert!(usage_error(&["--bogus"]).contains("--bogus"));
         assert!(usage_error(&["--follow"]).contains("--follow"));
         assert!(usage_error(&["--follow", ""]).contains("--follow"));
+        assert!(usage_error(&["-f", "a.log", "-f", "a.log"]).contains("given twice"));
         assert!(usage_error(&["--quiet=yes"]).contains("--quiet"));
     }
 

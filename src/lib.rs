@@ -54,7 +54,7 @@ pub fn run(command: Command) -> Result<u8, Error> {
     // Handlers before anything else: a USR1 or TERM sent while the inputs
     // are looked at must not kill logmon.
     let signals =
-        Signals::install(options.follow.is_some()).map_err(|e| Error::system("installing signal handlers", e))?;
+        Signals::install(!options.follow.is_empty()).map_err(|e| Error::system("installing signal handlers", e))?;
     let stdout = output::stdout()?;
     let plan = Plan::of(&options)?;
     let clock = match plan {
@@ -84,7 +84,7 @@ pub fn run(command: Command) -> Result<u8, Error> {
             let mut signals = signals;
             replay::run(&inputs, &options.engine, options.verbosity, &mut signals, &mut monitor).map(Some)
         }
-        Plan::Follow(path) => live::follow(std::slice::from_ref(&path), &options, signals, &mut monitor).map(|()| None),
+        Plan::Follow(paths) => live::follow(&paths, &options, signals, &mut monitor).map(|()| None),
         Plan::Stream(input) => live::stream(input, signals, &mut monitor).map(|()| None),
     };
     // Hooks still running or queued are waited for, however the run ended.
@@ -110,7 +110,7 @@ fn print(text: &str) -> Result<u8, Error> {
 /// What to read, and so which clock to use.
 enum Plan {
     Replay(Vec<Input>),
-    Follow(PathBuf),
+    Follow(Vec<PathBuf>),
     /// A pipe or terminal, read live.
     Stream(Input),
 }
@@ -120,8 +120,8 @@ impl Plan {
     /// replay, as does everything with `--replay`: nobody gets a false alert
     /// from an old file by accident.
     fn of(options: &Options) -> Result<Plan, Error> {
-        if let Some(path) = &options.follow {
-            return Ok(Plan::Follow(path.clone()));
+        if !options.follow.is_empty() {
+            return Ok(Plan::Follow(options.follow.clone()));
         }
         let mut inputs: Vec<Input> = options
             .inputs

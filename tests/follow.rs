@@ -270,6 +270,24 @@ fn writes_rotations_and_truncations_are_acted_on_at_once() {
 }
 
 #[test]
+fn several_files_with_a_rotation_of_one_lose_and_double_nothing() {
+    let dir = TempDir::new("follow-several");
+    let (a, b) = (dir.path("site-a.log"), dir.path("site-b.log"));
+    append(&a, 5, "a-old");
+    let run = follow(&a, &["-f", b.to_str().expect("utf-8 path")]);
+    run.wait_stderr("site-b.log: missing; waiting for it to appear");
+    append(&a, 10, "a");
+    append(&b, 20, "b");
+    run.wait_stderr("site-b.log: appeared");
+    fs::rename(&a, dir.path("site-a.log.1")).expect("rename");
+    append(&a, 3, "a-new");
+    append(&b, 2, "b-more");
+    run.wait_stderr("site-a.log: rotated");
+    wait_for_hits(&run, 35);
+    stop(run, 35);
+}
+
+#[test]
 fn a_file_unreadable_at_start_is_read_from_its_size_then() {
     use std::os::unix::fs::PermissionsExt;
     let dir = TempDir::new("unreadable");
