@@ -465,11 +465,11 @@ mod tests {
 
         let o = options(&["--follow", "/var/log/x", "--from-start", "--check-interval", "50ms", "-s"]);
         assert_eq!(o.follow, [PathBuf::from("/var/log/x")]);
-        let o = options(&["-f", "a.log", "--follow", "b.log"]);
-        assert_eq!(o.follow, [PathBuf::from("a.log"), PathBuf::from("b.log")]);
         assert!(o.from_start);
         assert_eq!(o.check_interval, Duration::from_millis(50));
         assert_eq!(o.verbosity, Verbosity::Summary);
+        let o = options(&["-f", "a.log", "--follow", "b.log"]);
+        assert_eq!(o.follow, [PathBuf::from("a.log"), PathBuf::from("b.log")]);
     }
 
     #[test]
