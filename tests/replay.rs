@@ -494,3 +494,53 @@ fn a_live_input_of_no_valid_line_is_warned_about_once_and_read_on() {
     let run = logmon().args(["-o", "json"]).stdin(mixed).run();
     assert!(!run.stderr.contains("WARNING"), "{run}");
 }
+
+/// The handlers come before any input is opened: opening a FIFO waits for
+/// its writer, and a USR1 then must ask for a report, not kill logmon.
+#[test]
+fn usr1_while_an_input_is_opened_does_not_kill_logmon() {
+    use std::io::Write;
+    use std::os::unix::ffi::OsStrExt;
+    let dir = TempDir::new("fifo-open");
+    let fifo = dir.path("fifo");
+    let c_path = std::ffi::CString::new(fifo.as_os_str().as_bytes()).expect("no NUL in a temp path");
+    // SAFETY: mkfifo(3) with a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0, "mkfifo");
+    let run = logmon().args(["--replay", "-o", "json"]).arg(&fifo).spawn();
+    // The handlers are in place once logmon (not the test's fork before
+    // exec, which shares the test's descriptors) holds its signal socket.
+    let proc = format!("/proc/{}", run.pid());
+    let deadline = std::time::Instant::now() + crate::util::PATIENCE;
+    let ready = || {
+        let exec_done = fs::read(format!("{proc}/cmdline")).is_ok_and(|c| c.starts_with(crate::util::BIN.as_bytes()));
+        let socket = fs::read_dir(format!("{proc}/fd"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|fd| fs::read_link(fd.path()).is_ok_and(|target| target.to_string_lossy().starts_with("socket:")));
+        exec_done && socket
+    };
+    while !ready() {
+        assert!(std::time::Instant::now() < deadline, "logmon never made its signal socket");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    run.signal(libc::SIGUSR1);
+    // A writer opens once logmon's open is there to meet it; were logmon
+    // dead, there would be none (ENXIO), and the test fails, not hangs.
+    let writer = loop {
+        use std::os::unix::fs::OpenOptionsExt;
+        match fs::OpenOptions::new().write(true).custom_flags(libc::O_NONBLOCK).open(&fifo) {
+            Ok(w) => break w,
+            Err(e) if e.raw_os_error() == Some(libc::ENXIO) && std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(e) => panic!("no reader on the FIFO: {e}"),
+        }
+    };
+    let lines: String = (0..15).map(|i| clf_line(1_549_573_860 + i, "/a")).collect();
+    (&writer).write_all(lines.as_bytes()).expect("write the FIFO");
+    drop(writer);
+    let run = run.wait();
+    run.expect_success();
+    assert_eq!(run.summary().int("hits"), 15, "{run}");
+}
