@@ -103,6 +103,12 @@ impl<W: Write> Monitor<W> {
         Ok(outcome)
     }
 
+    /// Input `name` cannot be read (`Some`, and why) or can again (`None`):
+    /// said under every report while it lasts.
+    pub fn set_trouble(&mut self, name: &[u8], problem: Option<&str>) {
+        self.out.troubles_mut().set(name, problem);
+    }
+
     /// Live: a reading of both clocks.
     pub fn clock(&mut self, now: Now) -> Result<(), Error> {
         self.engine.handle_clock(now);

@@ -276,6 +276,9 @@ fn several_files_with_a_rotation_of_one_lose_and_double_nothing() {
     append(&a, 5, "a-old");
     let run = follow(&a, &["-f", b.to_str().expect("utf-8 path")]);
     run.wait_stderr("site-b.log: missing; waiting for it to appear");
+    // Said again in every report while it lasts.
+    run.signal(libc::SIGUSR1);
+    run.wait_stdout(r#"site-b.log","problem":"missing"}]"#);
     append(&a, 10, "a");
     append(&b, 20, "b");
     run.wait_stderr("site-b.log: appeared");
@@ -284,6 +287,8 @@ fn several_files_with_a_rotation_of_one_lose_and_double_nothing() {
     append(&b, 2, "b-more");
     run.wait_stderr("site-a.log: rotated");
     wait_for_hits(&run, 35);
+    let last = run.stdout_now().lines().last().unwrap_or_default().to_owned();
+    assert!(!last.contains("unreadable"), "no longer in trouble: {last}");
     stop(run, 35);
 }
 

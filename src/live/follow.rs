@@ -262,13 +262,18 @@ impl Follower {
         &self.name
     }
 
+    /// The path followed, as given.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// What keeps the path from being read, while it lasts: `None` when the
     /// file is read normally.
-    pub fn trouble_now(&self) -> Option<String> {
+    pub fn trouble_now(&self) -> Option<&str> {
         match &self.condition {
             Condition::Fine => None,
-            Condition::Missing => Some("missing".to_owned()),
-            Condition::Problem(why) => Some(why.clone()),
+            Condition::Missing => Some("missing"),
+            Condition::Problem(why) => Some(why),
         }
     }
 

@@ -9,6 +9,7 @@ mod watch;
 
 use std::io::{self, Write};
 use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime};
@@ -264,6 +265,7 @@ fn on_follow_turn<W: Write>(
         } else {
             false
         };
+        monitor.set_trouble(follower.path().as_os_str().as_bytes(), follower.trouble_now());
     }
     Ok(more)
 }

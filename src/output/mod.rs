@@ -5,6 +5,7 @@ pub mod escape;
 pub mod json;
 pub mod metrics;
 pub mod text;
+pub mod trouble;
 pub mod whole;
 
 use std::fmt;
@@ -76,11 +77,18 @@ pub struct Output<W: Write> {
     out: W,
     style: Style,
     buf: Vec<u8>,
+    /// Said under every report while it lasts.
+    troubles: trouble::Troubles,
 }
 
 impl<W: Write> Output<W> {
     pub fn new(out: W, style: Style) -> Output<W> {
-        Output { out, style, buf: Vec::with_capacity(4096) }
+        Output { out, style, buf: Vec::with_capacity(4096), troubles: trouble::Troubles::default() }
+    }
+
+    /// The inputs in trouble, said under every report.
+    pub fn troubles_mut(&mut self) -> &mut trouble::Troubles {
+        &mut self.troubles
     }
 
     pub fn event(&mut self, event: &Event) -> Result<(), Error> {
@@ -97,6 +105,9 @@ impl<W: Write> Output<W> {
             Format::Json => json::event(&mut self.buf, event),
         }
         .map_err(Error::output)?;
+        if let Event::Report(report) = event {
+            self.troubles.append(&mut self.buf, self.style.format, report.end);
+        }
         let _whole = whole::Writing::begin();
         self.out.write_all(&self.buf).and_then(|()| self.out.flush()).map_err(Error::output)
     }

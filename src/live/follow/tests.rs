@@ -151,7 +151,7 @@ fn a_deleted_file_is_read_to_its_end_then_closed_once_quiet() {
     server.write_all(b"two\n").expect("write");
     run.check_after(250);
     assert_eq!(run.seen(), ["one", "two"]);
-    assert_eq!(run.follower.trouble_now().as_deref(), Some("missing"));
+    assert_eq!(run.follower.trouble_now(), Some("missing"));
     assert_eq!(run.follower.rotated.len(), 1, "still open");
     run.check_after(ROTATED_GRACE.as_millis() as u64);
     assert!(run.follower.rotated.is_empty(), "closed, so its space is freed");
