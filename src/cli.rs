@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::completions::Shell;
 use crate::engine::alert::Threshold;
 use crate::engine::format::preset::Preset;
 use crate::engine::format::{self, CompileError, Pattern};
@@ -77,6 +78,7 @@ Output:
       --exec-timeout DUR    kill a hook that runs longer [default: 30s]
   -h, --help                print this help
   -V, --version             print the version
+      --completions SHELL   print a bash, zsh or fish completion script
 
 Durations: 90 or 90s, 2m, 1h; --check-interval and --exec-timeout also
 take 100ms.
@@ -102,6 +104,8 @@ pub enum Command {
     Version,
     /// `--log-format list`.
     LogFormats,
+    /// `--completions SHELL`: print a completion script.
+    Completions(Shell),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -167,6 +171,12 @@ where
         match arg {
             Short('h') | Long("help") => return Ok(Command::Help),
             Short('V') | Long("version") => return Ok(Command::Version),
+            Long("completions") => {
+                let value = text(&mut parser, "--completions")?;
+                let shell = Shell::parse(&value)
+                    .ok_or_else(|| invalid("--completions", value.as_str(), "bash, zsh or fish"))?;
+                return Ok(Command::Completions(shell));
+            }
             Short('f') | Long("follow") => {
                 let path = parser.value().map_err(usage)?;
                 if path.is_empty() {

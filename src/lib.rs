@@ -6,6 +6,7 @@
 //! command line.
 
 pub mod cli;
+pub mod completions;
 pub mod diag;
 pub mod engine;
 pub mod error;
@@ -49,6 +50,7 @@ pub fn run(command: Command) -> Result<u8, Error> {
         Command::Help => return print(cli::HELP),
         Command::Version => return print(&format!("{}\n", cli::VERSION)),
         Command::LogFormats => return print(&cli::log_formats()),
+        Command::Completions(shell) => return print(&completions::script(shell)),
         Command::Run(options) => *options,
     };
     // Handlers before anything else: a USR1 or TERM sent while the inputs

@@ -200,3 +200,158 @@ fn a_hook_that_hangs_live_is_killed_while_reports_go_on() {
     let run = run.wait();
     run.expect_success().expect_stderr_contains("--exec: alert #1 triggered: killed after 1500ms (--exec-timeout)");
 }
+
+/// Every `--long-option` word in `text`.
+fn long_options(text: &str) -> std::collections::BTreeSet<String> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .filter_map(|w| w.strip_prefix("--"))
+        .filter(|w| w.len() > 1 && !w.ends_with('-'))
+        .map(|w| format!("--{w}"))
+        .collect()
+}
+
+/// The options `--help` lists in its table (lines starting with a dash).
+fn help_options() -> std::collections::BTreeSet<String> {
+    let run = logmon().arg("--help").run();
+    run.expect_success();
+    let table: String = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("  -") || l.starts_with("      --"))
+        .map(|l| l.split("  ").find(|p| !p.is_empty()).unwrap_or("").to_owned() + "\n")
+        .collect();
+    long_options(&table)
+}
+
+#[test]
+fn completions_offer_exactly_the_options_of_help() {
+    let help = help_options();
+    assert!(help.len() > 20, "{help:?}");
+    for shell in ["bash", "zsh", "fish"] {
+        let run = logmon().args(["--completions", shell]).run();
+        run.expect_success();
+        // Descriptions name other options ("with --follow: ..."): take
+        // the option names only, where each shell puts them.
+        let named: String = match shell {
+            "bash" => run.stdout.lines().filter(|l| l.contains("compgen -W")).collect(),
+            "zsh" => run.stdout.lines().map(|l| l.split('[').next().unwrap_or("").to_owned() + "\n").collect(),
+            _ => run
+                .stdout
+                .lines()
+                .filter_map(|l| l.split(" -d ").next())
+                .map(|l| l.replace(" -l ", " --") + "\n")
+                .collect(),
+        };
+        assert_eq!(long_options(&named), help, "{shell}{run}");
+        if let Ok(out) = Command::new(shell).arg("-n").stdin(std::process::Stdio::piped()).spawn().and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().map(|mut i| i.write_all(run.stdout.as_bytes()));
+            c.wait_with_output()
+        }) {
+            assert!(out.status.success(), "{shell} -n rejects the script: {}", String::from_utf8_lossy(&out.stderr));
+        }
+    }
+    assert!(logmon().args(["--completions", "tcsh"]).run().expect_code(2).stderr.contains("--completions"));
+}
+
+#[test]
+fn bash_completes_an_option_and_a_path() {
+    let run = logmon().args(["--completions", "bash"]).run();
+    let script = format!(
+        "{}\nCOMP_WORDS=(logmon --fol); COMP_CWORD=1; _logmon; echo \"${{COMPREPLY[*]}}\"\n\
+         COMP_WORDS=(logmon --metrics Cargo.to); COMP_CWORD=2; _logmon; echo \"${{COMPREPLY[*]}}\"\n",
+        run.stdout
+    );
+    let out = Command::new("bash").arg("-c").arg(script).current_dir(env!("CARGO_MANIFEST_DIR")).output();
+    let out = out.unwrap_or_else(|e| panic!("bash: {e}"));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "--follow\nCargo.toml\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn script(path: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts").join(path)
+}
+
+#[test]
+fn the_example_rules_pass_promtool_and_name_real_metrics() {
+    let rules = script("prometheus/logmon.rules.yml");
+    if let Some((ok, said)) = promtool(&["check", "rules", &rules.to_string_lossy()], None) {
+        assert!(ok, "promtool check rules: {said}");
+    }
+    if let Some((ok, said)) =
+        promtool(&["test", "rules", &script("prometheus/logmon.rules.test.yml").to_string_lossy()], None)
+    {
+        assert!(ok, "promtool test rules: {said}");
+    }
+    // Every logmon metric the rules use is one logmon writes.
+    let dir = TempDir::new("rules-metrics");
+    let file = dir.path("logmon.prom");
+    logmon().arg("--metrics").arg(&file).arg(data("exercise_sample.csv")).run().expect_success();
+    let written = series(&fs::read_to_string(&file).expect("the metrics file"));
+    let text = fs::read_to_string(&rules).expect("the rules");
+    let used: std::collections::BTreeSet<&str> =
+        text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|w| w.starts_with("logmon_")).collect();
+    assert!(used.len() >= 3, "{used:?}");
+    for name in used {
+        assert!(written.keys().any(|k| k.split('{').next() == Some(name)), "{name} is not in logmon's file");
+    }
+}
+
+#[test]
+fn the_systemd_unit_is_hardened_and_verifies() {
+    let unit = fs::read_to_string(script("systemd/logmon.service")).expect("the unit");
+    for line in [
+        "ExecStart=/usr/local/bin/logmon --follow ",
+        "DynamicUser=yes",
+        "SupplementaryGroups=adm",
+        "ProtectSystem=strict",
+        "ReadOnlyPaths=/var/log/nginx",
+        "Restart=on-failure",
+    ] {
+        assert!(unit.lines().any(|l| l.starts_with(line)), "no {line:?} in the unit");
+    }
+    assert!(unit.contains(" --metrics "), "the unit writes metrics");
+    // Verified with this build in the binary's place, since verify wants it.
+    let dir = TempDir::new("unit");
+    let copy = dir.path("logmon.service");
+    fs::write(&copy, unit.replace("/usr/local/bin/logmon", crate::util::BIN)).expect("a copy");
+    match Command::new("systemd-analyze").args(["verify", "--man=no"]).arg(&copy).output() {
+        Ok(out) => assert!(
+            out.status.success() && out.stderr.is_empty(),
+            "systemd-analyze verify: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(_) => eprintln!("systemd-analyze is not installed: the unit is not verified"),
+    }
+}
+
+#[test]
+fn install_puts_the_unit_and_completions_where_asked() {
+    let dir = TempDir::new("install");
+    let out = Command::new("bash")
+        .arg(script("install"))
+        .args(["--completions", "--systemd", "/usr"])
+        .env("DESTDIR", dir.path(""))
+        .env("LOGMON_BINARY", crate::util::BIN)
+        .output()
+        .expect("bash runs");
+    assert!(out.status.success(), "scripts/install: {}", String::from_utf8_lossy(&out.stderr));
+    for file in [
+        "usr/bin/logmon",
+        "usr/share/man/man1/logmon.1",
+        "usr/share/bash-completion/completions/logmon",
+        "usr/share/zsh/site-functions/_logmon",
+        "usr/share/fish/vendor_completions.d/logmon.fish",
+    ] {
+        assert!(dir.path(file).is_file(), "{file} not installed");
+    }
+    let unit = fs::read_to_string(dir.path("etc/systemd/system/logmon.service")).expect("the unit installed");
+    assert!(unit.contains("\nExecStart=/usr/bin/logmon --follow"), "ExecStart follows the prefix");
+    let bash = fs::read_to_string(dir.path("usr/share/bash-completion/completions/logmon")).expect("bash completion");
+    assert!(bash.contains("complete -o filenames -F _logmon logmon"));
+}
