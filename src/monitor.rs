@@ -103,6 +103,24 @@ impl<W: Write> Monitor<W> {
         Ok(outcome)
     }
 
+    /// The last line of `source`, cut off by the end of a live run: counted
+    /// as skipped, and said, when it does not parse whole (see
+    /// [`Engine::handle_cut_line`]).
+    pub fn cut_line(&mut self, source: &Name, number: u64, line: Line<'_>) -> Result<Outcome, Error> {
+        let Line::Text(text) = line else { return self.line(source, number, line) };
+        let outcome = self.engine.handle_cut_line(text);
+        if outcome == Outcome::Skipped {
+            diag::say(format_args!(
+                "{source}:{number}: last line cut off by the end of the run; counted as skipped, not malformed"
+            ));
+        }
+        if let Some(metrics) = &mut self.metrics {
+            metrics.line(&outcome);
+        }
+        self.flush()?;
+        Ok(outcome)
+    }
+
     /// Input `name` cannot be read (`Some`, and why) or can again (`None`):
     /// said under every report while it lasts.
     pub fn set_trouble(&mut self, name: &[u8], problem: Option<&str>) {

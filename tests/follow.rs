@@ -189,6 +189,24 @@ fn the_last_line_without_newline_counts_at_shutdown() {
 }
 
 #[test]
+fn a_last_line_cut_off_at_shutdown_is_skipped_not_malformed() {
+    let dir = TempDir::new("cut-off");
+    let log = dir.path("access.log");
+    append(&log, 0, "none");
+    let run = follow(&log, &[]);
+    run.wait_stderr("following");
+    append(&log, 2, "full");
+    let mut f = OpenOptions::new().append(true).open(&log).expect("open");
+    f.write_all(&clf_line(now(), "/cut/off").as_bytes()[..25]).expect("write");
+    wait_for_hits(&run, 2);
+    run.signal(libc::SIGTERM);
+    let run = run.wait();
+    run.expect_success().expect_stderr_contains("last line cut off by the end of the run");
+    let summary = run.summary();
+    assert_eq!((summary.int("hits"), summary.int("malformed"), summary.int("skipped")), (2, 0, 1), "{run}");
+}
+
+#[test]
 fn a_fifo_in_the_way_is_refused_without_blocking() {
     let dir = TempDir::new("fifo");
     let log = dir.path("access.log");

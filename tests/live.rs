@@ -88,6 +88,22 @@ fn sigusr1_prints_a_report_now() {
 }
 
 #[test]
+fn sigterm_mid_line_counts_the_cut_off_line_as_skipped_not_malformed() {
+    let mut run = logmon().args(["-o", "json"]).spawn();
+    run.wait_stderr("live");
+    let cut = clf_line(now(), "/cut/off");
+    run.write(format!("{}{}", lines(3, now()), &cut[..25]));
+    wait_for_hits(&run, 3);
+    run.signal(libc::SIGTERM);
+    // The writer is still there: the line was cut by the signal.
+    let run = run.wait_keeping_stdin();
+    run.expect_success().expect_stderr_contains("last line cut off by the end of the run");
+    let summary = run.summary();
+    let counts = (summary.int("lines"), summary.int("hits"), summary.int("malformed"), summary.int("skipped"));
+    assert_eq!(counts, (4, 3, 0, 1), "{run}");
+}
+
+#[test]
 fn a_line_written_in_two_halves() {
     let mut run = logmon().args(["-o", "json"]).spawn();
     let line = clf_line(now(), "/half/way");

@@ -137,6 +137,22 @@ impl Engine {
         outcome
     }
 
+    /// Counts the last line of a live run cut off by its end (no newline:
+    /// the writer was in the middle of it): a hit if it parses whole, else
+    /// skipped rather than malformed, since nothing is wrong with the
+    /// input. Once per run, so parsing twice costs nothing.
+    pub fn handle_cut_line(&mut self, line: &[u8]) -> Outcome {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let whole = matches!(self.parser.parse(line, &mut scratch), Parsed::Hit(_));
+        self.scratch = scratch;
+        if whole {
+            return self.handle_line(line);
+        }
+        self.totals.lines += 1;
+        self.totals.skipped += 1;
+        Outcome::Skipped
+    }
+
     /// Counts a line that was too long to keep, as malformed.
     pub fn handle_overlong_line(&mut self) -> Outcome {
         self.totals.lines += 1;

@@ -48,11 +48,20 @@ const FINGERPRINT: usize = 64;
 pub trait Lines {
     /// Line `number` of the file followed at `source`.
     fn line(&mut self, source: &Name, number: u64, line: Line<'_>) -> Result<(), Error>;
+
+    /// The last line of a file, left without its newline when the run ended.
+    fn cut_line(&mut self, source: &Name, number: u64, line: Line<'_>) -> Result<(), Error> {
+        self.line(source, number, line)
+    }
 }
 
 impl<W: Write> Lines for Monitor<W> {
     fn line(&mut self, source: &Name, number: u64, line: Line<'_>) -> Result<(), Error> {
         Monitor::line(self, source, number, line).map(drop)
+    }
+
+    fn cut_line(&mut self, source: &Name, number: u64, line: Line<'_>) -> Result<(), Error> {
+        Monitor::cut_line(self, source, number, line).map(drop)
     }
 }
 
@@ -474,14 +483,15 @@ impl Follower {
     }
 
     /// At the end of the run, after the last checks and reads: hands out
-    /// last lines left without a newline, closes every file and returns
-    /// the bytes left unread in them.
+    /// last lines left without a newline (cut off, if they do not parse),
+    /// closes every file and returns the bytes left unread in them.
     pub fn close(&mut self, lines: &mut impl Lines) -> Result<u64, Error> {
         let mut unread = 0;
         for mut tracked in std::mem::take(&mut self.rotated).into_iter().chain(self.current.take()) {
             unread += tracked.unread();
             self.unwatch(&tracked);
-            tracked.finish(&self.name, lines)?;
+            let name = &self.name;
+            tracked.reader.finish(|number, line| lines.cut_line(name, number, line))?;
         }
         Ok(unread)
     }

@@ -220,7 +220,11 @@ impl<'m, W: Write> Loop<'m, W> {
             Source::Stream { stream, reader } => {
                 let monitor = &mut *self.monitor;
                 let name = stream.name();
-                reader.finish(|number, line| monitor.line(name, number, line).map(drop))?;
+                // Cut off by a signal; at the end of input, a last line.
+                match end {
+                    End::Signal(_) => reader.finish(|number, line| monitor.cut_line(name, number, line).map(drop))?,
+                    End::EndOfInput => reader.finish(|number, line| monitor.line(name, number, line).map(drop))?,
+                }
             }
             Source::Follow { followers, .. } => {
                 for follower in followers {
