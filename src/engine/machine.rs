@@ -25,7 +25,8 @@ enum Phase {
     Waiting {
         malformed: u64,
     },
-    Running(Schedule),
+    // Boxed: the other phases are a word or nothing.
+    Running(Box<Schedule>),
     /// [`Engine::finish`] was called: the summary is out, nothing changes.
     Finished,
 }
@@ -35,7 +36,7 @@ impl Phase {
     /// the run is finished.
     fn schedule_or_start(&mut self, config: &Config, now: Epoch, out: &mut Outbox) -> Option<&mut Schedule> {
         if let Phase::Waiting { malformed } = *self {
-            *self = Phase::Running(Schedule::start(config, now, malformed, &mut out.alerts));
+            *self = Phase::Running(Box::new(Schedule::start(config, now, malformed, &mut out.alerts)));
         }
         match self {
             Phase::Running(schedule) => Some(schedule),

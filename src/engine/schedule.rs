@@ -89,7 +89,7 @@ impl Schedule {
             top: config.top,
             delay,
             window: Window::new(config.window, open, closed),
-            tallies: Tallies::new(config.interval, closed + 1),
+            tallies: Tallies::new(config.interval, closed + 1, open),
             started: now,
             floor: match config.clock {
                 Clock::Log => Epoch::MIN,

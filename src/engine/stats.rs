@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use super::alert::{AlertRecord, Alerts};
 use super::parse::{LogFormat, Record, UNKNOWN_STATUS};
 use super::timestamp::Epoch;
-use super::topk::{SectionCounts, SectionHits};
+use super::topk::{SectionCounts, SectionHits, TRACKED};
 
 /// Hits per status class: `[1xx, 2xx, 3xx, 4xx, 5xx]`.
 pub type StatusClasses = [u64; 5];
@@ -27,6 +27,11 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// An empty tally that counts up to `sections` sections exactly.
+    pub fn tracking(sections: usize) -> Tally {
+        Tally { sections: SectionCounts::tracking(sections), ..Tally::default() }
+    }
+
     #[inline]
     pub fn add(&mut self, record: &Record<'_>) {
         self.hits += 1;
@@ -171,12 +176,36 @@ pub struct Tallies {
     current: i64,
     ring: VecDeque<Tally>,
     spare: Vec<Tally>,
+    /// Sections each tally counts exactly: its share of [`SECTION_BUDGET`].
+    tracked: usize,
 }
 
+/// Section entries that all tallies hold together at most, whatever the
+/// options: at about 280 bytes an entry, 4.5 MiB. The default options have
+/// 4 tallies at once, each with the full [`TRACKED`]; `--interval 1` with
+/// `--max-delay 5m` live has 313, each tracking 52.
+pub const SECTION_BUDGET: usize = 16_384;
+
 impl Tallies {
-    pub fn new(interval: u32, first_second: Epoch) -> Tallies {
+    /// Tallies from the report holding `first_second` on, for a schedule
+    /// whose `open` seconds after the last closed one may receive lines.
+    pub fn new(interval: u32, first_second: Epoch, open: u32) -> Tallies {
+        let tracked = (SECTION_BUDGET / Tallies::most(interval, open)).min(TRACKED);
         let interval = i64::from(interval);
-        Tallies { interval, current: first_second.div_euclid(interval), ring: VecDeque::new(), spare: Vec::new() }
+        let current = first_second.div_euclid(interval);
+        Tallies { interval, current, ring: VecDeque::new(), spare: Vec::new(), tracked }
+    }
+
+    /// How many tallies exist at once, at most: one for each report the
+    /// open seconds reach into (the clock and the report of the moment are
+    /// among them), and one being handed to a report.
+    pub fn most(interval: u32, open: u32) -> usize {
+        (open as usize).div_ceil(interval as usize) + 2
+    }
+
+    /// A tally for a report that has none yet, recycled when there is one.
+    fn fresh(&mut self) -> Tally {
+        self.spare.pop().unwrap_or_else(|| Tally::tracking(self.tracked))
     }
 
     /// The report number holding second `t`.
@@ -204,7 +233,7 @@ impl Tallies {
         debug_assert!(number >= self.current);
         let k = (number - self.current) as usize;
         while self.ring.len() <= k {
-            let fresh = self.spare.pop().unwrap_or_default();
+            let fresh = self.fresh();
             self.ring.push_back(fresh);
         }
         &mut self.ring[k]
@@ -235,7 +264,10 @@ impl Tallies {
     pub fn finish_current<T>(&mut self, f: impl FnOnce(&Tally) -> T) -> T {
         // A report nothing reached has no tally: lend it a spare one, which
         // comes back below, so that quiet intervals allocate nothing.
-        let tally = self.ring.pop_front().or_else(|| self.spare.pop()).unwrap_or_default();
+        let tally = match self.ring.pop_front() {
+            Some(tally) => tally,
+            None => self.fresh(),
+        };
         self.current += 1;
         let out = f(&tally);
         self.recycle(tally);
@@ -307,7 +339,7 @@ mod tests {
 
     #[test]
     fn tallies_follow_report_numbers() {
-        let mut ts = Tallies::new(10, 95);
+        let mut ts = Tallies::new(10, 95, 3);
         assert_eq!(ts.current_bounds(), (90, 100));
         ts.get(10).hits += 1;
         ts.get(9).hits += 2;
@@ -330,11 +362,33 @@ mod tests {
 
     #[test]
     fn quiet_reports_allocate_nothing() {
-        let mut ts = Tallies::new(10, 0);
+        let mut ts = Tallies::new(10, 0, 3);
         ts.get(0).hits += 1;
         for _ in 0..100_000 {
             ts.finish_current(|_| ());
         }
         assert_eq!(ts.ring.len() + ts.spare.len(), 1, "one tally, lent again and again");
+    }
+
+    #[test]
+    fn tallies_stay_within_their_bound_and_budget() {
+        for (interval, open) in [(1, 1), (1, 311), (3, 7), (10, 3), (10, 13), (60, 311), (86_400, 311)] {
+            let most = Tallies::most(interval, open);
+            let mut ts = Tallies::new(interval, 0, open);
+            assert!(most * ts.tracked <= SECTION_BUDGET, "{interval} {open}");
+            // The schedule's use: hits in every open second and the report
+            // of the moment, then one second closes.
+            let open = i64::from(open);
+            for closed in -1..2_000 {
+                ts.at(closed + open).hits += 1;
+                ts.at(closed + 1).hits += 1;
+                if (closed + 2).rem_euclid(i64::from(interval)) == 0 {
+                    ts.finish_current(|_| ());
+                }
+                // One fewer than the most: that one is lent while a report
+                // is made.
+                assert!(ts.ring.len() + ts.spare.len() < most, "{interval} {open} at {closed}");
+            }
+        }
     }
 }

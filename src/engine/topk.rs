@@ -12,7 +12,6 @@ use super::section::MAX_SECTION_LEN;
 /// Sections counted per report before the table starts evicting.
 pub const TRACKED: usize = 1024;
 
-const SLOTS: usize = TRACKED * 2;
 const EMPTY: u16 = u16::MAX;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,8 +23,13 @@ pub struct SectionHits {
 #[derive(Debug)]
 pub struct SectionCounts {
     /// Open addressing with linear probing; each slot holds an entry index.
-    slots: Box<[u16; SLOTS]>,
+    /// At least twice as many slots as entries keeps probes short; a power
+    /// of two makes the slot of a hash a mask.
+    slots: Box<[u16]>,
+    mask: usize,
+    /// At most `capacity` entries.
     entries: Vec<Entry>,
+    capacity: usize,
     evicted: bool,
     /// Entries that had the least count, `least_hits`, when last looked
     /// for: counts only grow, so one still at it is still a least one. A
@@ -51,22 +55,32 @@ impl Entry {
 
 impl Default for SectionCounts {
     fn default() -> Self {
+        SectionCounts::tracking(TRACKED)
+    }
+}
+
+impl SectionCounts {
+    /// A table that counts up to `capacity` (1 to [`TRACKED`]) sections
+    /// exactly.
+    pub fn tracking(capacity: usize) -> SectionCounts {
+        let capacity = capacity.clamp(1, TRACKED);
+        let slots = (capacity * 2).next_power_of_two();
         SectionCounts {
-            slots: Box::new([EMPTY; SLOTS]),
+            slots: vec![EMPTY; slots].into_boxed_slice(),
+            mask: slots - 1,
             entries: Vec::new(),
+            capacity,
             evicted: false,
             least: Vec::new(),
             least_hits: 0,
         }
     }
-}
 
-impl SectionCounts {
     /// Counts one hit. `section` is at most [`MAX_SECTION_LEN`] bytes long.
     #[inline]
     pub fn add(&mut self, section: &[u8]) {
         let hash = hash(section);
-        let mut slot = hash as usize % SLOTS;
+        let mut slot = hash as usize & self.mask;
         loop {
             match self.slots[slot] {
                 EMPTY => break,
@@ -78,9 +92,9 @@ impl SectionCounts {
                     }
                 }
             }
-            slot = (slot + 1) % SLOTS;
+            slot = (slot + 1) & self.mask;
         }
-        if self.entries.len() < TRACKED {
+        if self.entries.len() < self.capacity {
             let index = self.entries.len() as u16;
             self.entries.push(Entry::new(section, hash, 1));
             self.slots[slot] = index;
@@ -106,9 +120,9 @@ impl SectionCounts {
         let inherited = self.entries[least].hits;
         self.unlink(least);
         self.entries[least] = Entry::new(section, hash, inherited + 1);
-        let mut slot = hash as usize % SLOTS;
+        let mut slot = hash as usize & self.mask;
         while self.slots[slot] != EMPTY {
-            slot = (slot + 1) % SLOTS;
+            slot = (slot + 1) & self.mask;
         }
         self.slots[slot] = least as u16;
         self.evicted = true;
@@ -117,22 +131,22 @@ impl SectionCounts {
     /// Takes entry `index` out of the probe sequence, shifting later entries
     /// back so that lookups never need tombstones.
     fn unlink(&mut self, index: usize) {
-        let mut hole = self.entries[index].hash as usize % SLOTS;
+        let mut hole = self.entries[index].hash as usize & self.mask;
         while usize::from(self.slots[hole]) != index {
-            hole = (hole + 1) % SLOTS;
+            hole = (hole + 1) & self.mask;
         }
-        let mut next = (hole + 1) % SLOTS;
+        let mut next = (hole + 1) & self.mask;
         while self.slots[next] != EMPTY {
-            let home = self.entries[usize::from(self.slots[next])].hash as usize % SLOTS;
+            let home = self.entries[usize::from(self.slots[next])].hash as usize & self.mask;
             // The entry at `next` may fill the hole unless its home lies
             // cyclically after the hole, up to `next` itself.
-            let distance_home = (next + SLOTS - home) % SLOTS;
-            let distance_hole = (next + SLOTS - hole) % SLOTS;
+            let distance_home = next.wrapping_sub(home) & self.mask;
+            let distance_hole = next.wrapping_sub(hole) & self.mask;
             if distance_home >= distance_hole {
                 self.slots[hole] = self.slots[next];
                 hole = next;
             }
-            next = (next + 1) % SLOTS;
+            next = (next + 1) & self.mask;
         }
         self.slots[hole] = EMPTY;
     }
@@ -304,5 +318,21 @@ mod tests {
         }
         let total_after: u64 = t.entries.iter().map(|e| e.hits).sum();
         assert_eq!(total_after, total_before + keys.len() as u64, "a tracked key was not found");
+    }
+
+    #[test]
+    fn a_smaller_table_keeps_the_heavy_hitters() {
+        let mut t = SectionCounts::tracking(8);
+        for i in 0..10_000 {
+            t.add(format!("/rare{i}").as_bytes());
+            if i % 4 == 0 {
+                t.add(b"/heavy");
+            }
+        }
+        assert_eq!(t.distinct(), 8);
+        assert!(t.approximate());
+        let top = t.top(1);
+        assert_eq!(top[0].section, b"/heavy");
+        assert!(top[0].hits >= 2_500, "never too low");
     }
 }
