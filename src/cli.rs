@@ -37,7 +37,7 @@ Input:
                             repeat for several files (-f a.log -f b.log)
       --from-start          with --follow: first read what PATH holds
   -r, --replay              use the log's timestamps as the clock
-      --log-format FORMAT   auto, common, combined, csv, json,
+      --log-format FORMAT   auto, common, combined, csv, json, w3c,
                             vhost_combined, traefik, alb, elb, haproxy,
                             envoy, s3 or squid (list shows an example of
                             each), or a format string:
@@ -303,6 +303,11 @@ pub fn log_formats() -> String {
         ),
         ("csv", "the exercise's CSV", r#""10.0.0.2","-","apache",1549573860,"GET /api/user HTTP/1.0",200,1234"#),
         (
+            "w3c",
+            "W3C extended: IIS, CloudFront (columns from #Fields:)",
+            "2024-03-12\t15:22:28\tCDG50-P2\t703\t1.2.3.4\tGET\td6rcaj0q1hys9.cloudfront.net\t/testseb\t400\t-\tcurl/7.81.0",
+        ),
+        (
             "json",
             "JSON lines (Caddy, Traefik, Envoy, Cloudflare, nginx escape=json)",
             r#"{"ts":1549573860.51,"request":{"remote_ip":"::1","method":"GET","host":"example.com","uri":"/a"},"duration":0.0009,"size":10900,"status":200}"#,
@@ -338,6 +343,7 @@ fn log_format(value: &str) -> Result<LogFormat, Error> {
         "combined" => LogFormat::Combined,
         "csv" => LogFormat::Csv,
         "json" => LogFormat::Json,
+        "w3c" => LogFormat::W3c,
         other => match Preset::by_name(other) {
             Some(preset) => LogFormat::Preset(preset),
             None => {
@@ -493,7 +499,7 @@ mod tests {
         assert!(usage_error(&["--threshold", "-1"]).contains("--threshold"));
         assert!(usage_error(&["--format", "xml"]).contains("--format"));
         assert!(usage_error(&["--color", "sometimes"]).contains("--color"));
-        assert!(usage_error(&["--log-format", "w3c"]).contains("--log-format"));
+        assert!(usage_error(&["--log-format", "xml"]).contains("--log-format"));
         assert!(usage_error(&["--check-interval", "1ms"]).contains("--check-interval"));
         assert!(usage_error(&["--bogus"]).contains("--bogus"));
         assert!(usage_error(&["--follow"]).contains("--follow"));

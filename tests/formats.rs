@@ -98,6 +98,8 @@ fn presets_are_detected_and_named() {
         ("alb.log", "alb", "AWS ALB", 14, 0),
         ("haproxy.log", "haproxy", "HAProxy", 2, 3),
         ("traefik.log", "traefik", "Traefik CLF", 7, 2),
+        ("iis.log", "w3c", "W3C extended (IIS, CloudFront)", 3, 2),
+        ("cloudfront.log", "w3c", "W3C extended (IIS, CloudFront)", 2, 0),
     ] {
         let auto = logmon().args(["-o", "json"]).arg(data(file)).run();
         auto.expect_success();

@@ -9,6 +9,7 @@ use memchr::{memchr, memchr_iter};
 
 use super::bytes;
 use super::format::preset::Preset;
+use super::format::w3c::{self, W3c};
 use super::format::{Dialect, Pattern, json, wrapper};
 use super::section;
 use super::timestamp::{self, CLF_LEN, ClfClock, Epoch, Zone};
@@ -22,6 +23,8 @@ pub enum LogFormat {
     Csv,
     /// JSON lines, fields found by their usual names.
     Json,
+    /// W3C extended (IIS, CloudFront), columns from `#Fields:`.
+    W3c,
     /// A server's format known by name.
     Preset(Preset),
     /// A format string, compiled (shared, as it never changes).
@@ -34,6 +37,7 @@ impl LogFormat {
     pub fn announced(&self) -> Option<&'static str> {
         match self {
             LogFormat::Json => Some("JSON lines"),
+            LogFormat::W3c => Some("W3C extended (IIS, CloudFront)"),
             LogFormat::Preset(preset) => Some(preset.describe().server),
             _ => None,
         }
@@ -46,6 +50,7 @@ impl LogFormat {
             LogFormat::Combined => "combined",
             LogFormat::Csv => "csv",
             LogFormat::Json => "json",
+            LogFormat::W3c => "w3c",
             LogFormat::Preset(preset) => preset.describe().name,
             LogFormat::Custom(pattern) => match pattern.dialect() {
                 Dialect::Nginx => "nginx",
@@ -101,6 +106,7 @@ pub enum Malformed {
     NotClf,
     NotFormat,
     NotJson,
+    W3cFields,
     JsonNoTime,
     JsonNoStatus,
     BadWrapper,
@@ -121,6 +127,7 @@ impl fmt::Display for Malformed {
             Malformed::NotClf => "not a log line",
             Malformed::NotFormat => "does not match the log format",
             Malformed::NotJson => "not a JSON object",
+            Malformed::W3cFields => "not the columns #Fields: names",
             Malformed::JsonNoTime => "no time in the JSON object",
             Malformed::JsonNoStatus => "no status in the JSON object",
             Malformed::BadWrapper => "bad Docker json-file line",
@@ -149,6 +156,8 @@ pub struct Parser {
     /// The presets' matchers: every one while `Auto` looks, then the one
     /// chosen first (alone once a preset is in use).
     presets: Vec<(Preset, Pattern)>,
+    /// The W3C columns in force.
+    w3c: W3c,
 }
 
 impl Parser {
@@ -159,7 +168,13 @@ impl Parser {
             _ => Vec::new(),
         };
         let presets = presets.into_iter().filter_map(|p| Some((p, p.compile()?))).collect();
-        Parser { strict: format == LogFormat::Combined, format, clock: ClfClock::default(), presets }
+        Parser {
+            strict: format == LogFormat::Combined,
+            format,
+            clock: ClfClock::default(),
+            presets,
+            w3c: W3c::default(),
+        }
     }
 
     /// The format in use: the one asked for, or the one detected (`Auto`
@@ -204,6 +219,7 @@ impl Parser {
                 },
                 None => Parsed::Malformed(Malformed::NotFormat),
             },
+            LogFormat::W3c => self.w3c(line),
             LogFormat::Json => match json::parse(line, &mut scratch.values) {
                 Ok(record) => Parsed::Hit(record),
                 Err(why) => Parsed::Malformed(why),
@@ -216,6 +232,15 @@ impl Parser {
         }
     }
 
+    /// A W3C line; its directives are skipped.
+    fn w3c<'a>(&mut self, line: &'a [u8]) -> Parsed<'a> {
+        match self.w3c.read(line) {
+            Ok(Some(record)) => Parsed::Hit(record),
+            Ok(None) => Parsed::Header,
+            Err(why) => Parsed::Malformed(why),
+        }
+    }
+
     /// Tries each family; the first valid line decides the stream's format.
     fn detect<'a>(&mut self, line: &'a [u8], values: &'a mut Vec<u8>) -> Parsed<'a> {
         if line.first() == Some(&b'{') {
@@ -224,6 +249,10 @@ impl Parser {
                 self.format = LogFormat::Json;
             }
             return parsed.map_or_else(Parsed::Malformed, Parsed::Hit);
+        }
+        if w3c::looks_like(line) {
+            self.format = LogFormat::W3c;
+            return self.w3c(line);
         }
         // The presets are tried before the classic formats, which some of
         // them extend.

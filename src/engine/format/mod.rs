@@ -7,6 +7,7 @@ pub mod apache;
 pub mod json;
 pub mod nginx;
 pub mod preset;
+pub mod w3c;
 pub mod wrapper;
 
 use std::fmt;

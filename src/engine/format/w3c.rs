@@ -1,0 +1,175 @@
+//! W3C extended log files (IIS, CloudFront): `#` directives, of which
+//! `#Fields:` names the columns of the lines after it and may change
+//! mid-file. Columns are separated by spaces (IIS) or tabs (CloudFront);
+//! `date` and `time` are UTC.
+
+use memchr::memchr;
+
+use super::{Span, duration_us};
+use crate::engine::parse::{self, Malformed, Record, UNKNOWN_STATUS};
+use crate::engine::section;
+use crate::engine::timestamp::{self, Epoch};
+
+/// What a column holds, for the columns logmon reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Column {
+    Date,
+    Time,
+    Client,
+    Method,
+    Target,
+    Status,
+    Bytes,
+    /// Milliseconds (IIS) or seconds with a fraction (CloudFront).
+    TimeTaken,
+    Host,
+    Other,
+}
+
+fn column(name: &[u8]) -> Column {
+    match name {
+        b"date" => Column::Date,
+        b"time" => Column::Time,
+        b"c-ip" => Column::Client,
+        b"cs-method" => Column::Method,
+        b"cs-uri-stem" => Column::Target,
+        b"sc-status" => Column::Status,
+        b"sc-bytes" => Column::Bytes,
+        b"time-taken" => Column::TimeTaken,
+        b"cs-host" | b"cs(Host)" | b"x-host-header" => Column::Host,
+        _ => Column::Other,
+    }
+}
+
+/// CloudFront's standard columns, for a file read without its `#Fields:`
+/// line (a fragment, or lines a collector forwarded one by one).
+const CLOUDFRONT: &[u8] = b"date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status \
+cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header cs-protocol \
+cs-bytes time-taken";
+
+/// The columns in force.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct W3c {
+    columns: Vec<Column>,
+    /// Whether the columns came from a `#Fields:` line, which fixes their
+    /// number; CloudFront's defaults allow the columns it later added.
+    declared: bool,
+}
+
+impl Default for W3c {
+    fn default() -> W3c {
+        W3c { columns: columns(CLOUDFRONT), declared: false }
+    }
+}
+
+fn columns(names: &[u8]) -> Vec<Column> {
+    names.split(|&c| c == b' ' || c == b'\t').filter(|n| !n.is_empty()).map(column).collect()
+}
+
+/// Whether a line looks like W3C: a directive, or CloudFront's tab-separated
+/// `date\ttime\t...`.
+pub fn looks_like(line: &[u8]) -> bool {
+    const DIRECTIVES: [&[u8]; 4] = [b"#Fields:", b"#Version:", b"#Software:", b"#Date:"];
+    DIRECTIVES.iter().any(|d| line.starts_with(d))
+        || (line.len() > 20 && line[4] == b'-' && line[7] == b'-' && line[10] == b'\t')
+}
+
+impl W3c {
+    /// Reads one line: `Ok(None)` for a directive (a new `#Fields:` takes
+    /// effect from the next line).
+    pub fn read<'a>(&mut self, line: &'a [u8]) -> Result<Option<Record<'a>>, Malformed> {
+        if let Some(directive) = line.strip_prefix(b"#") {
+            if let Some(names) = directive.strip_prefix(b"Fields:") {
+                self.columns = columns(names);
+                self.declared = true;
+            }
+            return Ok(None);
+        }
+        let separator = if memchr(b'\t', line).is_some() { b'\t' } else { b' ' };
+        if self.declared && memchr::memchr_iter(separator, line).count() + 1 != self.columns.len() {
+            return Err(Malformed::W3cFields);
+        }
+        let mut record = Record::default();
+        let (mut date, mut time, mut status) = (None, None, None);
+        // CloudFront's later columns, past the defaults, are not read.
+        for (value, &column) in line.split(|&c| c == separator).zip(&self.columns) {
+            let known = (value != b"-").then_some(value);
+            match column {
+                Column::Date => date = Some(value),
+                Column::Time => time = Some(value),
+                Column::Client => record.client = known,
+                Column::Method => record.method = known,
+                Column::Target => record.section = known.and_then(section::of_target),
+                Column::Status => status = Some(value),
+                Column::Bytes => record.bytes = parse::byte_count(value)?,
+                Column::TimeTaken => {
+                    let span = if memchr(b'.', value).is_some() { Span::Seconds } else { Span::Millis };
+                    record.latency_us = duration_us(value, span);
+                }
+                // The last of them: CloudFront's x-host-header, after cs(Host).
+                Column::Host => record.vhost = known.or(record.vhost),
+                Column::Other => {}
+            }
+        }
+        let (Some(date), Some(time), Some(status)) = (date, time, status) else {
+            return Err(Malformed::W3cFields);
+        };
+        record.time = utc(date, time).ok_or(Malformed::BadTimestamp)?;
+        record.status = match status {
+            b"000" => UNKNOWN_STATUS,
+            s => parse::status(s)?,
+        };
+        Ok(Some(record))
+    }
+}
+
+/// `2018-01-01` and `08:09:10`, UTC.
+fn utc(date: &[u8], time: &[u8]) -> Option<Epoch> {
+    let mut stamp = [0u8; 40];
+    let len = date.len() + 1 + time.len();
+    let joined = stamp.get_mut(..len)?;
+    joined[..date.len()].copy_from_slice(date);
+    joined[date.len()] = b'T';
+    joined[date.len() + 1..].copy_from_slice(time);
+    timestamp::parse_iso8601(joined)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: Epoch = 1_514_794_150; // 2018-01-01T08:09:10Z
+
+    #[test]
+    fn fields_may_change_mid_file() {
+        let mut w = W3c::default();
+        assert_eq!(w.read(b"#Software: Microsoft Internet Information Services 10.0"), Ok(None));
+        let fields = b"#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken";
+        assert_eq!(w.read(fields), Ok(None));
+        let line = b"2018-01-01 08:09:10 127.0.0.1 GET /a/b q=100 80 - 81.2.69.143 Mozilla/5.0+(Windows) - 200 0 0 123";
+        let r = w.read(line).expect("valid").expect("a record");
+        assert_eq!((r.time, r.status, r.section, r.latency_us), (T0, 200, Some(&b"/a"[..]), Some(123_000)));
+        assert_eq!((r.client, r.method), (Some(&b"81.2.69.143"[..]), Some(&b"GET"[..])));
+        // New columns: the old line no longer fits.
+        assert_eq!(w.read(b"#Fields: date time cs-host sc-status sc-bytes"), Ok(None));
+        assert_eq!(w.read(line), Err(Malformed::W3cFields));
+        let r = w.read(b"2018-01-01 08:09:10 example.com 404 512").expect("valid").expect("a record");
+        assert_eq!((r.status, r.bytes, r.vhost, r.section), (404, 512, Some(&b"example.com"[..]), None));
+        assert_eq!(w.read(b"2018-02-30 08:09:10 example.com 404 512"), Err(Malformed::BadTimestamp));
+        assert_eq!(w.read(b"#Fields: date time cs-host"), Ok(None));
+        assert_eq!(w.read(b"2018-01-01 08:09:10 example.com"), Err(Malformed::W3cFields));
+    }
+
+    #[test]
+    fn cloudfront_without_its_header() {
+        let line = b"2024-03-12\t15:22:28\tCDG50-P2\t703\t1.2.3.4\tGET\td6rcaj0q1hys9.cloudfront.net\t/testseb\t400\t-\tcurl/7.81.0\tquery_param=42\t-\tError\tid==\thub.example\thttps\t62\t0.113\t-\tTLSv1.3";
+        assert!(looks_like(line));
+        let r = W3c::default().read(line).expect("valid").expect("a record");
+        assert_eq!((r.time, r.status, r.bytes, r.latency_us), (1_710_256_948, 400, 703, Some(113_000)));
+        // The viewer's Host header (x-host-header) says more than cs(Host),
+        // CloudFront's own name for the distribution.
+        assert_eq!((r.section, r.vhost), (Some(&b"/testseb"[..]), Some(&b"hub.example"[..])));
+        let aborted = b"2024-03-12\t15:22:28\tCDG50-P2\t0\t1.2.3.4\tGET\th\t/\t000";
+        assert_eq!(W3c::default().read(aborted).map(|r| r.map(|r| r.status)), Ok(Some(UNKNOWN_STATUS)));
+    }
+}
