@@ -32,7 +32,7 @@ use error::Error;
 use hooks::Hooks;
 use input::Input;
 use monitor::Monitor;
-use output::metrics::{self, MetricsFile};
+use output::metrics::MetricsFile;
 use output::{Format, Output, Style};
 use signals::Signals;
 use suspect::Suspect;
@@ -66,7 +66,7 @@ pub fn run(command: Command) -> Result<u8, Error> {
     let style = Style { format: options.format, verbosity: options.verbosity, color: use_color(&options) };
     let out = Output::new(stdout, style);
     let metrics = match &options.metrics {
-        Some(path) => Some(MetricsFile::create(path, metrics::rule_names(&options.engine))?),
+        Some(path) => Some(MetricsFile::create(path, &options.engine)?),
         None => None,
     };
     let hooks = match &options.exec {

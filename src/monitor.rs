@@ -153,7 +153,7 @@ impl<W: Write> Monitor<W> {
         while let Some(event) = self.engine.poll_event() {
             self.out.event(&event)?;
             if let Some(metrics) = &mut self.metrics {
-                metrics.event(&event);
+                metrics.event(&event, self.engine.window_hits());
             }
             if let (Some(suspect), Event::Report(report)) = (&mut self.suspect, &event) {
                 suspect.report(report);

@@ -74,6 +74,10 @@ fn metrics_agree_with_the_json_summary_and_pass_promtool() {
     assert_eq!(requests as u64, s.int("hits"));
     assert_eq!(m["logmon_response_bytes_total"] as u64, reports.iter().map(|r| r.int("bytes")).sum::<u64>());
     assert_eq!(m["logmon_last_line_timestamp_seconds"] as i64, 1_549_574_340, "21:19:00, the last line");
+    // The window's average as the last report left it: below the threshold,
+    // since the last alert recovered.
+    let rate = m["logmon_window_requests_per_second"];
+    assert!(rate > 0.0 && rate <= 10.0, "{rate}");
 
     if let Some((ok, said)) = promtool(&["check", "metrics"], Some(&file)) {
         assert!(ok, "promtool check metrics: {said}\n{text}");

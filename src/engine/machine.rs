@@ -199,6 +199,15 @@ impl Engine {
         }
     }
 
+    /// Hits in the alert window (`config.window` seconds) as its last
+    /// closed second left it; `None` before the clock starts.
+    pub fn window_hits(&self) -> Option<u64> {
+        match &self.phase {
+            Phase::Running(schedule) => Some(schedule.window_hits()),
+            _ => None,
+        }
+    }
+
     /// The monotonic time at which [`handle_clock`](Self::handle_clock)
     /// next has work to do: the driver's poll timeout.
     pub fn poll_timeout(&self) -> Option<Duration> {

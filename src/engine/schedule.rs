@@ -118,6 +118,11 @@ impl Schedule {
         self.window.closed() + 1
     }
 
+    /// Hits in the alert window's closed seconds.
+    pub fn window_hits(&self) -> u64 {
+        self.window.hits()
+    }
+
     /// The clock reading at which the next second closes.
     pub fn next_deadline(&self) -> Epoch {
         self.delay.closes_at(self.window.closed() + 1)

@@ -54,6 +54,11 @@ impl Window {
         self.closed
     }
 
+    /// Hits in the window's closed seconds.
+    pub fn hits(&self) -> u64 {
+        self.sum
+    }
+
     #[inline]
     fn slot(&self, t: Epoch) -> usize {
         // Two's complement makes the mask a Euclidean remainder, negative

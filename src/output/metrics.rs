@@ -31,7 +31,7 @@ pub fn default_rule(threshold: Threshold, window: u32) -> String {
 }
 
 /// Every rule's text, so that each has its series before it first fires.
-pub fn rule_names(config: &Config) -> Vec<String> {
+fn rule_names(config: &Config) -> Vec<String> {
     let default = config.default_rule.then(|| default_rule(config.threshold, config.window));
     default.into_iter().chain(config.rules.iter().map(Rule::to_string)).collect()
 }
@@ -50,6 +50,8 @@ struct Counts {
     bytes: u64,
     /// The newest hit's own timestamp.
     last_line: Option<Epoch>,
+    /// The alert window's average, once the clock runs.
+    window_rate: Option<f64>,
 }
 
 /// One alert rule's state.
@@ -67,6 +69,8 @@ pub struct MetricsFile {
     temp: PathBuf,
     counts: Counts,
     rules: Vec<RuleState>,
+    /// The alert window, seconds.
+    window: u32,
     buf: Vec<u8>,
     /// The last write failed: said once, not at every report.
     failing: bool,
@@ -75,7 +79,7 @@ pub struct MetricsFile {
 impl MetricsFile {
     /// Writes the file once with zero counts, so that a path that cannot be
     /// written fails the run before it starts rather than at its first report.
-    pub fn create(path: &Path, rules: Vec<String>) -> Result<MetricsFile, Error> {
+    pub fn create(path: &Path, config: &Config) -> Result<MetricsFile, Error> {
         let name =
             path.file_name().ok_or_else(|| Error::Usage(format!("--metrics {}: not a file name", Name::from(path))))?;
         let mut temp_name = std::ffi::OsString::from(".");
@@ -86,7 +90,8 @@ impl MetricsFile {
             name: Name::from([b"--metrics ", path.as_os_str().as_bytes()].concat().as_slice()),
             temp: path.with_file_name(temp_name),
             counts: Counts::default(),
-            rules: rules.into_iter().map(|name| RuleState { name, active: false, triggered: 0 }).collect(),
+            rules: rule_names(config).into_iter().map(|name| RuleState { name, active: false, triggered: 0 }).collect(),
+            window: config.window,
             buf: Vec::with_capacity(4096),
             failing: false,
         };
@@ -108,9 +113,14 @@ impl MetricsFile {
         }
     }
 
-    /// Takes in one event and rewrites the file. A failed write is said on
-    /// stderr and the run goes on: the next report tries again.
-    pub fn event(&mut self, event: &Event) {
+    /// Takes in one event, and the hits in the alert window now if there is
+    /// one, and rewrites the file. A failed write is said on stderr and the
+    /// run goes on: the next report tries again.
+    pub fn event(&mut self, event: &Event, window_hits: Option<u64>) {
+        // Once the run is finished the engine has no window: keep the last.
+        if let Some(hits) = window_hits {
+            self.counts.window_rate = Some(hits as f64 / f64::from(self.window.max(1)));
+        }
         match event {
             Event::Report(r) => self.report(r),
             Event::Alert(a) => self.alert(a),
@@ -198,6 +208,10 @@ fn render(out: &mut Vec<u8>, c: &Counts, rules: &[RuleState]) -> io::Result<()> 
     }
     family(out, "response_bytes_total", "counter", "Response bytes of the hits, as logged.")?;
     writeln!(out, "logmon_response_bytes_total {}", c.bytes)?;
+    if let Some(rate) = c.window_rate {
+        family(out, "window_requests_per_second", "gauge", "Average requests per second over the alert window.")?;
+        writeln!(out, "logmon_window_requests_per_second {rate}")?;
+    }
     family(out, "alert_active", "gauge", "1 while the rule's alert is in force, else 0.")?;
     for r in rules {
         labelled(out, "alert_active", &r.name)?;
@@ -256,11 +270,12 @@ mod tests {
 
     #[test]
     fn every_family_has_help_and_type() {
-        let c = Counts { last_line: Some(5), ..Counts::default() };
+        let c = Counts { last_line: Some(5), window_rate: Some(10.05), ..Counts::default() };
         let t =
             text(&c, &[RuleState { name: default_rule(Threshold::per_second(10), 120), active: false, triggered: 0 }]);
         let names: Vec<&str> = t.lines().filter_map(|l| l.strip_prefix("# TYPE ")).collect();
-        assert_eq!(names.len(), 6, "{t}");
+        assert_eq!(names.len(), 7, "{t}");
+        assert!(t.contains("\nlogmon_window_requests_per_second 10.05\n"), "{t}");
         for line in t.lines().filter(|l| l.starts_with("# TYPE")) {
             let name = line.split(' ').nth(2).expect("a name");
             assert!(t.contains(&format!("# HELP {name} ")), "{name}");
