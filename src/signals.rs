@@ -78,6 +78,28 @@ impl Signals {
         Ok(signals)
     }
 
+    /// Signals that only a test raises, through the [`Raise`] returned
+    /// with them: no handler is installed.
+    #[cfg(test)]
+    pub fn for_tests() -> io::Result<(Signals, Raise)> {
+        let (wake, notify) = UnixStream::pair()?;
+        wake.set_nonblocking(true)?;
+        let signals = Signals {
+            wake,
+            terminating: Arc::new(AtomicBool::new(false)),
+            terminate: Arc::new(AtomicUsize::new(0)),
+            report: Arc::new(AtomicBool::new(false)),
+            reopen: Arc::new(AtomicBool::new(false)),
+        };
+        let raise = Raise {
+            notify,
+            terminate: Arc::clone(&signals.terminate),
+            report: Arc::clone(&signals.report),
+            reopen: Arc::clone(&signals.reopen),
+        };
+        Ok((signals, raise))
+    }
+
     /// The self-pipe to poll for reading.
     pub fn fd(&self) -> BorrowedFd<'_> {
         self.wake.as_fd()
@@ -101,4 +123,26 @@ impl Signals {
 /// `SIGTERM`, for messages.
 pub fn name(sig: i32) -> String {
     signal_hook::low_level::signal_name(sig).map_or_else(|| format!("signal {sig}"), str::to_owned)
+}
+
+/// A test's hand on [`Signals::for_tests`]: sets the flags and writes the
+/// byte, as the handlers would.
+#[cfg(test)]
+pub struct Raise {
+    notify: UnixStream,
+    terminate: Arc<AtomicUsize>,
+    report: Arc<AtomicBool>,
+    reopen: Arc<AtomicBool>,
+}
+
+#[cfg(test)]
+impl Raise {
+    pub fn raise(&self, sig: i32) {
+        match sig {
+            SIGUSR1 => self.report.store(true, Ordering::SeqCst),
+            SIGHUP => self.reopen.store(true, Ordering::SeqCst),
+            _ => self.terminate.store(sig as usize, Ordering::SeqCst),
+        }
+        let _ = io::Write::write(&mut &self.notify, b"!");
+    }
 }

@@ -1,5 +1,6 @@
-//! Live mode on a pipe: end of input, signals, alerts on the wall clock,
-//! old lines, a log whose clock is off, readers that leave.
+//! Live mode on a pipe: end of input, signals, old lines, readers that
+//! leave. What takes seconds of wall-clock time (alerts and recoveries, a
+//! log whose clock is off) runs on a fake clock in src/live/tests.rs.
 
 use std::process::Stdio;
 use std::thread::sleep;
@@ -104,34 +105,6 @@ fn sigterm_mid_line_counts_the_cut_off_line_as_skipped_not_malformed() {
 }
 
 #[test]
-fn a_line_written_in_two_halves() {
-    let mut run = logmon().args(["-o", "json"]).spawn();
-    let line = clf_line(now(), "/half/way");
-    let (a, b) = line.split_at(30);
-    run.write(a);
-    sleep(Duration::from_secs(1));
-    run.write(b);
-    let run = run.wait();
-    let summary = run.summary();
-    assert_eq!((summary.int("hits"), summary.int("malformed")), (1, 0), "{run}");
-}
-
-#[test]
-fn alerts_trigger_and_recover_on_the_wall_clock() {
-    let mut run = logmon().args(["-o", "json", "-w", "2", "-t", "2", "-i", "1", "--max-delay", "0"]).spawn();
-    run.wait_stderr("live");
-    run.write(lines(20, now()));
-    run.wait_stdout(r#""state":"triggered""#);
-    // No more lines: the clock alone brings the recovery.
-    run.wait_stdout(r#""state":"recovered""#);
-    let run = run.wait();
-    let alerts = run.json_of("alert");
-    assert_eq!(alerts.len(), 2, "{run}");
-    assert_eq!(alerts[0].int("hits"), 20);
-    assert!(run.json_of("report").len() >= 2, "a report every second{run}");
-}
-
-#[test]
 fn old_lines_do_not_alert() {
     // As `tail -F` prints the last lines of a file, or a backlog.
     let mut run = logmon().args(["-o", "json", "-w", "2", "-t", "1"]).spawn();
@@ -141,21 +114,6 @@ fn old_lines_do_not_alert() {
     assert!(run.json_of("alert").is_empty(), "{run}");
     let summary = run.summary();
     assert_eq!((summary.int("hits"), summary.int("late")), (1000, 1000), "{run}");
-}
-
-#[test]
-fn a_log_an_hour_behind_is_followed_after_a_warning() {
-    let mut run = logmon().args(["-o", "json", "-w", "2", "-t", "5", "-i", "1", "--max-delay", "0"]).spawn();
-    run.wait_stderr("live");
-    let deadline = Instant::now() + PATIENCE;
-    while !run.stdout_now().contains(r#""state":"triggered""#) {
-        assert!(Instant::now() < deadline, "the log's clock was never followed");
-        run.write(lines(20, now() - 3600));
-        sleep(Duration::from_millis(150));
-    }
-    let run = run.wait();
-    run.expect_stderr_contains("the log's clock is 1h00m behind this machine's");
-    assert_eq!(run.stderr.matches("the log's clock").count(), 1, "warned once{run}");
 }
 
 #[test]

@@ -1,10 +1,12 @@
 //! Live mode: one thread and one poll(2) loop over the input, a signal
 //! self-pipe and stdout. The wall clock closes seconds, so reports and
 //! recoveries come on time even when no line arrives; lines are still
-//! counted by their own timestamps. This is the only place that reads the
-//! clock.
+//! counted by their own timestamps. The loop reads the clocks, and waits,
+//! only through [`Clocks`], so tests run it on a fake clock.
 
 pub mod follow;
+#[cfg(test)]
+mod tests;
 mod watch;
 
 use std::io::{self, Write};
@@ -21,7 +23,7 @@ use crate::error::Error;
 use crate::input::{Fill, Input, LineReader, Stream};
 use crate::monitor::Monitor;
 use crate::output;
-use crate::poll::{self, interest};
+use crate::poll::{self, PollFd, interest};
 use crate::signals::{self, Signals};
 use follow::Follower;
 use watch::{Changes, Watch};
@@ -37,6 +39,36 @@ const SHUTDOWN_BUDGET: usize = 64 << 20;
 /// Time spent reading at most after INT or TERM.
 const SHUTDOWN_TIME: Duration = Duration::from_secs(1);
 
+/// Where the live loop gets the time, and waits: the system's clocks and
+/// poll(2), or a test's fake clock.
+pub trait Clocks {
+    /// The monotonic clock.
+    fn instant(&self) -> Instant;
+    /// The realtime clock, as time since the epoch.
+    fn realtime(&self) -> Duration;
+    /// Waits until one of `fds` is ready or `timeout` passes (`None`: no
+    /// timeout), as [`poll::wait`] does.
+    fn wait(&mut self, fds: &mut [PollFd], timeout: Option<Duration>) -> io::Result<()>;
+}
+
+/// The system's clocks.
+pub struct System;
+
+impl Clocks for System {
+    fn instant(&self) -> Instant {
+        Instant::now()
+    }
+
+    /// A clock set before 1970 reads as the epoch itself rather than failing.
+    fn realtime(&self) -> Duration {
+        SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default()
+    }
+
+    fn wait(&mut self, fds: &mut [PollFd], timeout: Option<Duration>) -> io::Result<()> {
+        poll::wait(fds, timeout)
+    }
+}
+
 /// Follows files like `tail -F` until a signal ends the run. `signals`
 /// were installed with HUP reopening the files.
 pub fn follow<W: Write>(
@@ -45,21 +77,42 @@ pub fn follow<W: Write>(
     signals: Signals,
     monitor: &mut Monitor<W>,
 ) -> Result<(), Error> {
-    let now = Instant::now();
+    follow_on(&mut System, paths, options, signals, monitor)
+}
+
+/// [`follow`] on the given clocks.
+fn follow_on<W: Write, C: Clocks>(
+    clocks: &mut C,
+    paths: &[PathBuf],
+    options: &Options,
+    signals: Signals,
+    monitor: &mut Monitor<W>,
+) -> Result<(), Error> {
+    let now = clocks.instant();
     // Without inotify (no instance left, another system) the timer serves.
     let watch = Watch::new().ok().map(Rc::new);
     let followers = paths.iter().map(|path| Follower::new(path, options.from_start, now, watch.clone())).collect();
     let source = Source::Follow { followers, watch, every: options.check_interval, next_check: now };
-    Loop::new(source, signals, monitor, now).run()
+    Loop::new(source, signals, monitor, clocks).run()
 }
 
 /// Reads a pipe or terminal until its writer ends it or a signal does;
 /// gzip is decompressed as it comes.
 pub fn stream<W: Write>(input: Input, signals: Signals, monitor: &mut Monitor<W>) -> Result<(), Error> {
+    stream_on(&mut System, input, signals, monitor)
+}
+
+/// [`stream`] on the given clocks.
+fn stream_on<W: Write, C: Clocks>(
+    clocks: &mut C,
+    input: Input,
+    signals: Signals,
+    monitor: &mut Monitor<W>,
+) -> Result<(), Error> {
     let stream = Stream::open(&input)?;
     diag::say(format_args!("reading {} live; INT or TERM ends the run with a summary", stream.name()));
     let source = Source::Stream { stream, reader: LineReader::default() };
-    Loop::new(source, signals, monitor, Instant::now()).run()
+    Loop::new(source, signals, monitor, clocks).run()
 }
 
 enum Source {
@@ -70,10 +123,11 @@ enum Source {
     Follow { followers: Vec<Follower>, watch: Option<Rc<Watch>>, every: Duration, next_check: Instant },
 }
 
-struct Loop<'m, W: Write> {
+struct Loop<'m, W: Write, C: Clocks> {
     source: Source,
     signals: Signals,
     monitor: &'m mut Monitor<W>,
+    clocks: &'m mut C,
     /// More input is waiting: poll without sleeping.
     backlog: bool,
     started: Instant,
@@ -85,9 +139,10 @@ enum End {
     EndOfInput,
 }
 
-impl<'m, W: Write> Loop<'m, W> {
-    fn new(source: Source, signals: Signals, monitor: &'m mut Monitor<W>, started: Instant) -> Self {
-        Loop { source, signals, monitor, backlog: false, started }
+impl<'m, W: Write, C: Clocks> Loop<'m, W, C> {
+    fn new(source: Source, signals: Signals, monitor: &'m mut Monitor<W>, clocks: &'m mut C) -> Self {
+        let started = clocks.instant();
+        Loop { source, signals, monitor, clocks, backlog: false, started }
     }
 
     fn run(mut self) -> Result<(), Error> {
@@ -108,11 +163,11 @@ impl<'m, W: Write> Loop<'m, W> {
         // neither freezes nor hurries them.
         let mut timeout = self.monitor.engine().poll_timeout().map(|d| d.saturating_sub(now.monotonic));
         if let Source::Follow { next_check, .. } = &self.source {
-            let check = next_check.saturating_duration_since(Instant::now());
+            let check = next_check.saturating_duration_since(self.clocks.instant());
             timeout = Some(timeout.map_or(check, |t| t.min(check)));
         }
         if let Some(deadline) = self.monitor.hooks().and_then(|h| h.next_deadline()) {
-            let kill = deadline.saturating_duration_since(Instant::now());
+            let kill = deadline.saturating_duration_since(self.clocks.instant());
             timeout = Some(timeout.map_or(kill, |t| t.min(kill)));
         }
         if self.backlog {
@@ -140,10 +195,10 @@ impl<'m, W: Write> Loop<'m, W> {
         if let Some(hooks) = self.monitor.hooks() {
             fds.push(interest(hooks.fd(), libc::POLLIN));
         }
-        poll::wait(&mut fds, timeout).map_err(|e| Error::system("poll", e))?;
+        self.clocks.wait(&mut fds, timeout).map_err(|e| Error::system("poll", e))?;
         let input_ready = input_polled && fds[INPUT].revents != 0;
         if let Some(hooks) = self.monitor.hooks_mut() {
-            hooks.turn(Instant::now());
+            hooks.turn(self.clocks.instant());
         }
 
         let pending = self.signals.take();
@@ -158,7 +213,7 @@ impl<'m, W: Write> Loop<'m, W> {
         if pending.report {
             self.monitor.report_now(None)?;
         }
-        let now = Instant::now();
+        let now = self.clocks.instant();
         match &mut self.source {
             Source::Stream { stream, .. } if input_ready || stream.poll_fd().is_none() => {
                 return self.on_stream_readable(input_ready);
@@ -199,22 +254,22 @@ impl<'m, W: Write> Loop<'m, W> {
     /// Both clocks, read now: the engine keeps time on the monotonic one
     /// and names seconds by the realtime one.
     fn now(&self) -> Now {
-        Now { monotonic: self.started.elapsed(), realtime: realtime() }
+        Now { monotonic: self.clocks.instant().duration_since(self.started), realtime: self.clocks.realtime() }
     }
 
     /// Reads what is already there, within [`SHUTDOWN_BUDGET`] and
     /// [`SHUTDOWN_TIME`] after a signal, says what was left unread, closes
     /// every open second, writes the last report and the summary.
     fn finish(mut self, end: End) -> Result<(), Error> {
-        let shutdown = Shutdown::new(Instant::now());
+        let shutdown = Shutdown::new(self.clocks.instant());
         match (&mut self.source, &end) {
             (Source::Stream { stream, reader }, End::Signal(sig)) => {
-                if drain_available(stream, reader, shutdown, self.monitor)? {
+                if drain_available(stream, reader, shutdown, self.monitor, self.clocks)? {
                     diag::say(format_args!("{}: {}: input left unread", signals::name(*sig), stream.name()));
                 }
             }
             (Source::Stream { .. }, End::EndOfInput) => {}
-            (Source::Follow { followers, .. }, _) => drain_followers(followers, shutdown, self.monitor)?,
+            (Source::Follow { followers, .. }, _) => drain_followers(followers, shutdown, self.monitor, self.clocks)?,
         }
         match &mut self.source {
             Source::Stream { stream, reader } => {
@@ -238,7 +293,7 @@ impl<'m, W: Write> Loop<'m, W> {
         let now = self.now();
         self.monitor.clock(now)?;
         self.monitor.finish(None)?;
-        let ran = output::Duration(self.started.elapsed().as_secs() as i64);
+        let ran = output::Duration(self.clocks.instant().duration_since(self.started).as_secs() as i64);
         match end {
             End::Signal(sig) => diag::say(format_args!("{}: stopped after {ran}", signals::name(sig))),
             End::EndOfInput => diag::say(format_args!("end of input after {ran}")),
@@ -300,12 +355,13 @@ fn drain_followers<W: Write>(
     followers: &mut [Follower],
     mut shutdown: Shutdown,
     monitor: &mut Monitor<W>,
+    clocks: &mut impl Clocks,
 ) -> Result<(), Error> {
     let mut due = true;
     let mut more = true;
-    while more && shutdown.allows(Instant::now()) {
+    while more && shutdown.allows(clocks.instant()) {
         // A turn reads about READ_BUDGET bytes at most, whatever the files.
-        more = on_follow_turn(followers, std::mem::take(&mut due), true, Instant::now(), monitor)?;
+        more = on_follow_turn(followers, std::mem::take(&mut due), true, clocks.instant(), monitor)?;
         shutdown.bytes = shutdown.bytes.saturating_sub(READ_BUDGET);
     }
     Ok(())
@@ -318,12 +374,13 @@ fn drain_available<W: Write>(
     reader: &mut LineReader,
     mut shutdown: Shutdown,
     monitor: &mut Monitor<W>,
+    clocks: &mut impl Clocks,
 ) -> Result<bool, Error> {
     loop {
         let ready = match stream.poll_fd() {
             Some(fd) => {
                 let mut fds = [interest(fd, libc::POLLIN)];
-                poll::wait(&mut fds, Some(Duration::ZERO)).map_err(|e| Error::system("poll", e))?;
+                clocks.wait(&mut fds, Some(Duration::ZERO)).map_err(|e| Error::system("poll", e))?;
                 if fds[0].revents == 0 {
                     return Ok(false);
                 }
@@ -332,7 +389,7 @@ fn drain_available<W: Write>(
             // Decompressed bytes wait.
             None => false,
         };
-        if !shutdown.allows(Instant::now()) {
+        if !shutdown.allows(clocks.instant()) {
             return Ok(true);
         }
         let n = match stream.fill(reader, ready)? {
@@ -344,10 +401,4 @@ fn drain_available<W: Write>(
         let name = stream.name();
         reader.lines(|number, line| monitor.line(name, number, line).map(drop))?;
     }
-}
-
-/// The realtime clock, as time since the epoch. A clock set before 1970
-/// reads as the epoch itself rather than failing.
-fn realtime() -> Duration {
-    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default()
 }

@@ -1,0 +1,192 @@
+//! The live loop on a fake clock, in-process: scenarios that take seconds
+//! of wall-clock time (an alert and its recovery, a log an hour behind, a
+//! line written in two halves) run in milliseconds.
+//!
+//! The fake clock moves only when the loop waits with nothing ready, and
+//! then by exactly the timeout it asked for. Before each wait a script
+//! plays the world at that moment: it writes to the input, raises signals,
+//! closes the pipe.
+
+use std::cell::RefCell;
+use std::io::{self, PipeWriter, Write};
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use super::{Clocks, stream_on};
+use crate::engine::alert::Threshold;
+use crate::engine::{Clock, Config, Engine};
+use crate::input::Input;
+use crate::monitor::Monitor;
+use crate::output::{Format, Output, Style, Verbosity};
+use crate::poll::{self, PollFd};
+use crate::signals::{Raise, Signals};
+
+/// The realtime clock's reading when a run starts: 2023-11-14T22:13:20Z.
+const EPOCH: u64 = 1_700_000_000;
+
+/// What the script sees and acts on at each wait.
+struct World {
+    /// Whole seconds since the start, on the fake clock.
+    second: u64,
+    /// The pipe logmon reads, until the script closes it.
+    input: Option<PipeWriter>,
+    signals: Raise,
+}
+
+impl World {
+    /// The realtime clock's second now, as a log would stamp it.
+    fn now(&self) -> i64 {
+        (EPOCH + self.second) as i64
+    }
+
+    /// Writes `n` lines stamped `t`.
+    fn lines(&mut self, n: usize, t: i64) {
+        let text: String = (0..n).map(|i| csv_line(t, i)).collect();
+        self.write(text.as_bytes());
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        if let Some(input) = &mut self.input {
+            input.write_all(bytes).expect("write to the pipe");
+        }
+    }
+}
+
+/// A line of the CSV format: its date is epoch seconds.
+fn csv_line(t: i64, i: usize) -> String {
+    format!("\"192.0.2.1\",\"-\",\"-\",{t},\"GET /live/{i} HTTP/1.1\",200,512\n")
+}
+
+struct Fake<S: FnMut(&mut World)> {
+    start: Instant,
+    elapsed: Duration,
+    world: World,
+    script: S,
+    /// The second the script last played, so it plays each second once.
+    played: Option<u64>,
+}
+
+impl<S: FnMut(&mut World)> Clocks for Fake<S> {
+    fn instant(&self) -> Instant {
+        self.start + self.elapsed
+    }
+
+    fn realtime(&self) -> Duration {
+        Duration::from_secs(EPOCH) + self.elapsed
+    }
+
+    fn wait(&mut self, fds: &mut [PollFd], timeout: Option<Duration>) -> io::Result<()> {
+        let second = self.elapsed.as_secs();
+        if self.played != Some(second) {
+            self.played = Some(second);
+            self.world.second = second;
+            (self.script)(&mut self.world);
+        }
+        poll::wait(fds, Some(Duration::ZERO))?;
+        if fds.iter().all(|fd| fd.revents == 0) && timeout != Some(Duration::ZERO) {
+            self.elapsed += timeout.unwrap_or(Duration::from_secs(1));
+        }
+        Ok(())
+    }
+}
+
+/// Output that the test keeps a hand on.
+#[derive(Clone, Default)]
+struct Shared(Rc<RefCell<Vec<u8>>>);
+
+impl Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.borrow_mut().write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Runs logmon live on a pipe that `script` writes, on the fake clock,
+/// with `-o json` and these engine settings; returns its output.
+fn run(config: Config, script: impl FnMut(&mut World)) -> String {
+    let (reader, writer) = io::pipe().expect("pipe");
+    let (signals, raise) = Signals::for_tests().expect("signals");
+    let out = Shared::default();
+    let style = Style { format: Format::Json, verbosity: Verbosity::Normal, color: false };
+    let mut monitor =
+        Monitor::new(Engine::new(Config { clock: Clock::Wall, ..config }), Output::new(out.clone(), style));
+    let world = World { second: 0, input: Some(writer), signals: raise };
+    let mut fake = Fake { start: Instant::now(), elapsed: Duration::ZERO, world, script, played: None };
+    let input = Input::Path(PathBuf::from(format!("/proc/self/fd/{}", reader.as_raw_fd())));
+    stream_on(&mut fake, input, signals, &mut monitor).expect("the run");
+    drop(reader);
+    String::from_utf8(out.0.take()).expect("utf-8")
+}
+
+fn summary(out: &str) -> &str {
+    out.lines().find(|l| l.contains(r#""type":"summary""#)).expect("a summary")
+}
+
+#[test]
+fn alerts_trigger_and_recover_on_the_wall_clock() {
+    let config =
+        Config { window: 2, interval: 1, max_delay: 0, threshold: Threshold::per_second(2), ..Config::default() };
+    let out = run(config, |world| match world.second {
+        1 => world.lines(20, world.now()),
+        // No more lines: the clock alone brings the recovery.
+        10 => world.input = None,
+        _ => {}
+    });
+    let alerts: Vec<&str> = out.lines().filter(|l| l.contains(r#""type":"alert""#)).collect();
+    assert_eq!(alerts.len(), 2, "{out}");
+    assert!(alerts[0].contains(r#""state":"triggered""#) && alerts[1].contains(r#""state":"recovered""#), "{out}");
+    assert!(out.lines().filter(|l| l.contains(r#""type":"report""#)).count() >= 8, "a report every second\n{out}");
+    assert!(summary(&out).contains(r#""hits":20,"#), "{out}");
+}
+
+#[test]
+fn a_log_an_hour_behind_is_followed_after_a_notice() {
+    let config =
+        Config { window: 2, interval: 1, max_delay: 0, threshold: Threshold::per_second(5), ..Config::default() };
+    let out = run(config, |world| {
+        if world.second < 30 {
+            let t = world.now() - 3600;
+            world.lines(20, t);
+        } else {
+            world.input = None;
+        }
+    });
+    // Only once the log's clock is followed do its lines reach the window.
+    assert!(out.contains(r#""state":"triggered""#), "{out}");
+    assert!(summary(&out).contains(r#""hits":600,"#), "{out}");
+}
+
+#[test]
+fn a_line_written_in_two_halves_a_second_apart_is_one_hit() {
+    let config = Config { max_delay: 0, ..Config::default() };
+    let line = csv_line(EPOCH as i64, 0);
+    let (first, second) = line.split_at(30);
+    let out = run(config, |world| match world.second {
+        0 => world.write(first.as_bytes()),
+        1 => world.write(second.as_bytes()),
+        2 => world.input = None,
+        _ => {}
+    });
+    let summary = summary(&out);
+    assert!(summary.contains(r#""hits":1,"malformed":0,"#), "{out}");
+}
+
+#[test]
+fn sigterm_mid_line_counts_the_cut_off_line_as_skipped() {
+    let config = Config { max_delay: 0, ..Config::default() };
+    let out = run(config, |world| match world.second {
+        0 => {
+            let t = world.now();
+            world.lines(3, t);
+            world.write(&csv_line(t, 9).as_bytes()[..25]);
+        }
+        1 => world.signals.raise(libc::SIGTERM),
+        _ => {}
+    });
+    assert!(summary(&out).contains(r#""lines":4,"hits":3,"malformed":0,"late":0,"early":0,"skipped":1,"#), "{out}");
+}
