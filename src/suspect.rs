@@ -103,7 +103,7 @@ mod tests {
         let mut s = Suspect::default();
         s.line(&name, &Outcome::Skipped);
         assert!(!s.past_start);
-        s.line(&name, &Outcome::Hit { time: 0, placement: crate::engine::window::Placement::Open });
+        s.line(&name, &Outcome::Hit { time: 0, placement: crate::engine::window::Placement::Open, latency_us: None });
         assert!(s.past_start);
         assert_eq!(s.bad_start, 0);
     }

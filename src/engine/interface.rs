@@ -72,10 +72,12 @@ pub enum Event {
 /// What became of one line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    /// `time` is the line's own timestamp, before any clock offset.
+    /// `time` is the line's own timestamp, before any clock offset;
+    /// `latency_us` its response time, when the format logs one.
     Hit {
         time: Epoch,
         placement: Placement,
+        latency_us: Option<u64>,
     },
     Malformed(Malformed),
     /// Not a log line (a CSV header).

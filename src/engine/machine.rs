@@ -303,7 +303,7 @@ impl Engine {
     /// held: the majority decides (see [`super::outlier`]).
     #[cold]
     fn hit_in_doubt(&mut self, record: &Record<'_>, time: Epoch) -> Outcome {
-        let held = Outcome::Hit { time: record.time, placement: Placement::Open };
+        let held = Outcome::Hit { time: record.time, placement: Placement::Open, latency_us: record.latency_us };
         let tolerance = self.jump_tolerance();
         let now = match &self.phase {
             Phase::Running(schedule) => schedule.now(),
@@ -366,7 +366,7 @@ impl Engine {
     #[inline(always)]
     fn place(&mut self, record: &Record<'_>, time: Epoch, early: bool) -> Outcome {
         let Some(schedule) = self.phase.schedule_or_start(&self.config, time, &mut self.out) else {
-            return Outcome::Hit { time: record.time, placement: Placement::Early };
+            return Outcome::Hit { time: record.time, placement: Placement::Early, latency_us: record.latency_us };
         };
         if self.config.clock == Clock::Log && !early {
             schedule.advance(time, &mut self.out);
@@ -394,6 +394,6 @@ impl Engine {
         // As logged: they describe the log, whatever shift live mode applies.
         totals.first = Some(totals.first.map_or(record.time, |t| t.min(record.time)));
         totals.last = Some(totals.last.map_or(record.time, |t| t.max(record.time)));
-        Outcome::Hit { time: record.time, placement }
+        Outcome::Hit { time: record.time, placement, latency_us: record.latency_us }
     }
 }

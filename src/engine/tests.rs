@@ -365,9 +365,9 @@ fn wall_clock_lines_far_ahead_are_early() {
     e.handle_time(T0 - 3);
     e.handle_time(T0);
     let ahead = e.handle_line(&line(T0 + AHEAD as i64, "/a", 200));
-    assert_eq!(ahead, Outcome::Hit { time: T0 + AHEAD as i64, placement: Placement::Open });
+    assert_eq!(ahead, Outcome::Hit { time: T0 + AHEAD as i64, placement: Placement::Open, latency_us: None });
     let early = e.handle_line(&line(T0 + AHEAD as i64 + 1, "/a", 200));
-    assert_eq!(early, Outcome::Hit { time: T0 + AHEAD as i64 + 1, placement: Placement::Early });
+    assert_eq!(early, Outcome::Hit { time: T0 + AHEAD as i64 + 1, placement: Placement::Early, latency_us: None });
     e.finish(Some(T0 + 1));
     let evs = events(&mut e);
     let s = summary(&evs);
@@ -385,7 +385,7 @@ fn a_log_an_hour_behind_is_shifted_after_a_notice() {
     assert_eq!(e.poll_notice(), Some(Notice::LogClockOff { offset: 3600 }));
     assert_eq!(e.poll_notice(), None, "said once");
     let outcome = e.handle_line(&line(T0 + 12 - 3600, "/a", 200));
-    assert_eq!(outcome, Outcome::Hit { time: T0 + 12 - 3600, placement: Placement::Open });
+    assert_eq!(outcome, Outcome::Hit { time: T0 + 12 - 3600, placement: Placement::Open, latency_us: None });
 }
 
 #[test]

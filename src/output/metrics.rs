@@ -52,6 +52,55 @@ struct Counts {
     last_line: Option<Epoch>,
     /// The alert window's average, once the clock runs.
     window_rate: Option<f64>,
+    durations: Durations,
+}
+
+/// Upper bounds of the response-time buckets, in microseconds, and as the
+/// `le` label says them in seconds: the usual bounds for HTTP latency.
+const BUCKETS: [(u64, &str); 11] = [
+    (5_000, "0.005"),
+    (10_000, "0.01"),
+    (25_000, "0.025"),
+    (50_000, "0.05"),
+    (100_000, "0.1"),
+    (250_000, "0.25"),
+    (500_000, "0.5"),
+    (1_000_000, "1"),
+    (2_500_000, "2.5"),
+    (5_000_000, "5"),
+    (10_000_000, "10"),
+];
+
+/// The response times of the hits that log one: a fixed-size histogram.
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Durations {
+    /// Hits per bucket (not cumulative); the last is above every bound.
+    buckets: [u64; BUCKETS.len() + 1],
+    count: u64,
+    sum_us: u64,
+}
+
+impl Durations {
+    #[inline]
+    fn observe(&mut self, us: u64) {
+        let i = BUCKETS.iter().position(|&(bound, _)| us <= bound).unwrap_or(BUCKETS.len());
+        self.buckets[i] += 1;
+        self.count += 1;
+        // A hostile log must not overflow the sum.
+        self.sum_us = self.sum_us.saturating_add(us);
+    }
+
+    fn render(&self, out: &mut Vec<u8>) -> io::Result<()> {
+        family(out, "request_duration_seconds", "histogram", "Response times of the hits that log one.")?;
+        let mut cumulative = 0;
+        for (&(_, le), n) in BUCKETS.iter().zip(self.buckets) {
+            cumulative += n;
+            writeln!(out, "logmon_request_duration_seconds_bucket{{le=\"{le}\"}} {cumulative}")?;
+        }
+        writeln!(out, "logmon_request_duration_seconds_bucket{{le=\"+Inf\"}} {}", self.count)?;
+        writeln!(out, "logmon_request_duration_seconds_sum {}", self.sum_us as f64 / 1e6)?;
+        writeln!(out, "logmon_request_duration_seconds_count {}", self.count)
+    }
 }
 
 /// One alert rule's state.
@@ -105,8 +154,11 @@ impl MetricsFile {
     #[inline]
     pub fn line(&mut self, outcome: &Outcome) {
         match *outcome {
-            Outcome::Hit { time, .. } => {
-                self.counts.last_line = Some(self.counts.last_line.map_or(time, |t| t.max(time)))
+            Outcome::Hit { time, latency_us, .. } => {
+                self.counts.last_line = Some(self.counts.last_line.map_or(time, |t| t.max(time)));
+                if let Some(us) = latency_us {
+                    self.counts.durations.observe(us);
+                }
             }
             Outcome::Skipped => self.counts.skipped += 1,
             Outcome::Malformed(_) => {}
@@ -222,6 +274,11 @@ fn render(out: &mut Vec<u8>, c: &Counts, rules: &[RuleState]) -> io::Result<()> 
         labelled(out, "alerts_total", &r.name)?;
         writeln!(out, " {}", r.triggered)?;
     }
+    // Only when the format logs response times: an empty histogram would
+    // say "no request took any time" of a log that cannot tell.
+    if c.durations.count > 0 {
+        c.durations.render(out)?;
+    }
     if let Some(t) = c.last_line {
         family(out, "last_line_timestamp_seconds", "gauge", "The newest hit's own timestamp, as logged.")?;
         writeln!(out, "logmon_last_line_timestamp_seconds {t}")?;
@@ -258,6 +315,24 @@ mod tests {
         assert!(t.contains("logmon_lines_total{outcome=\"late\"} 2\n"), "{t}");
         assert!(t.contains("logmon_lines_total{outcome=\"skipped\"} 1\n"), "{t}");
         assert!(!t.contains("last_line"), "no hit, no timestamp: {t}");
+    }
+
+    #[test]
+    fn durations_are_a_cumulative_histogram() {
+        let mut c = Counts::default();
+        assert!(!text(&c, &[]).contains("duration"), "no response time, no histogram");
+        for us in [0, 5_000, 5_001, 2_000_000, 60_000_000] {
+            c.durations.observe(us);
+        }
+        let t = text(&c, &[]);
+        assert!(t.contains("# TYPE logmon_request_duration_seconds histogram\n"), "{t}");
+        assert!(t.contains("_bucket{le=\"0.005\"} 2\n"), "{t}");
+        assert!(t.contains("_bucket{le=\"0.01\"} 3\n"), "{t}");
+        assert!(t.contains("_bucket{le=\"2.5\"} 4\n"), "{t}");
+        assert!(t.contains("_bucket{le=\"10\"} 4\n"), "{t}");
+        assert!(t.contains("_bucket{le=\"+Inf\"} 5\n"), "{t}");
+        assert!(t.contains("logmon_request_duration_seconds_sum 62.010001\n"), "{t}");
+        assert!(t.contains("logmon_request_duration_seconds_count 5\n"), "{t}");
     }
 
     #[test]
