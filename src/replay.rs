@@ -378,3 +378,11 @@ impl Progress {
         }
     }
 }
+
+/// An error ending the run leaves no progress line for its message to
+/// follow on the same line.
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.erase();
+    }
+}
