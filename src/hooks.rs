@@ -171,7 +171,8 @@ impl Hooks {
     pub fn finish(&mut self) {
         self.wait_all();
         if self.dropped > 0 {
-            diag::say(format_args!("--exec: {} hook(s) dropped in all: the queue was full", self.dropped));
+            let s = if self.dropped == 1 { "" } else { "s" };
+            diag::say(format_args!("--exec: {} hook{s} dropped in all: the queue was full", self.dropped));
         }
     }
 
