@@ -356,19 +356,7 @@ impl Progress {
             return;
         }
         self.shown = Some(now);
-        let read = self.done + stream.bytes_read();
-        let rate = (read as f64 / elapsed.as_secs_f64()) as u64;
-        let mut line = format!("\rlogmon: read {}", Bytes(read));
-        if let Some(total) = self.total.filter(|&t| t > 0) {
-            let left = total.saturating_sub(read);
-            line += &format!(" of {} ({}%)", Bytes(total), read.min(total) * 100 / total);
-            if rate > 0 {
-                line += &format!(", {}/s, {} left", Bytes(rate), output::Duration((left / rate) as i64));
-            }
-        } else {
-            line += &format!(", {}/s", Bytes(rate));
-        }
-        line += "\x1b[K";
+        let line = format!("\rlogmon: {}\x1b[K", progress(self.done + stream.bytes_read(), self.total, elapsed));
         let _ = io::stderr().lock().write_all(line.as_bytes());
     }
 
@@ -384,5 +372,38 @@ impl Progress {
 impl Drop for Progress {
     fn drop(&mut self) {
         self.erase();
+    }
+}
+
+/// `read 12.0 MiB of 48.0 MiB (25%), 4.0 MiB/s, 9s left`; without a total,
+/// the bytes and the rate alone.
+fn progress(read: u64, total: Option<u64>, elapsed: Duration) -> String {
+    let rate = (read as f64 / elapsed.as_secs_f64().max(0.001)) as u64;
+    match total.filter(|&t| t > 0) {
+        Some(total) => {
+            let left = total.saturating_sub(read);
+            let mut line = format!("read {} of {} ({}%)", Bytes(read), Bytes(total), read.min(total) * 100 / total);
+            if rate > 0 {
+                line += &format!(", {}/s, {} left", Bytes(rate), output::Duration((left / rate) as i64));
+            }
+            line
+        }
+        None => format!("read {}, {}/s", Bytes(read), Bytes(rate)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_progress_line_says_bytes_rate_and_time_left() {
+        const MIB: u64 = 1 << 20;
+        let four_s = Duration::from_secs(4);
+        assert_eq!(progress(12 * MIB, Some(48 * MIB), four_s), "read 12.0 MiB of 48.0 MiB (25%), 3.0 MiB/s, 12s left");
+        assert_eq!(progress(12 * MIB, None, four_s), "read 12.0 MiB, 3.0 MiB/s");
+        assert_eq!(progress(0, Some(MIB), four_s), "read 0 B of 1.0 MiB (0%)");
+        // A file that grew while read: never past 100 %.
+        assert_eq!(progress(2 * MIB, Some(MIB), four_s), "read 2.0 MiB of 1.0 MiB (100%), 512.0 KiB/s, 0s left");
     }
 }

@@ -544,3 +544,27 @@ fn usr1_while_an_input_is_opened_does_not_kill_logmon() {
     run.expect_success();
     assert_eq!(run.summary().int("hits"), 15, "{run}");
 }
+
+/// Live gzip: what the bytes so far decompress to is counted at once, not
+/// when the writer sends more (here the 8-byte trailer, held back).
+#[test]
+fn live_gzip_is_counted_as_far_as_it_has_arrived() {
+    let t = crate::util::now();
+    let mut text = String::from("junk at the start\n");
+    // Over 2 MiB decompressed: several reads of the decompressor, with no
+    // read of the pipe between them.
+    for _ in 0..20_000 {
+        text.push_str(&clf_line(t, "/a"));
+    }
+    text.push_str("junk at the end\n");
+    let gz = gzip(text.as_bytes());
+    let (body, trailer) = gz.split_at(gz.len() - 8);
+    let mut run = logmon().args(["-o", "json"]).spawn();
+    run.write(body);
+    run.wait_stderr("<stdin>:20002: malformed line");
+    run.write(trailer);
+    let run = run.wait();
+    run.expect_success();
+    let summary = run.summary();
+    assert_eq!((summary.int("lines"), summary.int("malformed")), (20_002, 2), "{run}");
+}
