@@ -381,3 +381,52 @@ fn a_format_with_response_times_gets_a_duration_histogram() {
     logmon().arg("--metrics").arg(&file).arg(data("exercise_sample.csv")).run().expect_success();
     assert!(!fs::read_to_string(&file).expect("the file").contains("duration"));
 }
+
+#[test]
+fn a_hook_storm_stays_bounded_and_every_hook_is_run_or_counted() {
+    use crate::util::{clf_line, now};
+    use std::time::{Duration, Instant};
+
+    let dir = TempDir::new("exec-storm");
+    let (started, hold) = (dir.path("started"), dir.path("hold"));
+    fs::write(&hold, "").expect("the hold file");
+    // Each hook says it started, then waits while the hold file is there.
+    let hook = r#"echo "$LOGMON_ID" >>"$STARTED"; while [ -e "$HOLD" ]; do sleep 0.02; done"#;
+    // Sixteen rules flapping together: sixteen transitions a second.
+    let mut args = vec!["-o".to_owned(), "json".into(), "-i".into(), "1".into(), "--max-delay".into(), "0".into()];
+    for i in 0..16 {
+        args.extend(["--alert".into(), format!("rate > 0.{i} over 1s")]);
+    }
+    let mut run = logmon()
+        .env("STARTED", &started.to_string_lossy())
+        .env("HOLD", &hold.to_string_lossy())
+        .args(&args)
+        .args(["--exec", hook])
+        .spawn();
+    run.wait_stderr("live");
+    let storm = Instant::now();
+    let mut last = 0;
+    while !run.stderr_now().contains("dropped") {
+        assert!(storm.elapsed() < Duration::from_secs(20), "the queue never filled");
+        let t = now();
+        // Lines in even seconds only: every rule flaps each second.
+        if t % 2 == 0 && t != last {
+            run.write((0..3).map(|i| clf_line(t, &format!("/{i}"))).collect::<String>());
+            last = t;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let running = fs::read_to_string(&started).unwrap_or_default().lines().count();
+    assert_eq!(running, 4, "hooks running at once");
+    fs::remove_file(&hold).expect("let the hooks end");
+    run.signal(libc::SIGTERM);
+    let run = run.wait();
+    run.expect_success();
+    let transitions = run.json_of("alert").len();
+    let ran = fs::read_to_string(&started).expect("hooks ran").lines().count();
+    let total = run.stderr.lines().find(|l| l.contains("dropped in all")).unwrap_or_else(|| panic!("no total{run}"));
+    let dropped: usize =
+        total.split_whitespace().nth(2).and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("{total}"));
+    assert!(dropped > 0 && ran >= 4 + 64, "ran {ran}, dropped {dropped}{run}");
+    assert_eq!(ran + dropped, transitions, "every transition's hook ran or was counted{run}");
+}
