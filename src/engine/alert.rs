@@ -249,23 +249,23 @@ impl Alerts {
         self.fired.drain(..)
     }
 
-    /// Whether closing empty seconds from here on changes nothing: every
-    /// window is empty and every rule already in the state silence gives.
-    pub fn is_settled(&self) -> bool {
-        let default = self.default.as_ref().is_none_or(|m| m.active.is_none());
-        default
-            && self.rules.iter().all(|r| {
-                let silent = r.rule.verdict(0, 0);
-                r.counts.is_empty()
-                    && match silent {
-                        Verdict::True => r.machine.active.is_some(),
-                        Verdict::False => r.machine.active.is_none(),
-                        Verdict::Unknown => true,
-                    }
-            })
+    /// Whether closing seconds that leave the default window's total as it
+    /// is changes nothing: the default rule's verdict cannot change then
+    /// (it has no hold), and every `--alert` rule's window is empty and the
+    /// rule already in the state silence gives.
+    pub fn is_steady(&self) -> bool {
+        self.rules.iter().all(|r| {
+            let silent = r.rule.verdict(0, 0);
+            r.counts.is_empty()
+                && match silent {
+                    Verdict::True => r.machine.active.is_some(),
+                    Verdict::False => r.machine.active.is_none(),
+                    Verdict::Unknown => true,
+                }
+        })
     }
 
-    /// Closes every second up to `t` at once; only when [`is_settled`](Self::is_settled).
+    /// Closes every second up to `t` at once; only when [`is_steady`](Self::is_steady).
     pub fn skip_to(&mut self, t: Epoch) {
         for r in &mut self.rules {
             r.counts.closed = r.counts.closed.max(t);
@@ -546,10 +546,10 @@ mod tests {
         // 0..=9 starts at the clock's first second.
         let events = run(&mut a, 0, 12, |_| vec![]);
         assert_eq!(events, [(AlertState::Triggered, 1, 9, 0)]);
-        assert!(a.is_settled(), "silence keeps it active: nothing left to do");
+        assert!(a.is_steady(), "silence keeps it active: nothing left to do");
         let events = run(&mut a, 12, 13, |_| (0..11).map(|_| hit(200, b"/a")).collect());
         assert_eq!(events, [(AlertState::Recovered, 1, 12, 11)]);
-        assert!(!a.is_settled());
+        assert!(!a.is_steady());
     }
 
     #[test]

@@ -199,23 +199,19 @@ impl Schedule {
 
     /// Closes every second up to and including `target`.
     fn close_through(&mut self, target: Epoch, out: &mut Outbox) {
-        loop {
-            let closed = self.window.closed();
-            if closed >= target {
-                break;
-            }
+        while self.window.closed() < target {
             self.newest = self.newest.max(target);
-            if self.window.is_quiet() && out.alerts.is_settled() && target - closed > 1 {
-                self.skip_quiet_stretch(target, out);
-                break;
-            }
-            let (t, hits) = self.window.close_next();
-            if out.alerts.close(t, hits) {
-                self.flush_quiet(out);
-                out.events.extend(out.alerts.drain().map(Event::Alert));
-            }
-            if (t + 1).rem_euclid(i64::from(self.interval)) == 0 {
-                self.finish_report(t + 1, out);
+            self.close_next(out);
+            // Until a second holding hits leaves the window or one waiting
+            // enters it, closing seconds changes no alert: those close at
+            // once. This is what makes a gap of months in a log, a quiet
+            // stretch under a day-long window, or a suspended laptop cost no
+            // more than a second.
+            let steady = self.window.steady_until().filter(|_| out.alerts.is_steady());
+            if let Some(until) = steady.map(|until| until.min(target))
+                && until > self.window.closed()
+            {
+                self.skip_steady_stretch(until, out);
             }
         }
         // Live, a quiet interval is reported when it ends, as a heartbeat. In
@@ -226,13 +222,24 @@ impl Schedule {
         }
     }
 
-    /// Closes `(closed, target]` at once. Nothing is in the windows or
-    /// waiting, and every alert is settled, so no alert can change. Reports that
-    /// hold something (late, early or malformed lines, or hits closed
+    /// Closes the next second: the alert is evaluated, and a report is due
+    /// at the end of an interval.
+    fn close_next(&mut self, out: &mut Outbox) {
+        let (t, hits) = self.window.close_next();
+        if out.alerts.close(t, hits) {
+            self.flush_quiet(out);
+            out.events.extend(out.alerts.drain().map(Event::Alert));
+        }
+        if (t + 1).rem_euclid(i64::from(self.interval)) == 0 {
+            self.finish_report(t + 1, out);
+        }
+    }
+
+    /// Closes `(closed, target]` at once, while no alert can change. Reports
+    /// that hold something (late, early or malformed lines, or hits closed
     /// earlier) are finished one by one; the empty rest is skipped in one
-    /// step: this is what makes a gap of months in a log (or a suspended
-    /// laptop) cost no more than a second.
-    fn skip_quiet_stretch(&mut self, target: Epoch, out: &mut Outbox) {
+    /// step.
+    fn skip_steady_stretch(&mut self, target: Epoch, out: &mut Outbox) {
         let interval = i64::from(self.interval);
         loop {
             let last = self.tallies.number(target + 1);

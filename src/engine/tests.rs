@@ -520,3 +520,22 @@ fn a_rule_in_a_section_ignores_the_others() {
     let evs = events(&mut e);
     assert_eq!(rule_alerts(&evs).first().map(|a| (a.0, a.2)), Some((AlertState::Triggered, 25)));
 }
+
+#[test]
+fn a_day_long_window_over_a_sparse_log_closes_its_gaps_at_once() {
+    // A line every 86,399 s keeps the window busy: closed one by one, the
+    // gaps would be 259 million seconds (a minute of work here); each costs
+    // a step instead.
+    let started = std::time::Instant::now();
+    let mut e = engine(86_400, 0, Clock::Log);
+    for i in 0..3_000 {
+        e.handle_line(&line(T0 + i * 86_399, "/a", 200));
+    }
+    e.finish(None);
+    let evs = events(&mut e);
+    assert_eq!(alerts(&evs), [(AlertState::Triggered, 0, 1)], "the window never empties");
+    let s = summary(&evs);
+    assert_eq!((s.hits, s.late, s.early), (3_000, 0, 0));
+    assert_eq!(reports(&evs).iter().map(|r| r.hits).sum::<u64>(), 3_000);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "took {:?}", started.elapsed());
+}

@@ -1,5 +1,8 @@
 //! Hits per second in a ring, with the running total of the alert window.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
 use super::timestamp::Epoch;
 
 /// Per-second hit counts for the `span` closed seconds of the alert window
@@ -15,6 +18,9 @@ pub struct Window {
     sum: u64,
     /// Hits in open seconds.
     pending: u64,
+    /// The closed seconds in the window that hold hits, each once, the
+    /// oldest on top: the next one to change the total when it leaves.
+    holding: BinaryHeap<Reverse<Epoch>>,
 }
 
 /// Where a hit landed, relative to the closed seconds.
@@ -47,6 +53,7 @@ impl Window {
             closed,
             sum: 0,
             pending: 0,
+            holding: BinaryHeap::new(),
         }
     }
 
@@ -81,6 +88,9 @@ impl Window {
             Placement::Open
         } else {
             self.sum += 1;
+            if self.buckets[slot] == 1 {
+                self.holding.push(Reverse(t));
+            }
             Placement::LateInWindow
         }
     }
@@ -91,25 +101,37 @@ impl Window {
         let entering = self.buckets[self.slot(t)];
         self.pending -= entering;
         self.sum += entering;
+        if entering > 0 {
+            self.holding.push(Reverse(t));
+        }
         // The second leaving the window is zeroed, so that its slot is clean
         // when a later second comes to use it.
         let leaving = self.slot(t - self.span);
+        if self.buckets[leaving] > 0 {
+            debug_assert_eq!(self.holding.peek(), Some(&Reverse(t - self.span)));
+            self.holding.pop();
+        }
         self.sum -= self.buckets[leaving];
         self.buckets[leaving] = 0;
         self.closed = t;
         (t, self.sum)
     }
 
-    /// No hits in the window and none waiting in open seconds: every second
-    /// closed from here on is empty until a new hit arrives.
-    pub fn is_quiet(&self) -> bool {
-        self.sum == 0 && self.pending == 0
+    /// The last second that closing can reach without changing the
+    /// window's total: no hit waits in an open second, and until then no
+    /// second holding hits leaves the window. `None` while hits wait.
+    pub fn steady_until(&self) -> Option<Epoch> {
+        if self.pending > 0 {
+            return None;
+        }
+        Some(self.holding.peek().map_or(Epoch::MAX, |&Reverse(oldest)| oldest + self.span - 1))
     }
 
-    /// Closes every second up to `t` at once. Only valid when quiet, since
-    /// then every bucket is zero and closing them one by one changes nothing.
+    /// Closes every second up to `t` at once, `t` no later than
+    /// [`steady_until`](Self::steady_until): closing them one by one would
+    /// only move zeros about.
     pub fn skip_to(&mut self, t: Epoch) {
-        debug_assert!(self.is_quiet());
+        debug_assert!(self.steady_until().is_some_and(|until| t <= until));
         self.closed = self.closed.max(t);
     }
 }
@@ -131,7 +153,7 @@ mod tests {
         assert_eq!(w.close_next(), (104, 2));
         assert_eq!(w.close_next(), (105, 1));
         assert_eq!(w.close_next(), (106, 0));
-        assert!(w.is_quiet());
+        assert_eq!(w.steady_until(), Some(Epoch::MAX), "nothing left to change");
     }
 
     #[test]
@@ -153,7 +175,7 @@ mod tests {
         let mut w = Window::new(3, 2, 99);
         assert_eq!(w.add(101), Placement::Open);
         assert_eq!(w.add(102), Placement::Early);
-        assert!(!w.is_quiet());
+        assert_eq!(w.steady_until(), None, "a hit waits");
     }
 
     #[test]
@@ -169,8 +191,18 @@ mod tests {
     }
 
     #[test]
-    fn skipping_a_quiet_stretch() {
+    fn skipping_while_the_total_stays() {
         let mut w = Window::new(3, 1, 99);
+        w.add(100);
+        assert_eq!(w.steady_until(), None);
+        assert_eq!(w.close_next(), (100, 1));
+        // Second 100 stays in the window through 102.
+        assert_eq!(w.steady_until(), Some(102));
+        w.skip_to(102);
+        assert_eq!(w.add(101), Placement::LateInWindow);
+        assert_eq!(w.close_next(), (103, 1), "100 left, 101 is still in");
+        assert_eq!(w.steady_until(), Some(103));
+        assert_eq!(w.close_next(), (104, 0));
         w.skip_to(1_000_000);
         assert_eq!(w.add(1_000_001), Placement::Open);
         assert_eq!(w.close_next(), (1_000_001, 1));
