@@ -568,3 +568,19 @@ fn live_gzip_is_counted_as_far_as_it_has_arrived() {
     let summary = run.summary();
     assert_eq!((summary.int("lines"), summary.int("malformed")), (20_002, 2), "{run}");
 }
+
+#[test]
+fn an_error_among_many_inputs_names_its_input_before_any_output() {
+    let t = 1_549_573_860;
+    let dir = TempDir::new("bad-among-many");
+    let a = dir.path("a.log");
+    let b = dir.path("b.log");
+    let bad = dir.path("d.log");
+    fs::write(&a, clf_line(t, "/a")).expect("write");
+    fs::write(&b, clf_line(t + 1, "/b")).expect("write");
+    fs::create_dir(&bad).expect("mkdir");
+    let run = logmon().arg(&a).arg(&bad).arg(&b).run();
+    run.expect_code(1).expect_stderr_contains("d.log: Is a directory");
+    assert!(!run.stderr.contains("a.log:") && !run.stderr.contains("b.log:"), "{run}");
+    assert!(run.stdout.is_empty(), "{run}");
+}
