@@ -264,6 +264,14 @@ where
         o.engine.rules.push(parsed);
     }
     o.engine.default_rule = rules.is_empty() || threshold_given;
+    if let Some(rule) = o.engine.rules.iter().find(|r| r.is_latency())
+        && o.engine.format.carries_latency() == Some(false)
+    {
+        return Err(Error::Usage(format!(
+            "--alert '{rule}' needs response times, which --log-format {} does not log",
+            o.engine.format.name()
+        )));
+    }
     if !o.follow.is_empty() && (o.replay || !o.inputs.is_empty()) {
         return Err(Error::Usage("--follow reads only its own PATH: drop --replay and FILE arguments".into()));
     }

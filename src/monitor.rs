@@ -84,10 +84,19 @@ impl<W: Write> Monitor<W> {
         };
         match outcome {
             Outcome::Hit { .. } => {
-                if std::mem::take(&mut self.announce)
-                    && let Some(name) = self.engine.log_format().announced()
-                {
-                    diag::say(format_args!("log format: {name}"));
+                if std::mem::take(&mut self.announce) {
+                    let format = self.engine.log_format();
+                    if let Some(name) = format.announced() {
+                        diag::say(format_args!("log format: {name}"));
+                    }
+                    if let Some(rule) = self.engine.latency_rule()
+                        && format.carries_latency() == Some(false)
+                    {
+                        diag::say(format_args!(
+                            "warning: --alert '{rule}' will never fire: the {} format logs no response time",
+                            format.name()
+                        ));
+                    }
                 }
             }
             Outcome::Malformed(why) => self.malformed.report(source, number, why, line.bytes()),

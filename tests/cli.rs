@@ -57,17 +57,23 @@ fn fail_on_alert_exits_3_when_an_alert_triggered() {
 fn quiet_prints_alerts_and_the_summary() {
     let run = logmon().arg("-q").arg(data(EXERCISE)).run();
     run.expect_success();
-    let tags: Vec<&str> = run.stdout.lines().map(|l| l.split("] [").nth(1).unwrap_or(l)).collect();
+    // Event lines; the summary's detail lines follow it, indented.
+    let tags: Vec<&str> = run.stdout.lines().filter_map(|l| l.split("] [").nth(1)).collect();
     assert_eq!(tags.len(), 5, "{run}");
+    assert!(run.stdout.lines().skip_while(|l| !l.contains("[SUMMARY]")).skip(1).all(|l| l.contains("]   ")), "{run}");
     assert!(tags[..4].iter().all(|t| t.starts_with("ALERT]") || t.starts_with("RECOVERED]")), "{run}");
     assert!(tags[4].starts_with("SUMMARY]"), "{run}");
 }
 
 #[test]
-fn summary_prints_one_line() {
+fn summary_prints_the_summary_only() {
     let run = logmon().arg("--summary").arg(data(EXERCISE)).run();
     run.expect_success();
-    assert_eq!(run.stdout.lines().count(), 1, "{run}");
+    // One event: the summary line, then the run's totals under it.
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.iter().filter(|l| l.contains("] [")).count(), 1, "{run}");
+    assert!(lines[1..].iter().all(|l| l.starts_with("[2019-02-07 21:19:01+00:00]   ")), "{run}");
+    assert!(lines.iter().any(|l| l.contains("  codes     200 3868  500 504  404 458")), "{run}");
     run.expect_stdout_contains("[SUMMARY] 4831 lines: 4830 hits, 0 malformed, 0 late, 1 skipped; 2 alerts");
     let run = logmon().args(["-s", "-o", "json"]).arg(data(EXERCISE)).run();
     let all = run.json();

@@ -8,10 +8,10 @@ const EXERCISE: &str = "exercise_sample.csv";
 
 /// The exercise's expected alert transitions with threshold 10.
 const EXERCISE_ALERTS: [&str; 4] = [
-    "[2019-02-07 21:12:36+00:00] [ALERT] High traffic generated an alert - hits = 10.05, triggered at 2019-02-07 21:12:36+00:00",
-    "[2019-02-07 21:14:03+00:00] [RECOVERED] Traffic back to normal - hits = 9.98, recovered at 2019-02-07 21:14:03+00:00 (alert #1 triggered at 2019-02-07 21:12:36+00:00, lasted 1m27s)",
-    "[2019-02-07 21:16:03+00:00] [ALERT] High traffic generated an alert - hits = 10.15, triggered at 2019-02-07 21:16:03+00:00",
-    "[2019-02-07 21:18:22+00:00] [RECOVERED] Traffic back to normal - hits = 9.97, recovered at 2019-02-07 21:18:22+00:00 (alert #2 triggered at 2019-02-07 21:16:03+00:00, lasted 2m19s)",
+    "[2019-02-07 21:12:36+00:00] [ALERT] High traffic generated an alert - hits = 10.05, triggered at 2019-02-07 21:12:36+00:00 (avg 10.05 req/s over 2m > 10)",
+    "[2019-02-07 21:14:03+00:00] [RECOVERED] Traffic back to normal - hits = 9.98, recovered at 2019-02-07 21:14:03+00:00 (alert #1 triggered at 2019-02-07 21:12:36+00:00, lasted 1m27s) (avg 9.98 req/s over 2m <= 10)",
+    "[2019-02-07 21:16:03+00:00] [ALERT] High traffic generated an alert - hits = 10.15, triggered at 2019-02-07 21:16:03+00:00 (avg 10.15 req/s over 2m > 10)",
+    "[2019-02-07 21:18:22+00:00] [RECOVERED] Traffic back to normal - hits = 9.97, recovered at 2019-02-07 21:18:22+00:00 (alert #2 triggered at 2019-02-07 21:16:03+00:00, lasted 2m19s) (avg 9.97 req/s over 2m <= 10)",
 ];
 
 #[test]

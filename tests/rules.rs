@@ -65,7 +65,8 @@ fn rule_alerts_in_text_say_the_rule_and_its_measure() {
     fs::write(&path, burst_and_silence()).expect("write the log");
     let run = logmon().args(["-q", "--alert", "errors > 5% over 1m", "--alert", "rate < 1 over 1m"]).arg(&path).run();
     run.expect_success();
-    let lines: Vec<&str> = run.stdout.lines().filter(|l| !l.contains("[SUMMARY]")).collect();
+    let lines: Vec<&str> =
+        run.stdout.lines().filter(|l| l.contains("] [ALERT]") || l.contains("] [RECOVERED]")).collect();
     assert_eq!(
         lines,
         [
@@ -98,4 +99,69 @@ fn a_rule_that_does_not_parse_is_a_usage_error_at_the_word() {
     run.expect_code(2);
     run.expect_stderr_contains("'500': a response time needs a unit");
     run.expect_stderr_contains("  p99 > 500 over 5m\n        ^^^\n");
+}
+
+const NGINX_TIMED: &str =
+    r#"nginx:$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent $request_time"#;
+
+/// 10 hits a second for 5 minutes at 50 ms; in 21:13:00-21:13:29, 2 of
+/// each second's 10 take 900 ms.
+fn latency_spike() -> String {
+    let mut log = String::new();
+    for s in 0..300 {
+        let t = 21 * 3600 + 11 * 60 + s;
+        let clock = format!("{:02}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60);
+        for i in 0..10 {
+            let time = if (120..150).contains(&s) && i < 2 { "0.900" } else { "0.050" };
+            let line = format!(r#"10.0.0.{i} - - [07/Feb/2019:{clock} +0000] "GET /api/x HTTP/1.1" 200 512 {time}"#);
+            writeln!(log, "{line}").expect("a String");
+        }
+    }
+    log
+}
+
+#[test]
+fn a_latency_spike_alerts_at_the_exact_seconds_and_reports_show_latency() {
+    let dir = TempDir::new("rules-latency");
+    let path = dir.path("spike.log");
+    fs::write(&path, latency_spike()).expect("write the log");
+    let run =
+        logmon().args(["-o", "json", "--log-format", NGINX_TIMED, "--alert", "p99 > 500ms over 1m"]).arg(&path).run();
+    run.expect_success();
+    let alerts: Vec<(String, String)> =
+        run.json_of("alert").iter().map(|a| (a.str("time").to_string(), a.str("state").to_string())).collect();
+    // 600 timed hits: p99 is rank 594, above 500 ms once 7 are slower.
+    assert_eq!(
+        alerts,
+        [
+            ("2019-02-07T21:13:03Z".to_string(), "triggered".to_string()),
+            ("2019-02-07T21:14:26Z".to_string(), "recovered".to_string())
+        ],
+        "{run}"
+    );
+    let first = &run.json_of("alert")[0];
+    assert_eq!((first.str("metric"), first.int("matched"), first.int("hits")), ("p99", 8, 600));
+    assert_eq!(first["threshold"].as_f64(), Some(0.5));
+    let reports = run.json_of("report");
+    let spiky = reports.iter().find(|r| r.str("end") == "2019-02-07T21:13:10Z").expect("a report of the spike");
+    let latency = &spiky["latency"];
+    assert_eq!(latency.int("count"), 100);
+    let near = |got: Option<f64>, want: f64| got.is_some_and(|g| (g - want).abs() <= want / 100.0);
+    assert!(near(latency["p50"].as_f64(), 0.05) && near(latency["p90"].as_f64(), 0.9), "{latency:?}");
+    assert_eq!(latency["max"].as_f64(), Some(0.9));
+    assert_eq!(spiky["codes"].as_array().len(), 1);
+    assert_eq!(spiky["clients"].as_array().len(), 5, "the top 5 of 10 clients");
+    let summary = run.summary();
+    assert_eq!(summary["latency"].int("count"), 3000);
+    assert_eq!(summary["codes"].as_array()[0].int("hits"), 3000);
+}
+
+#[test]
+fn latency_rules_need_a_format_with_response_times() {
+    let run = logmon().args(["--log-format", "csv", "--alert", "p99 > 1s"]).run();
+    run.expect_code(2);
+    run.expect_stderr_contains("--alert 'p99 > 1s over 2m' needs response times");
+    let run = logmon().args(["-q", "--alert", "max > 1s"]).arg(crate::util::data("exercise_sample.csv")).run();
+    run.expect_success();
+    run.expect_stderr_contains("warning: --alert 'max > 1s over 2m' will never fire");
 }

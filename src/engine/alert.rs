@@ -180,11 +180,6 @@ impl Alerts {
         }
     }
 
-    /// Whether any `--alert` rule needs response times.
-    pub fn needs_latency(&self) -> bool {
-        self.rules.iter().any(|r| r.rule.is_latency())
-    }
-
     /// The alert in force, the newest if several rules are active.
     pub fn active(&self) -> Option<&AlertRecord> {
         let rules = self.rules.iter().filter_map(|r| r.machine.active.as_ref());

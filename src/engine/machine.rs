@@ -10,9 +10,10 @@ use super::interface::{Clock, Config, Event, Notice, Now, Outcome};
 use super::lateness::Lateness;
 use super::outlier::{self, CONFIRM, Held};
 use super::parse::{LogFormat, Malformed, Parsed, Parser, Record, Scratch};
+use super::rule::Rule;
 use super::schedule::{Outbox, Schedule};
 use super::skew::Skew;
-use super::stats::Summary;
+use super::stats::{Summary, Tally};
 use super::timestamp::Epoch;
 use super::window::Placement;
 
@@ -90,6 +91,7 @@ impl Engine {
             out: Outbox {
                 alerts: Alerts::with_rules(config.threshold, config.window, config.default_rule, config.rules.clone()),
                 events: VecDeque::new(),
+                run: Tally::default(),
             },
             config,
             phase: Phase::Waiting { malformed: 0 },
@@ -101,6 +103,11 @@ impl Engine {
             lateness: Lateness::default(),
             held: Vec::new(),
         }
+    }
+
+    /// An `--alert` rule on response times, if any.
+    pub fn latency_rule(&self) -> Option<&Rule> {
+        self.config.rules.iter().find(|r| r.is_latency())
     }
 
     /// The log format in use: the one asked for, or the one `auto` chose
@@ -271,6 +278,7 @@ impl Engine {
             first: t.first,
             last: t.last,
             format: self.parser.format(),
+            totals: self.out.run.totals(self.config.top),
         }
     }
 

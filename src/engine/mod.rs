@@ -87,6 +87,7 @@ mod lateness;
 pub mod outlier;
 
 // Counting per second and per report.
+pub mod histogram;
 pub mod stats;
 pub mod window;
 

@@ -43,6 +43,19 @@ impl LogFormat {
         }
     }
 
+    /// Whether lines can carry a response time (for the latency rules of
+    /// `--alert`); `None` while `auto` has not chosen.
+    pub fn carries_latency(&self) -> Option<bool> {
+        match self {
+            LogFormat::Auto => None,
+            LogFormat::Common | LogFormat::Combined | LogFormat::Csv => Some(false),
+            // Found by name, when a line has one.
+            LogFormat::Json => Some(true),
+            LogFormat::Preset(preset) => Some(preset.compile().is_some_and(|p| p.carries_latency())),
+            LogFormat::Custom(pattern) => Some(pattern.carries_latency()),
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             LogFormat::Auto => "auto",

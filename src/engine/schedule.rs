@@ -11,12 +11,13 @@ use super::stats::{Report, Tallies, Tally};
 use super::timestamp::Epoch;
 use super::window::{Placement, Window};
 
-/// What closing seconds writes to: the alert state and the queue of events
-/// the caller polls.
+/// What closing seconds writes to: the alert state, the queue of events
+/// the caller polls, and the run's totals, which every finished report adds to.
 #[derive(Debug)]
 pub struct Outbox {
     pub alerts: Alerts,
     pub events: VecDeque<Event>,
+    pub run: Tally,
 }
 
 /// The max-delay rule: second `t` stays open for lines until the clock
@@ -266,10 +267,11 @@ impl Schedule {
     /// Emits the report being built, which ends at `end`.
     fn finish_report(&mut self, end: Epoch, out: &mut Outbox) {
         let (start, _) = self.current_bounds();
-        let (interval, top, alerts) = (self.interval, self.top, &out.alerts);
-        let report = self
-            .tallies
-            .finish_current(|tally| (!tally.is_empty()).then(|| tally.report(start, end, interval, top, alerts)));
+        let (interval, top, alerts, run) = (self.interval, self.top, &out.alerts, &mut out.run);
+        let report = self.tallies.finish_current(|tally| {
+            run.merge(tally);
+            (!tally.is_empty()).then(|| tally.report(start, end, interval, top, alerts))
+        });
         match report {
             Some(report) => {
                 self.flush_quiet(out);

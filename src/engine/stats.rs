@@ -4,12 +4,51 @@
 use std::collections::VecDeque;
 
 use super::alert::{AlertRecord, Alerts};
+use super::histogram::{Histogram, Latency};
 use super::parse::{LogFormat, Record, UNKNOWN_STATUS};
+use super::section::MAX_SECTION_LEN;
 use super::timestamp::Epoch;
-use super::topk::{SectionCounts, SectionHits, TRACKED};
+use super::topk::{KeyHits, TRACKED, TopCounts};
 
 /// Hits per status class: `[1xx, 2xx, 3xx, 4xx, 5xx]`.
 pub type StatusClasses = [u64; 5];
+
+/// Hits per exact status code, 100 to 599.
+#[derive(Debug)]
+struct Codes(Box<[u64; 500]>);
+
+impl Default for Codes {
+    fn default() -> Self {
+        Codes(Box::new([0; 500]))
+    }
+}
+
+impl Codes {
+    #[inline]
+    fn add(&mut self, code: u16, n: u64) {
+        if let Some(count) = self.0.get_mut(usize::from(code).wrapping_sub(100)) {
+            *count += n;
+        }
+    }
+
+    /// The `n` codes with most hits, most first; ties by code.
+    fn top(&self, n: usize) -> Vec<CodeHits> {
+        let mut codes: Vec<CodeHits> = (100..600)
+            .zip(self.0.iter())
+            .filter(|(_, h)| **h > 0)
+            .map(|(code, &hits)| CodeHits { code, hits })
+            .collect();
+        codes.sort_by(|a, b| b.hits.cmp(&a.hits).then(a.code.cmp(&b.code)));
+        codes.truncate(n);
+        codes
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CodeHits {
+    pub code: u16,
+    pub hits: u64,
+}
 
 /// Counts for one report interval while it is being built.
 #[derive(Debug, Default)]
@@ -23,13 +62,17 @@ pub struct Tally {
     /// Hits whose status the log gave as `-`.
     unknown_status: u64,
     no_section: u64,
-    sections: SectionCounts,
+    sections: TopCounts,
+    codes: Codes,
+    clients: TopCounts,
+    latency: Histogram,
 }
 
 impl Tally {
-    /// An empty tally that counts up to `sections` sections exactly.
+    /// An empty tally that counts up to `sections` sections exactly, and as
+    /// many client addresses.
     pub fn tracking(sections: usize) -> Tally {
-        Tally { sections: SectionCounts::tracking(sections), ..Tally::default() }
+        Tally { sections: TopCounts::tracking(sections), clients: TopCounts::tracking(sections), ..Tally::default() }
     }
 
     #[inline]
@@ -45,6 +88,45 @@ impl Tally {
             Some(section) => self.sections.add(section),
             None => self.no_section += 1,
         }
+        self.codes.add(record.status, 1);
+        if let Some(client) = record.client {
+            self.clients.add(&client[..client.len().min(MAX_SECTION_LEN)]);
+        }
+        if let Some(us) = record.latency_us {
+            self.latency.add(us);
+        }
+    }
+
+    /// Adds a finished report's hits to this one: the run's totals.
+    pub fn merge(&mut self, other: &Tally) {
+        self.hits += other.hits;
+        self.bytes = self.bytes.saturating_add(other.bytes);
+        for (mine, theirs) in self.status.iter_mut().zip(other.status) {
+            *mine += theirs;
+        }
+        self.unknown_status += other.unknown_status;
+        self.no_section += other.no_section;
+        self.sections.merge(&other.sections);
+        for (i, &n) in other.codes.0.iter().enumerate().filter(|(_, n)| **n > 0) {
+            self.codes.0[i] += n;
+        }
+        self.clients.merge(&other.clients);
+        self.latency.merge(&other.latency);
+    }
+
+    /// What the hits of a whole run were, for the summary.
+    pub fn totals(&self, top: usize) -> Totals {
+        Totals {
+            bytes: self.bytes,
+            status: self.status,
+            unknown_status: self.unknown_status,
+            codes: self.codes.top(top),
+            sections: self.sections.top(top),
+            sections_approximate: self.sections.approximate(),
+            clients: self.clients.top(top),
+            clients_approximate: self.clients.approximate(),
+            latency: self.latency.latency(),
+        }
     }
 
     /// Nothing was read for this interval: it belongs in a quiet stretch.
@@ -54,12 +136,28 @@ impl Tally {
 
     /// Empties the tally, keeping the section table's memory.
     fn clear(&mut self) {
-        let Tally { hits, late, early, malformed, bytes, status, unknown_status, no_section, sections } = self;
+        let Tally {
+            hits,
+            late,
+            early,
+            malformed,
+            bytes,
+            status,
+            unknown_status,
+            no_section,
+            sections,
+            codes,
+            clients,
+            latency,
+        } = self;
         for n in [hits, late, early, malformed, bytes, unknown_status, no_section] {
             *n = 0;
         }
         *status = StatusClasses::default();
         sections.clear();
+        codes.0.fill(0);
+        clients.clear();
+        latency.clear();
     }
 
     pub fn report(&self, start: Epoch, end: Epoch, interval: u32, top: usize, alerts: &Alerts) -> Report {
@@ -79,6 +177,10 @@ impl Tally {
             sections_approximate: self.sections.approximate(),
             distinct_sections: self.sections.distinct(),
             no_section: self.no_section,
+            codes: self.codes.top(top),
+            clients: self.clients.top(top),
+            clients_approximate: self.clients.approximate(),
+            latency: self.latency.latency(),
             alert: alerts.active().copied(),
             history: alerts.history().copied().collect(),
             alerts: alerts.triggered(),
@@ -109,12 +211,20 @@ pub struct Report {
     /// Hits of no status class: the log gave the status as `-`.
     pub unknown_status: u64,
     /// The sections with most hits, most first.
-    pub sections: Vec<SectionHits>,
+    pub sections: Vec<KeyHits>,
     /// The section counts are upper bounds (too many distinct sections).
     pub sections_approximate: bool,
     pub distinct_sections: usize,
     /// Hits whose request named no path.
     pub no_section: u64,
+    /// The status codes with most hits, most first.
+    pub codes: Vec<CodeHits>,
+    /// The client addresses with most hits, most first.
+    pub clients: Vec<KeyHits>,
+    /// The client counts are upper bounds (too many distinct clients).
+    pub clients_approximate: bool,
+    /// Response times, when the format logs them.
+    pub latency: Option<Latency>,
     /// The alert in force at the end of the report.
     pub alert: Option<AlertRecord>,
     /// The latest alerts, oldest first.
@@ -142,6 +252,25 @@ impl Report {
     pub fn errors(&self) -> u64 {
         self.status[3] + self.status[4]
     }
+
+    /// Errors (4xx and 5xx) as a percentage of the hits.
+    pub fn error_share(&self) -> f64 {
+        100.0 * self.errors() as f64 / self.hits.max(1) as f64
+    }
+}
+
+/// What the hits of a whole run were.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Totals {
+    pub bytes: u64,
+    pub status: StatusClasses,
+    pub unknown_status: u64,
+    pub codes: Vec<CodeHits>,
+    pub sections: Vec<KeyHits>,
+    pub sections_approximate: bool,
+    pub clients: Vec<KeyHits>,
+    pub clients_approximate: bool,
+    pub latency: Option<Latency>,
 }
 
 /// The last word of a run.
@@ -165,6 +294,9 @@ pub struct Summary {
     pub first: Option<Epoch>,
     pub last: Option<Epoch>,
     pub format: LogFormat,
+    /// Bytes, statuses, codes, sections, clients and response times of
+    /// every hit counted in a report.
+    pub totals: Totals,
 }
 
 /// The tallies of the report being built and of the later ones that open
@@ -181,7 +313,8 @@ pub struct Tallies {
 }
 
 /// Section entries that all tallies hold together at most, whatever the
-/// options: at about 280 bytes an entry, 4.5 MiB. The default options have
+/// options, and as many client entries: at about 280 bytes an entry,
+/// 4.5 MiB each. The default options have
 /// 4 tallies at once, each with the full [`TRACKED`]; `--interval 1` with
 /// `--max-delay 5m` live has 313, each tracking 52.
 pub const SECTION_BUDGET: usize = 16_384;
@@ -321,7 +454,7 @@ mod tests {
         assert_eq!((r.status, r.unknown_status), ([1, 1, 1, 1, 1], 1));
         assert_eq!((r.successes(), r.errors()), (2, 2));
         assert_eq!(r.sections.len(), 2);
-        assert_eq!((r.sections[0].section.as_slice(), r.sections[0].hits), (&b"/api"[..], 2));
+        assert_eq!((r.sections[0].key.as_slice(), r.sections[0].hits), (&b"/api"[..], 2));
         assert_eq!(r.distinct_sections, 3);
         assert_eq!(r.rate(), 0.6);
         assert!(!r.partial);

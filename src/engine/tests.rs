@@ -417,7 +417,7 @@ fn sections_and_statuses_reach_the_report() {
     let r = reports(&evs)[0];
     assert_eq!(r.status, [0, 1, 1, 2, 1]);
     assert_eq!(r.no_section, 1);
-    let top: Vec<(&[u8], u64)> = r.sections.iter().map(|s| (s.section.as_slice(), s.hits)).collect();
+    let top: Vec<(&[u8], u64)> = r.sections.iter().map(|s| (s.key.as_slice(), s.hits)).collect();
     assert_eq!(top, [(&b"/api"[..], 2), (b"/", 1), (b"/img", 1)]);
 }
 

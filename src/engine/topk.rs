@@ -1,11 +1,12 @@
-//! Hits per section within one report, in bounded memory.
+//! Hits per key (a section, a client address) within one report, in bounded
+//! memory.
 //!
-//! Up to [`TRACKED`] sections are counted exactly. Past that, the table keeps
+//! Up to [`TRACKED`] keys are counted exactly. Past that, the table keeps
 //! the heavy hitters with the Space-Saving algorithm (Metwally et al., 2005):
-//! a new section takes the place of the least counted one and inherits its
-//! count, so any section with more than `hits / TRACKED` hits is still listed
+//! a new key takes the place of the least counted one and inherits its
+//! count, so any key with more than `hits / TRACKED` hits is still listed
 //! and no count is ever too low. Reports then say their counts are upper
-//! bounds.
+//! bounds. Keys are at most [`MAX_SECTION_LEN`] bytes: longer ones are cut.
 
 use super::section::MAX_SECTION_LEN;
 
@@ -15,13 +16,13 @@ pub const TRACKED: usize = 1024;
 const EMPTY: u16 = u16::MAX;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SectionHits {
-    pub section: Vec<u8>,
+pub struct KeyHits {
+    pub key: Vec<u8>,
     pub hits: u64,
 }
 
 #[derive(Debug)]
-pub struct SectionCounts {
+pub struct TopCounts {
     /// Open addressing with linear probing; each slot holds an entry index.
     /// At least twice as many slots as entries keeps probes short; a power
     /// of two makes the slot of a hash a mask.
@@ -53,19 +54,19 @@ impl Entry {
     }
 }
 
-impl Default for SectionCounts {
+impl Default for TopCounts {
     fn default() -> Self {
-        SectionCounts::tracking(TRACKED)
+        TopCounts::tracking(TRACKED)
     }
 }
 
-impl SectionCounts {
+impl TopCounts {
     /// A table that counts up to `capacity` (1 to [`TRACKED`]) sections
     /// exactly.
-    pub fn tracking(capacity: usize) -> SectionCounts {
+    pub fn tracking(capacity: usize) -> TopCounts {
         let capacity = capacity.clamp(1, TRACKED);
         let slots = (capacity * 2).next_power_of_two();
-        SectionCounts {
+        TopCounts {
             slots: vec![EMPTY; slots].into_boxed_slice(),
             mask: slots - 1,
             entries: Vec::new(),
@@ -79,6 +80,12 @@ impl SectionCounts {
     /// Counts one hit. `section` is at most [`MAX_SECTION_LEN`] bytes long.
     #[inline]
     pub fn add(&mut self, section: &[u8]) {
+        self.add_n(section, 1);
+    }
+
+    /// Counts `n` hits of one key, at most [`MAX_SECTION_LEN`] bytes long.
+    #[inline]
+    fn add_n(&mut self, section: &[u8], n: u64) {
         let hash = hash(section);
         let mut slot = hash as usize & self.mask;
         loop {
@@ -87,7 +94,7 @@ impl SectionCounts {
                 i => {
                     let entry = &mut self.entries[usize::from(i)];
                     if entry.hash == hash && entry.key() == section {
-                        entry.hits += 1;
+                        entry.hits += n;
                         return;
                     }
                 }
@@ -96,15 +103,15 @@ impl SectionCounts {
         }
         if self.entries.len() < self.capacity {
             let index = self.entries.len() as u16;
-            self.entries.push(Entry::new(section, hash, 1));
+            self.entries.push(Entry::new(section, hash, n));
             self.slots[slot] = index;
         } else {
-            self.replace_least(section, hash);
+            self.replace_least(section, hash, n);
         }
     }
 
     /// Space-Saving's step: the least counted section makes way.
-    fn replace_least(&mut self, section: &[u8], hash: u64) {
+    fn replace_least(&mut self, section: &[u8], hash: u64, n: u64) {
         let least = loop {
             match self.least.pop() {
                 Some(i) if self.entries[usize::from(i)].hits == self.least_hits => break usize::from(i),
@@ -119,7 +126,7 @@ impl SectionCounts {
         };
         let inherited = self.entries[least].hits;
         self.unlink(least);
-        self.entries[least] = Entry::new(section, hash, inherited + 1);
+        self.entries[least] = Entry::new(section, hash, inherited + n);
         let mut slot = hash as usize & self.mask;
         while self.slots[slot] != EMPTY {
             slot = (slot + 1) & self.mask;
@@ -152,10 +159,10 @@ impl SectionCounts {
     }
 
     /// The `n` sections with most hits, most first; ties in byte order.
-    pub fn top(&self, n: usize) -> Vec<SectionHits> {
+    pub fn top(&self, n: usize) -> Vec<KeyHits> {
         let mut order: Vec<&Entry> = self.entries.iter().collect();
         order.sort_unstable_by(|a, b| b.hits.cmp(&a.hits).then_with(|| a.key().cmp(b.key())));
-        order.into_iter().take(n).map(|e| SectionHits { section: e.key().to_vec(), hits: e.hits }).collect()
+        order.into_iter().take(n).map(|e| KeyHits { key: e.key().to_vec(), hits: e.hits }).collect()
     }
 
     /// Sections seen, exactly when nothing was evicted.
@@ -166,6 +173,15 @@ impl SectionCounts {
     /// Whether the counts are upper bounds rather than exact.
     pub fn approximate(&self) -> bool {
         self.evicted
+    }
+
+    /// Adds another table's counts (a run's totals from its reports'): the
+    /// result's counts are upper bounds if either's were, or if it evicted.
+    pub fn merge(&mut self, other: &TopCounts) {
+        for e in &other.entries {
+            self.add_n(e.key(), e.hits);
+        }
+        self.evicted |= other.evicted;
     }
 
     /// Empties the table, keeping its memory for the next report.
@@ -219,13 +235,13 @@ fn hash(bytes: &[u8]) -> u64 {
 mod tests {
     use super::*;
 
-    fn names(top: &[SectionHits]) -> Vec<(String, u64)> {
-        top.iter().map(|s| (String::from_utf8_lossy(&s.section).into_owned(), s.hits)).collect()
+    fn names(top: &[KeyHits]) -> Vec<(String, u64)> {
+        top.iter().map(|s| (String::from_utf8_lossy(&s.key).into_owned(), s.hits)).collect()
     }
 
     #[test]
     fn counts_and_orders() {
-        let mut t = SectionCounts::default();
+        let mut t = TopCounts::default();
         for s in ["/b", "/a", "/c", "/a", "/b", "/a"] {
             t.add(s.as_bytes());
         }
@@ -237,7 +253,7 @@ mod tests {
 
     #[test]
     fn ties_are_broken_by_name() {
-        let mut t = SectionCounts::default();
+        let mut t = TopCounts::default();
         for s in ["/z", "/m", "/a"] {
             t.add(s.as_bytes());
         }
@@ -246,7 +262,7 @@ mod tests {
 
     #[test]
     fn keys_of_every_length_stay_apart() {
-        let mut t = SectionCounts::default();
+        let mut t = TopCounts::default();
         let keys: Vec<Vec<u8>> = (0..=40).map(|n| (0..n).map(|i| b'a' + (i % 26) as u8).collect()).collect();
         for (i, k) in keys.iter().enumerate() {
             for _ in 0..=i {
@@ -256,13 +272,13 @@ mod tests {
         let top = t.top(100);
         assert_eq!(top.len(), keys.len());
         for s in top {
-            assert_eq!(s.hits as usize, s.section.len() + 1);
+            assert_eq!(s.hits as usize, s.key.len() + 1);
         }
     }
 
     #[test]
     fn clear_starts_over() {
-        let mut t = SectionCounts::default();
+        let mut t = TopCounts::default();
         t.add(b"/a");
         t.clear();
         assert!(t.top(5).is_empty());
@@ -272,7 +288,7 @@ mod tests {
 
     #[test]
     fn exact_up_to_the_limit() {
-        let mut t = SectionCounts::default();
+        let mut t = TopCounts::default();
         for round in 0..3 {
             for i in 0..TRACKED {
                 if i % 3 >= round {
@@ -289,7 +305,7 @@ mod tests {
 
     #[test]
     fn heavy_hitters_survive_a_flood_of_new_sections() {
-        let mut t = SectionCounts::default();
+        let mut t = TopCounts::default();
         for i in 0..50_000 {
             t.add(format!("/scan{i}").as_bytes());
             if i % 10 == 0 {
@@ -304,8 +320,8 @@ mod tests {
         // Space-Saving's invariant: the counts add up to the hits seen.
         assert_eq!(t.entries.iter().map(|e| e.hits).sum::<u64>(), 50_000 + 5_000 + 2_000);
         let top = t.top(2);
-        assert_eq!(top[0].section, b"/api");
-        assert_eq!(top[1].section, b"/static");
+        assert_eq!(top[0].key, b"/api");
+        assert_eq!(top[1].key, b"/static");
         // Space-Saving never under-counts.
         assert!(top[0].hits >= 5_000);
         assert!(top[1].hits >= 2_000);
@@ -322,7 +338,7 @@ mod tests {
 
     #[test]
     fn a_smaller_table_keeps_the_heavy_hitters() {
-        let mut t = SectionCounts::tracking(8);
+        let mut t = TopCounts::tracking(8);
         for i in 0..10_000 {
             t.add(format!("/rare{i}").as_bytes());
             if i % 4 == 0 {
@@ -332,7 +348,7 @@ mod tests {
         assert_eq!(t.distinct(), 8);
         assert!(t.approximate());
         let top = t.top(1);
-        assert_eq!(top[0].section, b"/heavy");
+        assert_eq!(top[0].key, b"/heavy");
         assert!(top[0].hits >= 2_500, "never too low");
     }
 }

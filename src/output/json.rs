@@ -7,10 +7,12 @@ use super::Rfc3339;
 use super::escape::json_string;
 use crate::engine::Event;
 use crate::engine::alert::{AlertEvent, AlertRecord, AlertState};
+use crate::engine::histogram::Latency;
 use crate::engine::parse::LogFormat;
 use crate::engine::rule::{Metric, Rule, Value};
-use crate::engine::stats::{Report, Summary};
+use crate::engine::stats::{CodeHits, Report, StatusClasses, Summary};
 use crate::engine::timestamp::Epoch;
+use crate::engine::topk::KeyHits;
 
 /// Appends one event as a line. Writing to a `Vec` cannot fail, so neither
 /// can this: the `Vec` is the only writer it is used with.
@@ -39,24 +41,27 @@ fn report(out: &mut Vec<u8>, r: &Report) -> io::Result<()> {
         r.malformed,
         r.bytes
     )?;
-    let [s1, s2, s3, s4, s5] = r.status;
+    out.extend_from_slice(br#""status":"#);
+    status(out, &r.status, r.unknown_status)?;
     write!(
         out,
-        r#""status":{{"1xx":{s1},"2xx":{s2},"3xx":{s3},"4xx":{s4},"5xx":{s5},"unknown":{}}},"success":{},"errors":{},"sections":["#,
-        r.unknown_status,
+        r#","success":{},"errors":{},"error_share":{},"sections":"#,
         r.successes(),
-        r.errors()
+        r.errors(),
+        r.error_share()
     )?;
-    for (i, s) in r.sections.iter().enumerate() {
-        out.extend_from_slice(if i == 0 { b"{\"section\":" } else { b",{\"section\":" });
-        json_string(out, &s.section);
-        write!(out, r#","hits":{}}}"#, s.hits)?;
-    }
+    keyed(out, "section", &r.sections)?;
     write!(
         out,
-        r#"],"sections_approximate":{},"distinct_sections":{},"no_section":{},"alert":"#,
+        r#","sections_approximate":{},"distinct_sections":{},"no_section":{},"codes":"#,
         r.sections_approximate, r.distinct_sections, r.no_section
     )?;
+    codes(out, &r.codes)?;
+    out.extend_from_slice(br#","clients":"#);
+    keyed(out, "client", &r.clients)?;
+    write!(out, r#","clients_approximate":{},"latency":"#, r.clients_approximate)?;
+    latency(out, r.latency)?;
+    out.extend_from_slice(br#","alert":"#);
     match &r.alert {
         Some(a) => record(out, a)?,
         None => out.extend_from_slice(b"null"),
@@ -144,9 +149,73 @@ fn summary(out: &mut Vec<u8>, s: &Summary) -> io::Result<()> {
     out.extend_from_slice(br#","last":"#);
     optional_time(out, s.last)?;
     match &s.format {
-        LogFormat::Auto => writeln!(out, r#","format":null}}"#),
-        f => writeln!(out, r#","format":"{}"}}"#, f.name()),
+        LogFormat::Auto => write!(out, r#","format":null"#)?,
+        f => write!(out, r#","format":"{}""#, f.name())?,
     }
+    let t = &s.totals;
+    write!(out, r#","bytes":{},"status":"#, t.bytes)?;
+    status(out, &t.status, t.unknown_status)?;
+    out.extend_from_slice(br#","codes":"#);
+    codes(out, &t.codes)?;
+    out.extend_from_slice(br#","sections":"#);
+    keyed(out, "section", &t.sections)?;
+    write!(out, r#","sections_approximate":{},"clients":"#, t.sections_approximate)?;
+    keyed(out, "client", &t.clients)?;
+    write!(out, r#","clients_approximate":{},"latency":"#, t.clients_approximate)?;
+    latency(out, t.latency)?;
+    writeln!(out, "}}")
+}
+
+/// `{"1xx":n,...,"5xx":n,"unknown":n}`
+fn status(out: &mut Vec<u8>, classes: &StatusClasses, unknown: u64) -> io::Result<()> {
+    let [s1, s2, s3, s4, s5] = classes;
+    write!(out, r#"{{"1xx":{s1},"2xx":{s2},"3xx":{s3},"4xx":{s4},"5xx":{s5},"unknown":{unknown}}}"#)
+}
+
+/// `[{"<name>":"/api","hits":12},...]`
+fn keyed(out: &mut Vec<u8>, name: &str, list: &[KeyHits]) -> io::Result<()> {
+    out.push(b'[');
+    for (i, k) in list.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write!(out, r#"{{"{name}":"#)?;
+        json_string(out, &k.key);
+        write!(out, r#","hits":{}}}"#, k.hits)?;
+    }
+    out.push(b']');
+    Ok(())
+}
+
+/// `[{"code":503,"hits":7},...]`
+fn codes(out: &mut Vec<u8>, list: &[CodeHits]) -> io::Result<()> {
+    out.push(b'[');
+    for (i, c) in list.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write!(out, r#"{{"code":{},"hits":{}}}"#, c.code, c.hits)?;
+    }
+    out.push(b']');
+    Ok(())
+}
+
+/// `{"count":n,"p50":s,"p90":s,"p99":s,"max":s}` in seconds, or `null`.
+fn latency(out: &mut Vec<u8>, latency: Option<Latency>) -> io::Result<()> {
+    let Some(l) = latency else {
+        out.extend_from_slice(b"null");
+        return Ok(());
+    };
+    let s = |us: u64| us as f64 / 1e6;
+    write!(
+        out,
+        r#"{{"count":{},"p50":{},"p90":{},"p99":{},"max":{}}}"#,
+        l.count,
+        s(l.p50),
+        s(l.p90),
+        s(l.p99),
+        s(l.max)
+    )
 }
 
 fn optional_time(out: &mut Vec<u8>, t: Option<Epoch>) -> io::Result<()> {

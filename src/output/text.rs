@@ -7,8 +7,11 @@ use super::escape::Terminal;
 use super::{Count, Duration, Stamp, TimeOfDay};
 use crate::engine::Event;
 use crate::engine::alert::{AlertEvent, AlertRecord, AlertState, Fired};
-use crate::engine::rule::{Metric, Op, Rule, Value};
-use crate::engine::stats::{Report, Summary};
+use crate::engine::histogram::Latency;
+use crate::engine::rule::{Metric, Op, Rule, Span, Value};
+use crate::engine::stats::{CodeHits, Report, StatusClasses, Summary};
+use crate::engine::timestamp::Epoch;
+use crate::engine::topk::KeyHits;
 
 /// Section names wider than this are not padded to line up.
 const NAME_WIDTH: usize = 32;
@@ -36,93 +39,183 @@ const BOLD: &str = "1";
 const RED: &str = "1;31";
 const GREEN: &str = "1;32";
 
+/// Report lines aim to fit this many columns; lists of codes, clients
+/// and past alerts are cut to fit.
+const COLUMNS: usize = 80;
+
 fn report(w: &mut impl Write, r: &Report, paint: Paint) -> io::Result<()> {
-    let at = Stamp(r.end);
-    write!(w, "[{at}] ")?;
+    let at = format!("[{}]", Stamp(r.end));
+    write!(w, "{at} ")?;
     paint.tag(w, "REPORT", BOLD)?;
-    let so_far = if r.requested { ", so far" } else { "" };
-    write!(w, " {}-{} ({}{so_far})", Since(r), TimeOfDay(r.end), Duration(r.seconds()))?;
     if r.hits == 0 && r.malformed == 0 {
-        writeln!(w, ": no traffic")?;
+        // Possibly a long quiet stretch: when it began is worth saying.
+        let so_far = if r.requested { ", so far" } else { "" };
+        writeln!(w, " {}-{} ({}{so_far}): no traffic", Clock(r.start, r.end), TimeOfDay(r.end), Duration(r.seconds()))?;
         return alerts(w, r, &at);
     }
+    // The seconds up to the line's time.
+    write!(w, " {}{}", Duration(r.seconds()), if r.requested { " so far" } else { "" })?;
     writeln!(w, ": {}, {:.2} req/s, {}", Count(r.hits, "hit"), r.rate(), Bytes(r.bytes))?;
-
-    write!(w, "[{at}]   status    ")?;
-    if r.unknown_status > 0 {
-        write!(w, "unknown {}  ", r.unknown_status)?;
-    }
-    if r.status[0] > 0 {
-        write!(w, "1xx {}  ", r.status[0])?;
-    }
-    writeln!(
+    breakdown(
         w,
-        "2xx {}  3xx {}  4xx {}  5xx {}  (success {}, errors {})",
-        r.status[1],
-        r.status[2],
-        r.status[3],
-        r.status[4],
-        r.successes(),
-        r.errors()
+        &at,
+        &Breakdown {
+            hits: r.hits,
+            status: &r.status,
+            unknown_status: r.unknown_status,
+            codes: &r.codes,
+            sections: &r.sections,
+            sections_approximate: r.sections_approximate,
+            clients: &r.clients,
+            clients_approximate: r.clients_approximate,
+            latency: r.latency,
+        },
     )?;
-
-    let names: Vec<String> = r.sections.iter().map(|s| Terminal(&s.section).to_string()).collect();
-    let name_width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0).min(NAME_WIDTH);
-    let hits_width = r.sections.first().map_or(1, |s| s.hits.to_string().len());
-    let label = if r.sections_approximate { "sections~ " } else { "sections  " };
-    for (i, (name, s)) in names.iter().zip(&r.sections).enumerate() {
-        let label = if i == 0 { label } else { "          " };
-        let share = 100.0 * s.hits as f64 / r.hits.max(1) as f64;
-        writeln!(w, "[{at}]   {label}{name:<name_width$}  {:>hits_width$}  {share:5.1}%", s.hits)?;
+    if r.late > 0 || r.early > 0 || r.malformed > 0 || r.no_section > 0 {
+        let parts = [(r.late, "late"), (r.early, "early"), (r.malformed, "malformed"), (r.no_section, "without path")];
+        let said: Vec<String> = parts.iter().filter(|(n, _)| *n > 0).map(|(n, what)| format!("{n} {what}")).collect();
+        writeln!(w, "{at}   lines     {}", said.join(", "))?;
     }
-
-    write!(w, "[{at}]   lines     late {}, malformed {}", r.late, r.malformed)?;
-    if r.early > 0 {
-        write!(w, ", early {}", r.early)?;
-    }
-    if r.no_section > 0 {
-        write!(w, ", without path {}", r.no_section)?;
-    }
-    writeln!(w)?;
     alerts(w, r, &at)
 }
 
-/// The closing lines of a report: the active alert and the recent ones.
-fn alerts(w: &mut impl Write, r: &Report, at: &Stamp) -> io::Result<()> {
-    if let Some(active) = &r.alert {
-        writeln!(
-            w,
-            "[{at}]   alert     #{} active since {} ({})",
-            active.id,
-            Stamp(active.triggered),
-            Duration(r.end - active.triggered)
-        )?;
+/// What hits were, for a report or the whole run.
+struct Breakdown<'a> {
+    hits: u64,
+    status: &'a StatusClasses,
+    unknown_status: u64,
+    codes: &'a [CodeHits],
+    sections: &'a [KeyHits],
+    sections_approximate: bool,
+    clients: &'a [KeyHits],
+    clients_approximate: bool,
+    latency: Option<Latency>,
+}
+
+/// The status classes with their error share, the top codes, sections and
+/// clients, and response times when the log has them.
+fn breakdown(w: &mut impl Write, at: &str, b: &Breakdown<'_>) -> io::Result<()> {
+    let mut classes: Vec<String> = Vec::new();
+    if b.unknown_status > 0 {
+        classes.push(format!("unknown {}", b.unknown_status));
     }
-    if !r.history.is_empty() {
-        write!(w, "[{at}]   history  ")?;
-        if r.alerts > r.history.len() as u64 {
-            write!(w, " ({} earlier)", r.alerts - r.history.len() as u64)?;
-        }
-        for record in &r.history {
-            write!(w, " {}", History(record))?;
-        }
-        writeln!(w)?;
+    for (i, n) in b.status.iter().enumerate().filter(|(_, n)| **n > 0) {
+        classes.push(format!("{}xx {n}", i + 1));
+    }
+    let errors = b.status[3] + b.status[4];
+    writeln!(w, "{at}   status    {}  errors {}%", classes.join("  "), Tenths::ratio(errors * 100, b.hits))?;
+
+    let codes = b.codes.iter().map(|c| format!("{} {}", c.code, c.hits));
+    fitted(w, at, "codes     ", codes)?;
+
+    let names: Vec<String> = b.sections.iter().map(|s| Terminal(&s.key).to_string()).collect();
+    let name_width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0).min(NAME_WIDTH);
+    let hits_width = b.sections.first().map_or(1, |s| s.hits.to_string().len());
+    let label = if b.sections_approximate { "sections~ " } else { "sections  " };
+    for (i, (name, s)) in names.iter().zip(b.sections).enumerate() {
+        let label = if i == 0 { label } else { "          " };
+        let share = 100.0 * s.hits as f64 / b.hits.max(1) as f64;
+        writeln!(w, "{at}   {label}{name:<name_width$}  {:>hits_width$}  {share:5.1}%", s.hits)?;
+    }
+
+    let clients = b.clients.iter().map(|c| format!("{} {}", Terminal(&c.key), c.hits));
+    fitted(w, at, if b.clients_approximate { "clients~  " } else { "clients   " }, clients)?;
+
+    if let Some(l) = b.latency {
+        let times = [("p50", l.p50), ("p90", l.p90), ("p99", l.p99), ("max", l.max)];
+        let said: Vec<String> = times.iter().map(|(q, us)| format!("{q} {}", Time(*us))).collect();
+        writeln!(w, "{at}   latency   {}  ({} timed)", said.join("  "), l.count)?;
     }
     Ok(())
 }
 
-/// A report's start: the time of day, with the date too when the report
-/// began on an earlier day than it ends (a long quiet stretch).
-struct Since<'a>(&'a Report);
+/// A labelled line of as many `items` as fit in [`COLUMNS`] (at least one);
+/// nothing when there are none.
+fn fitted(w: &mut impl Write, at: &str, label: &str, items: impl Iterator<Item = String>) -> io::Result<()> {
+    let mut line = format!("{at}   {label}");
+    let bare = line.len();
+    for item in items {
+        if line.len() > bare && line.chars().count() + 2 + item.chars().count() > COLUMNS {
+            break;
+        }
+        if line.len() > bare {
+            line.push_str("  ");
+        }
+        line.push_str(&item);
+    }
+    if line.len() > bare {
+        writeln!(w, "{line}")?;
+    }
+    Ok(())
+}
 
-impl std::fmt::Display for Since<'_> {
+/// The closing lines of a report: the active alert, and earlier ones when
+/// there are any to say.
+fn alerts(w: &mut impl Write, r: &Report, at: &str) -> io::Result<()> {
+    let active = r.alert.map(|a| a.id);
+    if let Some(a) = &r.alert {
+        writeln!(
+            w,
+            "{at}   alert     #{} active since {} ({})",
+            a.id,
+            Clock(a.triggered, r.end),
+            Duration(r.end - a.triggered)
+        )?;
+    }
+    // The newest first, as many as fit, then put back in order.
+    let past: Vec<&AlertRecord> = r.history.iter().filter(|a| Some(a.id) != active).collect();
+    if past.is_empty() {
+        return Ok(());
+    }
+    let room = COLUMNS.saturating_sub(at.len() + 3 + 10 + "(99 earlier)".len());
+    let mut shown: Vec<String> = Vec::new();
+    let mut width = 0;
+    for a in past.iter().rev() {
+        let item = History(a).to_string();
+        if !shown.is_empty() && width + 1 + item.len() > room {
+            break;
+        }
+        width += 1 + item.len();
+        shown.push(item);
+    }
+    shown.reverse();
+    let earlier = r.alerts - shown.len() as u64 - u64::from(active.is_some());
+    write!(w, "{at}   history  ")?;
+    if earlier > 0 {
+        write!(w, " ({earlier} earlier)")?;
+    }
+    writeln!(w, " {}", shown.join(" "))
+}
+
+/// A time as `21:12:36` when it is on the day that `now` ends, with the
+/// date too when earlier (a report after a long quiet stretch).
+struct Clock(Epoch, Epoch);
+
+impl std::fmt::Display for Clock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (start, end) = (self.0.start, self.0.end);
-        if start.div_euclid(86_400) == (end - 1).div_euclid(86_400) {
-            write!(f, "{}", TimeOfDay(start))
+        let Clock(t, now) = *self;
+        if t.div_euclid(86_400) == (now - 1).div_euclid(86_400) {
+            write!(f, "{}", TimeOfDay(t))
         } else {
-            let stamp = Stamp(start).to_string();
+            let stamp = Stamp(t).to_string();
             f.write_str(stamp.strip_suffix("+00:00").unwrap_or(&stamp))
+        }
+    }
+}
+
+/// A response time in about three digits and a unit, rounded:
+/// `850us`, `4.2ms`, `120ms`, `2.1s`, `95s`.
+struct Time(u64);
+
+impl std::fmt::Display for Time {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let rounded = |unit: u64| self.0.saturating_add(unit / 2) / unit;
+        match self.0 {
+            us @ 0..1_000 => write!(f, "{us}us"),
+            1_000..9_950 => write!(f, "{}.{}ms", rounded(100) / 10, rounded(100) % 10),
+            9_950..999_500 => write!(f, "{}ms", rounded(1_000)),
+            999_500..9_950_000 => write!(f, "{}.{}s", rounded(100_000) / 10, rounded(100_000) % 10),
+            _ => write!(f, "{}s", rounded(1_000_000)),
         }
     }
 }
@@ -151,18 +244,32 @@ fn alert(w: &mut impl Write, a: &AlertEvent, paint: Paint) -> io::Result<()> {
     match a.state {
         AlertState::Triggered => {
             paint.tag(w, "ALERT", RED)?;
-            writeln!(w, " High traffic generated an alert - hits = {rate}, triggered at {at}")
+            writeln!(w, " High traffic generated an alert - hits = {rate}, triggered at {at} {}", Average(a))
         }
         AlertState::Recovered => {
             paint.tag(w, "RECOVERED", GREEN)?;
             writeln!(
                 w,
-                " Traffic back to normal - hits = {rate}, recovered at {at} (alert #{} triggered at {}, lasted {})",
+                " Traffic back to normal - hits = {rate}, recovered at {at} (alert #{} triggered at {}, lasted {}) {}",
                 a.id,
                 Stamp(a.triggered),
-                Duration(a.at - a.triggered)
+                Duration(a.at - a.triggered),
+                Average(a)
             )
         }
+    }
+}
+
+/// What the exercise's `hits =` means, said plainly: `(avg 10.05 req/s
+/// over 2m > 10)`, or `<= 10` on recovery.
+struct Average<'a>(&'a AlertEvent);
+
+impl std::fmt::Display for Average<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let a = self.0;
+        let op = if a.state == AlertState::Triggered { ">" } else { "<=" };
+        let rate = Centis::ratio(a.hits, u64::from(a.window));
+        write!(f, "(avg {rate} req/s over {} {op} {})", Span(a.window), a.threshold)
     }
 }
 
@@ -240,7 +347,26 @@ fn summary(w: &mut impl Write, s: &Summary, paint: Paint) -> io::Result<()> {
     if let (Some(first), Some(last)) = (s.first, s.last) {
         write!(w, "; log time {} to {}", Stamp(first), Stamp(last))?;
     }
-    writeln!(w)
+    writeln!(w)?;
+    let (Some(t), true) = (s.time, s.hits > 0) else { return Ok(()) };
+    let at = format!("[{}]", Stamp(t));
+    let totals = &s.totals;
+    writeln!(w, "{at}   bytes     {}", Bytes(totals.bytes))?;
+    breakdown(
+        w,
+        &at,
+        &Breakdown {
+            hits: s.hits,
+            status: &totals.status,
+            unknown_status: totals.unknown_status,
+            codes: &totals.codes,
+            sections: &totals.sections,
+            sections_approximate: totals.sections_approximate,
+            clients: &totals.clients,
+            clients_approximate: totals.clients_approximate,
+            latency: totals.latency,
+        },
+    )
 }
 
 /// A ratio shown with two decimals, rounded half up in integers so that the
@@ -306,6 +432,20 @@ mod tests {
         assert_eq!(Centis::ratio(1, 8).to_string(), "0.13");
         assert_eq!(Centis::ratio(0, 120).to_string(), "0.00");
         assert_eq!(Centis::ratio(u64::MAX, 1).to_string(), format!("{}.00", u64::MAX));
+    }
+
+    #[test]
+    fn response_times_round_to_about_three_digits() {
+        let t = |us| Time(us).to_string();
+        assert_eq!(
+            [t(0), t(999), t(1_000), t(4_249), t(9_949), t(9_950)],
+            ["0us", "999us", "1.0ms", "4.2ms", "9.9ms", "10ms"]
+        );
+        assert_eq!(
+            [t(49_920), t(999_499), t(999_500), t(2_140_000), t(9_950_000)],
+            ["50ms", "999ms", "1.0s", "2.1s", "10s"]
+        );
+        assert_eq!(t(u64::MAX), "18446744073709s");
     }
 
     #[test]

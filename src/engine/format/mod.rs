@@ -181,6 +181,12 @@ impl Pattern {
         self.items.iter().any(|i| matches!(i, Item::Literal(text) if text.contains(&byte)))
     }
 
+    /// Whether lines of this format can carry a response time (for the
+    /// latency rules of `--alert`).
+    pub fn carries_latency(&self) -> bool {
+        self.items.iter().any(|i| matches!(i, Item::Field(Field::Latency(_) | Field::UpstreamLatency)))
+    }
+
     /// Matches one line (without its line ending) against the pattern.
     pub fn parse<'a>(&self, clock: &mut ClfClock, line: &'a [u8]) -> Result<Record<'a>, Malformed> {
         let mut record = Record::default();
