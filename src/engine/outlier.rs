@@ -37,17 +37,35 @@ pub struct Held {
     status: u16,
     bytes: u64,
     latency_us: Option<u64>,
-    section: Option<([u8; section::MAX_SECTION_LEN], u8)>,
+    section: Option<Copied>,
+    /// Cut to the length reports count clients by.
+    client: Option<Copied>,
+}
+
+/// A short byte string kept inline.
+type Copied = ([u8; section::MAX_SECTION_LEN], u8);
+
+fn copied(bytes: &[u8]) -> Copied {
+    let len = bytes.len().min(section::MAX_SECTION_LEN);
+    let mut copy = [0; section::MAX_SECTION_LEN];
+    copy[..len].copy_from_slice(&bytes[..len]);
+    (copy, len as u8)
+}
+
+fn kept(copy: &Copied) -> &[u8] {
+    &copy.0[..usize::from(copy.1)]
 }
 
 impl Held {
     pub fn new(record: &Record<'_>) -> Held {
-        let section = record.section.map(|s| {
-            let mut copy = [0; section::MAX_SECTION_LEN];
-            copy[..s.len()].copy_from_slice(s);
-            (copy, s.len() as u8)
-        });
-        Held { time: record.time, status: record.status, bytes: record.bytes, latency_us: record.latency_us, section }
+        Held {
+            time: record.time,
+            status: record.status,
+            bytes: record.bytes,
+            latency_us: record.latency_us,
+            section: record.section.map(copied),
+            client: record.client.map(copied),
+        }
     }
 
     pub fn record(&self) -> Record<'_> {
@@ -57,7 +75,8 @@ impl Held {
             status: self.status,
             bytes: self.bytes,
             latency_us: self.latency_us,
-            section: self.section.as_ref().map(|(s, len)| &s[..usize::from(*len)]),
+            section: self.section.as_ref().map(kept),
+            client: self.client.as_ref().map(kept),
             ..Record::default()
         }
     }
