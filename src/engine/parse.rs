@@ -44,10 +44,11 @@ impl LogFormat {
     }
 
     /// Whether lines can carry a response time (for the latency rules of
-    /// `--alert`); `None` while `auto` has not chosen.
+    /// `--alert`); `None` when only the lines can say.
     pub fn carries_latency(&self) -> Option<bool> {
         match self {
-            LogFormat::Auto => None,
+            // W3C says its columns in the file, and may change them.
+            LogFormat::Auto | LogFormat::W3c => None,
             LogFormat::Common | LogFormat::Combined | LogFormat::Csv => Some(false),
             // Found by name, when a line has one.
             LogFormat::Json => Some(true),
