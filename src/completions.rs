@@ -33,6 +33,8 @@ pub struct Opt<'a> {
     pub value: Option<&'a str>,
     /// The first line of its description, without `[default: ...]`.
     pub about: &'a str,
+    /// It may be given more than once: its description says "repeat".
+    pub repeatable: bool,
 }
 
 impl Opt<'_> {
@@ -42,10 +44,28 @@ impl Opt<'_> {
     }
 }
 
-/// The options `--help` lists, in its order. An option line starts with
-/// `  -x, --long` or `      --long`, its value name and description after.
+/// A description's continuation line starts past the option column.
+const CONTINUED: &str = "                    ";
+
+/// The options `--help` lists, in its order, with whether each is
+/// repeatable (said on its line or on those continuing it).
 pub fn options() -> Vec<Opt<'static>> {
-    HELP.lines().filter_map(option_line).collect()
+    let mut options: Vec<Opt<'static>> = Vec::new();
+    // Whether the line before belongs to the last option.
+    let mut within = false;
+    for line in HELP.lines() {
+        if let Some(o) = option_line(line) {
+            options.push(o);
+            within = true;
+        } else if within && line.starts_with(CONTINUED) {
+            if let Some(last) = options.last_mut() {
+                last.repeatable |= line.contains("repeat");
+            }
+        } else {
+            within = false;
+        }
+    }
+    options
 }
 
 fn option_line(line: &'static str) -> Option<Opt<'static>> {
@@ -62,7 +82,9 @@ fn option_line(line: &'static str) -> Option<Opt<'static>> {
     };
     let about = about.trim();
     let about = about.find(" [default:").map_or(about, |i| &about[..i]);
-    Some(Opt { short, long, value, about })
+    let repeatable = about.contains("repeat");
+    let about = about.trim_end_matches([';', ',']);
+    Some(Opt { short, long, value, about, repeatable })
 }
 
 /// The completion script for `shell`.
@@ -113,9 +135,12 @@ fn zsh(options: &[Opt<'_>]) -> String {
     for o in options {
         // Inside '...' and [...]: a quote closes and reopens, no bracket.
         let about = o.about.replace('\'', "'\\''").replace('[', "(").replace(']', ")");
-        let (names, exclusive) = match o.short {
-            Some(c) => (format!("{{-{c},--{}}}", o.long), format!("'(-{c} --{})'", o.long)),
-            None => (format!("--{}", o.long), String::new()),
+        // A repeatable option may come again; any other, once.
+        let (names, exclusive) = match (o.short, o.repeatable) {
+            (Some(c), false) => (format!("{{-{c},--{}}}", o.long), format!("'(-{c} --{})'", o.long)),
+            (Some(c), true) => (format!("{{-{c},--{}}}", o.long), "'*'".to_owned()),
+            (None, false) => (format!("--{}", o.long), String::new()),
+            (None, true) => (format!("--{}", o.long), "'*'".to_owned()),
         };
         let value = match o.value {
             Some(v) if o.takes_file() => format!(":{v}:_files"),
@@ -153,14 +178,15 @@ mod tests {
     #[test]
     fn option_lines_are_read_whole() {
         let o =
-            option_line("  -f, --follow PATH         follow PATH like tail -F, across rotations").expect("an option");
+            option_line("  -f, --follow PATH         follow PATH like tail -F, across rotations;").expect("an option");
         assert_eq!(
             o,
             Opt {
                 short: Some('f'),
                 long: "follow",
                 value: Some("PATH"),
-                about: "follow PATH like tail -F, across rotations"
+                about: "follow PATH like tail -F, across rotations",
+                repeatable: false,
             }
         );
         let o =
@@ -183,5 +209,7 @@ mod tests {
             assert!(longs.contains(&expected), "--{expected} missing from {longs:?}");
         }
         assert!(options.iter().all(|o| !o.about.is_empty()), "{options:?}");
+        let repeatable: Vec<&str> = options.iter().filter(|o| o.repeatable).map(|o| o.long).collect();
+        assert_eq!(repeatable, ["follow", "alert"]);
     }
 }
