@@ -8,6 +8,7 @@ mod formats;
 mod live;
 mod man;
 mod output;
+mod properties;
 mod replay;
 mod rules;
 mod util;
