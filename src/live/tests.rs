@@ -14,7 +14,8 @@ use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use super::{Clocks, stream_on};
+use super::watch::Watch;
+use super::{Clocks, Following, GATHER, stream_on};
 use crate::engine::alert::Threshold;
 use crate::engine::{Clock, Config, Engine};
 use crate::input::Input;
@@ -189,4 +190,18 @@ fn sigterm_mid_line_counts_the_cut_off_line_as_skipped() {
         _ => {}
     });
     assert!(summary(&out).contains(r#""lines":4,"hits":3,"malformed":0,"late":0,"early":0,"skipped":1,"#), "{out}");
+}
+
+#[test]
+fn change_events_gather_for_a_while_after_new_data() {
+    let now = Instant::now();
+    let every = Duration::from_millis(250);
+    let watch = Some(Rc::new(Watch::new().expect("inotify")));
+    let mut following = Following { followers: Vec::new(), watch, every, next_check: now + every, gather_until: now };
+    assert!(following.poll_fd(now).is_some(), "a quiet log's first write wakes at once");
+    assert_eq!(following.timeout(now), every);
+    following.gather_until = now + GATHER;
+    assert!(following.poll_fd(now).is_none(), "events gather");
+    assert_eq!(following.timeout(now), GATHER, "then are looked at");
+    assert!(following.poll_fd(now + GATHER).is_some());
 }
