@@ -5,7 +5,8 @@
 //! only through [`Clocks`], so tests run it on a fake clock.
 
 pub mod follow;
-#[cfg(test)]
+// The tests read their pipe through /proc.
+#[cfg(all(test, target_os = "linux"))]
 mod tests;
 mod watch;
 

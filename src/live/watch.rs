@@ -6,7 +6,8 @@
 //!
 //! Each open file is watched by inode, wherever it is renamed to, for its
 //! data and attributes; each followed path's directory is watched for names
-//! coming and going.
+//! coming and going. On other systems there is no watch, and the timer
+//! serves alone.
 
 use std::fs::File;
 use std::io;
@@ -23,10 +24,12 @@ pub struct Changes {
     pub path: bool,
 }
 
+#[cfg(target_os = "linux")]
 /// On an open file: its data, its attributes (a link count that drops to
 /// zero, a mode that changes), and its moves and deletion.
 const FILE_EVENTS: u32 = libc::IN_MODIFY | libc::IN_ATTRIB | libc::IN_MOVE_SELF | libc::IN_DELETE_SELF;
 
+#[cfg(target_os = "linux")]
 /// On a directory: names coming and going, and attributes of what it holds
 /// (a followed file made readable).
 const DIRECTORY_EVENTS: u32 =
@@ -36,6 +39,7 @@ pub struct Watch {
     fd: OwnedFd,
 }
 
+#[cfg(target_os = "linux")]
 impl Watch {
     /// A new inotify instance, or the reason there is none (too many
     /// instances, or no inotify on this system).
@@ -108,6 +112,7 @@ impl Watch {
     }
 }
 
+#[cfg(target_os = "linux")]
 /// The mask of each event in a buffer read from inotify: a header
 /// (`wd`, `mask`, `cookie`, `len`, four 32-bit fields) then `len` bytes of
 /// name. A queue overflow's event has its own mask bit, so it counts as a
@@ -123,7 +128,31 @@ fn masks(mut buf: &[u8]) -> impl Iterator<Item = u32> + '_ {
     })
 }
 
-#[cfg(test)]
+/// Elsewhere: no watch, so the loop relies on its timer.
+#[cfg(not(target_os = "linux"))]
+impl Watch {
+    pub fn new() -> io::Result<Watch> {
+        Err(io::ErrorKind::Unsupported.into())
+    }
+
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    pub fn directory_of(&self, _path: &Path) {}
+
+    pub fn file(&self, _file: &File) -> Option<i32> {
+        None
+    }
+
+    pub fn forget(&self, _wd: i32) {}
+
+    pub fn take(&self) -> Changes {
+        Changes::default()
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
 mod tests {
     use std::fs::{self, OpenOptions};
     use std::io::Write;
