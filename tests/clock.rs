@@ -224,3 +224,35 @@ fn late_lines_are_explained_with_the_max_delay_that_counts_them() {
     let run = logmon().args(["-q"]).arg(data("exercise_sample.csv")).run();
     assert!(!run.stderr.contains("arrived late"), "the exercise sample is in order{run}");
 }
+
+#[test]
+fn rfc3339_times_read_back() {
+    assert_eq!(epoch("2019-02-07T21:11:00Z"), T0);
+    assert_eq!(epoch("2030-01-01T00:00:00Z"), YEARS_AHEAD);
+}
+
+#[test]
+fn the_first_live_report_covers_no_time_before_the_start() {
+    // An empty pipe: the one report used to start at the top of the hour.
+    let before = crate::util::now();
+    let run = logmon().args(["-o", "json", "-i", "1h"]).stdin("").run();
+    run.expect_success();
+    let reports = run.json_of("report");
+    assert!(!reports.is_empty(), "{run}");
+    let start = epoch(reports[0].str("start"));
+    assert!(start >= before, "report from {start}, started at {before}{run}");
+}
+
+/// Seconds since the epoch of an RFC 3339 `YYYY-MM-DDTHH:MM:SSZ`.
+fn epoch(rfc3339: &str) -> i64 {
+    let n = |a: usize, b: usize| rfc3339[a..b].parse::<i64>().expect("digits");
+    let (y, m, d) = (n(0, 4), n(5, 7), n(8, 10));
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    days * 86_400 + n(11, 13) * 3600 + n(14, 16) * 60 + n(17, 19)
+}
