@@ -11,7 +11,9 @@
 //!   that was truncated and then grew past the old offset between two checks
 //!   is caught by comparing the bytes just before the offset.
 //! - missing, a directory, not a regular file (a FIFO) or unreadable: said
-//!   once on stderr, then retried at every check until it comes back.
+//!   once on stderr, then retried at every check until it comes back. A
+//!   file just renamed away is said missing only if it still is at the next
+//!   check: change events wake the follower between rename and create.
 //!
 //! Time is an input: every call takes `now` from its caller, so the rules
 //! run on a fake clock in tests.
@@ -69,6 +71,10 @@ impl<W: Write> Lines for Monitor<W> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Condition {
     Fine,
+    /// The file being read just left the path: a rotation puts another
+    /// there within moments, so it is said missing only if it still is at
+    /// the next check.
+    Moved,
     Missing,
     Problem(String),
 }
@@ -266,7 +272,7 @@ impl Follower {
         follower
     }
 
-    /// The path followed, as given.
+    /// The path followed, for messages.
     pub fn name(&self) -> &Name {
         &self.name
     }
@@ -281,7 +287,7 @@ impl Follower {
     pub fn trouble_now(&self) -> Option<&str> {
         match &self.condition {
             Condition::Fine => None,
-            Condition::Missing => Some("missing"),
+            Condition::Moved | Condition::Missing => Some("missing"),
             Condition::Problem(why) => Some(why),
         }
     }
@@ -345,6 +351,10 @@ impl Follower {
                 return Ok(false);
             }
             Ok(meta) => meta,
+            Err(e) if e.kind() == io::ErrorKind::NotFound && self.orphan(now) => {
+                self.condition = Condition::Moved;
+                return Ok(false);
+            }
             Err(e) => {
                 self.orphan(now);
                 self.trouble(&e);
@@ -436,13 +446,13 @@ impl Follower {
 
     /// The path no longer names the file being read: keep reading it as a
     /// rotated file, which is let go once quiet, so that a deleted log's
-    /// space is freed.
-    fn orphan(&mut self, now: Instant) {
-        if let Some(mut current) = self.current.take() {
-            current.changed = now;
-            self.rotated.push(current);
-            self.orphaned = true;
-        }
+    /// space is freed. `true` if there was a file being read.
+    fn orphan(&mut self, now: Instant) -> bool {
+        let Some(mut current) = self.current.take() else { return false };
+        current.changed = now;
+        self.rotated.push(current);
+        self.orphaned = true;
+        true
     }
 
     fn let_go_of_quiet_rotated(&mut self, now: Instant, lines: &mut impl Lines) -> Result<(), Error> {
@@ -476,7 +486,7 @@ impl Follower {
             match &condition {
                 Condition::Missing => diag::say(format_args!("{}: missing; waiting for it to appear", self.name)),
                 Condition::Problem(why) => diag::say(format_args!("{}: {why}; retrying", self.name)),
-                Condition::Fine => {}
+                Condition::Fine | Condition::Moved => {}
             }
             self.condition = condition;
         }

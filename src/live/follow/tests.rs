@@ -10,7 +10,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::{Follower, Lines, ROTATED_GRACE};
+use super::{Condition, Follower, Lines, ROTATED_GRACE};
 use crate::error::Error;
 use crate::input::Line;
 use crate::output::escape::Name;
@@ -155,6 +155,27 @@ fn a_deleted_file_is_read_to_its_end_then_closed_once_quiet() {
     assert_eq!(run.follower.rotated.len(), 1, "still open");
     run.check_after(ROTATED_GRACE.as_millis() as u64);
     assert!(run.follower.rotated.is_empty(), "closed, so its space is freed");
+}
+
+#[test]
+fn a_rotation_is_not_called_missing_while_the_new_file_comes() {
+    let dir = Dir::new("moved");
+    let log = dir.path("access.log");
+    append(&log, "");
+    let mut run = Run::new(&log, false);
+    fs::rename(&log, dir.path("access.log.1")).expect("rename");
+    // Woken by the rename, before the new file is there.
+    run.check_after(0);
+    assert_eq!(run.follower.condition, Condition::Moved, "not said yet");
+    assert_eq!(run.follower.trouble_now(), Some("missing"), "but reports say so");
+    append(&log, "new\n");
+    run.check_after(1);
+    assert_eq!((run.seen(), &run.follower.condition), (vec!["new"], &Condition::Fine));
+    // Gone for longer than a check: now it is said.
+    fs::remove_file(&log).expect("rm");
+    run.check_after(1);
+    run.check_after(250);
+    assert_eq!(run.follower.condition, Condition::Missing);
 }
 
 #[test]
