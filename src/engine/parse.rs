@@ -172,6 +172,8 @@ pub struct Parser {
     presets: Vec<(Preset, Pattern)>,
     /// The W3C columns in force.
     w3c: W3c,
+    /// The container wrappers this format can be told from.
+    look: wrapper::Look,
 }
 
 impl Parser {
@@ -182,12 +184,17 @@ impl Parser {
             _ => Vec::new(),
         };
         let presets = presets.into_iter().filter_map(|p| Some((p, p.compile()?))).collect();
+        let look = match &format {
+            LogFormat::Custom(pattern) if pattern.writes(b'|') => wrapper::Look::NotCompose,
+            _ => wrapper::Look::All,
+        };
         Parser {
             strict: format == LogFormat::Combined,
             format,
             clock: ClfClock::default(),
             presets,
             w3c: W3c::default(),
+            look,
         }
     }
 
@@ -207,11 +214,7 @@ impl Parser {
         if line.is_empty() {
             return Parsed::Malformed(Malformed::Empty);
         }
-        let look = match &self.format {
-            LogFormat::Custom(pattern) if pattern.writes(b'|') => wrapper::Look::NotCompose,
-            _ => wrapper::Look::All,
-        };
-        let line = match wrapper::unwrap(line, look, &mut scratch.unwrapped) {
+        let line = match wrapper::unwrap(line, self.look, &mut scratch.unwrapped) {
             Ok(inner) => inner,
             Err(why) => return Parsed::Malformed(why),
         };

@@ -14,6 +14,7 @@ use std::fmt;
 
 use memchr::memchr;
 
+use super::bytes;
 use super::parse::{self, Malformed, Record, UNKNOWN_STATUS};
 use super::section;
 use super::timestamp::{self, CLF_LEN, ClfClock, Epoch, Unit, Zone};
@@ -23,8 +24,63 @@ use super::timestamp::{self, CLF_LEN, ClfClock, Epoch, Unit, Zone};
 pub struct Pattern {
     dialect: Dialect,
     items: Vec<Item>,
+    /// The items as the matcher walks them, each field knowing where it
+    /// ends.
+    steps: Vec<Step>,
     /// Spaces after a literal that ends in one are padding (Squid's).
     padded: bool,
+}
+
+/// One step of the matcher.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Step {
+    Literal(Literal),
+    Field { field: Field, end: End },
+}
+
+/// Where a field ends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum End {
+    /// At the end of the line.
+    Line,
+    /// Before the literal the line ends with (the pattern's last item).
+    Last(Literal),
+    /// At the first occurrence of the next literal that fits; before a
+    /// status, one that a status follows.
+    Next { literal: Literal, before_status: bool },
+}
+
+/// Literal text, with its first eight bytes as a word to compare at once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Literal {
+    bytes: Vec<u8>,
+    word: u64,
+    mask: u64,
+}
+
+impl Literal {
+    fn new(bytes: &[u8]) -> Literal {
+        let mut word = [0u8; 8];
+        let mut mask = [0u8; 8];
+        for (i, &b) in bytes.iter().take(8).enumerate() {
+            word[i] = b;
+            mask[i] = 0xff;
+        }
+        Literal { bytes: bytes.to_vec(), word: u64::from_le_bytes(word), mask: u64::from_le_bytes(mask) }
+    }
+
+    /// Whether `s` starts with this text.
+    #[inline(always)]
+    fn starts(&self, s: &[u8]) -> bool {
+        match s.first_chunk::<8>() {
+            Some(chunk) if self.bytes.len() <= 8 => u64::from_le_bytes(*chunk) & self.mask == self.word,
+            _ => has_prefix(s, &self.bytes),
+        }
+    }
+
+    fn first(&self) -> u8 {
+        self.bytes[0]
+    }
 }
 
 /// Whose format-string language a [`Pattern`] was written in.
@@ -167,8 +223,31 @@ impl Builder {
         if !has(|f| f == Field::Status) {
             return Err(CompileError::new("no status field (such as $status or %>s)", text));
         }
-        Ok(Pattern { dialect, items: self.items, padded: false })
+        let steps = steps(&self.items);
+        Ok(Pattern { dialect, items: self.items, steps, padded: false })
     }
+}
+
+/// The matcher's steps for `items`, which never has two fields in a row.
+fn steps(items: &[Item]) -> Vec<Step> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| match item {
+            Item::Literal(text) => Step::Literal(Literal::new(text)),
+            Item::Field(field) => {
+                let end = match items.get(i + 1) {
+                    Some(Item::Literal(text)) if i + 2 == items.len() => End::Last(Literal::new(text)),
+                    Some(Item::Literal(text)) => End::Next {
+                        literal: Literal::new(text),
+                        before_status: items.get(i + 2) == Some(&Item::Field(Field::Status)),
+                    },
+                    _ => End::Line,
+                };
+                Step::Field { field: *field, end }
+            }
+        })
+        .collect()
 }
 
 impl Pattern {
@@ -192,25 +271,20 @@ impl Pattern {
         let mut record = Record::default();
         let mut time = None;
         let mut at = 0;
-        for (i, item) in self.items.iter().enumerate() {
-            match item {
-                Item::Literal(text) => {
-                    if !line[at..].starts_with(text) {
+        for step in &self.steps {
+            match step {
+                Step::Literal(literal) => {
+                    if !literal.starts(&line[at..]) {
                         return Err(Malformed::NotFormat);
                     }
-                    at += text.len();
-                    if self.padded && text.ends_with(b" ") {
+                    at += literal.bytes.len();
+                    if self.padded && literal.bytes.ends_with(b" ") {
                         at += line[at..].iter().take_while(|&&c| c == b' ').count();
                     }
                 }
-                Item::Field(field) => {
-                    let end = self.field_end(line, at, i)?;
+                Step::Field { field, end } => {
+                    let end = field_end(line, at, end, field.is_word())?;
                     let value = &line[at..end];
-                    // A field that ran past a space where its kind has none
-                    // matched the wrong text: the line is of another format.
-                    if field.is_word() && memchr(b' ', value).is_some() {
-                        return Err(Malformed::NotFormat);
-                    }
                     match field {
                         Field::Time(stamp) if time.is_none() => time = Some(read_time(clock, *stamp, value)?),
                         _ => fill(&mut record, *field, value)?,
@@ -226,37 +300,61 @@ impl Pattern {
         record.time = time.ok_or(Malformed::NoTimestamp)?;
         Ok(record)
     }
+}
 
-    /// Where the field at `items[i]`, starting at `from`, ends: at the next
-    /// literal, or the end of the line. A final literal is the line's end;
-    /// a quote escaped by a backslash does not end a field; a literal
-    /// before the status is only taken where a status follows it.
-    fn field_end(&self, line: &[u8], from: usize, i: usize) -> Result<usize, Malformed> {
-        let text = match self.items.get(i + 1) {
-            None => return Ok(line.len()),
-            Some(Item::Literal(text)) => text,
-            Some(Item::Field(_)) => return Err(Malformed::NotFormat),
-        };
-        if i + 2 == self.items.len() {
-            return match line.len().checked_sub(text.len()) {
-                Some(end) if end >= from && line.ends_with(text) => Ok(end),
-                _ => Err(Malformed::NotFormat),
-            };
-        }
-        let before_status = self.items.get(i + 2) == Some(&Item::Field(Field::Status));
-        let mut at = from;
-        while let Some(found) = memchr(text[0], &line[at..]) {
-            let start = at + found;
-            if let Some(after) = line[start..].strip_prefix(&text[..])
-                && !(text[0] == b'"' && escaped(&line[from..start]))
-                && (!before_status || status_follows(after))
-            {
-                return Ok(start);
-            }
-            at = start + 1;
-        }
-        Err(Malformed::NotFormat)
+/// Where a field starting at `from` ends. A quote escaped by a backslash
+/// does not end a field. A `word` never runs past a space: one that would
+/// has matched the wrong text, and the line is of another format.
+#[inline]
+fn field_end(line: &[u8], from: usize, end: &End, word: bool) -> Result<usize, Malformed> {
+    let (stop, literal) = match end {
+        End::Line => return Ok(line.len()),
+        End::Last(literal) => match line.len().checked_sub(literal.bytes.len()) {
+            Some(stop) if stop >= from && literal.starts(&line[stop..]) => (stop, literal),
+            _ => return Err(Malformed::NotFormat),
+        },
+        End::Next { literal, before_status } => (literal_at(line, from, literal, *before_status, word)?, literal),
+    };
+    if word && literal.first() != b' ' && bytes::find(&line[from..stop], b' ').is_some() {
+        return Err(Malformed::NotFormat);
     }
+    Ok(stop)
+}
+
+/// Where `literal` next starts, from `from` on.
+#[inline]
+fn literal_at(
+    line: &[u8],
+    from: usize,
+    literal: &Literal,
+    before_status: bool,
+    word: bool,
+) -> Result<usize, Malformed> {
+    let first = literal.first();
+    let mut at = from;
+    // Fields are short: a word-at-a-time search beats memchr's setup.
+    while let Some(found) = bytes::find(&line[at..], first) {
+        let start = at + found;
+        if literal.starts(&line[start..])
+            && !(first == b'"' && escaped(&line[from..start]))
+            && (!before_status || status_follows(&line[start + literal.bytes.len()..]))
+        {
+            return Ok(start);
+        }
+        // A word ends at its first space, whatever follows it.
+        if word && first == b' ' {
+            break;
+        }
+        at = start + 1;
+    }
+    Err(Malformed::NotFormat)
+}
+
+/// Whether `s` starts with `prefix`: literals are a few bytes, where a
+/// loop is cheaper than a call to memcmp.
+#[inline(always)]
+fn has_prefix(s: &[u8], prefix: &[u8]) -> bool {
+    s.len() >= prefix.len() && s.iter().zip(prefix).all(|(a, b)| a == b)
 }
 
 /// Whether a quote after `value` is escaped: an odd run of backslashes.
@@ -290,7 +388,7 @@ fn fill<'a>(record: &mut Record<'a>, field: Field, value: &'a [u8]) -> Result<()
             if record.section.is_none() {
                 record.section = section::of_request(value);
             }
-            let method = memchr(b' ', value).map(|end| &value[..end]);
+            let method = bytes::find(value, b' ').map(|end| &value[..end]);
             record.method = record.method.or(method.and_then(known));
         }
         Field::Method => record.method = record.method.or(known(value)),
