@@ -41,8 +41,9 @@ Usage: scripts/gen-log [OPTIONS] > access.log
        cargo run --release --example gen-log -- [OPTIONS]
 
 Output:
-  --format FMT       combined, common or csv (classic exercise CSV,
-                     date in Unix seconds)                      [combined]
+  --format FMT       combined, common, csv (classic exercise CSV,
+                     date in Unix seconds) or caddy (Caddy v2's
+                     JSON access log)                           [combined]
 
 Time and volume:
   --start EPOCH      first second of traffic, Unix seconds
@@ -118,6 +119,8 @@ enum Format {
     Combined,
     Common,
     Csv,
+    /// Caddy v2's JSON access log, for the JSON-lines benchmark.
+    Caddy,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -258,7 +261,8 @@ fn parse_format(v: &str) -> Result<Format, String> {
         "combined" => Ok(Format::Combined),
         "common" => Ok(Format::Common),
         "csv" => Ok(Format::Csv),
-        _ => Err(format!("invalid --format '{v}' (expected combined, common or csv)")),
+        "caddy" => Ok(Format::Caddy),
+        _ => Err(format!("invalid --format '{v}' (expected combined, common, csv or caddy)")),
     }
 }
 
@@ -1257,6 +1261,9 @@ struct Fields<'a> {
 /// date field (brackets included) so a fault can replace it.
 fn render(format: Format, clock: &mut Clock, f: &Fields, out: &mut Vec<u8>) -> Range<usize> {
     let date;
+    if format == Format::Caddy {
+        return render_caddy(f, out);
+    }
     if format == Format::Csv {
         out.push(b'"');
         push_addr(out, f.addr);
@@ -1300,6 +1307,62 @@ fn render(format: Format, clock: &mut Clock, f: &Fields, out: &mut Vec<u8>) -> R
         out.push(b'"');
     }
     date
+}
+
+/// A Caddy v2 access-log line, about 450 bytes; returns the range of `ts`.
+/// The fraction of `ts`, the port and the duration are derived from the
+/// size, so the output stays deterministic.
+fn render_caddy(f: &Fields, out: &mut Vec<u8>) -> Range<usize> {
+    let size = f.size.unwrap_or(0);
+    out.extend_from_slice(br#"{"level":"info","ts":"#);
+    let start = out.len();
+    push_u64(out, f.epoch);
+    out.push(b'.');
+    push_padded(out, size % 1000, 3);
+    let date = start..out.len();
+    out.extend_from_slice(br#","logger":"http.log.access","msg":"handled request","request":{"remote_ip":""#);
+    push_addr(out, f.addr);
+    out.extend_from_slice(br#"","remote_port":""#);
+    push_u64(out, 10_000 + size % 50_000);
+    let part = |i: usize| f.request.get(i).copied().unwrap_or(b"");
+    let (method, uri, proto) = match f.request.len() {
+        3 => (part(0), part(1), part(2)),
+        _ => (&b""[..], part(0), &b""[..]),
+    };
+    out.extend_from_slice(br#"","proto":""#);
+    push_json(out, proto);
+    out.extend_from_slice(br#"","method":""#);
+    push_json(out, method);
+    out.extend_from_slice(br#"","host":"www.example.com","uri":""#);
+    push_json(out, uri);
+    out.extend_from_slice(br#"","headers":{"User-Agent":[""#);
+    push_json(out, f.ua.as_bytes());
+    out.extend_from_slice(br#""],"Referer":[""#);
+    push_json(out, f.referer);
+    out.extend_from_slice(br#""],"Accept":["*/*"]}},"bytes_read":0,"user_id":"","duration":0."#);
+    push_padded(out, size.wrapping_mul(7) % 1_000_000, 6);
+    out.extend_from_slice(br#","size":"#);
+    push_u64(out, size);
+    out.extend_from_slice(br#","status":"#);
+    push_u64(out, u64::from(f.status));
+    out.extend_from_slice(br#","resp_headers":{"Server":["Caddy"],"Content-Type":["text/html; charset=utf-8"]}}"#);
+    date
+}
+
+/// Bytes inside a JSON string: quotes, backslashes and control bytes escaped.
+fn push_json(out: &mut Vec<u8>, bytes: &[u8]) {
+    for &b in bytes {
+        match b {
+            b'"' | b'\\' => out.extend_from_slice(&[b'\\', b]),
+            0..0x20 => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(b >> 4)]);
+                out.push(HEX[usize::from(b & 15)]);
+            }
+            _ => out.push(b),
+        }
+    }
 }
 
 fn push_request(out: &mut Vec<u8>, parts: &[&[u8]]) {
@@ -1800,5 +1863,18 @@ mod tests {
         assert_eq!(stats.lines, 40);
         let first = lines.next().unwrap();
         assert!(first.contains(",1549573860,\""), "{first}");
+    }
+
+    #[test]
+    fn caddy_lines_are_json_objects() {
+        let (out, stats) = output(&["--format", "caddy", "--duration", "2", "--noise", "0", "--tls", "0.5"]);
+        let text = String::from_utf8_lossy(&out);
+        assert_eq!(stats.lines, 40);
+        for line in text.lines() {
+            assert!(line.starts_with(r#"{"level":"info","ts":154957386"#) && line.ends_with("}}"), "{line}");
+            assert!(line.contains(r#","status":"#) && !line.contains('\n'), "{line}");
+        }
+        // nginx writes a TLS handshake as `\x16...`; its backslashes are escaped.
+        assert!(text.contains(r#""uri":"\\x16"#), "{text}");
     }
 }

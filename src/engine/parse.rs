@@ -205,7 +205,8 @@ impl Parser {
     }
 
     /// Parses one line (without its newline). A container's wrapper is taken
-    /// off first.
+    /// off first, until a line without one is a hit: the stream is then
+    /// known to be plain, and wrappers are no longer looked for.
     #[inline]
     pub fn parse<'a>(&mut self, line: &'a [u8], scratch: &'a mut Scratch) -> Parsed<'a> {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -214,10 +215,23 @@ impl Parser {
         if line.is_empty() {
             return Parsed::Malformed(Malformed::Empty);
         }
-        let line = match wrapper::unwrap(line, self.look, &mut scratch.unwrapped) {
+        let Scratch { unwrapped, values } = scratch;
+        let inner = match wrapper::unwrap(line, self.look, unwrapped) {
             Ok(inner) => inner,
             Err(why) => return Parsed::Malformed(why),
         };
+        // A wrapper always leaves fewer bytes than the line had.
+        let plain = inner.len() == line.len();
+        let parsed = self.parse_unwrapped(inner, values);
+        if plain && matches!(parsed, Parsed::Hit(_)) {
+            self.look = wrapper::Look::Nothing;
+        }
+        parsed
+    }
+
+    /// Parses a line that has no container wrapper (any more).
+    #[inline]
+    fn parse_unwrapped<'a>(&mut self, line: &'a [u8], values: &'a mut Vec<u8>) -> Parsed<'a> {
         match &self.format {
             LogFormat::Common | LogFormat::Combined => match clf(&mut self.clock, line) {
                 Ok(_) if self.strict && !has_referer_and_agent(line) => Parsed::Malformed(Malformed::NotCombined),
@@ -230,14 +244,14 @@ impl Parser {
                 Err(why) => Parsed::Malformed(why),
             },
             LogFormat::Preset(_) => match self.presets.first() {
-                Some((preset, pattern)) => match preset.read(pattern, &mut self.clock, line, &mut scratch.values) {
+                Some((preset, pattern)) => match preset.read(pattern, &mut self.clock, line, values) {
                     Ok(record) => Parsed::Hit(record),
                     Err(why) => Parsed::Malformed(why),
                 },
                 None => Parsed::Malformed(Malformed::NotFormat),
             },
             LogFormat::W3c => self.w3c(line),
-            LogFormat::Json => match json::parse(line, &mut scratch.values) {
+            LogFormat::Json => match json::parse(line, values) {
                 Ok(record) => Parsed::Hit(record),
                 Err(why) => Parsed::Malformed(why),
             },
@@ -245,7 +259,7 @@ impl Parser {
                 Ok(record) => Parsed::Hit(record),
                 Err(why) => Parsed::Malformed(why),
             },
-            LogFormat::Auto => self.detect(line, &mut scratch.values),
+            LogFormat::Auto => self.detect(line, values),
         }
     }
 
@@ -371,7 +385,16 @@ fn bracketed_time(clock: &mut ClfClock, s: &[u8]) -> Option<(Epoch, usize)> {
 
 /// The client of a CLF line: the word three before the timestamp
 /// (`host ident user`), which is the first one unless a prefix precedes it.
+#[inline]
 fn client(before: &[u8]) -> &[u8] {
+    // The usual line: exactly three words.
+    if let Some(first) = bytes::find(before, b' ')
+        && let rest = &before[first + 1..]
+        && let Some(second) = bytes::find(rest, b' ')
+        && bytes::find(&rest[second + 1..], b' ').is_none()
+    {
+        return &before[..first];
+    }
     let mut end = before.len();
     for _ in 0..2 {
         match before[..end].iter().rposition(|&c| c == b' ') {

@@ -14,13 +14,20 @@ pub enum Look {
     /// A format string that itself writes `|`: a compose prefix could not
     /// be told from the line's own fields.
     NotCompose,
+    /// None: the stream is known to be plain.
+    Nothing,
 }
 
 /// The server's line inside `line`: `line` itself when it has no wrapper.
 /// A Docker line is decoded into `scratch`.
 #[inline]
 pub fn unwrap<'a>(line: &'a [u8], look: Look, scratch: &'a mut Vec<u8>) -> Result<&'a [u8], Malformed> {
-    if let Some(log) = line.strip_prefix(br#"{"log":""#) {
+    if look == Look::Nothing {
+        return Ok(line);
+    }
+    if line[0] == b'{'
+        && let Some(log) = line.strip_prefix(br#"{"log":""#)
+    {
         return docker(log, scratch).ok_or(Malformed::BadWrapper);
     }
     if let Some(inner) = cri(line) {
@@ -28,7 +35,7 @@ pub fn unwrap<'a>(line: &'a [u8], look: Look, scratch: &'a mut Vec<u8>) -> Resul
     }
     match look {
         Look::All => Ok(compose(line).unwrap_or(line)),
-        Look::NotCompose => Ok(line),
+        Look::NotCompose | Look::Nothing => Ok(line),
     }
 }
 
@@ -64,11 +71,10 @@ fn cri(line: &[u8]) -> Option<&[u8]> {
 #[inline]
 fn compose(line: &[u8]) -> Option<&[u8]> {
     let name = bytes::find(&line[..line.len().min(64)], b' ')?;
-    if name == 0 || !line[..name].iter().all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.')) {
-        return None;
-    }
     let bar = name + line[name..].iter().position(|&c| c != b' ')?;
-    line[bar..].strip_prefix(b"| ")
+    let inner = line[bar..].strip_prefix(b"| ")?;
+    let named = name > 0 && line[..name].iter().all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'));
+    named.then_some(inner)
 }
 
 #[cfg(test)]
