@@ -11,7 +11,7 @@ mod tests;
 mod watch;
 
 use std::io::{self, Write};
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -325,7 +325,15 @@ impl<'m, W: Write, C: Clocks> Loop<'m, W, C> {
         match (&mut self.source, &end) {
             (Source::Stream { stream, reader }, End::Signal(sig)) => {
                 if drain_available(stream, reader, shutdown, self.monitor, self.clocks)? {
-                    diag::say(format_args!("{}: {}: input left unread", signals::name(*sig), stream.name()));
+                    let sig = signals::name(*sig);
+                    match stream.poll_fd().and_then(waiting_bytes) {
+                        Some(n) => diag::say(format_args!(
+                            "{sig}: {}: at least {} left unread",
+                            stream.name(),
+                            output::Count(n, "byte")
+                        )),
+                        None => diag::say(format_args!("{sig}: {}: input left unread", stream.name())),
+                    }
                 }
             }
             (Source::Stream { .. }, End::EndOfInput) => {}
@@ -427,6 +435,16 @@ fn drain_followers<W: Write>(
         shutdown.bytes = shutdown.bytes.saturating_sub(READ_BUDGET);
     }
     Ok(())
+}
+
+/// Bytes a pipe holds that nobody has read yet (FIONREAD); its writer may
+/// have more. `None` if the system cannot say.
+fn waiting_bytes(fd: BorrowedFd<'_>) -> Option<u64> {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one c_int through the pointer, which is valid
+    // for the call.
+    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::FIONREAD, &mut n) };
+    (rc == 0 && n > 0).then_some(n as u64)
 }
 
 /// Reads what a pipe holds right now, without waiting for more, within
