@@ -5,7 +5,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use memchr::{memchr, memchr_iter};
+use memchr::{memchr, memchr_iter, memrchr};
 
 use super::bytes;
 use super::format::preset::Preset;
@@ -234,8 +234,10 @@ impl Parser {
     fn parse_unwrapped<'a>(&mut self, line: &'a [u8], values: &'a mut Vec<u8>) -> Parsed<'a> {
         match &self.format {
             LogFormat::Common | LogFormat::Combined => match clf(&mut self.clock, line) {
-                Ok(_) if self.strict && !has_referer_and_agent(line) => Parsed::Malformed(Malformed::NotCombined),
-                Ok(record) => Parsed::Hit(record),
+                Ok((_, tail)) if self.strict && !tail.has_referer_and_agent() => {
+                    Parsed::Malformed(Malformed::NotCombined)
+                }
+                Ok((record, _)) => Parsed::Hit(record),
                 Err(why) => Parsed::Malformed(why),
             },
             LogFormat::Csv => match csv(line) {
@@ -300,8 +302,8 @@ impl Parser {
             return Parsed::Hit(record);
         }
         let as_clf = clf(&mut self.clock, line);
-        if let Ok(record) = as_clf {
-            self.format = if has_referer_and_agent(line) { LogFormat::Combined } else { LogFormat::Common };
+        if let Ok((record, tail)) = as_clf {
+            self.format = if tail.has_referer_and_agent() { LogFormat::Combined } else { LogFormat::Common };
             return Parsed::Hit(record);
         }
         match csv(line) {
@@ -320,43 +322,97 @@ impl Parser {
 }
 
 /// `host ident user [dd/Mon/yyyy:HH:MM:SS +zzzz] "request" status bytes ...`,
-/// possibly after a prefix such as syslog's.
-fn clf<'a>(clock: &mut ClfClock, line: &'a [u8]) -> Result<Record<'a>, Malformed> {
-    let (open, time, after_stamp) = clf_timestamp(clock, line)?;
-    let rest = line[after_stamp..].strip_prefix(b" \"").ok_or(Malformed::NoRequest)?;
+/// possibly after a prefix such as syslog's. Also returns what follows the
+/// byte count, unread, for the combined format's check.
+fn clf<'a>(clock: &mut ClfClock, line: &'a [u8]) -> Result<(Record<'a>, Tail<'a>), Malformed> {
+    let stamp = clf_timestamp(clock, line)?;
+    let rest = line[stamp.after..].strip_prefix(b" \"").ok_or(Malformed::NoRequest)?;
+    // The quotes from the first `[` on: those of a prefix, then the
+    // request's two, and any inside a request that is not plain.
+    let prefix = &line[stamp.first_open..stamp.open];
+    let mut quotes = if prefix.is_empty() { 2 } else { memchr_iter(b'"', prefix).count() + 2 };
     let (section, after) = match plain_request(rest) {
         Some(found) => found,
         None => {
             let (request, after) = split_request(rest)?;
+            quotes += memchr_iter(b'"', request).count();
             (section::of_request(request), after)
         }
     };
     let code = status_len(after).ok_or(Malformed::BadStatus)?;
     let status = status(&after[..code])?;
     let field = after[code..].strip_prefix(b" ").ok_or(Malformed::BadBytes)?;
-    let end = field.iter().position(|&c| c == b' ').unwrap_or(field.len());
+    let end = bytes::find(field, b' ').unwrap_or(field.len());
     let bytes = byte_count(&field[..end])?;
-    let client = Some(client(&line[..open - 1]));
-    Ok(Record { time, status, bytes, section, client, ..Record::default() })
+    let client = Some(client(&line[..stamp.open - 1]));
+    let tail = Tail { rest: &field[end..], quotes };
+    Ok((Record { time: stamp.time, status, bytes, section, client, ..Record::default() }, tail))
+}
+
+/// What follows a CLF line's byte count, and how many quotes came before
+/// it from the line's first `[` on.
+struct Tail<'a> {
+    rest: &'a [u8],
+    quotes: usize,
+}
+
+impl Tail<'_> {
+    /// Combined format appends ` "referer" "user-agent"` after the byte
+    /// count: at least six quotes from the first `[` on (the request's two,
+    /// then two quoted fields). The quotes still missing are looked for
+    /// forward, all but the last, which is the line's last quote: the user
+    /// agent is left to the newline search, the one scan that reads it.
+    fn has_referer_and_agent(&self) -> bool {
+        // The usual ` "referer" "agent"`, the agent's quote the line's last.
+        if self.quotes == 2
+            && let Some(referer) = self.rest.strip_prefix(b" \"")
+            && let Some(close) = bytes::find(referer, b'"')
+            && let Some(agent) = referer[close + 1..].strip_prefix(b" \"")
+            && agent.last() == Some(&b'"')
+        {
+            return true;
+        }
+        let Some(wanted) = 6usize.checked_sub(self.quotes).filter(|&n| n > 0) else { return true };
+        let mut from = 0;
+        for _ in 1..wanted {
+            match memchr(b'"', &self.rest[from..]) {
+                Some(i) => from += i + 1,
+                None => return false,
+            }
+        }
+        memrchr(b'"', &self.rest[from..]).is_some()
+    }
+}
+
+/// Where a CLF line's timestamp is, and its time.
+struct ClfStamp {
+    /// The line's first `[`, which may open another field.
+    first_open: usize,
+    /// The `[` that opens the timestamp.
+    open: usize,
+    time: Epoch,
+    /// Where the text after the `]` starts.
+    after: usize,
 }
 
 /// The timestamp of a CLF line: at the first `[`, after a space, that opens
 /// a valid one (a syslog prefix's `nginx[2869]:`, a bracketed IPv6 client
-/// and other bracketed fields come before it). Returns where the `[` is,
-/// the time and where the text after the `]` starts. When no `[` opens a
+/// and other bracketed fields come before it). When no `[` opens a
 /// timestamp, the first one's defect is the line's.
 #[inline]
-fn clf_timestamp(clock: &mut ClfClock, line: &[u8]) -> Result<(usize, Epoch, usize), Malformed> {
+fn clf_timestamp(clock: &mut ClfClock, line: &[u8]) -> Result<ClfStamp, Malformed> {
     let mut first_defect = None;
+    let mut first_open = None;
     let mut from = 0;
     while let Some(found) = bytes::find(&line[from..], b'[') {
         let open = from + found;
         from = open + 1;
+        let first_open = *first_open.get_or_insert(open);
         let why = if open == 0 || line[open - 1] != b' ' {
             Malformed::NotClf
         } else {
             match bracketed_time(clock, &line[open + 1..]) {
-                Some((time, len)) => return Ok((open, time, open + len + 2)),
+                Some((time, len)) => return Ok(ClfStamp { first_open, open, time, after: open + len + 2 }),
                 None => Malformed::BadTimestamp,
             }
         };
@@ -466,13 +522,6 @@ fn split_request(rest: &[u8]) -> Result<(&[u8], &[u8]), Malformed> {
         }
     }
     Err(if quoted { Malformed::BadStatus } else { Malformed::NoRequest })
-}
-
-/// Combined format appends ` "referer" "user-agent"` after the byte count.
-fn has_referer_and_agent(line: &[u8]) -> bool {
-    let Some(open) = memchr(b'[', line) else { return false };
-    // The request's two quotes, then at least two quoted fields.
-    memchr_iter(b'"', &line[open..]).count() >= 6
 }
 
 /// `"remotehost","rfc931","authuser","date","request","status","bytes"`,

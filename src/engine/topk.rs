@@ -84,7 +84,9 @@ impl TopCounts {
     }
 
     /// Counts `n` hits of one key, at most [`MAX_SECTION_LEN`] bytes long.
-    #[inline]
+    /// Kept small enough to inline: a key already counted, the usual case,
+    /// costs a hash, a probe or two and a compare.
+    #[inline(always)]
     fn add_n(&mut self, section: &[u8], n: u64) {
         let hash = hash(section);
         let mut slot = hash as usize & self.mask;
@@ -101,6 +103,13 @@ impl TopCounts {
             }
             slot = (slot + 1) & self.mask;
         }
+        self.insert(section, hash, n, slot);
+    }
+
+    /// A key not in the table, whose probe ended at the empty `slot`: a new
+    /// entry, or Space-Saving's replacement once the table is full.
+    #[inline(never)]
+    fn insert(&mut self, section: &[u8], hash: u64, n: u64, slot: usize) {
         if self.entries.len() < self.capacity {
             let index = self.entries.len() as u16;
             self.entries.push(Entry::new(section, hash, n));
@@ -124,9 +133,13 @@ impl TopCounts {
                 }
             }
         };
-        let inherited = self.entries[least].hits;
         self.unlink(least);
-        self.entries[least] = Entry::new(section, hash, inherited + n);
+        // Overwritten in place: only the key's first `len` bytes are read.
+        let entry = &mut self.entries[least];
+        entry.hits += n;
+        entry.hash = hash;
+        entry.len = section.len() as u8;
+        entry.key[..section.len()].copy_from_slice(section);
         let mut slot = hash as usize & self.mask;
         while self.slots[slot] != EMPTY {
             slot = (slot + 1) & self.mask;
