@@ -360,7 +360,15 @@ impl<'a> Scan<'a> {
             self.byte(b'"')?;
             let (key, _) = self.string()?;
             self.byte(b':')?;
-            let value = self.value(depth, visit)?;
+            self.space();
+            // Header maps are most of a Caddy line and hold nothing logmon
+            // reads (the host is the request's own field).
+            let value = if key.ends_with(b"headers") && self.s.get(self.at) == Some(&b'{') {
+                self.at += 1;
+                self.skip(depth + 1).map(|()| Value::Other)?
+            } else {
+                self.value(depth, visit)?
+            };
             visit(key, value);
             self.space();
             match self.s.get(self.at)? {
@@ -374,28 +382,26 @@ impl<'a> Scan<'a> {
         }
     }
 
-    /// The elements of an array whose `[` was taken, through its `]`. The
-    /// members of objects inside arrays are not offered: lists of headers
-    /// and the like are nothing logmon reads.
-    fn elements(&mut self, depth: usize) -> Option<()> {
-        if depth > MAX_DEPTH {
-            return None;
-        }
-        if self.byte(b']').is_some() {
-            return Some(());
-        }
-        loop {
-            self.value(depth, &mut |_, _| {})?;
-            self.space();
-            match self.s.get(self.at)? {
-                b',' => self.at += 1,
-                b']' => {
-                    self.at += 1;
-                    return Some(());
+    /// Steps over the rest of an object or array whose opening bracket was
+    /// taken, through its closing one: strings whole, brackets counted.
+    /// Nothing in it is offered: the members of objects inside arrays
+    /// (lists of headers and the like) are nothing logmon reads.
+    fn skip(&mut self, depth: usize) -> Option<()> {
+        let mut open = 1;
+        while open > 0 {
+            let c = *self.s.get(self.at)?;
+            self.at += 1;
+            match c {
+                b'"' => {
+                    self.string()?;
                 }
-                _ => return None,
+                b'{' | b'[' if depth + open >= MAX_DEPTH => return None,
+                b'{' | b'[' => open += 1,
+                b'}' | b']' => open -= 1,
+                _ => {}
             }
         }
+        Some(())
     }
 
     fn value(&mut self, depth: usize, visit: &mut Visit<'_, 'a>) -> Option<Value<'a>> {
@@ -405,7 +411,7 @@ impl<'a> Scan<'a> {
         match first {
             b'"' => self.string().map(|(raw, escaped)| Value::Str { raw, escaped }),
             b'{' => self.members(depth + 1, visit).map(|()| Value::Other),
-            b'[' => self.elements(depth + 1).map(|()| Value::Other),
+            b'[' => self.skip(depth + 1).map(|()| Value::Other),
             b'-' | b'0'..=b'9' => {
                 let start = self.at - 1;
                 let len = self.s[self.at..]
