@@ -557,6 +557,47 @@ mod tests {
         assert_eq!(miss(&deep), Malformed::NotJson);
     }
 
+    /// Random objects of known and unknown keys, nested, with escapes, and
+    /// random damage to them: the scanner never panics, and an object that
+    /// has a valid time and status is always a hit.
+    #[test]
+    fn fuzzed_objects() {
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        // Not `size`: a size that is not a count makes the line malformed.
+        const KEYS: [&str; 9] = ["ts", "status", "uri", "request", "host", "headers", "x", "duration", "method"];
+        const STRINGS: [&str; 6] = [r"/a\/b", r"caf\u00e9", r#"q\"x"#, r"\ud83d\ude00", "-", "GET /a HTTP/1.1"];
+        let mut scratch = Vec::new();
+        for _ in 0..5000 {
+            let mut line = String::from(r#"{"ts":1549573860.5,"status":200"#);
+            for _ in 0..next(8) {
+                let key = KEYS[next(KEYS.len() as u64) as usize];
+                let value = match next(5) {
+                    0 => format!("\"{}\"", STRINGS[next(STRINGS.len() as u64) as usize]),
+                    1 => next(100_000).to_string(),
+                    2 => format!(r#"{{"{key}":["a",{{"b":null}}],"k":true}}"#),
+                    3 => "[1,[2,[3]],{\"x\":\"]\"}]".to_owned(),
+                    _ => "false".to_owned(),
+                };
+                line.push_str(&format!(",\"{key}\":{value}"));
+            }
+            line.push('}');
+            // Later duplicates of the keys read first do not change them.
+            assert!(parse(line.as_bytes(), &mut scratch).is_ok(), "{line}");
+            let mut damaged = line.into_bytes();
+            for _ in 0..1 + next(3) {
+                let at = next(damaged.len() as u64) as usize;
+                damaged[at] = b"{}[]\"\\:, x\xff"[next(11) as usize];
+            }
+            let _ = parse(&damaged, &mut scratch);
+        }
+    }
+
     /// Every prefix, and every single-byte change, of a line: no panic.
     #[test]
     fn no_input_makes_the_scanner_panic() {
