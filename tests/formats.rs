@@ -37,6 +37,25 @@ fn format_strings_read_a_combined_log_as_the_built_in_format_does() {
     }
 }
 
+/// Without the one line cut short, `auto` and the format strings read the
+/// real log the same way, report for report.
+#[test]
+fn format_strings_and_auto_agree() {
+    let text = std::fs::read_to_string(data("apache_combined_10k.log")).expect("fixture");
+    let whole: String = text.lines().filter(|l| l.ends_with('"')).map(|l| format!("{l}\n")).collect();
+    assert_eq!(whole.lines().count(), 9_999);
+    let dir = crate::util::TempDir::new("agree");
+    let log = dir.path("whole.log");
+    std::fs::write(&log, whole).expect("write");
+    let auto = logmon().args(["-o", "json"]).arg(&log).run();
+    auto.expect_success();
+    assert_eq!(auto.summary().int("malformed"), 0, "{auto}");
+    for format in [NGINX_COMBINED, APACHE_COMBINED] {
+        let run = logmon().args(["-o", "json", "--log-format", format]).arg(&log).run();
+        assert_eq!(events_without_format(&run), events_without_format(&auto), "{run}");
+    }
+}
+
 #[test]
 fn a_bad_format_string_is_a_usage_error_that_names_the_fault() {
     let run = logmon().args(["--log-format", "nginx:[$time_local] $status$body_bytes_sent"]).arg("-").run();
