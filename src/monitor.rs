@@ -72,10 +72,6 @@ impl<W: Write> Monitor<W> {
         &self.engine
     }
 
-    pub fn engine_mut(&mut self) -> &mut Engine {
-        &mut self.engine
-    }
-
     /// Line `number` of `source`.
     pub fn line(&mut self, source: &Name, number: u64, line: Line<'_>) -> Result<Outcome, Error> {
         let outcome = match line {

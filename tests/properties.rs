@@ -4,11 +4,12 @@
 //! model of the window. No crate: a small seeded generator.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use logmon::engine::alert::{AlertState, Threshold};
 use logmon::engine::stats::{Report, Summary};
 use logmon::engine::timestamp::Epoch;
-use logmon::engine::{Clock, Config, Engine, Event, MAX_DELAY};
+use logmon::engine::{Clock, Config, Engine, Event, MAX_DELAY, Now};
 
 /// 2019-02-07T21:11:00Z.
 const T0: Epoch = 1_549_573_860;
@@ -152,6 +153,59 @@ fn live_counts_every_line_once_whatever_the_clock() {
         engine.finish(Some(now));
         drain(&mut engine, &mut events);
         check_contract(&events, fed, &what);
+    }
+}
+
+#[test]
+fn live_counts_every_line_once_when_the_wall_clock_is_stepped() {
+    for seed in 0..100 {
+        let mut rng = Rng(3_000 + seed);
+        let config = config(&mut rng, Clock::Wall);
+        let what = format!("seed {seed}, {config:?}");
+        let mut engine = Engine::new(config);
+        let mut events = Vec::new();
+        // Milliseconds on both clocks; the realtime one is stepped now and
+        // then, back or forward, and lines are stamped by it.
+        let (mut monotonic, mut realtime): (u64, i64) = (0, T0 * 1_000);
+        let read = |monotonic: u64, realtime: i64| Now {
+            monotonic: Duration::from_millis(monotonic),
+            realtime: Duration::from_millis(realtime as u64),
+        };
+        engine.handle_clock(read(monotonic, realtime));
+        let mut fed = 0;
+        let mut last_report_end = Epoch::MIN;
+        for _ in 0..rng.range(0, 300) {
+            let tick = rng.range(0, 1_500);
+            monotonic += tick as u64;
+            realtime += tick;
+            if rng.chance(3) {
+                realtime += rng.range(-7_200_000, 7_200_000);
+            }
+            engine.handle_clock(read(monotonic, realtime));
+            for _ in 0..rng.range(0, 5) {
+                let t = realtime / 1_000 - rng.range(0, 3);
+                let bytes = if rng.chance(3) { b"junk".to_vec() } else { line(t, &mut rng) };
+                engine.handle_line(&bytes);
+                fed += 1;
+            }
+            let seen = events.len();
+            drain(&mut engine, &mut events);
+            // Reports keep coming in order, whatever the realtime clock does.
+            for e in &events[seen..] {
+                if let Event::Report(r) = e
+                    && !r.requested
+                {
+                    assert!(r.end >= last_report_end, "{what}");
+                    last_report_end = r.end;
+                }
+            }
+        }
+        engine.finish(None);
+        drain(&mut engine, &mut events);
+        check_contract(&events, fed, &what);
+        // Time never stood still: at least the monotonic time passed.
+        let Some(Event::Summary(summary)) = events.last() else { panic!("{what}") };
+        assert!(summary.time.is_some_and(|t| t > T0 + (monotonic / 1_000) as i64), "{what}");
     }
 }
 
