@@ -160,6 +160,36 @@ mod tests {
         assert_eq!(w.read(b"2018-01-01 08:09:10 example.com"), Err(Malformed::W3cFields));
     }
 
+    /// Every prefix, and every single-byte change, of IIS and CloudFront
+    /// lines, under declared and default columns: no panic.
+    #[test]
+    fn no_input_makes_the_reader_panic() {
+        let lines: [&[u8]; 2] = [
+            b"2018-01-01 08:09:10 127.0.0.1 GET /a/b q=100 80 - 81.2.69.143 UA - 200 0 0 123",
+            b"2024-03-12\t15:22:28\tCDG50-P2\t703\t1.2.3.4\tGET\th\t/x\t000\t-\tcurl\tq\t-\tError\tid\th\thttps\t62\t0.113",
+        ];
+        let fields = b"#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken";
+        for line in lines {
+            for declared in [false, true] {
+                let mut w = W3c::default();
+                if declared {
+                    let _ = w.read(fields);
+                }
+                for n in 0..=line.len() {
+                    let _ = looks_like(&line[..n]);
+                    let _ = w.read(&line[..n]);
+                    for r in [b' ', b'\t', b'-', b'#', b'.', b'\xff', b'9'] {
+                        let mut v = line.to_vec();
+                        if n < v.len() {
+                            v[n] = r;
+                        }
+                        let _ = w.read(&v);
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn cloudfront_without_its_header() {
         let line = b"2024-03-12\t15:22:28\tCDG50-P2\t703\t1.2.3.4\tGET\td6rcaj0q1hys9.cloudfront.net\t/testseb\t400\t-\tcurl/7.81.0\tquery_param=42\t-\tError\tid==\thub.example\thttps\t62\t0.113\t-\tTLSv1.3";

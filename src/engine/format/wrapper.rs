@@ -25,7 +25,7 @@ pub fn unwrap<'a>(line: &'a [u8], look: Look, scratch: &'a mut Vec<u8>) -> Resul
     if look == Look::Nothing {
         return Ok(line);
     }
-    if line[0] == b'{'
+    if line.first() == Some(&b'{')
         && let Some(log) = line.strip_prefix(br#"{"log":""#)
     {
         return docker(log, scratch).ok_or(Malformed::BadWrapper);
