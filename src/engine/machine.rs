@@ -23,10 +23,8 @@ enum Phase {
     /// No clock yet: replay before its first hit, live before the first
     /// [`Engine::handle_time`]. Malformed lines read meanwhile wait for the
     /// first report.
-    Waiting {
-        malformed: u64,
-    },
-    // Boxed: the other phases are a word or nothing.
+    Waiting { malformed: u64 },
+    /// The clock runs (boxed: the other phases are a word or nothing).
     Running(Box<Schedule>),
     /// [`Engine::finish`] was called: the summary is out, nothing changes.
     Finished,
