@@ -104,7 +104,9 @@ impl<W: Write> Monitor<W> {
         if let Some(suspect) = &mut self.suspect {
             suspect.line(source, &outcome);
         }
-        self.flush()?;
+        if self.engine.has_output() {
+            self.flush()?;
+        }
         Ok(outcome)
     }
 

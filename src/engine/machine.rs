@@ -33,6 +33,7 @@ enum Phase {
 impl Phase {
     /// The schedule, started at `now` if the clock was waiting; `None` once
     /// the run is finished.
+    #[inline]
     fn schedule_or_start(&mut self, config: &Config, now: Epoch, out: &mut Outbox) -> Option<&mut Schedule> {
         if let Phase::Waiting { malformed } = *self {
             *self = Phase::Running(Box::new(Schedule::start(config, now, malformed, &mut out.alerts)));
@@ -117,6 +118,13 @@ impl Engine {
     /// Alerts triggered since the start.
     pub fn alerts_triggered(&self) -> u64 {
         self.out.alerts.triggered()
+    }
+
+    /// Whether an event or a notice waits: a driver that handles lines one
+    /// by one asks this first, as the answer is almost always no.
+    #[inline]
+    pub fn has_output(&self) -> bool {
+        !self.out.events.is_empty() || !self.notices.is_empty()
     }
 
     /// The next event, oldest first.

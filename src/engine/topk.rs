@@ -13,7 +13,29 @@ use super::section::MAX_SECTION_LEN;
 /// Sections counted per report before the table starts evicting.
 pub const TRACKED: usize = 1024;
 
-const EMPTY: u16 = u16::MAX;
+/// A slot holds the top 16 bits of its entry's hash above the entry's
+/// index, so that a probe passes other keys without reading their entries.
+/// No entry has index `0xffff`, so no full slot is `EMPTY`.
+const EMPTY: u32 = u32::MAX;
+const INDEX: u32 = 0xffff;
+
+/// The slot of entry `index`, whose key hashes to `hash`.
+#[inline(always)]
+fn slot_of(hash: u64, index: usize) -> u32 {
+    tag(hash) | index as u32
+}
+
+/// The part of a slot that a key's hash decides.
+#[inline(always)]
+fn tag(hash: u64) -> u32 {
+    ((hash >> 48) as u32) << 16
+}
+
+/// The entry index that slot `s` holds.
+#[inline(always)]
+fn index_of(s: u32) -> usize {
+    (s & INDEX) as usize
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyHits {
@@ -23,10 +45,11 @@ pub struct KeyHits {
 
 #[derive(Debug)]
 pub struct TopCounts {
-    /// Open addressing with linear probing; each slot holds an entry index.
+    /// Open addressing with linear probing; each slot holds an entry index
+    /// and part of its hash.
     /// At least twice as many slots as entries keeps probes short; a power
     /// of two makes the slot of a hash a mask.
-    slots: Box<[u16]>,
+    slots: Box<[u32]>,
     mask: usize,
     /// At most `capacity` entries.
     entries: Vec<Entry>,
@@ -89,16 +112,18 @@ impl TopCounts {
     #[inline(always)]
     fn add_n(&mut self, section: &[u8], n: u64) {
         let hash = hash(section);
+        let tag = tag(hash);
         let mut slot = hash as usize & self.mask;
         loop {
-            match self.slots[slot] {
-                EMPTY => break,
-                i => {
-                    let entry = &mut self.entries[usize::from(i)];
-                    if entry.hash == hash && entry.key() == section {
-                        entry.hits += n;
-                        return;
-                    }
+            let s = self.slots[slot];
+            if s == EMPTY {
+                break;
+            }
+            if s & !INDEX == tag {
+                let entry = &mut self.entries[index_of(s)];
+                if entry.hash == hash && entry.key() == section {
+                    entry.hits += n;
+                    return;
                 }
             }
             slot = (slot + 1) & self.mask;
@@ -111,9 +136,8 @@ impl TopCounts {
     #[inline(never)]
     fn insert(&mut self, section: &[u8], hash: u64, n: u64, slot: usize) {
         if self.entries.len() < self.capacity {
-            let index = self.entries.len() as u16;
+            self.slots[slot] = slot_of(hash, self.entries.len());
             self.entries.push(Entry::new(section, hash, n));
-            self.slots[slot] = index;
         } else {
             self.replace_least(section, hash, n);
         }
@@ -144,7 +168,7 @@ impl TopCounts {
         while self.slots[slot] != EMPTY {
             slot = (slot + 1) & self.mask;
         }
-        self.slots[slot] = least as u16;
+        self.slots[slot] = slot_of(hash, least);
         self.evicted = true;
     }
 
@@ -152,12 +176,12 @@ impl TopCounts {
     /// back so that lookups never need tombstones.
     fn unlink(&mut self, index: usize) {
         let mut hole = self.entries[index].hash as usize & self.mask;
-        while usize::from(self.slots[hole]) != index {
+        while index_of(self.slots[hole]) != index {
             hole = (hole + 1) & self.mask;
         }
         let mut next = (hole + 1) & self.mask;
         while self.slots[next] != EMPTY {
-            let home = self.entries[usize::from(self.slots[next])].hash as usize & self.mask;
+            let home = self.entries[index_of(self.slots[next])].hash as usize & self.mask;
             // The entry at `next` may fill the hole unless its home lies
             // cyclically after the hole, up to `next` itself.
             let distance_home = next.wrapping_sub(home) & self.mask;
