@@ -37,6 +37,9 @@ fn index_of(s: u32) -> usize {
     (s & INDEX) as usize
 }
 
+/// Entries of a report's table that [`TopCounts::merge`] adds to the run's.
+pub const MERGED: usize = 64;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyHits {
     pub key: Vec<u8>,
@@ -104,6 +107,17 @@ impl TopCounts {
     #[inline]
     pub fn add(&mut self, section: &[u8]) {
         self.add_n(section, 1);
+    }
+
+    /// Whether every entry is taken: new keys now go through admission.
+    pub fn is_full(&self) -> bool {
+        self.entries.len() >= self.capacity
+    }
+
+    /// Counts one hit of a sample that stands for `n` hits.
+    pub fn add_sample(&mut self, key: &[u8], n: u64) {
+        self.evicted = true;
+        self.add_n(key, n);
     }
 
     /// Counts `n` hits of one key, at most [`MAX_SECTION_LEN`] bytes long.
@@ -197,9 +211,21 @@ impl TopCounts {
 
     /// The `n` sections with most hits, most first; ties in byte order.
     pub fn top(&self, n: usize) -> Vec<KeyHits> {
+        self.leaders(n).into_iter().map(|e| KeyHits { key: e.key().to_vec(), hits: e.hits }).collect()
+    }
+
+    /// The `n` entries with most hits, most first; ties in byte order. A
+    /// selection, then a sort of the `n` only: reports are made often, and
+    /// a table of client addresses is often full.
+    fn leaders(&self, n: usize) -> Vec<&Entry> {
+        let most = |a: &&Entry, b: &&Entry| b.hits.cmp(&a.hits).then_with(|| a.key().cmp(b.key()));
         let mut order: Vec<&Entry> = self.entries.iter().collect();
-        order.sort_unstable_by(|a, b| b.hits.cmp(&a.hits).then_with(|| a.key().cmp(b.key())));
-        order.into_iter().take(n).map(|e| KeyHits { key: e.key().to_vec(), hits: e.hits }).collect()
+        if n < order.len() {
+            order.select_nth_unstable_by(n, most);
+            order.truncate(n);
+        }
+        order.sort_unstable_by(most);
+        order
     }
 
     /// Sections seen, exactly when nothing was evicted.
@@ -212,13 +238,16 @@ impl TopCounts {
         self.evicted
     }
 
-    /// Adds another table's counts (a run's totals from its reports'): the
-    /// result's counts are upper bounds if either's were, or if it evicted.
+    /// Adds the [`MERGED`] leaders of another table (a report's, to the
+    /// run's totals): heavy hitters of a run are heavy in some of its
+    /// reports, and merging a whole table of client addresses every report
+    /// would cost more than counting them. Counts become approximate when
+    /// anything is left out, as when either table evicted.
     pub fn merge(&mut self, other: &TopCounts) {
-        for e in &other.entries {
+        for e in other.leaders(MERGED) {
             self.add_n(e.key(), e.hits);
         }
-        self.evicted |= other.evicted;
+        self.evicted |= other.evicted || other.entries.len() > MERGED;
     }
 
     /// Empties the table, keeping its memory for the next report.
