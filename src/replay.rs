@@ -226,8 +226,7 @@ fn first_time(input: &Input, format: &LogFormat, reader: &mut LineReader) -> Res
 #[derive(Debug, Default)]
 struct Account {
     hits: u64,
-    /// The first line that was neither valid nor blank: its number and
-    /// its first bytes.
+    /// The first malformed line: its number and its first bytes.
     first_bad: Option<(u64, Vec<u8>)>,
     /// The newest timestamp so far.
     newest: Option<Epoch>,
@@ -252,17 +251,13 @@ impl Account {
                     ));
                 }
             }
-            Outcome::Malformed(_) if self.first_bad.is_none() && !is_blank(line) => {
+            Outcome::Malformed(_) if self.first_bad.is_none() => {
                 let bytes = line.bytes();
                 self.first_bad = Some((number, bytes[..bytes.len().min(EXCERPT)].to_vec()));
             }
             Outcome::Malformed(_) | Outcome::Skipped => {}
         }
     }
-}
-
-fn is_blank(line: Line<'_>) -> bool {
-    matches!(line, Line::Text(t) if t.iter().all(u8::is_ascii_whitespace))
 }
 
 /// Says which inputs held lines and not one valid line; the run fails when

@@ -4,7 +4,6 @@
 
 use crate::diag;
 use crate::engine::Outcome;
-use crate::engine::parse::Malformed;
 use crate::engine::stats::Report;
 use crate::engine::timestamp::Epoch;
 use crate::output::escape::Name;
@@ -37,7 +36,7 @@ impl Suspect {
         }
         match outcome {
             Outcome::Hit { .. } => self.past_start = true,
-            Outcome::Malformed(Malformed::Empty) | Outcome::Skipped => {}
+            Outcome::Skipped => {}
             Outcome::Malformed(_) => {
                 self.bad_start += 1;
                 if self.bad_start == FIRST_LINES {
@@ -82,6 +81,7 @@ impl Suspect {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::parse::Malformed;
 
     #[test]
     fn the_first_lines_all_malformed_warn_once() {
@@ -91,7 +91,7 @@ mod tests {
             s.line(&name, &Outcome::Malformed(Malformed::NotClf));
         }
         assert!(!s.past_start);
-        s.line(&name, &Outcome::Malformed(Malformed::Empty));
+        s.line(&name, &Outcome::Skipped);
         assert!(!s.past_start, "a blank line does not count");
         s.line(&name, &Outcome::Malformed(Malformed::NotClf));
         assert!(s.past_start);

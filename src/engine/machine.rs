@@ -141,7 +141,7 @@ impl Engine {
         let mut scratch = std::mem::take(&mut self.scratch);
         let outcome = match self.parser.parse(line, &mut scratch) {
             Parsed::Hit(record) => self.hit(&record),
-            Parsed::Header => {
+            Parsed::Skip => {
                 self.totals.skipped += 1;
                 Outcome::Skipped
             }

@@ -100,15 +100,15 @@ pub const UNKNOWN_STATUS: u16 = 0;
 #[derive(Debug, PartialEq, Eq)]
 pub enum Parsed<'a> {
     Hit(Record<'a>),
-    /// The CSV header line: not a log line, never counted as one.
-    Header,
+    /// Not a request, and nothing wrong: the CSV header, a W3C directive,
+    /// a blank line. Counted as skipped.
+    Skip,
     Malformed(Malformed),
 }
 
 /// Why a line is not a hit. Shown to the user, so each says what is wrong.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Malformed {
-    Empty,
     TooLong,
     NoTimestamp,
     BadTimestamp,
@@ -129,7 +129,6 @@ pub enum Malformed {
 impl fmt::Display for Malformed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Malformed::Empty => "empty line",
             Malformed::TooLong => "line too long",
             Malformed::NoTimestamp => "no [timestamp]",
             Malformed::BadTimestamp => "bad timestamp",
@@ -213,7 +212,7 @@ impl Parser {
         // A byte-order mark, as editors on Windows leave before a header.
         let line = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
         if line.is_empty() {
-            return Parsed::Malformed(Malformed::Empty);
+            return Parsed::Skip;
         }
         let Scratch { unwrapped, values } = scratch;
         let inner = match wrapper::unwrap(line, self.look, unwrapped) {
@@ -223,8 +222,11 @@ impl Parser {
         // A wrapper always leaves fewer bytes than the line had.
         let plain = inner.len() == line.len();
         let parsed = self.parse_unwrapped(inner, values);
-        if plain && matches!(parsed, Parsed::Hit(_)) {
-            self.look = wrapper::Look::Nothing;
+        match parsed {
+            Parsed::Hit(_) if plain => self.look = wrapper::Look::Nothing,
+            // Spaces alone are looked for only here, so that a hit pays nothing.
+            Parsed::Malformed(_) if is_blank(inner) => return Parsed::Skip,
+            _ => {}
         }
         parsed
     }
@@ -242,7 +244,7 @@ impl Parser {
             },
             LogFormat::Csv => match csv(line) {
                 Ok(Some(record)) => Parsed::Hit(record),
-                Ok(None) => Parsed::Header,
+                Ok(None) => Parsed::Skip,
                 Err(why) => Parsed::Malformed(why),
             },
             LogFormat::Preset(_) => match self.presets.first() {
@@ -269,7 +271,7 @@ impl Parser {
     fn w3c<'a>(&mut self, line: &'a [u8]) -> Parsed<'a> {
         match self.w3c.read(line) {
             Ok(Some(record)) => Parsed::Hit(record),
-            Ok(None) => Parsed::Header,
+            Ok(None) => Parsed::Skip,
             Err(why) => Parsed::Malformed(why),
         }
     }
@@ -311,7 +313,7 @@ impl Parser {
                 self.format = LogFormat::Csv;
                 match parsed {
                     Some(record) => Parsed::Hit(record),
-                    None => Parsed::Header,
+                    None => Parsed::Skip,
                 }
             }
             // Report the reason of the family the line looks like.
@@ -319,6 +321,11 @@ impl Parser {
             Err(_) => Parsed::Malformed(as_clf.err().unwrap_or(Malformed::NotClf)),
         }
     }
+}
+
+/// Whether a line holds nothing but white space (a blank line).
+fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(u8::is_ascii_whitespace)
 }
 
 /// `host ident user [dd/Mon/yyyy:HH:MM:SS +zzzz] "request" status bytes ...`,
@@ -705,11 +712,22 @@ mod tests {
     }
 
     #[test]
+    fn blank_lines_are_skipped_in_every_format() {
+        let formats =
+            [LogFormat::Auto, LogFormat::Common, LogFormat::Combined, LogFormat::Csv, LogFormat::Json, LogFormat::W3c];
+        for format in formats.into_iter().chain(Preset::ALL.iter().map(|p| LogFormat::Preset(*p))) {
+            for line in ["", "\r", " ", "  \t \r", "\u{feff}"] {
+                assert_eq!(parse(format.clone(), line.as_bytes()), Parsed::Skip, "{line:?} in {format:?}");
+            }
+        }
+        // Not blank: one byte that is not white space is enough.
+        assert_eq!(malformed(LogFormat::Common, b" x "), Malformed::NoTimestamp);
+    }
+
+    #[test]
     fn clf_defects() {
         use LogFormat::Common;
         let m = |s: &str| malformed(Common, s.as_bytes());
-        assert_eq!(m(""), Malformed::Empty);
-        assert_eq!(m("\r"), Malformed::Empty);
         assert_eq!(m("h - - 07/Feb/2019:21:11:00 +0000 \"GET / HTTP/1.1\" 200 5"), Malformed::NoTimestamp);
         assert_eq!(m("[07/Feb/2019:21:11:00 +0000] \"GET / HTTP/1.1\" 200 5"), Malformed::NotClf);
         assert_eq!(m("h - - [07/Feb/2019:21:11:00] \"GET / HTTP/1.1\" 200 5"), Malformed::BadTimestamp);
@@ -817,9 +835,9 @@ mod tests {
         let r = hit(br#"10.0.0.2,-,apache,"1549573860","GET /a""b/c HTTP/1.0","404","-",extra"#);
         assert_eq!((r.status, r.bytes, r.section), (404, 0, Some(&br#"/a""b"#[..])));
         let header = br#""remotehost","rfc931","authuser","date","request","status","bytes""#;
-        assert_eq!(parse(Csv, header), Parsed::Header);
-        assert_eq!(parse(LogFormat::Auto, &[&b"\xef\xbb\xbf"[..], header].concat()), Parsed::Header);
-        assert_eq!(parse(LogFormat::Auto, header), Parsed::Header);
+        assert_eq!(parse(Csv, header), Parsed::Skip);
+        assert_eq!(parse(LogFormat::Auto, &[&b"\xef\xbb\xbf"[..], header].concat()), Parsed::Skip);
+        assert_eq!(parse(LogFormat::Auto, header), Parsed::Skip);
         let m = |s: &[u8]| malformed(Csv, s);
         assert_eq!(m(br#""10.0.0.2","-","apache",1549573860,"GET / HTTP/1.0",200"#), Malformed::CsvFields);
         assert_eq!(m(br#""10.0.0.2","-","apache",1549573860,"GET / HTTP/1.0,200,1"#), Malformed::CsvFields);

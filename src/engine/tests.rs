@@ -278,7 +278,7 @@ fn a_sparse_log_is_counted_in_its_own_seconds() {
 fn malformed_lines_before_the_first_hit_go_to_the_first_report() {
     let mut e = engine(120, 10, Clock::Log);
     e.handle_line(b"garbage");
-    e.handle_line(b"");
+    e.handle_line(b"more garbage");
     e.handle_line(&line(T0 + 1, "/a", 200));
     e.handle_overlong_line();
     e.finish(None);
