@@ -2,7 +2,8 @@
 //! `--alert` rules, each a state machine over its own per-second counts.
 //! Ids are shared: alerts are numbered in the order they trigger.
 
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 use std::fmt;
 
 use super::parse::Record;
@@ -252,27 +253,37 @@ impl Alerts {
         self.fired.drain(..)
     }
 
-    /// Whether closing seconds that leave the default window's total as it
-    /// is changes nothing: the default rule's verdict cannot change then
-    /// (it has no hold), and every `--alert` rule's window is empty and the
-    /// rule already in the state silence gives.
-    pub fn is_steady(&self) -> bool {
-        self.rules.iter().all(|r| {
-            let silent = r.rule.verdict(0, 0);
-            r.counts.is_empty()
-                && match silent {
-                    Verdict::True => r.machine.active.is_some(),
-                    Verdict::False => r.machine.active.is_none(),
-                    Verdict::Unknown => true,
-                }
-        })
+    /// The last second that closing can reach without an alert changing,
+    /// while the default window's total stays as it is (its rule has no
+    /// `for`, so its verdict cannot change then): every rule's window total
+    /// must stay too, and no rule be about to fire (its `for` running out)
+    /// or to be evaluated for the first time. `None`: close the next second
+    /// one by one.
+    pub fn steady_until(&self) -> Option<Epoch> {
+        let mut until = Epoch::MAX;
+        for r in &self.rules {
+            until = until.min(r.counts.steady_until()?);
+            let evaluated = r.counts.closed >= r.from;
+            if !evaluated {
+                until = until.min(r.from - 1);
+            }
+            match (r.rule.verdict(r.counts.sum[0], r.counts.sum[1]), &r.machine.active, r.machine.since) {
+                (Verdict::True, None, Some(since)) => until = until.min(since + i64::from(r.rule.hold) - 1),
+                // Hits counted late changed the verdict since the last close.
+                (Verdict::True, None, None) | (Verdict::False, Some(_), _) if evaluated => return None,
+                _ => {}
+            }
+        }
+        Some(until)
     }
 
-    /// Closes every second up to `t` at once; only when [`is_steady`](Self::is_steady).
+    /// Closes every second up to `t` at once, `t` no later than
+    /// [`steady_until`](Self::steady_until).
     pub fn skip_to(&mut self, t: Epoch) {
         for r in &mut self.rules {
-            r.counts.closed = r.counts.closed.max(t);
-            if r.rule.verdict(0, 0) != Verdict::True {
+            r.counts.skip_to(t);
+            // As each second's step would have.
+            if r.rule.verdict(r.counts.sum[0], r.counts.sum[1]) != Verdict::True {
                 r.machine.since = None;
             }
         }
@@ -330,6 +341,9 @@ struct Counts {
     closed: Epoch,
     sum: [u64; 2],
     pending: u64,
+    /// The closed seconds in the window that hold hits, each once, the
+    /// oldest on top (as the default window's, see [`super::window`]).
+    holding: BinaryHeap<Reverse<Epoch>>,
 }
 
 impl Counts {
@@ -338,7 +352,8 @@ impl Counts {
         // never shares a slot with the one leaving it.
         let len = (span as usize + open.max(1) as usize).next_power_of_two();
         let slots = vec![[0; 2]; len].into_boxed_slice();
-        Counts { slots, span: i64::from(span), open: i64::from(open), closed, sum: [0; 2], pending: 0 }
+        let (span, open) = (i64::from(span), i64::from(open));
+        Counts { slots, span, open, closed, sum: [0; 2], pending: 0, holding: BinaryHeap::new() }
     }
 
     fn slot(&self, t: Epoch) -> usize {
@@ -359,6 +374,9 @@ impl Counts {
         } else {
             self.sum[0] += 1;
             self.sum[1] += matched;
+            if self.slots[slot][0] == 1 {
+                self.holding.push(Reverse(t));
+            }
         }
     }
 
@@ -367,15 +385,32 @@ impl Counts {
         let t = self.closed + 1;
         let entering = self.slots[self.slot(t)];
         self.pending -= entering[0];
+        if entering[0] > 0 {
+            self.holding.push(Reverse(t));
+        }
         let leaving = std::mem::take(&mut self.slots[self.slot(t - self.span)]);
+        if leaving[0] > 0 {
+            debug_assert_eq!(self.holding.peek(), Some(&Reverse(t - self.span)));
+            self.holding.pop();
+        }
         self.sum[0] = self.sum[0] + entering[0] - leaving[0];
         self.sum[1] = self.sum[1] + entering[1] - leaving[1];
         self.closed = t;
         (self.sum[0], self.sum[1])
     }
 
-    fn is_empty(&self) -> bool {
-        self.sum[0] == 0 && self.pending == 0
+    /// The last second closing can reach without changing the window's
+    /// totals; `None` while hits wait in open seconds.
+    fn steady_until(&self) -> Option<Epoch> {
+        if self.pending > 0 {
+            return None;
+        }
+        Some(self.holding.peek().map_or(Epoch::MAX, |&Reverse(oldest)| oldest + self.span - 1))
+    }
+
+    fn skip_to(&mut self, t: Epoch) {
+        debug_assert!(self.steady_until().is_some_and(|until| t <= until));
+        self.closed = self.closed.max(t);
     }
 }
 
@@ -549,10 +584,10 @@ mod tests {
         // 0..=9 starts at the clock's first second.
         let events = run(&mut a, 0, 12, |_| vec![]);
         assert_eq!(events, [(AlertState::Triggered, 1, 9, 0)]);
-        assert!(a.is_steady(), "silence keeps it active: nothing left to do");
+        assert_eq!(a.steady_until(), Some(Epoch::MAX), "silence keeps it active: nothing left to do");
         let events = run(&mut a, 12, 13, |_| (0..11).map(|_| hit(200, b"/a")).collect());
         assert_eq!(events, [(AlertState::Recovered, 1, 12, 11)]);
-        assert!(!a.is_steady());
+        assert_ne!(a.steady_until(), Some(Epoch::MAX));
     }
 
     #[test]
@@ -598,6 +633,56 @@ mod tests {
         assert_eq!(c.close_next(), (1, 0), "100 left");
         c.add(100, true); // late, outside: ignored
         assert_eq!(c.close_next(), (0, 0));
-        assert!(c.is_empty());
+        assert_eq!(c.steady_until(), Some(Epoch::MAX), "nothing left to change");
+    }
+
+    #[test]
+    fn skipping_steady_stretches_changes_no_alert() {
+        // The same hits through two sets of rules: one closes every second,
+        // the other skips what steady_until allows.
+        let texts = ["rate > 2 over 30", "rate < 1 over 20", "errors > 10% over 15 for 5", "5xx > 0/s over 10 for 3"];
+        for seed in 0..40_u64 {
+            let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+            let mut random = move |n: u64| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state % n
+            };
+            let (mut each, mut skipping) = (rules(false, &texts), rules(false, &texts));
+            let (mut one_by_one, mut skipped) = (Vec::new(), Vec::new());
+            let mut t = 0;
+            while t < 3_000 {
+                // A burst now and then, late hits too, then quiet.
+                if random(4) == 0 {
+                    for _ in 0..random(12) {
+                        let at = t - random(3) as Epoch;
+                        let status = [200, 500, 404][random(3) as usize];
+                        each.add(&hit(status, b"/a"), at);
+                        skipping.add(&hit(status, b"/a"), at);
+                    }
+                }
+                let to = t + random(200) as Epoch;
+                while t <= to {
+                    each.close(t, 0);
+                    one_by_one.extend(each.drain().map(|e| (e.state, e.id, e.at)));
+                    t += 1;
+                }
+                let mut s = skipping.rules[0].counts.closed + 1;
+                while s < t {
+                    skipping.close(s, 0);
+                    skipped.extend(skipping.drain().map(|e| (e.state, e.id, e.at)));
+                    if let Some(until) = skipping.steady_until().map(|u| u.min(t - 1))
+                        && until > s
+                    {
+                        skipping.skip_to(until);
+                        s = until;
+                    }
+                    s += 1;
+                }
+            }
+            assert_eq!(skipped, one_by_one, "seed {seed}");
+            assert!(!one_by_one.is_empty());
+        }
     }
 }

@@ -208,7 +208,7 @@ impl Schedule {
             // once. This is what makes a gap of months in a log, a quiet
             // stretch under a day-long window, or a suspended laptop cost no
             // more than a second.
-            let steady = self.window.steady_until().filter(|_| out.alerts.is_steady());
+            let steady = self.window.steady_until().zip(out.alerts.steady_until()).map(|(a, b)| a.min(b));
             if let Some(until) = steady.map(|until| until.min(target))
                 && until > self.window.closed()
             {
