@@ -430,7 +430,7 @@ fn clf_timestamp(clock: &mut ClfClock, line: &[u8]) -> Result<ClfStamp, Malforme
 
 /// The timestamp that `s` starts with, closed by a `]`, and its length: the
 /// usual CLF form through the clock's cache, else a CLF variant (a
-/// fraction, a one-digit day) or ISO 8601.
+/// fraction, a one-digit day, no zone, read as UTC) or ISO 8601.
 #[inline]
 fn bracketed_time(clock: &mut ClfClock, s: &[u8]) -> Option<(Epoch, usize)> {
     if s.get(CLF_LEN) == Some(&b']')
@@ -442,7 +442,7 @@ fn bracketed_time(clock: &mut ClfClock, s: &[u8]) -> Option<(Epoch, usize)> {
     const LONGEST: usize = 35;
     let len = memchr(b']', &s[..s.len().min(LONGEST + 1)])?;
     let stamp = &s[..len];
-    let time = timestamp::parse_clf_variant(stamp, Zone::Required).or_else(|| timestamp::parse_iso8601(stamp))?;
+    let time = timestamp::parse_clf_variant(stamp, Zone::Optional).or_else(|| timestamp::parse_iso8601(stamp))?;
     Some((time, len))
 }
 
@@ -730,7 +730,6 @@ mod tests {
         let m = |s: &str| malformed(Common, s.as_bytes());
         assert_eq!(m("h - - 07/Feb/2019:21:11:00 +0000 \"GET / HTTP/1.1\" 200 5"), Malformed::NoTimestamp);
         assert_eq!(m("[07/Feb/2019:21:11:00 +0000] \"GET / HTTP/1.1\" 200 5"), Malformed::NotClf);
-        assert_eq!(m("h - - [07/Feb/2019:21:11:00] \"GET / HTTP/1.1\" 200 5"), Malformed::BadTimestamp);
         assert_eq!(m("h - - [07/Feb/2019:21:11:00 +0000"), Malformed::BadTimestamp);
         assert_eq!(m("h - - [31/Feb/2019:21:11:00 +0000] \"GET / HTTP/1.1\" 200 5"), Malformed::BadTimestamp);
         assert_eq!(m("h - - [07/Feb/2019:21:11:00 +0000] GET / 200 5"), Malformed::NoRequest);
@@ -766,9 +765,19 @@ mod tests {
             "2019-02-07T21:11:00+00:00",
             "2019-02-07T22:11:00.123456+01:00",
             "2019-02-07 21:11:00Z",
+            // No zone: UTC.
+            "07/Feb/2019:21:11:00",
+            "7/Feb/2019:21:11:00.5",
         ] {
             let line = format!(r#"h - - [{stamp}] "GET / HTTP/1.1" 200 5"#);
             assert_eq!(hit(line.as_bytes()).time, T0, "{stamp}");
+            for format in [LogFormat::Common, LogFormat::Combined] {
+                let line = format!(r#"h - - [{stamp}] "GET / HTTP/1.1" 200 5 "-" "-""#);
+                assert!(
+                    matches!(parse(format.clone(), line.as_bytes()), Parsed::Hit(r) if r.time == T0),
+                    "{stamp} {format:?}"
+                );
+            }
         }
     }
 
