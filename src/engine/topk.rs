@@ -244,8 +244,11 @@ impl TopCounts {
     /// would cost more than counting them. Counts become approximate when
     /// anything is left out, as when either table evicted.
     pub fn merge(&mut self, other: &TopCounts) {
-        for e in other.leaders(MERGED) {
-            self.add_n(e.key(), e.hits);
+        if other.entries.len() <= MERGED {
+            // All of them: in any order.
+            other.entries.iter().for_each(|e| self.add_n(e.key(), e.hits));
+        } else {
+            other.leaders(MERGED).into_iter().for_each(|e| self.add_n(e.key(), e.hits));
         }
         self.evicted |= other.evicted || other.entries.len() > MERGED;
     }
