@@ -13,11 +13,15 @@ use super::section::MAX_SECTION_LEN;
 /// Sections counted per report before the table starts evicting.
 pub const TRACKED: usize = 1024;
 
-/// A slot holds the top 16 bits of its entry's hash above the entry's
-/// index, so that a probe passes other keys without reading their entries.
-/// No entry has index `0xffff`, so no full slot is `EMPTY`.
+/// A slot holds the low 21 bits of its entry's hash above the entry's
+/// index (11 bits): a probe passes other keys without reading their
+/// entries, and the slot says its entry's home (the hash's low bits, as
+/// there are at most 4,096 slots) for [`TopCounts::unlink`]. No entry has
+/// index `0x7ff`, so no full slot is `EMPTY`.
 const EMPTY: u32 = u32::MAX;
-const INDEX: u32 = 0xffff;
+const INDEX_BITS: u32 = 11;
+const INDEX: u32 = (1 << INDEX_BITS) - 1;
+const _: () = assert!(TRACKED < INDEX as usize && 4 * TRACKED <= 1 << (32 - INDEX_BITS));
 
 /// The slot of entry `index`, whose key hashes to `hash`.
 #[inline(always)]
@@ -28,7 +32,7 @@ fn slot_of(hash: u64, index: usize) -> u32 {
 /// The part of a slot that a key's hash decides.
 #[inline(always)]
 fn tag(hash: u64) -> u32 {
-    ((hash >> 48) as u32) << 16
+    (hash as u32) << INDEX_BITS
 }
 
 /// The entry index that slot `s` holds.
@@ -40,6 +44,12 @@ fn index_of(s: u32) -> usize {
 /// Entries of a report's table that [`TopCounts::merge`] adds to the run's.
 pub const MERGED: usize = 64;
 
+/// The hash bits that slot `s` holds, which decide its home.
+#[inline(always)]
+fn hash_bits(s: u32) -> usize {
+    (s >> INDEX_BITS) as usize
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyHits {
     pub key: Vec<u8>,
@@ -50,7 +60,8 @@ pub struct KeyHits {
 pub struct TopCounts {
     /// Open addressing with linear probing; each slot holds an entry index
     /// and part of its hash.
-    /// At least twice as many slots as entries keeps probes short; a power
+    /// Four times as many slots as entries keeps probes short (1.2 slots
+    /// read for a key counted, 1.4 for a new one, at most 16 KiB); a power
     /// of two makes the slot of a hash a mask.
     slots: Box<[u32]>,
     mask: usize,
@@ -91,7 +102,7 @@ impl TopCounts {
     /// exactly.
     pub fn tracking(capacity: usize) -> TopCounts {
         let capacity = capacity.clamp(1, TRACKED);
-        let slots = (capacity * 2).next_power_of_two();
+        let slots = (capacity * 4).next_power_of_two();
         TopCounts {
             slots: vec![EMPTY; slots].into_boxed_slice(),
             mask: slots - 1,
@@ -195,7 +206,7 @@ impl TopCounts {
         }
         let mut next = (hole + 1) & self.mask;
         while self.slots[next] != EMPTY {
-            let home = self.entries[index_of(self.slots[next])].hash as usize & self.mask;
+            let home = hash_bits(self.slots[next]) & self.mask;
             // The entry at `next` may fill the hole unless its home lies
             // cyclically after the hole, up to `next` itself.
             let distance_home = next.wrapping_sub(home) & self.mask;
