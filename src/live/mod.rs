@@ -99,7 +99,13 @@ fn follow_on<W: Write, C: Clocks>(
     let now = clocks.instant();
     // Without inotify (no instance left, another system) the timer serves.
     let watch = Watch::new().ok().map(Rc::new);
-    let followers = paths.iter().map(|path| Follower::new(path, options.from_start, now, watch.clone())).collect();
+    let followers: Vec<Follower> =
+        paths.iter().map(|path| Follower::new(path, options.from_start, now, watch.clone())).collect();
+    // Said on stderr already: a report asked for before the first turn
+    // says it too.
+    for follower in &followers {
+        monitor.set_trouble(follower.path().as_os_str().as_bytes(), follower.trouble_now());
+    }
     let following = Following { followers, watch, every: options.check_interval, next_check: now, gather_until: now };
     let source = Source::Follow(following);
     Loop::new(source, signals, monitor, clocks).run()
