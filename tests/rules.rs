@@ -165,3 +165,15 @@ fn latency_rules_need_a_format_with_response_times() {
     run.expect_success();
     run.expect_stderr_contains("warning: --alert 'max > 1s over 2m' will never fire");
 }
+
+#[test]
+fn a_report_names_the_rule_of_the_alert_in_force() {
+    let dir = TempDir::new("rules-report");
+    let path = dir.path("burst.csv");
+    fs::write(&path, burst_and_silence()).expect("write the log");
+    let run = logmon().args(["--alert", "errors > 5% over 1m"]).arg(&path).run();
+    run.expect_success();
+    run.expect_stdout_contains(
+        "[2019-02-07 21:14:20+00:00]   alert     #1 errors > 5% over 1m, active since 21:14:10 (10s)\n",
+    );
+}

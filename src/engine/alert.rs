@@ -187,6 +187,13 @@ impl Alerts {
         self.default.iter().filter_map(|m| m.active.as_ref()).chain(rules).max_by_key(|a| a.id)
     }
 
+    /// The `--alert` rule of the alert [`active`](Self::active) returns, if
+    /// it is not the default rule's.
+    pub fn active_rule(&self) -> Option<&Rule> {
+        let newest = self.active()?.id;
+        self.rules.iter().find(|r| r.machine.active.is_some_and(|a| a.id == newest)).map(|r| &r.rule)
+    }
+
     /// The last [`HISTORY`] alerts, oldest first.
     pub fn history(&self) -> impl ExactSizeIterator<Item = &AlertRecord> {
         self.history.iter()

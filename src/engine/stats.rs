@@ -210,6 +210,7 @@ impl Tally {
             clients_approximate: self.clients.approximate(),
             latency: self.latency.latency(),
             alert: alerts.active().copied(),
+            alert_rule: alerts.active_rule().map(|r| r.to_string()),
             history: alerts.history().copied().collect(),
             alerts: alerts.triggered(),
         }
@@ -255,6 +256,9 @@ pub struct Report {
     pub latency: Option<Latency>,
     /// The alert in force at the end of the report.
     pub alert: Option<AlertRecord>,
+    /// The `--alert` rule of that alert, normalised; `None` for the
+    /// default rule.
+    pub alert_rule: Option<String>,
     /// The latest alerts, oldest first.
     pub history: Vec<AlertRecord>,
     /// Alerts triggered since the start.

@@ -154,9 +154,10 @@ fn fitted(w: &mut impl Write, at: &str, label: &str, items: impl Iterator<Item =
 fn alerts(w: &mut impl Write, r: &Report, at: &str) -> io::Result<()> {
     let active = r.alert.map(|a| a.id);
     if let Some(a) = &r.alert {
+        let rule = r.alert_rule.as_ref().map_or(String::new(), |rule| format!("{}, ", Terminal(rule.as_bytes())));
         writeln!(
             w,
-            "{at}   alert     #{} active since {} ({})",
+            "{at}   alert     #{} {rule}active since {} ({})",
             a.id,
             Clock(a.triggered, r.end),
             Duration(r.end - a.triggered)
@@ -273,7 +274,6 @@ impl std::fmt::Display for Average<'_> {
     }
 }
 
-/// An `--alert` rule's transition: the rule, what its window measured, when.
 /// A rule as given on the command line, escaped: its section may hold
 /// anything.
 struct Shown<'a>(&'a Rule);
@@ -284,6 +284,7 @@ impl std::fmt::Display for Shown<'_> {
     }
 }
 
+/// An `--alert` rule's transition: the rule, what its window measured, when.
 fn rule_alert(w: &mut impl Write, a: &AlertEvent, fired: &Fired, paint: Paint) -> io::Result<()> {
     let at = Stamp(a.at);
     let measured = Measured(a, fired);
