@@ -146,11 +146,6 @@ pub struct Alerts {
 }
 
 impl Alerts {
-    /// The default rule alone.
-    pub fn new(threshold: Threshold, window: u32) -> Alerts {
-        Alerts::with_rules(threshold, window, true, Vec::new())
-    }
-
     /// `rules` and, if `default`, the default rule.
     pub fn with_rules(threshold: Threshold, window: u32, default: bool, rules: Vec<Rule>) -> Alerts {
         let rules = rules
@@ -418,6 +413,14 @@ impl Counts {
     fn skip_to(&mut self, t: Epoch) {
         debug_assert!(self.steady_until().is_some_and(|until| t <= until));
         self.closed = self.closed.max(t);
+    }
+}
+
+#[cfg(test)]
+impl Alerts {
+    /// The default rule alone, for tests.
+    pub(crate) fn new(threshold: Threshold, window: u32) -> Alerts {
+        Alerts::with_rules(threshold, window, true, Vec::new())
     }
 }
 
