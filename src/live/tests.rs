@@ -15,7 +15,8 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use super::watch::Watch;
-use super::{Clocks, Following, GATHER, stream_on};
+use super::{Clocks, Following, GATHER, follow_on, stream_on};
+use crate::cli::Options;
 use crate::engine::alert::Threshold;
 use crate::engine::{Clock, Config, Engine};
 use crate::input::Input;
@@ -124,6 +125,20 @@ fn run(config: Config, script: impl FnMut(&mut World)) -> String {
     String::from_utf8(out.0.take()).expect("utf-8")
 }
 
+/// Follows `path` on the fake clock, with `-o json` and the default
+/// settings, while `script` plays the world; returns the output.
+fn run_follow(path: PathBuf, script: impl FnMut(&mut World)) -> String {
+    let (signals, raise) = Signals::for_tests().expect("signals");
+    let out = Shared::default();
+    let style = Style { format: Format::Json, verbosity: Verbosity::Normal, color: false };
+    let config = Config { clock: Clock::Wall, ..Config::default() };
+    let mut monitor = Monitor::new(Engine::new(config), Output::new(out.clone(), style));
+    let world = World { second: 0, input: None, signals: raise };
+    let mut fake = Fake { start: Instant::now(), elapsed: Duration::ZERO, world, script, played: None };
+    follow_on(&mut fake, &[path], &Options::default(), signals, &mut monitor).expect("the run");
+    String::from_utf8(out.0.take()).expect("utf-8")
+}
+
 fn summary(out: &str) -> &str {
     out.lines().find(|l| l.contains(r#""type":"summary""#)).expect("a summary")
 }
@@ -204,4 +219,16 @@ fn change_events_gather_for_a_while_after_new_data() {
     assert!(following.poll_fd(now).is_none(), "events gather");
     assert_eq!(following.timeout(now), GATHER, "then are looked at");
     assert!(following.poll_fd(now + GATHER).is_some());
+}
+
+#[test]
+fn a_file_missing_at_start_is_in_a_report_asked_for_before_any_turn() {
+    let path = std::env::temp_dir().join(format!("logmon-unit-{}-never-there.log", std::process::id()));
+    // USR1 is handled before the first turn of the followed files.
+    let out = run_follow(path, |world| match world.second {
+        0 => world.signals.raise(libc::SIGUSR1),
+        _ => world.signals.raise(libc::SIGTERM),
+    });
+    let first = out.lines().next().unwrap_or_default();
+    assert!(first.contains(r#"never-there.log","problem":"missing"}]"#), "{out}");
 }
