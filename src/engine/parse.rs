@@ -338,12 +338,12 @@ fn clf<'a>(clock: &mut ClfClock, line: &'a [u8]) -> Result<(Record<'a>, Tail<'a>
     // request's two, and any inside a request that is not plain.
     let prefix = &line[stamp.first_open..stamp.open];
     let mut quotes = if prefix.is_empty() { 2 } else { memchr_iter(b'"', prefix).count() + 2 };
-    let (section, after) = match plain_request(rest) {
+    let Request { method, section, after } = match plain_request(rest) {
         Some(found) => found,
         None => {
             let (request, after) = split_request(rest)?;
             quotes += memchr_iter(b'"', request).count();
-            (section::of_request(request), after)
+            Request::read(request, after)
         }
     };
     let code = status_len(after).ok_or(Malformed::BadStatus)?;
@@ -353,7 +353,7 @@ fn clf<'a>(clock: &mut ClfClock, line: &'a [u8]) -> Result<(Record<'a>, Tail<'a>
     let bytes = byte_count(&field[..end])?;
     let client = Some(client(&line[..stamp.open - 1]));
     let tail = Tail { rest: &field[end..], quotes };
-    Ok((Record { time: stamp.time, status, bytes, section, client, ..Record::default() }, tail))
+    Ok((Record { time: stamp.time, status, bytes, section, client, method, ..Record::default() }, tail))
 }
 
 /// What follows a CLF line's byte count, and how many quotes came before
@@ -470,12 +470,12 @@ fn client(before: &[u8]) -> &[u8] {
 }
 
 /// The usual request, `GET /a/b?c HTTP/1.1" 200 ...`, in one pass: its
-/// section and what follows the closing `" `. `None` for anything else
+/// method, section and what follows the closing `" `. `None` for anything else
 /// (a quote before the end of the section, an odd method, no path), which
 /// [`split_request`] and [`section::of_request`] then read: this is only a
 /// shortcut to the same result.
 #[inline]
-fn plain_request(rest: &[u8]) -> Option<(Option<&[u8]>, &[u8])> {
+fn plain_request(rest: &[u8]) -> Option<Request<'_>> {
     let method = bytes::find(&rest[..rest.len().min(16)], b' ')?;
     if method == 0 || !rest[..method].iter().all(u8::is_ascii_uppercase) {
         return None;
@@ -491,7 +491,33 @@ fn plain_request(rest: &[u8]) -> Option<(Option<&[u8]>, &[u8])> {
     let section = &target[..end.min(section::MAX_SECTION_LEN)];
     let quote = end + bytes::find(&target[end..], b'"')?;
     let after = &target[quote + 1..];
-    closes_request(after).then(|| (Some(section), &after[1..]))
+    if !closes_request(after) {
+        return None;
+    }
+    Some(Request { method: Some(&rest[..method]), section: Some(section), after: &after[1..] })
+}
+
+/// What a CLF line's request says, and what follows it.
+#[derive(Debug, PartialEq, Eq)]
+struct Request<'a> {
+    method: Option<&'a [u8]>,
+    section: Option<&'a [u8]>,
+    /// The text after the request's closing `" `.
+    after: &'a [u8],
+}
+
+impl<'a> Request<'a> {
+    /// Any request line, the long way.
+    fn read(request: &'a [u8], after: &'a [u8]) -> Request<'a> {
+        Request { method: request_method(request), section: section::of_request(request), after }
+    }
+}
+
+/// The method of a logged request line (`GET` of `GET / HTTP/1.1`): its
+/// first word, when another follows and it is not `-`.
+pub(super) fn request_method(request: &[u8]) -> Option<&[u8]> {
+    let end = bytes::find(request, b' ')?;
+    Some(&request[..end]).filter(|m| !m.is_empty() && *m != b"-")
 }
 
 /// Whether what follows a quote is ` ddd` or ` -` and then a space or the
@@ -639,6 +665,7 @@ mod tests {
                 bytes: 123,
                 section: Some(b"/report"),
                 client: Some(b"127.0.0.1"),
+                method: Some(b"GET"),
                 ..Record::default()
             }
         );
@@ -656,6 +683,7 @@ mod tests {
                 bytes: 0,
                 section: Some(b"/api"),
                 client: Some(b"1.2.3.4"),
+                method: Some(b"POST"),
                 ..Record::default()
             }
         );
@@ -690,14 +718,17 @@ mod tests {
     fn escaped_quotes_inside_the_request() {
         let r = hit(br#"h - - [07/Feb/2019:21:11:00 +0000] "GET /a\"b/c HTTP/1.1" 404 7 "-" "x \" 200 y""#);
         assert_eq!((r.status, r.bytes, r.section), (404, 7, Some(&b"/a\\\"b"[..])));
+        assert_eq!(r.method, Some(&b"GET"[..]));
     }
 
     #[test]
     fn unusable_requests_are_hits_without_section() {
         let tls = br#"h - - [07/Feb/2019:21:11:00 +0000] "\x16\x03\x01\x00\xa5\x01\x00" 400 157 "-" "-""#;
-        assert_eq!(hit(tls).section, None);
+        assert_eq!((hit(tls).section, hit(tls).method), (None, None));
         let dash = br#"h - - [07/Feb/2019:21:11:00 +0000] "-" 408 0 "-" "-""#;
-        assert_eq!(hit(dash).section, None);
+        assert_eq!((hit(dash).section, hit(dash).method), (None, None));
+        let star = br#"h - - [07/Feb/2019:21:11:00 +0000] "OPTIONS * HTTP/1.1" 200 0 "-" "-""#;
+        assert_eq!((hit(star).section, hit(star).method), (None, Some(&b"OPTIONS"[..])));
         let raw = b"h - - [07/Feb/2019:21:11:00 +0000] \"\x16\x03\x01\x00\xff\" 400 0";
         assert_eq!(hit(raw).section, None);
     }
@@ -816,10 +847,10 @@ mod tests {
                     let _ = parse(format, v);
                 }
                 if let Some(rest) = v.iter().position(|&c| c == b'"').map(|i| &v[i + 1..])
-                    && let Some((section, after)) = plain_request(rest)
+                    && let Some(shortcut) = plain_request(rest)
                 {
-                    let (request, general_after) = split_request(rest).expect("the shortcut found a request");
-                    assert_eq!((section, after), (section::of_request(request), general_after), "{v:?}");
+                    let (request, after) = split_request(rest).expect("the shortcut found a request");
+                    assert_eq!(shortcut, Request::read(request, after), "{v:?}");
                 }
             }
         }

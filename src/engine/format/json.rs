@@ -167,7 +167,7 @@ impl<'a> Found<'a> {
         };
         // Without a target of its own, the request line says the method.
         let method = match self.target {
-            None => method.or_else(|| target.and_then(request_method)),
+            None => method.or_else(|| target.and_then(parse::request_method)),
             Some(_) => method,
         };
         Ok(Record { time, status, bytes, section, client, method, latency_us, vhost: host })
@@ -178,11 +178,6 @@ impl<'a> Found<'a> {
 /// is unknown, as `-` is in text logs.
 fn json_status(s: &[u8]) -> Option<u16> {
     if s == b"0" { Some(UNKNOWN_STATUS) } else { parse::status(s).ok() }
-}
-
-/// The method of a request line.
-fn request_method(request: &[u8]) -> Option<&[u8]> {
-    memchr(b' ', request).map(|end| &request[..end]).filter(|m| !m.is_empty())
 }
 
 /// Reads a string or number with `f`, decoding a string first if it holds

@@ -388,8 +388,7 @@ fn fill<'a>(record: &mut Record<'a>, field: Field, value: &'a [u8]) -> Result<()
             if record.section.is_none() {
                 record.section = section::of_request(value);
             }
-            let method = bytes::find(value, b' ').map(|end| &value[..end]);
-            record.method = record.method.or(method.and_then(known));
+            record.method = record.method.or(parse::request_method(value));
         }
         Field::Method => record.method = record.method.or(known(value)),
         Field::Target => {
