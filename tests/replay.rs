@@ -510,23 +510,10 @@ fn usr1_while_an_input_is_opened_does_not_kill_logmon() {
     // SAFETY: mkfifo(3) with a valid NUL-terminated path.
     assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0, "mkfifo");
     let run = logmon().args(["--replay", "-o", "json"]).arg(&fifo).spawn();
-    // The handlers are in place once logmon (not the test's fork before
-    // exec, which shares the test's descriptors) holds its signal socket.
-    let proc = format!("/proc/{}", run.pid());
+    // Blocked in opening the FIFO, logmon must already catch USR1; were the
+    // handlers installed after the open, it never would, and the test fails.
     let deadline = std::time::Instant::now() + crate::util::PATIENCE;
-    let ready = || {
-        let exec_done = fs::read(format!("{proc}/cmdline")).is_ok_and(|c| c.starts_with(crate::util::BIN.as_bytes()));
-        let socket = fs::read_dir(format!("{proc}/fd"))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .any(|fd| fs::read_link(fd.path()).is_ok_and(|target| target.to_string_lossy().starts_with("socket:")));
-        exec_done && socket
-    };
-    while !ready() {
-        assert!(std::time::Instant::now() < deadline, "logmon never made its signal socket");
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    run.wait_catching(libc::SIGUSR1);
     run.signal(libc::SIGUSR1);
     // A writer opens once logmon's open is there to meet it; were logmon
     // dead, there would be none (ENXIO), and the test fails, not hangs.

@@ -288,6 +288,26 @@ impl Running {
         pipe.write_all(bytes.as_ref()).and_then(|()| pipe.flush()).unwrap_or_else(|e| panic!("write: {e}"));
     }
 
+    /// Waits until logmon catches `sig`, as its SigCgt mask in /proc says
+    /// (Linux): only then is a signal sure to reach a handler. A signal
+    /// sent earlier, even once logmon has exec'd and made its self-pipe,
+    /// may still find the default action, which for USR1 kills.
+    #[track_caller]
+    pub fn wait_catching(&self, sig: i32) {
+        let bit = 1u64 << (sig - 1);
+        let status = format!("/proc/{}/status", self.pid());
+        let catching = || {
+            let text = std::fs::read_to_string(&status).unwrap_or_default();
+            let mask = text.lines().find_map(|l| l.strip_prefix("SigCgt:")).map(str::trim);
+            mask.and_then(|m| u64::from_str_radix(m, 16).ok()).is_some_and(|m| m & bit != 0)
+        };
+        let deadline = Instant::now() + PATIENCE;
+        while !catching() {
+            assert!(Instant::now() < deadline, "logmon never caught signal {sig}{}", self.so_far());
+            thread::sleep(Duration::from_millis(2));
+        }
+    }
+
     #[track_caller]
     pub fn signal(&self, sig: i32) {
         // SAFETY: kill(2) with the pid of our own child and a valid signal.
