@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::completions::Shell;
+use crate::diag;
 use crate::engine::alert::Threshold;
 use crate::engine::format::preset::Preset;
 use crate::engine::format::{self, CompileError, Pattern};
@@ -264,13 +265,8 @@ where
         o.engine.rules.push(parsed);
     }
     o.engine.default_rule = rules.is_empty() || threshold_given;
-    if let Some(rule) = o.engine.rules.iter().find(|r| r.is_latency())
-        && o.engine.format.carries_latency() == Some(false)
-    {
-        return Err(Error::Usage(format!(
-            "--alert '{rule}' needs response times, which --log-format {} does not log",
-            o.engine.format.name()
-        )));
+    if let Some(why) = diag::latency_never_fires(&o.engine.rules, &o.engine.format) {
+        return Err(Error::Usage(why));
     }
     if !o.follow.is_empty() && (o.replay || !o.inputs.is_empty()) {
         return Err(Error::Usage("--follow reads only its own PATH: drop --replay and FILE arguments".into()));

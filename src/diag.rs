@@ -5,8 +5,9 @@
 use std::fmt;
 use std::io::{self, Write};
 
-use crate::engine::parse::Malformed;
-use crate::output::escape::{Name, Terminal};
+use crate::engine::parse::{LogFormat, Malformed};
+use crate::engine::rule::Rule;
+use crate::output::escape::{Name, Shown, Terminal};
 
 /// Malformed lines shown with their content; later ones are only counted.
 pub const SHOWN: u32 = 10;
@@ -17,6 +18,17 @@ const EXCERPT: usize = 160;
 /// Writes `logmon: <message>` on stderr.
 pub fn say(message: fmt::Arguments<'_>) {
     let _ = writeln!(io::stderr().lock(), "logmon: {message}");
+}
+
+/// Why an `--alert` rule on response times can never fire under `format`
+/// (whose lines log none), or `None` if none of `rules` is such a rule.
+/// Said as an error for a format named on the command line, as a warning
+/// for the one `auto` chose.
+pub fn latency_never_fires(rules: &[Rule], format: &LogFormat) -> Option<String> {
+    let rule = rules.iter().find(|r| r.is_latency())?;
+    (format.carries_latency() == Some(false)).then(|| {
+        format!("--alert '{}' will never fire: the {} format logs no response time", Shown(rule), format.name())
+    })
 }
 
 #[derive(Debug, Default)]

@@ -85,13 +85,8 @@ impl<W: Write> Monitor<W> {
                     if let Some(name) = format.announced() {
                         diag::say(format_args!("log format: {name}"));
                     }
-                    if let Some(rule) = self.engine.latency_rule()
-                        && format.carries_latency() == Some(false)
-                    {
-                        diag::say(format_args!(
-                            "warning: --alert '{rule}' will never fire: the {} format logs no response time",
-                            format.name()
-                        ));
+                    if let Some(why) = diag::latency_never_fires(self.engine.rules(), &format) {
+                        diag::say(format_args!("warning: {why}"));
                     }
                 }
             }

@@ -160,10 +160,23 @@ fn a_latency_spike_alerts_at_the_exact_seconds_and_reports_show_latency() {
 fn latency_rules_need_a_format_with_response_times() {
     let run = logmon().args(["--log-format", "csv", "--alert", "p99 > 1s"]).run();
     run.expect_code(2);
-    run.expect_stderr_contains("--alert 'p99 > 1s over 2m' needs response times");
+    run.expect_stderr_contains("--alert 'p99 > 1s over 2m' will never fire: the csv format logs no response time");
     let run = logmon().args(["-q", "--alert", "max > 1s"]).arg(crate::util::data("exercise_sample.csv")).run();
     run.expect_success();
     run.expect_stderr_contains("warning: --alert 'max > 1s over 2m' will never fire");
+}
+
+#[test]
+fn a_rule_that_will_never_fire_is_named_escaped() {
+    let rule = "p99 > 1s in /x\x1b[2J";
+    let named = logmon().args(["--log-format", "csv", "--alert", rule]).run();
+    named.expect_code(2);
+    let chosen = logmon().args(["-q", "--alert", rule]).arg(crate::util::data("exercise_sample.csv")).run();
+    chosen.expect_success();
+    for run in [&named, &chosen] {
+        run.expect_stderr_contains("in /x\\x1b[2J' will never fire");
+        assert!(!run.stderr.contains('\x1b'), "a raw ESC reached stderr:{run}");
+    }
 }
 
 #[test]

@@ -104,9 +104,9 @@ impl Engine {
         }
     }
 
-    /// An `--alert` rule on response times, if any.
-    pub fn latency_rule(&self) -> Option<&Rule> {
-        self.config.rules.iter().find(|r| r.is_latency())
+    /// The `--alert` rules.
+    pub fn rules(&self) -> &[Rule] {
+        &self.config.rules
     }
 
     /// The log format in use: the one asked for, or the one `auto` chose

@@ -8,6 +8,8 @@ use std::fmt::{self, Write as _};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
+use crate::engine::rule::Rule;
+
 /// Shows bytes as text, with control and format characters, backslashes
 /// and invalid UTF-8 written as `\xNN` escapes (one per byte, so the exact
 /// bytes can be read back) and a backslash as `\\`.
@@ -33,6 +35,16 @@ impl fmt::Display for Terminal<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// A rule as given on the command line, escaped: its section may hold
+/// anything.
+pub struct Shown<'a>(pub &'a Rule);
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Terminal(self.0.to_string().as_bytes()).fmt(f)
     }
 }
 

@@ -3,12 +3,12 @@
 
 use std::io::{self, Write};
 
-use super::escape::Terminal;
+use super::escape::{Shown, Terminal};
 use super::{Count, Duration, Stamp, TimeOfDay};
 use crate::engine::Event;
 use crate::engine::alert::{AlertEvent, AlertRecord, AlertState, Fired};
 use crate::engine::histogram::Latency;
-use crate::engine::rule::{Metric, Op, Rule, Span, Value};
+use crate::engine::rule::{Metric, Op, Span, Value};
 use crate::engine::stats::{CodeHits, Report, StatusClasses, Summary};
 use crate::engine::timestamp::Epoch;
 use crate::engine::topk::KeyHits;
@@ -271,16 +271,6 @@ impl std::fmt::Display for Average<'_> {
         let op = if a.state == AlertState::Triggered { ">" } else { "<=" };
         let rate = Centis::ratio(a.hits, u64::from(a.window));
         write!(f, "(avg {rate} req/s over {} {op} {})", Span(a.window), a.threshold)
-    }
-}
-
-/// A rule as given on the command line, escaped: its section may hold
-/// anything.
-struct Shown<'a>(&'a Rule);
-
-impl std::fmt::Display for Shown<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        Terminal(self.0.to_string().as_bytes()).fmt(f)
     }
 }
 
