@@ -93,7 +93,8 @@ disables colour.
 Examples:
   tail -F /var/log/nginx/access.log | logmon
   logmon --follow /var/log/nginx/access.log --threshold 50
-  logmon -q --fail-on-alert access.log.1 >alerts || mail -s logmon ops <alerts
+  logmon -q --fail-on-alert access.log.1 >alerts
+  [ $? -eq 3 ] && mail -s logmon ops <alerts   # 3: an alert triggered
   logmon -o json access.log | jq -c 'select(.type == \"alert\")'
 ";
 
