@@ -106,7 +106,8 @@ fn a_reader_never_sees_a_half_written_file() {
             reads
         })
     };
-    // A report every second of a 10k-line log: hundreds of rewrites.
+    // Replay writes the file at the start and at the end only (live
+    // rewrites it at each report, in the same way).
     let run = logmon().args(["-s", "-i", "1", "--metrics"]).arg(&file).arg(data("apache_combined_10k.log")).run();
     done.store(true, Ordering::SeqCst);
     run.expect_success();

@@ -1,6 +1,8 @@
 //! `--metrics FILE`: the run's counters in the Prometheus text exposition
 //! format (version 0.0.4), for node_exporter's textfile collector. The file
-//! is rewritten whole at each report, alert and at the end: written beside
+//! is rewritten whole, live at each report, alert and at the end, in replay
+//! at the end only (a collector reads the file while logmon runs live; a
+//! replay rewriting it at every event only spent its time): written beside
 //! it under a name the collector ignores, then renamed over it, so a reader
 //! sees the old file or the new one, never half of one.
 //!
@@ -21,7 +23,7 @@ use crate::engine::alert::{AlertEvent, AlertState, Threshold};
 use crate::engine::rule::Rule;
 use crate::engine::stats::{Report, StatusClasses, Summary};
 use crate::engine::timestamp::Epoch;
-use crate::engine::{Config, Event, Outcome};
+use crate::engine::{Clock, Config, Event, Outcome};
 use crate::error::{Error, OsMessage};
 
 /// The text the default rule is known by in `logmon_alert_active{rule=...}`
@@ -120,6 +122,8 @@ pub struct MetricsFile {
     rules: Vec<RuleState>,
     /// The alert window, seconds.
     window: u32,
+    /// Live (wall clock): rewritten at every event; in replay at the end only.
+    live: bool,
     buf: Vec<u8>,
     /// The last write failed: said once, not at every report.
     failing: bool,
@@ -141,6 +145,7 @@ impl MetricsFile {
             counts: Counts::default(),
             rules: rule_names(config).into_iter().map(|name| RuleState { name, active: false, triggered: 0 }).collect(),
             window: config.window,
+            live: config.clock == Clock::Wall,
             buf: Vec::with_capacity(4096),
             failing: false,
         };
@@ -166,8 +171,9 @@ impl MetricsFile {
     }
 
     /// Takes in one event, and the hits in the alert window now if there is
-    /// one, and rewrites the file. A failed write is said on stderr and the
-    /// run goes on: the next report tries again.
+    /// one, and rewrites the file (in replay: at the summary only). A failed
+    /// write is said on stderr and the run goes on: the next report tries
+    /// again.
     pub fn event(&mut self, event: &Event, window_hits: Option<u64>) {
         // Once the run is finished the engine has no window: keep the last.
         if let Some(hits) = window_hits {
@@ -177,6 +183,9 @@ impl MetricsFile {
             Event::Report(r) => self.report(r),
             Event::Alert(a) => self.alert(a),
             Event::Summary(s) => self.summary(s),
+        }
+        if !self.live && !matches!(event, Event::Summary(_)) {
+            return;
         }
         match self.write() {
             Ok(()) if self.failing => {
@@ -305,6 +314,40 @@ mod tests {
         let mut out = Vec::new();
         render(&mut out, c, rules).expect("a Vec takes any write");
         String::from_utf8(out).expect("UTF-8")
+    }
+
+    fn read(path: &Path) -> String {
+        fs::read_to_string(path).expect("the metrics file")
+    }
+
+    #[test]
+    fn replay_writes_the_file_at_the_end_only_and_live_at_every_event() {
+        let dir = std::env::temp_dir().join(format!("logmon-metrics-unit-{}", std::process::id()));
+        fs::create_dir_all(&dir).expect("a temporary directory");
+        for clock in [Clock::Log, Clock::Wall] {
+            let path = dir.join(format!("{clock:?}.prom"));
+            // The engine replays; the file is told which run it serves.
+            let mut file = MetricsFile::create(&path, &Config { clock, ..Config::default() }).expect("a writable file");
+            let mut engine = crate::engine::Engine::new(Config { interval: 1, ..Config::default() });
+            let mut reports = 0;
+            for second in 0..5 {
+                let line = format!("\"10.0.0.1\",\"-\",\"-\",{},\"GET /a HTTP/1.0\",200,10", 1_549_573_860 + second);
+                engine.handle_line(line.as_bytes());
+                while let Some(event) = engine.poll_event() {
+                    reports += 1;
+                    file.event(&event, None);
+                }
+            }
+            assert!(reports > 0, "the test needs reports");
+            let before_end = read(&path);
+            assert_eq!(before_end.contains("outcome=\"hit\"} 0\n"), clock == Clock::Log, "{clock:?}: {before_end}");
+            engine.finish(None);
+            while let Some(event) = engine.poll_event() {
+                file.event(&event, None);
+            }
+            assert!(!read(&path).contains("outcome=\"hit\"} 0\n"), "{clock:?}: {}", read(&path));
+        }
+        let _ = fs::remove_dir_all(&dir);
     }
 
     #[test]
