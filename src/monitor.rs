@@ -82,9 +82,7 @@ impl<W: Write> Monitor<W> {
             Outcome::Hit { .. } => {
                 if std::mem::take(&mut self.announce) {
                     let format = self.engine.log_format();
-                    if let Some(name) = format.announced() {
-                        diag::say(format_args!("log format: {name}"));
-                    }
+                    diag::say(format_args!("log format: {}", format.announced()));
                     if let Some(why) = diag::latency_never_fires(self.engine.rules(), &format) {
                         diag::say(format_args!("warning: {why}"));
                     }

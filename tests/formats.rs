@@ -1,7 +1,7 @@
 //! Log formats: format strings against the built-in formats on real logs,
 //! and the errors a bad format string gets.
 
-use crate::util::{Json, data, logmon};
+use crate::util::{Json, clf_line, data, logmon, now};
 
 const NGINX_COMBINED: &str = r#"nginx:$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent""#;
 const APACHE_COMBINED: &str = r#"apache:%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i""#;
@@ -167,5 +167,27 @@ fn the_list_shows_every_format_with_an_example() {
         let run =
             logmon().args(["-s", "-o", "json", "--replay", "--log-format", name]).stdin(format!("{example}\n")).run();
         assert_eq!(run.summary().int("hits"), 1, "{name}{run}");
+    }
+}
+
+/// `auto` says once on stderr what it chose, the classic formats too, in
+/// replay and live; a format given by name goes unsaid.
+#[test]
+fn auto_says_once_what_it_chose_whatever_the_format() {
+    let t = now();
+    let combined: String = (0..3).map(|i| clf_line(t + i, "/a")).collect();
+    let common: String = combined.lines().map(|l| format!("{}\n", &l[..l.find(" \"-\"").unwrap_or(l.len())])).collect();
+    let csv: String =
+        (0..3).map(|i| format!("\"10.0.0.2\",\"-\",\"apache\",{},\"GET /a HTTP/1.0\",200,1\n", t + i)).collect();
+    for (input, name) in [(&combined, "combined"), (&common, "common"), (&csv, "csv")] {
+        for mode in [&["--replay"][..], &[]] {
+            let run = logmon().args(["-s", "-o", "json"]).args(mode).stdin(input.as_str()).run();
+            run.expect_success();
+            assert_eq!(run.summary().str("format"), name, "{run}");
+            assert_eq!(run.stderr.matches("log format: ").count(), 1, "{run}");
+            run.expect_stderr_contains(&format!("logmon: log format: {name}\n"));
+        }
+        let named = logmon().args(["-s", "-o", "json", "--replay", "--log-format", name]).stdin(input.as_str()).run();
+        assert!(!named.stderr.contains("log format: "), "only auto says what it chose{named}");
     }
 }

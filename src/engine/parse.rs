@@ -32,14 +32,13 @@ pub enum LogFormat {
 }
 
 impl LogFormat {
-    /// How `auto` names what it chose, for the formats it did not always
-    /// read (the classic ones go unannounced, as they always did).
-    pub fn announced(&self) -> Option<&'static str> {
+    /// How `auto` names what it chose, on stderr: `log format: combined`.
+    pub fn announced(&self) -> &'static str {
         match self {
-            LogFormat::Json => Some("JSON lines"),
-            LogFormat::W3c => Some("W3C extended (IIS, CloudFront)"),
-            LogFormat::Preset(preset) => Some(preset.describe().server),
-            _ => None,
+            LogFormat::Json => "JSON lines",
+            LogFormat::W3c => "W3C extended (IIS, CloudFront)",
+            LogFormat::Preset(preset) => preset.describe().server,
+            _ => self.name(),
         }
     }
 
