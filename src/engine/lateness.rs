@@ -1,9 +1,8 @@
 //! How far out of order late lines arrived, and the `--max-delay` that
 //! would have counted them on time.
 //!
-//! A line stamped second `t` that arrives when the clock reads `c` is on
-//! time exactly when `max_delay >= c - t` (see the max-delay rule in
-//! [`super::schedule`]), so each late line needs `c - t`. The counts of
+//! Each late line needs a `--max-delay` of at least
+//! [`MaxDelay::needed`] to have been on time. The counts of
 //! what each late line needed, up to [`MAX_DELAY`], are kept; at the end
 //! of a run with more than 1 % of hits late, the `--max-delay` that would
 //! have counted them all on time is named, or if that is more than
@@ -11,6 +10,7 @@
 //! line from last week is not worth waiting for.
 
 use super::interface::{LateLines, MAX_DELAY};
+use super::schedule::MaxDelay;
 use super::timestamp::Epoch;
 
 #[derive(Debug, Default)]
@@ -27,7 +27,7 @@ impl Lateness {
     /// A line stamped `time` arrived late, with the clock at `now`.
     #[cold]
     pub fn late(&mut self, time: Epoch, now: Epoch) {
-        let needed = now - time;
+        let needed = MaxDelay::needed(time, now);
         if self.needed.is_empty() {
             self.needed = vec![0; MAX_DELAY as usize + 2];
         }

@@ -24,17 +24,30 @@ pub struct Outbox {
 /// reads `t + max_delay + 1`, then closes for good. Lines stamped with a
 /// closed second are late.
 #[derive(Clone, Copy, Debug)]
-struct MaxDelay(i64);
+pub(super) struct MaxDelay(u32);
 
 impl MaxDelay {
     /// The newest second a clock reading `now` has closed.
     fn last_closed(self, now: Epoch) -> Epoch {
-        now - self.0 - 1
+        now - i64::from(self.0) - 1
     }
 
     /// The clock reading at which second `t` closes.
     fn closes_at(self, t: Epoch) -> Epoch {
-        t + self.0 + 1
+        t + i64::from(self.0) + 1
+    }
+
+    /// How many seconds are open for lines at any clock reading: the one
+    /// it reads and the `max_delay` before it.
+    fn open_seconds(self) -> u32 {
+        self.0 + 1
+    }
+
+    /// The smallest `max_delay` under which a line stamped `t` that
+    /// arrives with the clock at `now` is on time: `t` closes at
+    /// `t + max_delay + 1`, which must be past `now`.
+    pub(super) fn needed(t: Epoch, now: Epoch) -> i64 {
+        now - t
     }
 }
 
@@ -66,11 +79,10 @@ impl Schedule {
     /// Starts the clock at `now`; `malformed` lines read before go to the
     /// first report.
     pub fn start(config: &Config, now: Epoch, malformed: u64, alerts: &mut Alerts) -> Schedule {
-        let delay = MaxDelay(i64::from(config.max_delay));
-        // Seconds that may still receive lines: the max_delay + 1 not yet
-        // closed up to now, and, live, those a clock a little ahead writes.
-        let open = config.max_delay
-            + 1
+        let delay = MaxDelay(config.max_delay);
+        // Seconds that may still receive lines: those not yet closed up to
+        // now, and, live, those a clock a little ahead writes.
+        let open = delay.open_seconds()
             + match config.clock {
                 Clock::Log => 0,
                 Clock::Wall => AHEAD,
@@ -310,5 +322,16 @@ mod tests {
         assert_eq!(delay.closes_at(100), 103);
         assert_eq!(delay.last_closed(103), 100);
         assert_eq!(delay.last_closed(102), 99, "one tick earlier it is still open");
+        assert_eq!(delay.open_seconds(), 3, "100, 101 and 102 at 102");
+    }
+
+    #[test]
+    fn a_line_is_on_time_exactly_under_the_delay_it_needs() {
+        for d in 0..5 {
+            for (t, now) in [(100, 100), (100, 101), (100, 103), (100, 104), (100, 110)] {
+                let on_time = t > MaxDelay(d).last_closed(now);
+                assert_eq!(on_time, i64::from(d) >= MaxDelay::needed(t, now), "max_delay {d}, t {t}, now {now}");
+            }
+        }
     }
 }
