@@ -78,6 +78,28 @@ impl<W: Write> Monitor<W> {
             Line::Text(text) => self.engine.handle_line(text),
             Line::Overlong => self.engine.handle_overlong_line(),
         };
+        self.after_line(source, number, line, outcome)
+    }
+
+    /// The last line of `source`, cut off by the end of a live run: counted
+    /// as skipped, and said, when it does not parse whole (see
+    /// [`Engine::handle_cut_line`]).
+    pub fn cut_line(&mut self, source: &Name, number: u64, line: Line<'_>) -> Result<Outcome, Error> {
+        let Line::Text(text) = line else { return self.line(source, number, line) };
+        let outcome = self.engine.handle_cut_line(text);
+        if outcome == Outcome::Skipped {
+            diag::say(format_args!(
+                "{source}:{number}: last line cut off by the end of the run; counted as skipped, not malformed"
+            ));
+        }
+        self.after_line(source, number, line, outcome)
+    }
+
+    /// Everything a line's outcome goes to once the engine has counted it,
+    /// whole or cut: diagnostics, metrics, the live format check, and the
+    /// events it brought.
+    #[inline]
+    fn after_line(&mut self, source: &Name, number: u64, line: Line<'_>, outcome: Outcome) -> Result<Outcome, Error> {
         match outcome {
             Outcome::Hit { .. } => {
                 if std::mem::take(&mut self.announce) {
@@ -100,24 +122,6 @@ impl<W: Write> Monitor<W> {
         if self.engine.has_output() {
             self.flush()?;
         }
-        Ok(outcome)
-    }
-
-    /// The last line of `source`, cut off by the end of a live run: counted
-    /// as skipped, and said, when it does not parse whole (see
-    /// [`Engine::handle_cut_line`]).
-    pub fn cut_line(&mut self, source: &Name, number: u64, line: Line<'_>) -> Result<Outcome, Error> {
-        let Line::Text(text) = line else { return self.line(source, number, line) };
-        let outcome = self.engine.handle_cut_line(text);
-        if outcome == Outcome::Skipped {
-            diag::say(format_args!(
-                "{source}:{number}: last line cut off by the end of the run; counted as skipped, not malformed"
-            ));
-        }
-        if let Some(metrics) = &mut self.metrics {
-            metrics.line(&outcome);
-        }
-        self.flush()?;
         Ok(outcome)
     }
 
