@@ -36,9 +36,9 @@ pub struct Signals {
 }
 
 impl Signals {
-    /// Installs the handlers. With `hup_reopens` false, HUP (the terminal
-    /// going away) ends the run like TERM.
-    pub fn install(hup_reopens: bool) -> io::Result<Signals> {
+    /// Signals with every flag clear, and the writing end of their
+    /// self-pipe.
+    fn pair() -> io::Result<(Signals, UnixStream)> {
         let (wake, notify) = UnixStream::pair()?;
         wake.set_nonblocking(true)?;
         let signals = Signals {
@@ -48,6 +48,13 @@ impl Signals {
             report: Arc::new(AtomicBool::new(false)),
             reopen: Arc::new(AtomicBool::new(false)),
         };
+        Ok((signals, notify))
+    }
+
+    /// Installs the handlers. With `hup_reopens` false, HUP (the terminal
+    /// going away) ends the run like TERM.
+    pub fn install(hup_reopens: bool) -> io::Result<Signals> {
+        let (signals, notify) = Signals::pair()?;
         let mut terminators = vec![SIGINT, SIGTERM];
         if hup_reopens {
             flag::register(SIGHUP, Arc::clone(&signals.reopen))?;
@@ -82,15 +89,7 @@ impl Signals {
     /// with them: no handler is installed.
     #[cfg(test)]
     pub fn for_tests() -> io::Result<(Signals, Raise)> {
-        let (wake, notify) = UnixStream::pair()?;
-        wake.set_nonblocking(true)?;
-        let signals = Signals {
-            wake,
-            terminating: Arc::new(AtomicBool::new(false)),
-            terminate: Arc::new(AtomicUsize::new(0)),
-            report: Arc::new(AtomicBool::new(false)),
-            reopen: Arc::new(AtomicBool::new(false)),
-        };
+        let (signals, notify) = Signals::pair()?;
         let raise = Raise {
             notify,
             terminate: Arc::clone(&signals.terminate),
