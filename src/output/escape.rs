@@ -158,8 +158,8 @@ pub fn json_string(out: &mut Vec<u8>, bytes: &[u8]) {
                 '\t' => out.extend_from_slice(b"\\t"),
                 c if hidden(c) => {
                     // Past U+FFFF, a \u escape is a UTF-16 surrogate pair.
-                    for unit in c.encode_utf16(&mut [0; 2]) {
-                        out.extend_from_slice(format!("\\u{unit:04x}").as_bytes());
+                    for &mut unit in c.encode_utf16(&mut [0; 2]) {
+                        push_hex(out, b"\\u", unit, 4);
                     }
                 }
                 c => {
@@ -168,11 +168,21 @@ pub fn json_string(out: &mut Vec<u8>, bytes: &[u8]) {
                 }
             }
         }
-        for b in chunk.invalid() {
-            out.extend_from_slice(format!("\\\\x{b:02x}").as_bytes());
+        for &b in chunk.invalid() {
+            push_hex(out, b"\\\\x", u16::from(b), 2);
         }
     }
     out.push(b'"');
+}
+
+/// Appends `prefix`, then the low `digits` hex digits of `value`, in
+/// lower case: written in place, not formatted into a new string.
+fn push_hex(out: &mut Vec<u8>, prefix: &[u8], value: u16, digits: u32) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.extend_from_slice(prefix);
+    for i in (0..digits).rev() {
+        out.push(HEX[usize::from((value >> (4 * i)) & 0xf)]);
+    }
 }
 
 /// Appends `text` as a Prometheus label value (text format 0.0.4), quotes
