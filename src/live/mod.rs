@@ -248,26 +248,34 @@ impl<'m, W: Write, C: Clocks> Loop<'m, W, C> {
         const STDOUT: usize = 1;
         const INPUT: usize = 2;
         let stdout = io::stdout();
-        let mut fds = vec![interest(self.signals.fd(), libc::POLLIN), interest(stdout.as_fd(), 0)];
-        match &self.source {
-            Source::Stream { stream, .. } => match stream.poll_fd() {
-                Some(fd) => fds.push(interest(fd, libc::POLLIN)),
-                // Decompressed bytes wait to be handed out.
-                None => timeout = Some(Duration::ZERO),
-            },
-            Source::Follow(following) => {
-                if let Some(fd) = following.poll_fd(instant) {
-                    fds.push(interest(fd, libc::POLLIN));
+        // At most four entries: a fixed array and how many are in use, so a
+        // turn allocates nothing.
+        let mut fds = [interest(self.signals.fd(), libc::POLLIN); 4];
+        fds[STDOUT] = interest(stdout.as_fd(), 0);
+        let mut polled = STDOUT + 1;
+        let input = match &self.source {
+            Source::Stream { stream, .. } => {
+                let fd = stream.poll_fd();
+                // None: decompressed bytes wait to be handed out.
+                if fd.is_none() {
+                    timeout = Some(Duration::ZERO);
                 }
+                fd
             }
+            Source::Follow(following) => following.poll_fd(instant),
+        };
+        if let Some(fd) = input {
+            fds[INPUT] = interest(fd, libc::POLLIN);
+            polled += 1;
         }
-        let input_polled = fds.len() > INPUT;
+        let input_polled = polled > INPUT;
         // And last, with `--exec`, the hooks' SIGCHLD self-pipe (read through
         // `Hooks::turn` whatever poll says).
         if let Some(hooks) = self.monitor.hooks() {
-            fds.push(interest(hooks.fd(), libc::POLLIN));
+            fds[polled] = interest(hooks.fd(), libc::POLLIN);
+            polled += 1;
         }
-        self.clocks.wait(&mut fds, timeout).map_err(|e| Error::system("poll", e))?;
+        self.clocks.wait(&mut fds[..polled], timeout).map_err(|e| Error::system("poll", e))?;
         let input_ready = input_polled && fds[INPUT].revents != 0;
         if let Some(hooks) = self.monitor.hooks_mut() {
             hooks.turn(self.clocks.instant());
