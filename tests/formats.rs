@@ -119,6 +119,8 @@ fn presets_are_detected_and_named() {
         ("traefik.log", "traefik", "Traefik CLF", 7, 0), // and two blank lines, skipped
         ("iis.log", "w3c", "W3C extended (IIS, CloudFront)", 3, 2),
         ("cloudfront.log", "w3c", "W3C extended (IIS, CloudFront)", 2, 0),
+        // and five squidGuard lines (malformed) and two blank lines (skipped)
+        ("squid.log", "squid", "Squid", 7, 5),
     ] {
         let auto = logmon().args(["-o", "json"]).arg(data(file)).run();
         auto.expect_success();
