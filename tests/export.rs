@@ -184,7 +184,9 @@ fn a_hook_that_hangs_live_is_killed_while_reports_go_on() {
 
     let hook = "echo hook-started >&2; sleep 30";
     let mut run = logmon()
-        .args(["-o", "json", "-t", "0", "-w", "1", "-i", "1", "--exec", hook, "--exec-timeout", "1500ms"])
+        .args(["-o", "json", "-t", "0", "-w", "1", "-i", "1", "--max-delay", "0"])
+        // Over a second, so that a report is due while the hook hangs.
+        .args(["--exec", hook, "--exec-timeout", "1200ms"])
         .spawn();
     run.wait_stderr("live");
     run.write(clf_line(now(), "/a"));
@@ -200,10 +202,12 @@ fn a_hook_that_hangs_live_is_killed_while_reports_go_on() {
     let reports = run.stdout_now().matches("\"type\":\"report\"").count() - reports_at_start;
     assert!(reports >= 1, "no report while the hook hung");
     run.signal(libc::SIGTERM);
-    // The hook's sleep holds logmon's stderr open: the run ends only if the
-    // whole group was killed.
+    // The hook's sleep holds logmon's stderr open: the run ends, stderr
+    // and all, well before the sleep would only if the whole group was killed.
+    let stopping = Instant::now();
     let run = run.wait();
-    run.expect_success().expect_stderr_contains("--exec: alert #1 triggered: killed after 1500ms (--exec-timeout)");
+    assert!(stopping.elapsed() < Duration::from_secs(10), "the hook's children outlived it{run}");
+    run.expect_success().expect_stderr_contains("--exec: alert #1 triggered: killed after 1200ms (--exec-timeout)");
 }
 
 /// Every `--long-option` word in `text`.
