@@ -9,6 +9,12 @@
 //! `--exec-timeout`. In replay, hooks run one at a time, in order, each to
 //! its end before the replay goes on. At the end of a run, logmon waits for
 //! the hooks still running or queued, each up to its timeout.
+//!
+//! Live, time is the caller's: the loop passes its instant to
+//! [`Hooks::turn`], and a hook an event starts is timed from the last turn,
+//! so a fake clock drives hooks as it drives the rest of the loop. Only
+//! the blocking waits for hooks to end (replay, the end of a run) read
+//! the real clock: real processes run on it.
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
@@ -64,12 +70,14 @@ pub struct Hooks {
     dropped: u64,
     /// Readable after SIGCHLD.
     child_exited: UnixStream,
+    /// The instant of the last turn (or of the start).
+    now: Instant,
 }
 
 impl Hooks {
-    /// Hooks that run `command`; `one_by_one` for replay. Installs the
-    /// SIGCHLD handler that writes to the hooks' self-pipe.
-    pub fn new(command: String, timeout: Duration, one_by_one: bool) -> io::Result<Hooks> {
+    /// Hooks that run `command`, from `now`; `one_by_one` for replay.
+    /// Installs the SIGCHLD handler that writes to the hooks' self-pipe.
+    pub fn new(command: String, timeout: Duration, one_by_one: bool, now: Instant) -> io::Result<Hooks> {
         let (child_exited, notify) = UnixStream::pair()?;
         child_exited.set_nonblocking(true)?;
         notify.set_nonblocking(true)?;
@@ -84,6 +92,7 @@ impl Hooks {
             queue: VecDeque::with_capacity(QUEUED),
             dropped: 0,
             child_exited,
+            now,
         })
     }
 
@@ -97,7 +106,8 @@ impl Hooks {
         self.running.iter().filter(|r| !r.killed).map(|r| r.started + self.timeout).min()
     }
 
-    /// An event from the engine: alert transitions start a hook.
+    /// An event from the engine: alert transitions start a hook (live: at
+    /// the instant of the last turn).
     pub fn event(&mut self, event: &Event) {
         let Event::Alert(alert) = event else { return };
         if self.queue.len() >= QUEUED {
@@ -116,13 +126,14 @@ impl Hooks {
         if self.one_by_one {
             self.wait_all();
         } else {
-            self.turn(Instant::now());
+            self.turn(self.now);
         }
     }
 
     /// Reaps the hooks that ended, kills those past their timeout, and
     /// starts queued ones in the free slots. Cheap when nothing happened.
     pub fn turn(&mut self, now: Instant) {
+        self.now = now;
         let mut sink = [0u8; 64];
         while matches!((&self.child_exited).read(&mut sink), Ok(n) if n > 0) {}
         let timeout = self.timeout;
@@ -151,7 +162,8 @@ impl Hooks {
         }
     }
 
-    /// Waits until no hook runs or waits, each up to its timeout.
+    /// Waits until no hook runs or waits, each up to its timeout: a
+    /// blocking wait on real processes, so on the real clock.
     pub fn wait_all(&mut self) {
         loop {
             self.turn(Instant::now());
@@ -297,7 +309,8 @@ mod tests {
     #[test]
     fn a_storm_stays_bounded_and_is_counted() {
         // Hooks that hang: nothing makes room while the storm comes in.
-        let mut hooks = Hooks::new("sleep 30".into(), Duration::from_secs(30), false).expect("a self-pipe");
+        let mut hooks =
+            Hooks::new("sleep 30".into(), Duration::from_secs(30), false, Instant::now()).expect("a self-pipe");
         for id in 1..=200 {
             hooks.event(&alert(id));
             assert!(hooks.running.len() <= RUNNING && hooks.queue.len() <= QUEUED);
@@ -308,6 +321,21 @@ mod tests {
         hooks.timeout = Duration::from_millis(10);
         hooks.finish();
         assert!(hooks.running.is_empty() && hooks.queue.is_empty());
+    }
+
+    #[test]
+    fn a_live_hook_is_timed_on_the_callers_clock() {
+        // An hour from now: no real time could have passed that far.
+        let start = Instant::now() + Duration::from_secs(3600);
+        let mut hooks = Hooks::new("sleep 30".into(), Duration::from_secs(30), false, start).expect("a self-pipe");
+        hooks.event(&alert(1));
+        assert_eq!(hooks.next_deadline(), Some(start + Duration::from_secs(30)), "started at the caller's instant");
+        hooks.turn(start + Duration::from_secs(29));
+        assert!(!hooks.running[0].killed, "29 s of the caller's clock: still within its timeout");
+        hooks.turn(start + Duration::from_secs(30));
+        assert!(hooks.running[0].killed, "30 s of the caller's clock: killed, with no real time spent");
+        hooks.finish();
+        assert!(hooks.running.is_empty());
     }
 
     #[test]
@@ -328,7 +356,8 @@ mod tests {
 
     #[test]
     fn a_hook_that_hangs_is_killed_with_its_children() {
-        let mut hooks = Hooks::new("sleep 30 & wait".into(), Duration::from_millis(50), true).expect("a self-pipe");
+        let mut hooks =
+            Hooks::new("sleep 30 & wait".into(), Duration::from_millis(50), true, Instant::now()).expect("a self-pipe");
         let started = Instant::now();
         hooks.event(&alert(1));
         assert!(started.elapsed() < Duration::from_secs(5), "the group was killed: {:?}", started.elapsed());

@@ -25,6 +25,7 @@ use std::io::{self, IsTerminal, Write};
 use std::os::fd::AsFd;
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use cli::{ColorChoice, Command, Options};
 use engine::{Clock, Engine};
@@ -71,7 +72,7 @@ pub fn run(command: Command) -> Result<u8, Error> {
     };
     let hooks = match &options.exec {
         Some(command) => Some(
-            Hooks::new(command.clone(), options.exec_timeout, matches!(plan, Plan::Replay(_)))
+            Hooks::new(command.clone(), options.exec_timeout, matches!(plan, Plan::Replay(_)), Instant::now())
                 .map_err(|e| Error::system("installing the SIGCHLD handler", e))?,
         ),
         None => None,
