@@ -346,7 +346,14 @@ fn clf<'a>(clock: &mut ClfClock, line: &'a [u8]) -> Result<(Record<'a>, Tail<'a>
         }
     };
     let code = status_len(after).ok_or(Malformed::BadStatus)?;
-    let status = status(&after[..code])?;
+    let status = match after[..code] {
+        // Three digits, as status_len saw: only the range is left to check.
+        [a, b, c] => match u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0') {
+            code @ 100..=599 => code,
+            _ => return Err(Malformed::BadStatus),
+        },
+        _ => UNKNOWN_STATUS,
+    };
     let field = after[code..].strip_prefix(b" ").ok_or(Malformed::BadBytes)?;
     let end = bytes::find(field, b' ').unwrap_or(field.len());
     let bytes = byte_count(&field[..end])?;
@@ -449,7 +456,12 @@ fn bracketed_time(clock: &mut ClfClock, s: &[u8]) -> Option<(Epoch, usize)> {
 /// (`host ident user`), which is the first one unless a prefix precedes it.
 #[inline]
 fn client(before: &[u8]) -> &[u8] {
-    // The usual line: exactly three words.
+    // The usual line: `client - -`, or else exactly three words.
+    if let Some(client) = before.strip_suffix(b" - -")
+        && bytes::find(client, b' ').is_none()
+    {
+        return client;
+    }
     if let Some(first) = bytes::find(before, b' ')
         && let rest = &before[first + 1..]
         && let Some(second) = bytes::find(rest, b' ')
