@@ -306,7 +306,8 @@ impl Schedule {
 
     fn flush_quiet(&mut self, out: &mut Outbox) {
         if let Some((start, end)) = self.quiet.take() {
-            let report = Tally::default().report(start, end, self.interval, self.top, &out.alerts);
+            let (interval, top, alerts) = (self.interval, self.top, &out.alerts);
+            let report = self.tallies.lend_empty(|tally| tally.report(start, end, interval, top, alerts));
             out.events.push_back(Event::Report(report));
         }
     }

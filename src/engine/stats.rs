@@ -439,6 +439,15 @@ impl Tallies {
         out
     }
 
+    /// Lends `f` an empty tally, a spare when there is one, as for the
+    /// report of a quiet stretch: that allocates nothing either.
+    pub fn lend_empty<T>(&mut self, f: impl FnOnce(&Tally) -> T) -> T {
+        let tally = self.fresh();
+        let out = f(&tally);
+        self.spare.push(tally);
+        out
+    }
+
     /// Moves on to report `number` if every report before it is empty, and
     /// says whether it did; otherwise nothing changes.
     pub fn skip_empty_to(&mut self, number: i64) -> bool {
