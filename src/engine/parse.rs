@@ -221,11 +221,12 @@ impl Parser {
         // A wrapper always leaves fewer bytes than the line had.
         let plain = inner.len() == line.len();
         let parsed = self.parse_unwrapped(inner, values);
-        match parsed {
-            Parsed::Hit(_) if plain => self.look = wrapper::Look::Nothing,
-            // Spaces alone are looked for only here, so that a hit pays nothing.
-            Parsed::Malformed(_) if is_blank(inner) => return Parsed::Skip,
-            _ => {}
+        if plain && matches!(parsed, Parsed::Hit(_)) {
+            self.look = wrapper::Look::Nothing;
+        } else if matches!(parsed, Parsed::Malformed(_)) && is_blank(inner) {
+            // Spaces alone are looked for only once a line has failed, so
+            // that a hit never scans for them.
+            return Parsed::Skip;
         }
         parsed
     }
