@@ -188,6 +188,12 @@ impl Hooks {
         }
     }
 
+    /// Hooks dropped so far, the queue being full.
+    #[cfg(test)]
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
     fn spawn(&self, job: Job, now: Instant) -> Option<Running> {
         // The hook's output is diagnostics: stdout stays logmon's data.
         let stdout = match io::stderr().as_fd().try_clone_to_owned() {

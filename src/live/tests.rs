@@ -19,6 +19,7 @@ use super::{Clocks, Following, GATHER, follow_on, stream_on};
 use crate::cli::Options;
 use crate::engine::alert::Threshold;
 use crate::engine::{Clock, Config, Engine};
+use crate::hooks::{Hooks, QUEUED, RUNNING};
 use crate::input::Input;
 use crate::monitor::Monitor;
 use crate::output::{Format, Output, Style, Verbosity};
@@ -111,18 +112,31 @@ impl Write for Shared {
 /// Runs logmon live on a pipe that `script` writes, on the fake clock,
 /// with `-o json` and these engine settings; returns its output.
 fn run(config: Config, script: impl FnMut(&mut World)) -> String {
+    run_hooked(config, None, script).0
+}
+
+/// [`run`], with `--exec` hooks (their command and timeout) when given;
+/// also returns how many hooks were dropped, once every other one ended.
+fn run_hooked(config: Config, exec: Option<(&str, Duration)>, script: impl FnMut(&mut World)) -> (String, u64) {
     let (reader, writer) = io::pipe().expect("pipe");
     let (signals, raise) = Signals::for_tests().expect("signals");
     let out = Shared::default();
     let style = Style { format: Format::Json, verbosity: Verbosity::Normal, color: false };
+    let start = Instant::now();
+    let hooks = exec.map(|(command, timeout)| Hooks::new(command.to_owned(), timeout, false, start).expect("hooks"));
     let mut monitor =
-        Monitor::new(Engine::new(Config { clock: Clock::Wall, ..config }), Output::new(out.clone(), style));
+        Monitor::new(Engine::new(Config { clock: Clock::Wall, ..config }), Output::new(out.clone(), style))
+            .with_hooks(hooks);
     let world = World { second: 0, input: Some(writer), signals: raise };
-    let mut fake = Fake { start: Instant::now(), elapsed: Duration::ZERO, world, script, played: None };
+    let mut fake = Fake { start, elapsed: Duration::ZERO, world, script, played: None };
     let input = Input::Path(PathBuf::from(format!("/proc/self/fd/{}", reader.as_raw_fd())));
     stream_on(&mut fake, input, signals, &mut monitor).expect("the run");
     drop(reader);
-    String::from_utf8(out.0.take()).expect("utf-8")
+    let dropped = monitor.hooks_mut().map_or(0, |hooks| {
+        hooks.finish();
+        hooks.dropped()
+    });
+    (String::from_utf8(out.0.take()).expect("utf-8"), dropped)
 }
 
 /// Follows `path` on the fake clock, with `-o json` and the default
@@ -231,4 +245,55 @@ fn a_file_missing_at_start_is_in_a_report_asked_for_before_any_turn() {
     });
     let first = out.lines().next().unwrap_or_default();
     assert!(first.contains(r#"never-there.log","problem":"missing"}]"#), "{out}");
+}
+
+/// A storm of alert transitions: sixteen rules flap every second while
+/// each hook holds until the script lets it go. At most [`RUNNING`] hooks
+/// run at once, the queue holds [`QUEUED`], and every transition's hook
+/// runs or is counted as dropped. On the fake clock the storm takes
+/// milliseconds; the hooks are real processes.
+#[test]
+fn a_hook_storm_stays_bounded_and_every_hook_is_run_or_counted() {
+    let dir = std::env::temp_dir().join(format!("logmon-unit-{}-storm", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let (started, hold) = (dir.join("started"), dir.join("hold"));
+    std::fs::write(&hold, "").expect("the hold file");
+    let hook = format!(
+        r#"echo "$LOGMON_ID" >>'{}'; while [ -e '{}' ]; do sleep 0.02; done"#,
+        started.display(),
+        hold.display()
+    );
+    let mut args = vec!["-i".to_owned(), "1".into(), "--max-delay".into(), "0".into()];
+    for i in 0..16 {
+        args.extend(["--alert".into(), format!("rate > 0.{i} over 1s")]);
+    }
+    let crate::cli::Command::Run(options) = crate::cli::parse_args(args).expect("options") else { panic!("a run") };
+    let started_now = || std::fs::read_to_string(&started).unwrap_or_default().lines().count();
+    let mut running = 0;
+    let (out, dropped) =
+        run_hooked(options.engine_config(Clock::Wall), Some((&hook, Duration::from_secs(3600))), |world| {
+            match world.second {
+                // Lines in even seconds only: every rule flaps each second.
+                0..=7 if world.second % 2 == 0 => world.lines(3, world.now()),
+                8 => {
+                    // The hooks started are real processes: give them time to say so.
+                    let deadline = Instant::now() + Duration::from_secs(20);
+                    while started_now() < RUNNING && Instant::now() < deadline {
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                    running = started_now();
+                    std::fs::remove_file(&hold).expect("let the hooks end");
+                    world.signals.raise(libc::SIGTERM);
+                }
+                _ => {}
+            }
+        });
+    let transitions = out.lines().filter(|l| l.contains(r#""type":"alert""#)).count();
+    let ran = started_now();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(running, RUNNING, "hooks running at once\n{out}");
+    assert!(dropped > 0 && ran >= RUNNING + QUEUED, "ran {ran}, dropped {dropped}\n{out}");
+    assert_eq!(ran as u64 + dropped, transitions as u64, "every transition's hook ran or was counted\n{out}");
 }
