@@ -39,6 +39,12 @@ pub fn find(s: &[u8], byte: u8) -> Option<usize> {
     first(s, |v| zeros(v ^ splat(byte)), |c| c == byte)
 }
 
+/// The first `a` or `b` in `s`.
+#[inline]
+pub fn find_either(s: &[u8], a: u8, b: u8) -> Option<usize> {
+    first(s, |v| zeros(v ^ splat(a)) | zeros(v ^ splat(b)), |c| c == a || c == b)
+}
+
 /// The first `/`, space, `?`, `#` or `"`: where a section ends, or where a
 /// request stops being plain.
 #[inline]
@@ -77,6 +83,18 @@ mod tests {
             v.extend_from_slice(b"\"zz");
             assert_eq!(find(&v, b'"'), Some(n), "at {n}");
         }
+    }
+
+    #[test]
+    fn finds_the_first_of_two_bytes() {
+        let s = b"192.168.100.200 - - [07/Feb/2019";
+        assert_eq!(find_either(s, b' ', b'['), Some(15));
+        assert_eq!(find_either(s, b'[', b' '), Some(15));
+        assert_eq!(find_either(b"[::1] - - [", b' ', b'['), Some(0));
+        assert_eq!(find_either(b"abcdefghij[", b' ', b'['), Some(10));
+        assert_eq!(find_either(b"abc", b' ', b'['), None);
+        // A borrow from one byte's match must not hide the other's.
+        assert_eq!(find_either(b"\x01\x00\x01\x01\x01\x01\x01\x01", 0, 1), Some(0));
     }
 
     #[test]

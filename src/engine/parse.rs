@@ -332,7 +332,14 @@ fn is_blank(line: &[u8]) -> bool {
 /// possibly after a prefix such as syslog's. Also returns what follows the
 /// byte count, unread, for the combined format's check.
 fn clf<'a>(clock: &mut ClfClock, line: &'a [u8]) -> Result<(Record<'a>, Tail<'a>), Malformed> {
-    let stamp = clf_timestamp(clock, line)?;
+    let (stamp, client) = match usual_start(clock, line) {
+        Some(found) => found,
+        None => {
+            let stamp = clf_timestamp(clock, line)?;
+            let client = client(&line[..stamp.open - 1]);
+            (stamp, client)
+        }
+    };
     let rest = line[stamp.after..].strip_prefix(b" \"").ok_or(Malformed::NoRequest)?;
     // The quotes from the first `[` on: those of a prefix, then the
     // request's two, and any inside a request that is not plain.
@@ -356,9 +363,8 @@ fn clf<'a>(clock: &mut ClfClock, line: &'a [u8]) -> Result<(Record<'a>, Tail<'a>
         _ => UNKNOWN_STATUS,
     };
     let field = after[code..].strip_prefix(b" ").ok_or(Malformed::BadBytes)?;
-    let end = bytes::find(field, b' ').unwrap_or(field.len());
-    let bytes = byte_count(&field[..end])?;
-    let client = Some(client(&line[..stamp.open - 1]));
+    let (bytes, end) = leading_byte_count(field)?;
+    let client = Some(client);
     let tail = Tail { rest: &field[end..], quotes };
     Ok((Record { time: stamp.time, status, bytes, section, client, method, ..Record::default() }, tail))
 }
@@ -396,6 +402,22 @@ impl Tail<'_> {
         }
         memrchr(b'"', &self.rest[from..]).is_some()
     }
+}
+
+/// The usual start of a CLF line, `client - - [timestamp]`, read in one
+/// pass: its timestamp and client, as [`clf_timestamp`] and [`client`] find
+/// them. `None` for anything else, which they then read: this is only a
+/// shortcut to the same result.
+#[inline]
+fn usual_start<'a>(clock: &mut ClfClock, line: &'a [u8]) -> Option<(ClfStamp, &'a [u8])> {
+    // A `[` before the first space would be the line's first `[`.
+    let space = bytes::find_either(line, b' ', b'[')?;
+    if line[space..].starts_with(b" - - [") {
+        let open = space + 5;
+        let (time, len) = bracketed_time(clock, &line[open + 1..])?;
+        return Some((ClfStamp { first_open: open, open, time, after: open + len + 2 }, &line[..space]));
+    }
+    None
 }
 
 /// Where a CLF line's timestamp is, and its time.
@@ -634,10 +656,38 @@ pub(super) fn status(s: &[u8]) -> Result<u16, Malformed> {
 /// A byte count; `-` (nothing sent) is zero.
 #[inline]
 pub(super) fn byte_count(s: &[u8]) -> Result<u64, Malformed> {
-    if s == b"-" {
-        return Ok(0);
+    match leading_byte_count(s)? {
+        (bytes, len) if len == s.len() => Ok(bytes),
+        _ => Err(Malformed::BadBytes),
     }
-    timestamp::digits(s).ok_or(Malformed::BadBytes)
+}
+
+/// The byte count that `field` starts with, up to a space or its end, and
+/// its length: read in the pass that finds where it ends, not found first
+/// and read again. `-` (nothing sent) is zero; otherwise 1 to 19 digits
+/// (any more could overflow).
+#[inline]
+fn leading_byte_count(field: &[u8]) -> Result<(u64, usize), Malformed> {
+    const MAX_DIGITS: usize = 19;
+    let (bytes, len) = if field.first() == Some(&b'-') {
+        (0, 1)
+    } else {
+        let mut bytes: u64 = 0;
+        let mut len = 0;
+        while let Some(&c) = field.get(len)
+            && c.is_ascii_digit()
+            && len < MAX_DIGITS
+        {
+            bytes = bytes * 10 + u64::from(c - b'0');
+            len += 1;
+        }
+        (bytes, len)
+    };
+    match field.get(len) {
+        _ if len == 0 => Err(Malformed::BadBytes),
+        None | Some(b' ') => Ok((bytes, len)),
+        Some(_) => Err(Malformed::BadBytes),
+    }
 }
 
 #[cfg(test)]
