@@ -252,8 +252,7 @@ impl Engine {
         if matches!(self.phase, Phase::Waiting { .. }) {
             self.start_from_held();
         }
-        // Too few came after them to confirm a jump.
-        self.release_held(|_| true, true);
+        self.release_held_at_end();
         let time = match std::mem::replace(&mut self.phase, Phase::Finished) {
             Phase::Finished => return,
             Phase::Waiting { .. } => None,
@@ -366,6 +365,20 @@ impl Engine {
             } else {
                 i += 1;
             }
+        }
+    }
+
+    /// At the end of input too few hits came after the held ones to confirm
+    /// a jump: each, in the order read, counts in its own second if it is
+    /// near enough the clock as the ones before it left it, else as early.
+    fn release_held_at_end(&mut self) {
+        for held in std::mem::take(&mut self.held) {
+            let time = held.time + self.offset;
+            let believed = match &self.phase {
+                Phase::Running(schedule) => outlier::believed_at_end(time, schedule.now()),
+                _ => false,
+            };
+            self.place(&held.record(), time, !believed);
         }
     }
 

@@ -16,8 +16,10 @@
 //! The first hits of a run are held the same way, since there is no clock
 //! yet to compare them with: the clock starts at the first of the first
 //! [`CONFIRM`] hits that no later one of them contradicts. At the end of
-//! input, held hits that never reached [`CONFIRM`] count as early: one
-//! line far ahead at the end is as suspect as one at the start.
+//! input no more hits can confirm the held ones, so their size decides
+//! ([`believed_at_end`]): the last hits of a quiet site come minutes or
+//! hours apart and count in their own seconds; one line years ahead at the
+//! end is as suspect as one at the start and counts as early.
 
 use super::parse::Record;
 use super::section;
@@ -26,9 +28,19 @@ use super::timestamp::Epoch;
 /// Hits in a row it takes to believe that the log's clock jumped: more than
 /// the few lines one misconfigured writer or one retried request stamps
 /// wrong together, and few enough that a real jump costs nothing but these
-/// lines' wait (replay does not wait on a clock), and that a sparse log has
-/// only its last few lines in doubt at the end of input.
+/// lines' wait (replay does not wait on a clock).
 pub const CONFIRM: usize = 5;
+
+/// At the end of input, how far ahead of the log's clock a held hit may be
+/// and still count in its own second: a night without traffic, but not the
+/// years of a clock set wrong.
+pub const END_JUMP: i64 = 86_400;
+
+/// Whether a hit held at the end of input, stamped `time`, is believed with
+/// the log's clock at `now` (the held hits before it already counted).
+pub fn believed_at_end(time: Epoch, now: Epoch) -> bool {
+    time - now <= END_JUMP
+}
 
 /// A hit kept across lines: the line's bytes will be gone by then.
 #[derive(Debug)]
@@ -114,6 +126,12 @@ mod tests {
     fn lines_a_little_out_of_order_start_at_the_first() {
         assert_eq!(start(&[105, 100, 103, 110, 104], 10), Some(105));
         assert_eq!(start(&[], 10), None);
+    }
+
+    #[test]
+    fn at_the_end_a_day_ahead_is_believed_and_more_is_not() {
+        assert!(believed_at_end(100 + END_JUMP, 100));
+        assert!(!believed_at_end(101 + END_JUMP, 100));
     }
 
     #[test]

@@ -267,11 +267,12 @@ fn a_sparse_log_is_counted_in_its_own_seconds() {
     e.finish(None);
     let evs = events(&mut e);
     let s = summary(&evs);
-    // The last four are far ahead with too few lines after them to confirm.
-    assert_eq!((s.hits, s.early, s.late), (10, CONFIRM as u64 - 1, 0));
+    // The last four are too few to confirm a jump, but near enough the
+    // clock at the end of input to be believed.
+    assert_eq!((s.hits, s.early, s.late), (10, 0, 0));
     let busy: Vec<i64> = reports(&evs).iter().filter(|r| r.hits > 0).map(|r| r.start - T0).collect();
-    assert_eq!(busy, [0, 300, 600, 900, 1200, 1500]);
-    assert_eq!(alerts(&evs).len(), 11, "each line alerts and recovers on its own");
+    assert_eq!(busy, [0, 300, 600, 900, 1200, 1500, 1800, 2100, 2400, 2700]);
+    assert_eq!(alerts(&evs).len(), 19, "each line alerts and recovers on its own, the last one still active");
 }
 
 #[test]
