@@ -353,14 +353,16 @@ fn clf<'a>(clock: &mut ClfClock, line: &'a [u8]) -> Result<(Record<'a>, Tail<'a>
             Request::read(request, after)
         }
     };
-    let code = status_len(after).ok_or(Malformed::BadStatus)?;
-    let status = match after[..code] {
-        // Three digits, as status_len saw: only the range is left to check.
-        [a, b, c] => match u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0') {
-            code @ 100..=599 => code,
+    // Both readers of the request end it at a quote followed by a status
+    // (see closes_request): `-` or three digits, told apart by the first
+    // byte without reading them again. Only the range is left to check.
+    let (status, code) = match *after {
+        [b'-', ..] => (UNKNOWN_STATUS, 1),
+        [a, b, c, ..] => match u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0') {
+            code @ 100..=599 => (code, 3),
             _ => return Err(Malformed::BadStatus),
         },
-        _ => UNKNOWN_STATUS,
+        _ => return Err(Malformed::BadStatus),
     };
     let field = after[code..].strip_prefix(b" ").ok_or(Malformed::BadBytes)?;
     let (bytes, end) = leading_byte_count(field)?;
