@@ -146,7 +146,7 @@ impl TopCounts {
             }
             if s & !INDEX == tag {
                 let entry = &mut self.entries[index_of(s)];
-                if entry.hash == hash && entry.key() == section {
+                if entry.hash == hash && same_key(entry.key(), section) {
                     entry.hits += n;
                     return;
                 }
@@ -311,9 +311,52 @@ fn hash(bytes: &[u8]) -> u64 {
     h ^ (h >> 32)
 }
 
+/// Whether two keys are equal, compared through the word loads [`hash`]
+/// makes: for keys this short, a call to memcmp costs more than the compare.
+#[inline(always)]
+fn same_key(a: &[u8], b: &[u8]) -> bool {
+    let len = a.len();
+    if len != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"));
+    let half = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().expect("4 bytes"));
+    if len >= 8 {
+        let mut at = 0;
+        while at + 8 < len {
+            if word(a, at) != word(b, at) {
+                return false;
+            }
+            at += 8;
+        }
+        word(a, len - 8) == word(b, len - 8)
+    } else if len >= 4 {
+        half(a, 0) == half(b, 0) && half(a, len - 4) == half(b, len - 4)
+    } else {
+        a.iter().zip(b).all(|(x, y)| x == y)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_compare_whole() {
+        let keys: [&[u8]; 9] =
+            [b"", b"/", b"/a", b"/ab", b"/abc", b"/abcdef", b"/abcdefg", b"/abcdefgh", b"10.0.0.1/x/y/z/w"];
+        for a in keys {
+            for b in keys {
+                assert_eq!(same_key(a, b), a == b, "{a:?} {b:?}");
+            }
+            // One byte changed anywhere is seen.
+            for i in 0..a.len() {
+                let mut c = a.to_vec();
+                c[i] ^= 1;
+                assert!(!same_key(a, &c), "{a:?} at {i}");
+            }
+        }
+    }
 
     fn names(top: &[KeyHits]) -> Vec<(String, u64)> {
         top.iter().map(|s| (String::from_utf8_lossy(&s.key).into_owned(), s.hits)).collect()
