@@ -360,36 +360,26 @@ fn summary(w: &mut impl Write, s: &Summary, paint: Paint) -> io::Result<()> {
     )
 }
 
-/// A ratio shown with two decimals, rounded half up in integers so that the
+/// A ratio shown with `D` decimals, rounded half up in integers so that the
 /// figure never depends on floating point.
-struct Centis(u128);
+struct Fixed<const D: u32>(u128);
 
-impl Centis {
-    fn ratio(n: u64, d: u64) -> Centis {
+/// Two decimals: rates.
+type Centis = Fixed<2>;
+/// One decimal: shares in percent.
+type Tenths = Fixed<1>;
+
+impl<const D: u32> Fixed<D> {
+    fn ratio(n: u64, d: u64) -> Fixed<D> {
         let d = u128::from(d.max(1));
-        Centis((u128::from(n) * 200 + d) / (2 * d))
+        Fixed((u128::from(n) * 2 * 10u128.pow(D) + d) / (2 * d))
     }
 }
 
-impl std::fmt::Display for Centis {
+impl<const D: u32> std::fmt::Display for Fixed<D> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{:02}", self.0 / 100, self.0 % 100)
-    }
-}
-
-/// A ratio shown with one decimal, rounded half up in integers.
-struct Tenths(u128);
-
-impl Tenths {
-    fn ratio(n: u64, d: u64) -> Tenths {
-        let d = u128::from(d.max(1));
-        Tenths((u128::from(n) * 20 + d) / (2 * d))
-    }
-}
-
-impl std::fmt::Display for Tenths {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{}", self.0 / 10, self.0 % 10)
+        let scale = 10u128.pow(D);
+        write!(f, "{}.{:0width$}", self.0 / scale, self.0 % scale, width = D as usize)
     }
 }
 
