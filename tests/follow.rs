@@ -4,7 +4,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::live::wait_for_hits;
 use crate::util::{Running, TempDir, clf_line, logmon, now};
@@ -23,6 +23,17 @@ fn follow(path: &Path, extra: &[&str]) -> Running {
         .spawn()
 }
 
+/// logmon following `access.log` in a fresh directory that already holds
+/// `lines` lines, once it says so.
+fn following(name: &str, lines: usize, extra: &[&str]) -> (TempDir, PathBuf, Running) {
+    let dir = TempDir::new(name);
+    let log = dir.path("access.log");
+    append(&log, lines, "old");
+    let run = follow(&log, extra);
+    run.wait_stderr("following");
+    (dir, log, run)
+}
+
 #[track_caller]
 fn stop(run: Running, hits: u64) {
     run.signal(libc::SIGTERM);
@@ -34,11 +45,7 @@ fn stop(run: Running, hits: u64) {
 
 #[test]
 fn starts_at_the_end_of_the_file() {
-    let dir = TempDir::new("at-end");
-    let log = dir.path("access.log");
-    append(&log, 50, "old");
-    let run = follow(&log, &[]);
-    run.wait_stderr("following");
+    let (_dir, log, run) = following("at-end", 50, &[]);
     append(&log, 5, "new");
     wait_for_hits(&run, 5);
     stop(run, 5);
@@ -46,11 +53,7 @@ fn starts_at_the_end_of_the_file() {
 
 #[test]
 fn from_start_reads_what_is_there() {
-    let dir = TempDir::new("from-start");
-    let log = dir.path("access.log");
-    append(&log, 50, "old");
-    let run = follow(&log, &["--from-start"]);
-    run.wait_stderr("following");
+    let (_dir, log, run) = following("from-start", 50, &["--from-start"]);
     append(&log, 5, "new");
     wait_for_hits(&run, 55);
     stop(run, 55);
@@ -58,11 +61,7 @@ fn from_start_reads_what_is_there() {
 
 #[test]
 fn rename_rotation_keeps_lines_written_to_the_old_file() {
-    let dir = TempDir::new("rename");
-    let log = dir.path("access.log");
-    append(&log, 0, "none");
-    let run = follow(&log, &[]);
-    run.wait_stderr("following");
+    let (dir, log, run) = following("rename", 0, &[]);
     append(&log, 10, "before");
     // The server still holds the old file open after the rename.
     let mut server = OpenOptions::new().append(true).open(&log).expect("open");
@@ -81,11 +80,7 @@ fn rename_rotation_keeps_lines_written_to_the_old_file() {
 
 #[test]
 fn twenty_quick_rotations() {
-    let dir = TempDir::new("twenty");
-    let log = dir.path("access.log");
-    append(&log, 0, "none");
-    let run = follow(&log, &[]);
-    run.wait_stderr("following");
+    let (dir, log, run) = following("twenty", 0, &[]);
     for i in 0..20 {
         append(&log, 3, &format!("r{i}"));
         fs::rename(&log, dir.path(&format!("access.log.{i}"))).expect("rename");
@@ -99,11 +94,7 @@ fn twenty_quick_rotations() {
 
 #[test]
 fn copytruncate_starts_over() {
-    let dir = TempDir::new("copytruncate");
-    let log = dir.path("access.log");
-    append(&log, 0, "none");
-    let run = follow(&log, &[]);
-    run.wait_stderr("following");
+    let (dir, log, run) = following("copytruncate", 0, &[]);
     append(&log, 10, "before");
     wait_for_hits(&run, 10);
     fs::copy(&log, dir.path("access.log.1")).expect("copy");
@@ -161,11 +152,7 @@ fn a_directory_in_the_way_is_waited_out() {
 
 #[test]
 fn sighup_looks_again_at_once() {
-    let dir = TempDir::new("hup");
-    let log = dir.path("access.log");
-    append(&log, 0, "none");
-    let run = follow(&log, &["--check-interval", "60s"]);
-    run.wait_stderr("following");
+    let (dir, log, run) = following("hup", 0, &["--check-interval", "60s"]);
     fs::rename(&log, dir.path("access.log.1")).expect("rename");
     append(&log, 4, "new");
     run.signal(libc::SIGHUP);
@@ -176,11 +163,7 @@ fn sighup_looks_again_at_once() {
 
 #[test]
 fn the_last_line_without_newline_counts_at_shutdown() {
-    let dir = TempDir::new("unterminated");
-    let log = dir.path("access.log");
-    append(&log, 0, "none");
-    let run = follow(&log, &[]);
-    run.wait_stderr("following");
+    let (_dir, log, run) = following("unterminated", 0, &[]);
     append(&log, 2, "full");
     let mut f = OpenOptions::new().append(true).open(&log).expect("open");
     f.write_all(clf_line(now(), "/no-newline").trim_end().as_bytes()).expect("write");
@@ -190,11 +173,7 @@ fn the_last_line_without_newline_counts_at_shutdown() {
 
 #[test]
 fn a_last_line_cut_off_at_shutdown_is_skipped_not_malformed() {
-    let dir = TempDir::new("cut-off");
-    let log = dir.path("access.log");
-    append(&log, 0, "none");
-    let run = follow(&log, &[]);
-    run.wait_stderr("following");
+    let (_dir, log, run) = following("cut-off", 0, &[]);
     append(&log, 2, "full");
     let mut f = OpenOptions::new().append(true).open(&log).expect("open");
     f.write_all(&clf_line(now(), "/cut/off").as_bytes()[..25]).expect("write");
@@ -208,11 +187,7 @@ fn a_last_line_cut_off_at_shutdown_is_skipped_not_malformed() {
 
 #[test]
 fn a_fifo_in_the_way_is_refused_without_blocking() {
-    let dir = TempDir::new("fifo");
-    let log = dir.path("access.log");
-    append(&log, 0, "none");
-    let run = follow(&log, &[]);
-    run.wait_stderr("following");
+    let (_dir, log, run) = following("fifo", 0, &[]);
     fs::remove_file(&log).expect("rm");
     let path = std::ffi::CString::new(log.as_os_str().as_encoded_bytes()).expect("no NUL");
     // SAFETY: mkfifo(3) with a valid NUL-terminated path.
@@ -228,11 +203,7 @@ fn a_fifo_in_the_way_is_refused_without_blocking() {
 
 #[test]
 fn sigterm_right_after_a_rotation_reads_the_new_file() {
-    let dir = TempDir::new("term-rotated");
-    let log = dir.path("access.log");
-    append(&log, 0, "none");
-    let run = follow(&log, &["--check-interval", "60s"]);
-    run.wait_stderr("following");
+    let (dir, log, run) = following("term-rotated", 0, &["--check-interval", "60s"]);
     append(&log, 4, "old");
     fs::rename(&log, dir.path("access.log.1")).expect("rename");
     append(&log, 6, "new");
@@ -242,11 +213,7 @@ fn sigterm_right_after_a_rotation_reads_the_new_file() {
 
 #[test]
 fn a_rotation_undone_is_not_read_twice() {
-    let dir = TempDir::new("undone");
-    let log = dir.path("access.log");
-    append(&log, 0, "none");
-    let run = follow(&log, &["--check-interval", "60s"]);
-    run.wait_stderr("following");
+    let (dir, log, run) = following("undone", 0, &["--check-interval", "60s"]);
     append(&log, 5, "first");
     fs::rename(&log, dir.path("access.log.1")).expect("rename");
     File::create(&log).expect("create");
@@ -266,11 +233,7 @@ fn a_rotation_undone_is_not_read_twice() {
 #[cfg(target_os = "linux")]
 #[test]
 fn writes_rotations_and_truncations_are_acted_on_at_once() {
-    let dir = TempDir::new("events");
-    let log = dir.path("access.log");
-    append(&log, 0, "none");
-    let run = follow(&log, &["--check-interval", "60s"]);
-    run.wait_stderr("following");
+    let (dir, log, run) = following("events", 0, &["--check-interval", "60s"]);
     append(&log, 3, "written");
     wait_for_hits(&run, 3);
     fs::rename(&log, dir.path("access.log.1")).expect("rename");
