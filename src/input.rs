@@ -12,11 +12,9 @@ use std::path::PathBuf;
 use flate2::bufread::MultiGzDecoder;
 use memchr::memchr;
 
+pub use crate::engine::{Line, MAX_LINE};
 use crate::error::Error;
 use crate::output::escape::Name;
-
-/// Longest line kept; longer ones are counted as malformed.
-pub const MAX_LINE: usize = 64 * 1024;
 
 /// Large reads keep replay near the speed of the disk or page cache.
 const BUFFER: usize = 1024 * 1024;
@@ -259,24 +257,6 @@ fn sniff(head: &[u8], eof: bool) -> Sniffed {
     Sniffed::Plain
 }
 
-/// A line as read, without its newline.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Line<'a> {
-    Text(&'a [u8]),
-    /// Longer than [`MAX_LINE`]; its bytes were dropped.
-    Overlong,
-}
-
-impl Line<'_> {
-    /// The line's bytes, empty when they were dropped.
-    pub fn bytes(&self) -> &[u8] {
-        match self {
-            Line::Text(t) => t,
-            Line::Overlong => &[],
-        }
-    }
-}
-
 pub struct LineReader {
     buf: Box<[u8]>,
     /// Unread bytes are `buf[start..end]`; they hold no complete line.
@@ -337,33 +317,12 @@ impl LineReader {
         self.end == self.buf.len()
     }
 
-    /// Hands every complete line read so far to `f`, with its number.
-    pub fn lines<E>(&mut self, mut f: impl FnMut(u64, Line<'_>) -> Result<(), E>) -> Result<(), E> {
-        loop {
-            let pending = &self.buf[self.start..self.end];
-            match memchr(b'\n', pending) {
-                Some(i) => {
-                    let line = &pending[..i];
-                    self.start += i + 1;
-                    if std::mem::take(&mut self.skipping) {
-                        continue;
-                    }
-                    self.line += 1;
-                    f(self.line, if line.len() > MAX_LINE { Line::Overlong } else { Line::Text(line) })?;
-                }
-                None => {
-                    if !self.skipping && pending.len() > MAX_LINE {
-                        self.skipping = true;
-                        self.line += 1;
-                        f(self.line, Line::Overlong)?;
-                    }
-                    if self.skipping {
-                        self.start = self.end;
-                    }
-                    return Ok(());
-                }
-            }
-        }
+    /// Every complete line read so far, with its number: a batch for
+    /// [`crate::engine::Engine::handle_lines`]. Lines the batch did not
+    /// hand out (it was dropped early) stay for the next one.
+    pub fn batch(&mut self) -> Batch<'_> {
+        let LineReader { buf, start, end, skipping, line } = self;
+        Batch { buf: &buf[..*end], start, skipping, line }
     }
 
     /// At the end of a stream: hands out its last line if it had no newline,
@@ -378,6 +337,56 @@ impl LineReader {
             return Ok(());
         }
         f(line, Line::Text(&self.buf[tail]))
+    }
+}
+
+/// The complete lines of a [`LineReader`]'s buffer, numbered, split with
+/// memchr as they are asked for.
+pub struct Batch<'a> {
+    /// The bytes read; the unread ones start at `start`.
+    buf: &'a [u8],
+    start: &'a mut usize,
+    skipping: &'a mut bool,
+    line: &'a mut u64,
+}
+
+impl<'a> Iterator for Batch<'a> {
+    type Item = (u64, Line<'a>);
+
+    #[inline]
+    fn next(&mut self) -> Option<(u64, Line<'a>)> {
+        loop {
+            let pending = &self.buf[*self.start..];
+            match memchr(b'\n', pending) {
+                Some(i) => {
+                    let line = &pending[..i];
+                    *self.start += i + 1;
+                    if std::mem::take(self.skipping) {
+                        continue;
+                    }
+                    *self.line += 1;
+                    return Some((*self.line, if line.len() > MAX_LINE { Line::Overlong } else { Line::Text(line) }));
+                }
+                None => return self.rest(pending.len()),
+            }
+        }
+    }
+}
+
+impl Batch<'_> {
+    /// No newline in the `pending` bytes left: a line too long to keep is
+    /// counted now, once, and dropped up to its newline.
+    #[cold]
+    fn rest(&mut self, pending: usize) -> Option<(u64, Line<'static>)> {
+        let overlong = !*self.skipping && pending > MAX_LINE;
+        if overlong {
+            *self.skipping = true;
+            *self.line += 1;
+        }
+        if *self.skipping {
+            *self.start = self.buf.len();
+        }
+        overlong.then_some((*self.line, Line::Overlong))
     }
 }
 
@@ -402,7 +411,9 @@ mod tests {
         for chunk in chunks {
             let mut src: &[u8] = chunk;
             while reader.read_from(&mut src).expect("reading a slice") > 0 {}
-            reader.lines(&mut push).expect("infallible");
+            for (n, line) in reader.batch() {
+                push(n, line).expect("infallible");
+            }
         }
         reader.finish(&mut push).expect("infallible");
         out
@@ -468,18 +479,24 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_left_early_leaves_its_lines_for_the_next() {
+        let mut reader = LineReader::default();
+        let mut src = &b"a\nb\nc\nd"[..];
+        reader.read_from(&mut src).expect("reading a slice");
+        assert_eq!(reader.batch().next(), Some((1, Line::Text(b"a"))));
+        let rest: Vec<(u64, Line<'_>)> = reader.batch().collect();
+        assert_eq!(rest, [(2, Line::Text(b"b")), (3, Line::Text(b"c"))]);
+        assert_eq!(reader.batch().next(), None, "d waits for its newline");
+    }
+
+    #[test]
     fn numbering_restarts_with_each_stream() {
         let mut reader = LineReader::default();
         let mut numbers = Vec::new();
         for stream in [&b"a\nb"[..], b"c\n"] {
             let mut src = stream;
             reader.read_from(&mut src).expect("reading a slice");
-            reader
-                .lines(|n, _| -> Result<(), ()> {
-                    numbers.push(n);
-                    Ok(())
-                })
-                .expect("infallible");
+            numbers.extend(reader.batch().map(|(n, _)| n));
             reader
                 .finish(|n, _| -> Result<(), ()> {
                     numbers.push(n);

@@ -6,7 +6,7 @@ use std::io::Write;
 use crate::diag::MalformedLines;
 use crate::engine::parse::LogFormat;
 use crate::engine::timestamp::Epoch;
-use crate::engine::{Engine, Event, MAX_DELAY, Notice, Now, Outcome};
+use crate::engine::{Engine, Event, LineSink, MAX_DELAY, Notice, Now, Outcome};
 use crate::error::Error;
 use crate::hooks::Hooks;
 use crate::input::Line;
@@ -81,6 +81,38 @@ impl<W: Write> Monitor<W> {
         self.after_line(source, number, line, outcome)
     }
 
+    /// Counts a batch of lines of `source`, then writes what they brought;
+    /// `also` is told each line's outcome after the monitor's own use of it.
+    pub fn lines<'a>(
+        &mut self,
+        source: &Name,
+        lines: &mut impl Iterator<Item = (u64, Line<'a>)>,
+        also: &mut impl LineSink,
+    ) -> Result<(), Error> {
+        loop {
+            // Until the chosen format is said, one line at a time: it is
+            // said before anything about the lines after its first hit.
+            if self.announce {
+                let Some((number, line)) = lines.next() else { return Ok(()) };
+                let outcome = self.line(source, number, line)?;
+                also.line(number, line, outcome);
+                continue;
+            }
+            let mut sink = Sink {
+                source,
+                malformed: &mut self.malformed,
+                metrics: self.metrics.as_mut(),
+                suspect: self.suspect.as_mut(),
+                also: &mut *also,
+            };
+            self.engine.handle_lines(lines, &mut sink);
+            if !self.engine.has_output() {
+                return Ok(());
+            }
+            self.flush()?;
+        }
+    }
+
     /// The last line of `source`, cut off by the end of a live run: counted
     /// as skipped, and said, when it does not parse whole (see
     /// [`Engine::handle_cut_line`]).
@@ -96,29 +128,24 @@ impl<W: Write> Monitor<W> {
     }
 
     /// Everything a line's outcome goes to once the engine has counted it,
-    /// whole or cut: diagnostics, metrics, the live format check, and the
-    /// events it brought.
-    #[inline]
+    /// one line at a time: the chosen format said at the first hit, what
+    /// [`Sink`] does in a batch, and the events it brought.
     fn after_line(&mut self, source: &Name, number: u64, line: Line<'_>, outcome: Outcome) -> Result<Outcome, Error> {
-        match outcome {
-            Outcome::Hit { .. } => {
-                if std::mem::take(&mut self.announce) {
-                    let format = self.engine.log_format();
-                    diag::say(format_args!("log format: {}", format.announced()));
-                    if let Some(why) = diag::latency_never_fires(self.engine.rules(), &format) {
-                        diag::say(format_args!("warning: {why}"));
-                    }
-                }
+        if matches!(outcome, Outcome::Hit { .. }) && std::mem::take(&mut self.announce) {
+            let format = self.engine.log_format();
+            diag::say(format_args!("log format: {}", format.announced()));
+            if let Some(why) = diag::latency_never_fires(self.engine.rules(), &format) {
+                diag::say(format_args!("warning: {why}"));
             }
-            Outcome::Malformed(why) => self.malformed.report(source, number, why, line.bytes()),
-            Outcome::Skipped => {}
         }
-        if let Some(metrics) = &mut self.metrics {
-            metrics.line(&outcome);
-        }
-        if let Some(suspect) = &mut self.suspect {
-            suspect.line(source, &outcome);
-        }
+        let mut sink = Sink {
+            source,
+            malformed: &mut self.malformed,
+            metrics: self.metrics.as_mut(),
+            suspect: self.suspect.as_mut(),
+            also: &mut (),
+        };
+        sink.line(number, line, outcome);
         if self.engine.has_output() {
             self.flush()?;
         }
@@ -167,6 +194,33 @@ impl<W: Write> Monitor<W> {
             }
         }
         Ok(())
+    }
+}
+
+/// What each line's outcome goes to once the engine has counted it, whole
+/// or cut: diagnostics, metrics, the live format check, and the caller's
+/// own sink.
+struct Sink<'m, S> {
+    source: &'m Name,
+    malformed: &'m mut MalformedLines,
+    metrics: Option<&'m mut MetricsFile>,
+    suspect: Option<&'m mut Suspect>,
+    also: &'m mut S,
+}
+
+impl<S: LineSink> LineSink for Sink<'_, S> {
+    #[inline(always)]
+    fn line(&mut self, number: u64, line: Line<'_>, outcome: Outcome) {
+        if let Outcome::Malformed(why) = outcome {
+            self.malformed.report(self.source, number, why, line.bytes());
+        }
+        if let Some(metrics) = &mut self.metrics {
+            metrics.line(&outcome);
+        }
+        if let Some(suspect) = &mut self.suspect {
+            suspect.line(self.source, &outcome);
+        }
+        self.also.line(number, line, outcome);
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crate::diag;
 use crate::engine::parse::{LogFormat, Parsed, Parser, Scratch};
 use crate::engine::timestamp::Epoch;
-use crate::engine::{Config, Outcome};
+use crate::engine::{Config, LineSink, Outcome};
 use crate::error::Error;
 use crate::input::{Fill, Input, Line, LineReader, Stream};
 use crate::monitor::Monitor;
@@ -114,18 +114,14 @@ fn replay_one<W: Write>(
             Fill::Starved => continue,
             Fill::Read(_) => {}
         }
-        reader.lines(|number, line| {
-            let outcome = monitor.line(&name, number, line)?;
-            account.line(&name, number, line, outcome, window);
-            Ok::<(), Error>(())
-        })?;
+        monitor.lines(&name, &mut reader.batch(), &mut Accounting { account, name: &name, window })?;
         if let Some(p) = progress {
             p.show(stream);
         }
     }
     reader.finish(|number, line| {
         let outcome = monitor.line(&name, number, line)?;
-        account.line(&name, number, line, outcome, window);
+        Accounting { account, name: &name, window }.line(number, line, outcome);
         Ok::<(), Error>(())
     })?;
     Ok(None)
@@ -200,13 +196,9 @@ fn first_time(input: &Input, format: &LogFormat, reader: &mut LineReader) -> Res
             Fill::Starved => continue,
             Fill::Read(n) => read += n,
         }
-        // The first valid line stops the search (as an `Err`).
-        let _ = reader.lines(|_, line| {
-            if let Parsed::Hit(record) = parser.parse(line.bytes(), &mut scratch) {
-                found = Some(record.time);
-                return Err(());
-            }
-            Ok(())
+        found = reader.batch().find_map(|(_, line)| match parser.parse(line.bytes(), &mut scratch) {
+            Parsed::Hit(record) => Some(record.time),
+            _ => None,
         });
     }
     if found.is_none() {
@@ -234,9 +226,25 @@ struct Account {
     warned: bool,
 }
 
-impl Account {
+/// An input's [`Account`] as the engine counts its lines.
+struct Accounting<'a> {
+    account: &'a mut Account,
+    name: &'a Name,
+    /// The alert window, seconds: going back further is warned about.
+    window: u32,
+}
+
+impl LineSink for Accounting<'_> {
     /// Inlined into the per-line loop: a hit costs a count and a compare.
-    #[inline]
+    #[inline(always)]
+    fn line(&mut self, number: u64, line: Line<'_>, outcome: Outcome) {
+        let Accounting { account, name, window } = self;
+        account.line(name, number, line, outcome, *window);
+    }
+}
+
+impl Account {
+    #[inline(always)]
     fn line(&mut self, name: &Name, number: u64, line: Line<'_>, outcome: Outcome, window: u32) {
         match outcome {
             Outcome::Hit { time, .. } => {

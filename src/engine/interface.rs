@@ -69,6 +69,41 @@ pub enum Event {
     Summary(Summary),
 }
 
+/// A line as read, without its newline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Line<'a> {
+    Text(&'a [u8]),
+    /// Longer than [`MAX_LINE`]; its bytes were dropped.
+    Overlong,
+}
+
+impl Line<'_> {
+    /// The line's bytes, empty when they were dropped.
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            Line::Text(t) => t,
+            Line::Overlong => &[],
+        }
+    }
+}
+
+/// Longest line kept; longer ones are counted as malformed.
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// Where [`Engine::handle_lines`](super::Engine::handle_lines) tells its
+/// caller what became of each line of a batch: what a driver needs per line
+/// (diagnostics for a malformed one, a hit's time). Called inline, so a
+/// sink that ignores hits costs them nothing.
+pub trait LineSink {
+    fn line(&mut self, number: u64, line: Line<'_>, outcome: Outcome);
+}
+
+/// A sink that needs nothing.
+impl LineSink for () {
+    #[inline(always)]
+    fn line(&mut self, _: u64, _: Line<'_>, _: Outcome) {}
+}
+
 /// What became of one line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::alert::Alerts;
 use super::clock::WallClock;
-use super::interface::{Clock, Config, Event, Notice, Now, Outcome};
+use super::interface::{Clock, Config, Event, Line, LineSink, Notice, Now, Outcome};
 use super::lateness::Lateness;
 use super::outlier::{self, CONFIRM, Held};
 use super::parse::{LogFormat, Malformed, Parsed, Parser, Record, Scratch};
@@ -135,20 +135,45 @@ impl Engine {
     /// Counts one line (without its newline).
     #[inline]
     pub fn handle_line(&mut self, line: &[u8]) -> Outcome {
-        self.totals.lines += 1;
         // Taken out for the call, so the record may borrow it while the
         // engine counts; moving a Vec allocates nothing.
         let mut scratch = std::mem::take(&mut self.scratch);
-        let outcome = match self.parser.parse(line, &mut scratch) {
+        let outcome = self.count(line, &mut scratch);
+        self.scratch = scratch;
+        outcome
+    }
+
+    /// Counts a batch of lines, numbered, in order, telling `sink` what
+    /// became of each. It stops after a line that queued an event or a
+    /// notice, so the caller drains them before the next line, as after a
+    /// single one; the rest of `lines` is left for the next call. Events
+    /// are rare (a report an interval), so a batch is usually all of a read.
+    pub fn handle_lines<'a>(&mut self, lines: &mut impl Iterator<Item = (u64, Line<'a>)>, sink: &mut impl LineSink) {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        for (number, line) in lines {
+            let outcome = match line {
+                Line::Text(text) => self.count(text, &mut scratch),
+                Line::Overlong => self.handle_overlong_line(),
+            };
+            sink.line(number, line, outcome);
+            if self.has_output() {
+                break;
+            }
+        }
+        self.scratch = scratch;
+    }
+
+    #[inline(always)]
+    fn count(&mut self, line: &[u8], scratch: &mut Scratch) -> Outcome {
+        self.totals.lines += 1;
+        match self.parser.parse(line, scratch) {
             Parsed::Hit(record) => self.hit(&record),
             Parsed::Skip => {
                 self.totals.skipped += 1;
                 Outcome::Skipped
             }
             Parsed::Malformed(why) => self.malformed(why),
-        };
-        self.scratch = scratch;
-        outcome
+        }
     }
 
     /// Counts the last line of a live run cut off by its end (no newline:

@@ -15,7 +15,10 @@
 //! 1. [`Engine::new`] with a [`Config`] whose [`Clock`] says what drives time.
 //! 2. Lines in the order they were read: [`Engine::handle_line`], or
 //!    [`Engine::handle_overlong_line`] for one too long to keep. Each returns
-//!    the line's [`Outcome`] at once.
+//!    the line's [`Outcome`] at once. Or many at a time with
+//!    [`Engine::handle_lines`], which tells a [`LineSink`] each outcome and
+//!    stops after a line that queued an event or a notice: rule 4 applies
+//!    after it as after any call, and it is called again for the rest.
 //! 3. On [`Clock::Wall`] only: [`Engine::handle_clock`] with a reading of
 //!    the monotonic and realtime clocks ([`Now`]), once before the first
 //!    line (that starts the clock), then whenever the monotonic clock
@@ -104,7 +107,9 @@ pub mod section;
 pub mod timestamp;
 pub mod topk;
 
-pub use interface::{AHEAD, Clock, Config, Event, LateLines, MAX_DELAY, Notice, Now, Outcome};
+pub use interface::{
+    AHEAD, Clock, Config, Event, LateLines, Line, LineSink, MAX_DELAY, MAX_LINE, Notice, Now, Outcome,
+};
 pub use machine::Engine;
 
 #[cfg(test)]

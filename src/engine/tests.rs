@@ -540,3 +540,35 @@ fn a_day_long_window_over_a_sparse_log_closes_its_gaps_at_once() {
     assert_eq!(reports(&evs).iter().map(|r| r.hits).sum::<u64>(), 3_000);
     assert!(started.elapsed() < std::time::Duration::from_secs(5), "took {:?}", started.elapsed());
 }
+
+/// Collects what a batch says of each line.
+#[derive(Default)]
+struct Told(Vec<(u64, Outcome)>);
+
+impl LineSink for Told {
+    fn line(&mut self, number: u64, _: Line<'_>, outcome: Outcome) {
+        self.0.push((number, outcome));
+    }
+}
+
+#[test]
+fn a_batch_stops_after_the_line_that_queued_an_event() {
+    let mut e = engine(120, 10, Clock::Log);
+    let seconds = [0, 1, 2, 3, 4, 5, 6, 7, 15, 16, 17];
+    let texts: Vec<Vec<u8>> = seconds.iter().map(|&s| line(T0 + s, "/a", 200)).collect();
+    let mut lines = texts.iter().map(|t| Line::Text(t)).chain([Line::Overlong]).zip(1..).map(|(l, n)| (n, l));
+    let mut told = Told::default();
+    // The hit at 15 s closes 0-9 (max delay 2 s): the first report.
+    e.handle_lines(&mut lines, &mut told);
+    assert_eq!(told.0.iter().map(|(n, _)| *n).collect::<Vec<_>>(), (1..=9).collect::<Vec<_>>());
+    assert_eq!(reports(&events(&mut e)).len(), 1);
+    e.handle_lines(&mut lines, &mut told);
+    assert_eq!(told.0.len(), 12, "the rest in one batch");
+    assert!(matches!(told.0[11], (12, Outcome::Malformed(_))));
+    assert!(events(&mut e).is_empty());
+    e.handle_lines(&mut lines, &mut told);
+    assert_eq!(told.0.len(), 12);
+    e.finish(None);
+    let s = &events(&mut e);
+    assert_eq!((summary(s).hits, summary(s).malformed), (11, 1));
+}

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use crate::diag;
 use crate::error::{Error, OsMessage};
-use crate::input::{Line, LineReader};
+use crate::input::{Batch, Line, LineReader};
 use crate::monitor::Monitor;
 use crate::output::escape::Name;
 
@@ -51,6 +51,11 @@ pub trait Lines {
     /// Line `number` of the file followed at `source`.
     fn line(&mut self, source: &Name, number: u64, line: Line<'_>) -> Result<(), Error>;
 
+    /// The complete lines of one read, in order.
+    fn lines(&mut self, source: &Name, batch: &mut Batch<'_>) -> Result<(), Error> {
+        batch.try_for_each(|(number, line)| self.line(source, number, line))
+    }
+
     /// The last line of a file, left without its newline when the run ended.
     fn cut_line(&mut self, source: &Name, number: u64, line: Line<'_>) -> Result<(), Error> {
         self.line(source, number, line)
@@ -60,6 +65,10 @@ pub trait Lines {
 impl<W: Write> Lines for Monitor<W> {
     fn line(&mut self, source: &Name, number: u64, line: Line<'_>) -> Result<(), Error> {
         Monitor::line(self, source, number, line).map(drop)
+    }
+
+    fn lines(&mut self, source: &Name, batch: &mut Batch<'_>) -> Result<(), Error> {
+        Monitor::lines(self, source, batch, &mut ())
     }
 
     fn cut_line(&mut self, source: &Name, number: u64, line: Line<'_>) -> Result<(), Error> {
@@ -182,7 +191,7 @@ impl Tracked {
             }
             *budget = budget.saturating_sub(n);
             self.offset += n as u64;
-            self.reader.lines(|number, line| lines.line(name, number, line)).map_err(Failure::Output)?;
+            lines.lines(name, &mut self.reader.batch()).map_err(Failure::Output)?;
         }
         if self.offset != start {
             self.changed = now;

@@ -321,7 +321,7 @@ impl<'m, W: Write, C: Clocks> Loop<'m, W, C> {
         self.backlog = reader.was_full();
         let monitor = &mut *self.monitor;
         let name = stream.name();
-        reader.lines(|number, line| monitor.line(name, number, line).map(drop))?;
+        monitor.lines(name, &mut reader.batch(), &mut ())?;
         Ok(None)
     }
 
@@ -493,6 +493,6 @@ fn drain_available<W: Write>(
         };
         shutdown.bytes = shutdown.bytes.saturating_sub(n);
         let name = stream.name();
-        reader.lines(|number, line| monitor.line(name, number, line).map(drop))?;
+        monitor.lines(name, &mut reader.batch(), &mut ())?;
     }
 }
