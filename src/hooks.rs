@@ -232,8 +232,8 @@ fn job(event: &Event, alert: &AlertEvent) -> Job {
         AlertState::Triggered => "triggered",
         AlertState::Recovered => "recovered",
     };
-    let (rule, matched) = json::rule_of(alert);
-    let value = json::measured(&rule, matched, alert).map_or_else(String::new, |v| v.to_string());
+    let (rule, _) = json::rule_of(alert);
+    let value = json::measured(alert).map_or_else(String::new, |v| v.to_string());
     let rate = alert.hits as f64 / f64::from(alert.window.max(1));
     let mut json = Vec::with_capacity(512);
     // Writing to a Vec cannot fail.

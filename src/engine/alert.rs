@@ -7,8 +7,9 @@ use std::collections::{BinaryHeap, VecDeque};
 use std::fmt;
 
 use super::parse::Record;
-use super::rule::{Op, Rule, Verdict};
+use super::rule::{Metric, Op, Rule, Verdict};
 use super::timestamp::Epoch;
+use super::timings::Timings;
 
 /// Alerts kept for the history shown in reports.
 pub const HISTORY: usize = 5;
@@ -98,6 +99,10 @@ pub struct Fired {
     pub rule: Rule,
     /// Of the event's `hits`, those of the class, or beyond the latency limit.
     pub matched: u64,
+    /// For a latency rule, the quantile the window measured, in
+    /// microseconds: within 1 %, and on the side of the limit the exact
+    /// decision says (see [`Timings::quantile`]).
+    pub value: Option<u64>,
 }
 
 /// One alert of the history: when it triggered and, once over, recovered.
@@ -127,6 +132,11 @@ struct RuleAlert {
     /// The first second it is evaluated at: for a `<` rule, the first whose
     /// whole window lies at or after the clock's first second.
     from: Epoch,
+    /// A latency rule's response times over its window, kept by the first
+    /// latency rule with the same window and section for all of them.
+    timings: Option<Timings>,
+    /// The rule whose `timings` this one reads (itself if it keeps them).
+    timed_by: usize,
 }
 
 #[derive(Debug)]
@@ -148,10 +158,16 @@ pub struct Alerts {
 impl Alerts {
     /// `rules` and, if `default`, the default rule.
     pub fn with_rules(threshold: Threshold, window: u32, default: bool, rules: Vec<Rule>) -> Alerts {
-        let rules = rules
-            .into_iter()
-            .map(|rule| RuleAlert { counts: Counts::new(rule.over, 0, 0), rule, machine: Machine::default(), from: 0 })
-            .collect();
+        let mut alerts: Vec<RuleAlert> = Vec::with_capacity(rules.len());
+        for (i, rule) in rules.into_iter().enumerate() {
+            let same_times =
+                |r: &RuleAlert| r.rule.is_latency() && r.rule.over == rule.over && r.rule.section == rule.section;
+            let timed_by = alerts.iter().position(same_times).filter(|_| rule.is_latency()).unwrap_or(i);
+            let timings = (rule.is_latency() && timed_by == i).then(|| Timings::new(rule.over, 0, 0));
+            let (counts, machine) = (Counts::new(rule.over, 0, 0), Machine::default());
+            alerts.push(RuleAlert { counts, rule, machine, from: 0, timings, timed_by });
+        }
+        let rules = alerts;
         Alerts {
             threshold,
             window,
@@ -169,6 +185,9 @@ impl Alerts {
     pub fn start(&mut self, first: Epoch, closed: Epoch, open: u32) {
         for r in &mut self.rules {
             r.counts = Counts::new(r.rule.over, open, closed);
+            if r.timings.is_some() {
+                r.timings = Some(Timings::new(r.rule.over, open, closed));
+            }
             r.from = match r.rule.op {
                 Op::Below => first + i64::from(r.rule.over) - 1,
                 Op::Above => Epoch::MIN,
@@ -214,6 +233,9 @@ impl Alerts {
             let (counted, matched) = r.rule.tally(record);
             if counted {
                 r.counts.add(t, matched);
+                if let (Some(timings), Some(us)) = (&mut r.timings, record.latency_us) {
+                    timings.add(t, us);
+                }
             }
         }
     }
@@ -229,6 +251,9 @@ impl Alerts {
             }
             self.default = Some(machine);
         }
+        for timings in self.rules.iter_mut().filter_map(|r| r.timings.as_mut()) {
+            timings.close_next();
+        }
         for i in 0..self.rules.len() {
             let r = &mut self.rules[i];
             let (counted, matched) = r.counts.close_next();
@@ -242,12 +267,26 @@ impl Alerts {
             let r = &mut self.rules[i];
             r.machine = machine;
             if let Some(mut event) = event {
+                let value = self.measured(i, event.state);
+                let r = &self.rules[i];
                 event.window = r.rule.over;
-                event.rule = Some(Box::new(Fired { rule: r.rule.clone(), matched }));
+                event.rule = Some(Box::new(Fired { rule: r.rule.clone(), matched, value }));
                 self.fired.push(event);
             }
         }
         !self.fired.is_empty()
+    }
+
+    /// What rule `i`'s window measured, for an alert that just took `state`:
+    /// a latency rule's quantile; the other rules' measures are their
+    /// counts.
+    fn measured(&self, i: usize, state: AlertState) -> Option<u64> {
+        let r = &self.rules[i];
+        let Metric::Latency(percent) = r.rule.metric else { return None };
+        let known = r.rule.quantile_range(state == AlertState::Triggered);
+        let timings = self.rules[r.timed_by].timings.as_ref()?;
+        debug_assert_eq!(timings.count(), r.counts.sum[0], "the same hits as the decision");
+        timings.quantile(percent, known)
     }
 
     /// The transitions of the last [`close`](Self::close), in id order.
@@ -284,6 +323,9 @@ impl Alerts {
     pub fn skip_to(&mut self, t: Epoch) {
         for r in &mut self.rules {
             r.counts.skip_to(t);
+            if let Some(timings) = &mut r.timings {
+                timings.skip_to(t);
+            }
             // As each second's step would have.
             if r.rule.verdict(r.counts.sum[0], r.counts.sum[1]) != Verdict::True {
                 r.machine.since = None;
@@ -600,6 +642,76 @@ mod tests {
         assert_ne!(a.steady_until(), Some(Epoch::MAX));
     }
 
+    fn timed(us: u64) -> Record<'static> {
+        Record { status: 200, section: Some(b"/a"), latency_us: Some(us), ..Record::default() }
+    }
+
+    /// Closes seconds `from..to` as [`run`] does; the transitions as
+    /// `(state, id, at, value)`.
+    fn values(
+        a: &mut Alerts,
+        from: Epoch,
+        to: Epoch,
+        per_second: impl Fn(Epoch) -> Vec<Record<'static>>,
+    ) -> Vec<(AlertState, u64, Epoch, Option<u64>)> {
+        let mut out = Vec::new();
+        for t in from..to {
+            for r in per_second(t) {
+                a.add(&r, t);
+            }
+            a.close(t, 0);
+            out.extend(a.drain().map(|e| (e.state, e.id, e.at, e.rule.and_then(|f| f.value))));
+        }
+        out
+    }
+
+    #[test]
+    fn a_latency_value_is_on_the_side_of_the_limit_the_rule_decided() {
+        // 503.001ms and 500ms share a bucket (499,712..503,808 us) whose
+        // midpoint, 501.76ms, is on the wrong side of both limits.
+        let mut a = rules(false, &["p99 > 503ms over 3 min 1", "max > 500ms over 3 min 1"]);
+        let slow = |_| vec![timed(503_001), timed(1_000)];
+        assert_eq!(
+            values(&mut a, 0, 1, slow),
+            [(AlertState::Triggered, 1, 0, Some(503_001)), (AlertState::Triggered, 2, 0, Some(501_760))],
+            "just past 503ms shows just past it, not the midpoint; past 500ms, the midpoint"
+        );
+        // At 500ms exactly: max is at its limit, recovered; p99 too, later.
+        let at_limit = |_| vec![timed(500_000)];
+        let events = values(&mut a, 1, 4, at_limit);
+        assert_eq!(
+            events,
+            [(AlertState::Recovered, 1, 3, Some(501_760)), (AlertState::Recovered, 2, 3, Some(500_000))]
+        );
+    }
+
+    #[test]
+    fn a_latency_value_is_the_quantile_of_exactly_the_window() {
+        let mut a = rules(false, &["p50 > 100ms over 2 min 4", "p90 < 50ms over 2 min 4"]);
+        // Each second: 2 hits at 200ms, 2 at 10ms; p50 is rank 4 of 8: 10ms.
+        let even = |_| vec![timed(200_000), timed(200_000), timed(10_000), timed(10_000)];
+        assert_eq!(values(&mut a, 0, 3, even), []);
+        // A second of 4 slow hits: the window 2..=3 holds 6 slow of 8.
+        let slow = |_| vec![timed(200_000); 4];
+        let near = |got: Option<u64>, want: u64| got.is_some_and(|g| g.abs_diff(want) * 128 <= want);
+        let events = values(&mut a, 3, 4, slow);
+        assert!(matches!(events[..], [(AlertState::Triggered, 1, 3, v)] if near(v, 200_000)), "{events:?}");
+        // Fast seconds: half the window at 20ms brings p50 there, the whole
+        // window p90.
+        let fast = |_| vec![timed(20_000); 4];
+        let events = values(&mut a, 4, 6, fast);
+        assert_eq!(events.len(), 2, "{events:?}");
+        assert!(matches!(events[0], (AlertState::Recovered, 1, 4, v) if near(v, 20_000)), "{events:?}");
+        assert!(matches!(events[1], (AlertState::Triggered, 2, 5, v) if near(v, 20_000)), "{events:?}");
+    }
+
+    #[test]
+    fn rules_of_one_window_and_section_share_their_times() {
+        let a = rules(false, &["p99 > 1s over 10", "max > 2s", "p50 > 1s in /api", "p90 > 1s over 5", "rate > 1"]);
+        let kept: Vec<(bool, usize)> = a.rules.iter().map(|r| (r.timings.is_some(), r.timed_by)).collect();
+        assert_eq!(kept, [(true, 0), (false, 0), (true, 2), (true, 3), (false, 4)]);
+    }
+
     #[test]
     fn ids_are_shared_and_increase() {
         let mut a = rules(true, &["5xx > 0/s over 1", "4xx > 0/s over 1"]);
@@ -650,7 +762,13 @@ mod tests {
     fn skipping_steady_stretches_changes_no_alert() {
         // The same hits through two sets of rules: one closes every second,
         // the other skips what steady_until allows.
-        let texts = ["rate > 2 over 30", "rate < 1 over 20", "errors > 10% over 15 for 5", "5xx > 0/s over 10 for 3"];
+        let texts = [
+            "rate > 2 over 30",
+            "rate < 1 over 20",
+            "errors > 10% over 15 for 5",
+            "5xx > 0/s over 10 for 3",
+            "p90 > 100ms over 12 min 3",
+        ];
         for seed in 0..40_u64 {
             let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
             let mut random = move |n: u64| {
@@ -668,20 +786,21 @@ mod tests {
                     for _ in 0..random(12) {
                         let at = t - random(3) as Epoch;
                         let status = [200, 500, 404][random(3) as usize];
-                        each.add(&hit(status, b"/a"), at);
-                        skipping.add(&hit(status, b"/a"), at);
+                        let record = Record { latency_us: Some(random(200_000)), ..hit(status, b"/a") };
+                        each.add(&record, at);
+                        skipping.add(&record, at);
                     }
                 }
                 let to = t + random(200) as Epoch;
                 while t <= to {
                     each.close(t, 0);
-                    one_by_one.extend(each.drain().map(|e| (e.state, e.id, e.at)));
+                    one_by_one.extend(each.drain().map(|e| (e.state, e.id, e.at, e.rule.and_then(|f| f.value))));
                     t += 1;
                 }
                 let mut s = skipping.rules[0].counts.closed + 1;
                 while s < t {
                     skipping.close(s, 0);
-                    skipped.extend(skipping.drain().map(|e| (e.state, e.id, e.at)));
+                    skipped.extend(skipping.drain().map(|e| (e.state, e.id, e.at, e.rule.and_then(|f| f.value))));
                     if let Some(until) = skipping.steady_until().map(|u| u.min(t - 1))
                         && until > s
                     {

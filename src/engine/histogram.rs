@@ -7,6 +7,9 @@
 //! value in it. Times from 2^36 µs (19 hours) on share the last bucket, and
 //! the maximum is kept exactly. 1984 buckets, 16 KiB, whatever the input,
 //! allocated at the first time counted: logs without times pay nothing.
+//!
+//! This file owns the bucket rule and the nearest rank; a rule's window of
+//! times ([`super::timings`]) counts in the same buckets.
 
 /// Buckets below the first power of two cut in 64.
 const LINEAR: u64 = 128;
@@ -14,7 +17,7 @@ const LINEAR: u64 = 128;
 const SUB_BITS: u32 = 6;
 /// The first power of two not cut any further.
 const TOP_EXP: u32 = 36;
-const BUCKETS: usize = LINEAR as usize + (((TOP_EXP - 7) as usize) << SUB_BITS);
+pub const BUCKETS: usize = LINEAR as usize + (((TOP_EXP - 7) as usize) << SUB_BITS);
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Histogram {
@@ -80,15 +83,8 @@ impl Histogram {
         if self.count == 0 {
             return None;
         }
-        let rank = (u128::from(percent) * u128::from(self.count)).div_ceil(100).max(1);
-        let mut seen = 0u128;
-        for (i, n) in self.counts.iter().enumerate() {
-            seen += u128::from(*n);
-            if seen >= rank {
-                return Some(midpoint(i).min(self.max));
-            }
-        }
-        Some(self.max)
+        let i = ranked_bucket(&self.counts, rank(percent, self.count));
+        Some(i.map_or(self.max, |i| midpoint(i).min(self.max)))
     }
 
     /// p50, p90, p99 and the maximum; `None` when no time was counted.
@@ -103,8 +99,27 @@ impl Histogram {
     }
 }
 
+/// The nearest rank of the `percent` quantile of `count` values:
+/// `ceil(percent * count / 100)`, at least 1.
+pub fn rank(percent: u8, count: u64) -> u64 {
+    // At most 100 * u64::MAX / 100: the division brings it back in range.
+    let rank = (u128::from(percent) * u128::from(count)).div_ceil(100).max(1);
+    u64::try_from(rank).unwrap_or(u64::MAX)
+}
+
+/// The bucket holding the value of rank `rank` (from 1) in bucket counts;
+/// `None` when they hold fewer values.
+pub fn ranked_bucket(counts: &[u64], rank: u64) -> Option<usize> {
+    let mut seen = 0u64;
+    counts.iter().position(|n| {
+        seen = seen.saturating_add(*n);
+        seen >= rank
+    })
+}
+
+/// The bucket a time in microseconds is counted in, below [`BUCKETS`].
 #[inline]
-fn bucket(us: u64) -> usize {
+pub fn bucket(us: u64) -> usize {
     if us < LINEAR {
         return us as usize;
     }
@@ -114,8 +129,9 @@ fn bucket(us: u64) -> usize {
     LINEAR as usize + (((exp - 7) as usize) << SUB_BITS) + sub as usize
 }
 
-/// The value a bucket stands for: its midpoint (a linear bucket's own value).
-fn midpoint(i: usize) -> u64 {
+/// The value a bucket stands for: its midpoint (a linear bucket's own
+/// value), within 1/128 of any value counted in it.
+pub fn midpoint(i: usize) -> u64 {
     if (i as u64) < LINEAR {
         return i as u64;
     }

@@ -92,6 +92,7 @@ pub mod outlier;
 // Counting per second and per report.
 pub mod histogram;
 pub mod stats;
+pub mod timings;
 pub mod window;
 
 // Judging lines and clocks.

@@ -17,6 +17,7 @@
 use std::fmt;
 
 use super::alert::Threshold;
+use super::histogram::rank;
 use super::parse::Record;
 use super::section::MAX_SECTION_LEN;
 
@@ -224,10 +225,10 @@ impl Rule {
         }
         let holds = match (self.metric, self.value) {
             (Metric::Latency(percent), _) => {
-                let rank = (u128::from(percent) * u128::from(counted)).div_ceil(100);
+                let rank = rank(percent, counted);
                 // Above: fewer than `rank` hits are at or below the limit.
                 // Below: at least `rank` hits are under it.
-                if above { u128::from(counted - matched) < rank } else { u128::from(matched) >= rank }
+                if above { counted - matched < rank } else { matched >= rank }
             }
             (_, Value::Rate(t)) => {
                 let (lhs, rhs) = (u128::from(matched) * 1_000_000, t.micros() * u128::from(self.over));
@@ -241,6 +242,19 @@ impl Rule {
             (_, Value::Micros(_)) => false,
         };
         if holds { Verdict::True } else { Verdict::False }
+    }
+
+    /// Where a verdict of `holds` puts a latency rule's quantile, in
+    /// microseconds, both ends included: above the limit when `p99 > 500ms`
+    /// holds, at most the limit when it does not.
+    pub fn quantile_range(&self, holds: bool) -> (u64, u64) {
+        let Value::Micros(limit) = self.value else { return (0, u64::MAX) };
+        match (self.op, holds) {
+            (Op::Above, true) => (limit.saturating_add(1), u64::MAX),
+            (Op::Above, false) => (0, limit),
+            (Op::Below, true) => (0, limit.saturating_sub(1)),
+            (Op::Below, false) => (limit, u64::MAX),
+        }
     }
 
     pub fn metric_name(&self) -> String {

@@ -105,7 +105,7 @@ fn alert(out: &mut Vec<u8>, a: &AlertEvent) -> io::Result<()> {
     // The rule's section came from the command line; escape it all the same.
     json_string(out, rule.to_string().as_bytes());
     write!(out, r#","metric":"{}","op":"{}","value":"#, rule.metric_name(), rule.op_symbol())?;
-    match measured(&rule, matched, a) {
+    match measured(a) {
         Some(value) => write!(out, "{value}")?,
         None => out.extend_from_slice(b"null"),
     }
@@ -122,11 +122,12 @@ pub fn rule_of(a: &AlertEvent) -> (Cow<'_, Rule>, u64) {
 }
 
 /// What the rule measured, as the JSON `value`: req/s for rates, percent
-/// for shares, `None` for latency rules, which count hits past the limit
-/// and measure no quantile.
-pub fn measured(rule: &Rule, matched: u64, a: &AlertEvent) -> Option<f64> {
+/// for shares, seconds for latency (`None` only if a latency rule's window
+/// held no time, which no transition allows).
+pub fn measured(a: &AlertEvent) -> Option<f64> {
+    let (rule, matched) = rule_of(a);
     match (rule.metric, rule.value) {
-        (Metric::Latency(_), _) => None,
+        (Metric::Latency(_), _) => a.rule.as_ref()?.value.map(|us| us as f64 / 1e6),
         (_, Value::Rate(_)) => Some(matched as f64 / f64::from(a.window.max(1))),
         _ => Some(100.0 * matched as f64 / a.hits.max(1) as f64),
     }

@@ -1,6 +1,7 @@
 //! The text format: every line starts with its time in brackets, so `grep`
 //! and `sort` work on it; alerts stand out in colour on a terminal.
 
+use std::cmp::Ordering;
 use std::io::{self, Write};
 
 use super::escape::{Shown, Terminal};
@@ -123,7 +124,7 @@ fn breakdown(w: &mut impl Write, at: &str, b: &Breakdown<'_>) -> io::Result<()> 
 
     if let Some(l) = b.latency {
         let times = [("p50", l.p50), ("p90", l.p90), ("p99", l.p99), ("max", l.max)];
-        let said: Vec<String> = times.iter().map(|(q, us)| format!("{q} {}", Time(*us))).collect();
+        let said: Vec<String> = times.iter().map(|(q, us)| format!("{q} {}", Time(*us, Round::Nearest))).collect();
         writeln!(w, "{at}   latency   {}  ({} timed)", said.join("  "), l.count)?;
     }
     Ok(())
@@ -204,19 +205,60 @@ impl std::fmt::Display for Clock {
     }
 }
 
-/// A response time in about three digits and a unit, rounded:
+/// A response time in about three digits and a unit, rounded as it says:
 /// `850us`, `4.2ms`, `120ms`, `2.1s`, `95s`.
-struct Time(u64);
+struct Time(u64, Round);
+
+#[derive(Clone, Copy)]
+enum Round {
+    Nearest,
+    Up,
+    Down,
+}
+
+impl Time {
+    /// The figure shown and how many microseconds each of its units is:
+    /// the finest unit whose rounded figure keeps to three digits.
+    fn figure(&self) -> (u64, u64) {
+        let rounded = |unit: u64| match self.1 {
+            Round::Nearest => self.0.saturating_add(unit / 2) / unit,
+            Round::Up => self.0.div_ceil(unit),
+            Round::Down => self.0 / unit,
+        };
+        [(1, 1_000), (100, 100), (1_000, 1_000), (100_000, 100)]
+            .into_iter()
+            .map(|(unit, below)| (rounded(unit), unit, below))
+            .find(|(n, _, below)| n < below)
+            .map_or((rounded(1_000_000), 1_000_000), |(n, unit, _)| (n, unit))
+    }
+
+    /// The time the figure shown stands for, in microseconds.
+    fn shown(&self) -> u64 {
+        let (n, unit) = self.figure();
+        n.saturating_mul(unit)
+    }
+
+    /// `us` shown on the same side of `limit` as it is: rounded to the
+    /// nearest unless that lands on the limit or past it (a p99 of 500.2ms
+    /// above 500ms shows 501ms, not 500ms).
+    fn beside(us: u64, limit: u64) -> Time {
+        let nearest = Time(us, Round::Nearest);
+        match us.cmp(&limit) {
+            Ordering::Greater if nearest.shown() <= limit => Time(us, Round::Up),
+            Ordering::Less if nearest.shown() >= limit => Time(us, Round::Down),
+            _ => nearest,
+        }
+    }
+}
 
 impl std::fmt::Display for Time {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let rounded = |unit: u64| self.0.saturating_add(unit / 2) / unit;
-        match self.0 {
-            us @ 0..1_000 => write!(f, "{us}us"),
-            1_000..9_950 => write!(f, "{}.{}ms", rounded(100) / 10, rounded(100) % 10),
-            9_950..999_500 => write!(f, "{}ms", rounded(1_000)),
-            999_500..9_950_000 => write!(f, "{}.{}s", rounded(100_000) / 10, rounded(100_000) % 10),
-            _ => write!(f, "{}s", rounded(1_000_000)),
+        match self.figure() {
+            (n, 1) => write!(f, "{n}us"),
+            (n, 100) => write!(f, "{}.{}ms", n / 10, n % 10),
+            (n, 1_000) => write!(f, "{n}ms"),
+            (n, 100_000) => write!(f, "{}.{}s", n / 10, n % 10),
+            (n, _) => write!(f, "{n}s"),
         }
     }
 }
@@ -298,16 +340,23 @@ fn rule_alert(w: &mut impl Write, a: &AlertEvent, fired: &Fired, paint: Paint) -
 }
 
 /// What a rule's window held: `7.2% (41 of 570 hits)`, `0.12 req/s (15
-/// hits)`, `41 of 570 timed hits above 500ms`.
+/// hits)`, `512ms (41 of 570 timed hits above 500ms)`.
 struct Measured<'a>(&'a AlertEvent, &'a Fired);
 
 impl std::fmt::Display for Measured<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (a, Fired { rule, matched }) = (self.0, self.1);
+        let (a, Fired { rule, matched, value }) = (self.0, self.1);
         match (rule.metric, rule.value) {
-            (Metric::Latency(_), Value::Micros(_)) => {
+            (Metric::Latency(_), Value::Micros(limit)) => {
+                if let Some(us) = value {
+                    write!(f, "{} (", Time::beside(*us, limit))?;
+                }
                 let side = if rule.op == Op::Above { "above" } else { "under" };
-                write!(f, "{matched} of {} timed hits {side} {}", a.hits, rule.value)
+                write!(f, "{matched} of {} timed hits {side} {}", a.hits, rule.value)?;
+                if value.is_some() {
+                    f.write_str(")")?;
+                }
+                Ok(())
             }
             (Metric::Rate, _) => write!(f, "{} req/s ({matched} hits)", Centis::ratio(*matched, u64::from(a.window))),
             (_, Value::Rate(_)) => {
@@ -417,7 +466,7 @@ mod tests {
 
     #[test]
     fn response_times_round_to_about_three_digits() {
-        let t = |us| Time(us).to_string();
+        let t = |us| Time(us, Round::Nearest).to_string();
         assert_eq!(
             [t(0), t(999), t(1_000), t(4_249), t(9_949), t(9_950)],
             ["0us", "999us", "1.0ms", "4.2ms", "9.9ms", "10ms"]
@@ -427,6 +476,15 @@ mod tests {
             ["50ms", "999ms", "1.0s", "2.1s", "10s"]
         );
         assert_eq!(t(u64::MAX), "18446744073709s");
+    }
+
+    #[test]
+    fn a_time_beside_a_limit_stays_on_its_side() {
+        let t = |us, limit| Time::beside(us, limit).to_string();
+        assert_eq!([t(500_001, 500_000), t(500_499, 500_000), t(503_000, 500_000)], ["501ms", "501ms", "503ms"]);
+        assert_eq!([t(499_999, 500_000), t(499_500, 500_000), t(500_000, 500_000)], ["499ms", "499ms", "500ms"]);
+        assert_eq!([t(9_951, 9_950), t(1_001, 1_000), t(999, 1_000)], ["10ms", "1.1ms", "999us"]);
+        assert_eq!([t(49_920, 500_000), t(u64::MAX, 0)], ["50ms", "18446744073709s"]);
     }
 
     #[test]
