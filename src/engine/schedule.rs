@@ -73,6 +73,20 @@ pub struct Schedule {
     /// Consecutive report intervals without a line, reported as one report
     /// when something else happens (or, live, when the clock step ends).
     quiet: Option<(Epoch, Epoch)>,
+    /// The open second of the last hit counted on time, until a second
+    /// closes: the next hit of the same second, the usual case, is counted
+    /// with a compare.
+    recent: Option<Recent>,
+}
+
+/// An open second and where its hits go.
+#[derive(Clone, Copy, Debug)]
+struct Recent {
+    second: Epoch,
+    /// Its slot in the window.
+    slot: usize,
+    /// Its report's tally, as [`Tallies::place_of`] gave it.
+    tally: usize,
 }
 
 impl Schedule {
@@ -111,6 +125,7 @@ impl Schedule {
             now,
             newest: now,
             quiet: None,
+            recent: None,
         };
         schedule.tally_now().malformed = malformed;
         schedule
@@ -162,11 +177,26 @@ impl Schedule {
     /// decided its timestamp is wrong).
     #[inline]
     pub fn place(&mut self, time: Epoch, early: bool) -> (Placement, &mut Tally) {
+        if let Some(recent) = self.recent
+            && recent.second == time
+            && !early
+        {
+            self.window.add_open(recent.slot);
+            return (Placement::Open, self.tallies.nth(recent.tally));
+        }
+        self.place_anew(time, early)
+    }
+
+    /// [`place`](Self::place) of a hit in another second than the last.
+    #[inline(never)]
+    fn place_anew(&mut self, time: Epoch, early: bool) -> (Placement, &mut Tally) {
         let placement = if early { Placement::Early } else { self.window.add(time) };
         let tally = match placement {
             Placement::Open => {
                 self.newest = self.newest.max(time);
-                self.tallies.at(time)
+                let tally = self.tallies.place_of(time);
+                self.recent = Some(Recent { second: time, slot: self.window.slot(time), tally });
+                self.tallies.nth(tally)
             }
             Placement::LateInWindow | Placement::LateOutside => {
                 let tally = self.tally_now();
@@ -212,6 +242,9 @@ impl Schedule {
 
     /// Closes every second up to and including `target`.
     fn close_through(&mut self, target: Epoch, out: &mut Outbox) {
+        // Closing moves the window and finishes tallies: the recent second
+        // may be neither open nor where it was.
+        self.recent = None;
         while self.window.closed() < target {
             self.newest = self.newest.max(target);
             self.close_next(out);

@@ -393,30 +393,43 @@ impl Tallies {
     }
 
     /// The tally of report `number`, which must not be before the current one.
-    #[inline]
-    pub fn get(&mut self, number: i64) -> &mut Tally {
-        debug_assert!(number >= self.current);
-        let k = (number - self.current) as usize;
-        while self.ring.len() <= k {
-            let fresh = self.fresh();
-            self.ring.push_back(fresh);
-        }
-        &mut self.ring[k]
+    #[cfg(test)]
+    fn get(&mut self, number: i64) -> &mut Tally {
+        self.at(number * self.interval)
     }
 
     /// The tally of the report holding second `t`, which must not be before
-    /// the current report. Lines almost always fall in the current report
-    /// or the next: those two cost no division.
+    /// the current report.
     #[inline]
     pub fn at(&mut self, t: Epoch) -> &mut Tally {
+        let k = self.place_of(t);
+        &mut self.ring[k]
+    }
+
+    /// Where the tally of the report holding second `t` is among those
+    /// open (made if it is not yet), for [`nth`](Self::nth) until the
+    /// current report is finished. Lines almost always fall in the current
+    /// report or the next: those two cost no division.
+    #[inline]
+    pub fn place_of(&mut self, t: Epoch) -> usize {
         let offset = t - self.current * self.interval;
         debug_assert!(offset >= 0);
         let k = match offset {
             o if o < self.interval => 0,
             o if o < 2 * self.interval => 1,
-            o => o / self.interval,
+            o => (o / self.interval) as usize,
         };
-        self.get(self.current + k)
+        while self.ring.len() <= k {
+            let fresh = self.fresh();
+            self.ring.push_back(fresh);
+        }
+        k
+    }
+
+    /// The tally at place `k`, as [`place_of`](Self::place_of) gave it.
+    #[inline]
+    pub fn nth(&mut self, k: usize) -> &mut Tally {
+        &mut self.ring[k]
     }
 
     /// The tally of report `number` as it stands, if it has one yet.

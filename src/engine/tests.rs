@@ -126,6 +126,26 @@ fn late_lines_count_once_in_the_report_being_built() {
 }
 
 #[test]
+fn a_second_closed_since_the_last_hit_takes_no_more_on_time() {
+    // Live: the clock closes second 0 between two hits stamped 0, which
+    // the schedule would otherwise count as the same open second.
+    let mut e = engine(120, 10, Clock::Wall);
+    e.handle_time(T0);
+    let hit = |e: &mut Engine| match e.handle_line(&line(T0, "/a", 200)) {
+        Outcome::Hit { placement, .. } => placement,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(hit(&mut e), Placement::Open);
+    assert_eq!(hit(&mut e), Placement::Open);
+    e.handle_time(T0 + 3);
+    assert_eq!(hit(&mut e), Placement::LateInWindow);
+    e.handle_time(T0 + 10);
+    e.finish(None);
+    let evs = events(&mut e);
+    assert_eq!(reports(&evs).iter().map(|r| (r.hits, r.late)).next(), Some((3, 1)));
+}
+
+#[test]
 fn late_lines_inside_the_window_still_raise_it() {
     let mut e = engine(10, 1, Clock::Log);
     feed(&mut e, 0, 20, 1); // exactly 1/s: no alert

@@ -67,7 +67,7 @@ impl Window {
     }
 
     #[inline]
-    fn slot(&self, t: Epoch) -> usize {
+    pub fn slot(&self, t: Epoch) -> usize {
         // Two's complement makes the mask a Euclidean remainder, negative
         // seconds included.
         (t as usize) & (self.buckets.len() - 1)
@@ -93,6 +93,15 @@ impl Window {
             }
             Placement::LateInWindow
         }
+    }
+
+    /// Counts one more hit in the open second whose slot is `slot`, as
+    /// [`add`](Self::add) of that second would: for a caller that knows the
+    /// second is still open (no second closed since it was added).
+    #[inline]
+    pub fn add_open(&mut self, slot: usize) {
+        self.buckets[slot] += 1;
+        self.pending += 1;
     }
 
     /// Closes the next second and returns it with the window's new total.
