@@ -462,7 +462,7 @@ fn clf_timestamp(clock: &mut ClfClock, line: &[u8]) -> Result<ClfStamp, Malforme
 /// The timestamp that `s` starts with, closed by a `]`, and its length: the
 /// usual CLF form through the clock's cache, else a CLF variant (a
 /// fraction, a one-digit day, no zone, read as UTC) or ISO 8601.
-#[inline]
+#[inline(always)]
 fn bracketed_time(clock: &mut ClfClock, s: &[u8]) -> Option<(Epoch, usize)> {
     if s.get(CLF_LEN) == Some(&b']')
         && let Some(time) = clock.parse(&s[..CLF_LEN])

@@ -24,16 +24,23 @@ pub const CLF_LEN: usize = 26;
 /// Julian day number of 1970-01-01.
 const UNIX_EPOCH_JULIAN_DAY: i64 = 2_440_588;
 
-/// Converts CLF timestamps, remembering the last ones seen.
+/// Converts CLF timestamps, remembering the last minute seen.
 ///
-/// Consecutive lines of a busy log usually share their second, and almost
-/// always their day and zone: the first is a comparison of 26 bytes, the
-/// second leaves only the six time-of-day digits to read.
+/// Lines of a busy log share their minute, and almost always their day and
+/// zone, even when a few arrive out of order: a timestamp of the last
+/// minute is four word comparisons and two digits of seconds added; one of
+/// another minute of the same day leaves the hour and minute to read.
 #[derive(Debug, Default)]
 pub struct ClfClock {
-    /// The last timestamp converted, and its value.
-    stamp: [u8; CLF_LEN],
-    epoch: Epoch,
+    /// `dd/Mon/yyyy:HH:MM:` and the zone of the last timestamp converted,
+    /// as they appeared (see [`minute_key`]).
+    minute_key: [u64; 3],
+    /// Epoch of the start of that minute.
+    minute: Epoch,
+    /// How many of its seconds (61, with a leap second) the cache serves:
+    /// none until a timestamp has been converted, nor of a minute that is
+    /// not wholly in range.
+    seconds: u8,
     /// `dd/Mon/yyyy` followed by `+zzzz`, as they appeared in the line.
     day_key: [u8; 16],
     /// Epoch of that day's local midnight, already shifted to UTC.
@@ -42,22 +49,48 @@ pub struct ClfClock {
     valid: bool,
 }
 
+/// The bytes of a CLF timestamp that name its minute and zone, as three
+/// words: all but the two digits of seconds (bytes 18 and 19).
+#[inline(always)]
+fn minute_key(s: &[u8; CLF_LEN]) -> [u64; 3] {
+    let word = |at: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&s[at..at + 8]);
+        u64::from_le_bytes(w)
+    };
+    // Bytes 16..24 are `M:SS +zz`: the zone's last two bytes take the
+    // place of the seconds, its third and fourth.
+    const SECONDS: u64 = 0xffff_0000;
+    let zone_end = u64::from(u16::from_le_bytes([s[24], s[25]])) << 16;
+    [word(0), word(8), (word(16) & !SECONDS) | zone_end]
+}
+
 impl ClfClock {
     /// Parses exactly [`CLF_LEN`] bytes: `dd/Mon/yyyy:HH:MM:SS +zzzz`.
-    #[inline]
+    #[inline(always)]
     pub fn parse(&mut self, s: &[u8]) -> Option<Epoch> {
         let s: &[u8; CLF_LEN] = s.try_into().ok()?;
-        if self.valid && *s == self.stamp {
-            return Some(self.epoch);
+        let key = minute_key(s);
+        let second = two_digits(s[18], s[19])?;
+        if second < self.seconds && key == self.minute_key {
+            return Some(self.minute + Epoch::from(second));
+        }
+        self.parse_minute(s, key, second)
+    }
+
+    /// Parses a timestamp of another minute than the last one.
+    #[inline(never)]
+    fn parse_minute(&mut self, s: &[u8; CLF_LEN], key: [u64; 3], second: u8) -> Option<Epoch> {
+        // 60 is a leap second; it is counted in the next minute's first second.
+        if second > 60 {
+            return None;
         }
         if s[2] != b'/' || s[6] != b'/' || s[11] != b':' || s[14] != b':' || s[17] != b':' || s[20] != b' ' {
             return None;
         }
         let hour = two_digits(s[12], s[13])?;
         let minute = two_digits(s[15], s[16])?;
-        let second = two_digits(s[18], s[19])?;
-        // 60 is a leap second; it is counted in the next minute's first second.
-        if hour > 23 || minute > 59 || second > 60 {
+        if hour > 23 || minute > 59 {
             return None;
         }
         let mut day_key = [0u8; 16];
@@ -67,10 +100,12 @@ impl ClfClock {
             self.midnight = midnight(s)?;
             self.day_key = day_key;
         }
-        let t = self.midnight + Epoch::from(hour) * 3600 + Epoch::from(minute) * 60 + Epoch::from(second);
-        let t = in_range(t)?;
-        self.stamp = *s;
-        self.epoch = t;
+        let start = self.midnight + Epoch::from(hour) * 3600 + Epoch::from(minute) * 60;
+        let t = in_range(start + Epoch::from(second))?;
+        self.minute_key = key;
+        self.minute = start;
+        // Only a minute wholly in range is served from the cache.
+        self.seconds = if (0..=MAX_EPOCH - 60).contains(&start) { 61 } else { 0 };
         self.valid = true;
         Some(t)
     }
@@ -248,6 +283,7 @@ pub fn parse_unix_seconds(s: &[u8]) -> Option<Epoch> {
     in_range(Epoch::try_from(digits(s)?).ok()?)
 }
 
+#[inline(always)]
 fn in_range(t: Epoch) -> Option<Epoch> {
     (0..=MAX_EPOCH).contains(&t).then_some(t)
 }
@@ -322,6 +358,33 @@ mod tests {
         assert_eq!(c.parse(b"08/Feb/2019:00:00:00 +0000"), Some(1_549_584_000));
         assert_eq!(c.parse(b"08/Feb/2019:01:00:00 +0100"), Some(1_549_584_000));
         assert_eq!(c.parse(b"08/Feb/2019:00:00:00 +0000"), Some(1_549_584_000));
+    }
+
+    #[test]
+    fn cache_serves_any_second_of_the_last_minute() {
+        let mut c = ClfClock::default();
+        assert_eq!(c.parse(b"07/Feb/2019:21:11:30 +0000"), Some(1_549_573_890));
+        // Out of order within the minute, and the leap second.
+        assert_eq!(c.parse(b"07/Feb/2019:21:11:00 +0000"), Some(1_549_573_860));
+        assert_eq!(c.parse(b"07/Feb/2019:21:11:60 +0000"), Some(1_549_573_920));
+        assert_eq!(c.parse(b"07/Feb/2019:21:11:59 +0000"), Some(1_549_573_919));
+        // Seconds that are not two digits up to 60 are refused from the cache too.
+        for bad in ["07/Feb/2019:21:11:61 +0000", "07/Feb/2019:21:11:6x +0000", "07/Feb/2019:21:11:-1 +0000"] {
+            assert_eq!(c.parse(bad.as_bytes()), None, "{bad}");
+        }
+        // Another zone, another minute or another day is not the cached minute.
+        assert_eq!(c.parse(b"07/Feb/2019:21:11:00 +0100"), Some(1_549_570_260));
+        assert_eq!(c.parse(b"07/Feb/2019:21:12:00 +0100"), Some(1_549_570_320));
+        assert_eq!(c.parse(b"08/Feb/2019:21:12:00 +0100"), Some(1_549_656_720));
+        assert_eq!(c.parse(b"08/Feb/2019:21:12:00 +0100"), Some(1_549_656_720));
+        assert_eq!(c.parse(b"08/Feb/2019:21:12:00+-0100"), None);
+        // The last minute of the range: its last second only.
+        assert_eq!(c.parse(b"30/Dec/9999:23:59:59 +0000"), Some(MAX_EPOCH));
+        assert_eq!(c.parse(b"30/Dec/9999:23:59:60 +0000"), None);
+        assert_eq!(c.parse(b"30/Dec/9999:23:59:58 +0000"), Some(MAX_EPOCH - 1));
+        // A leap second ending 1969 is the epoch; no other second of that minute is.
+        assert_eq!(c.parse(b"31/Dec/1969:23:59:60 +0000"), Some(0));
+        assert_eq!(c.parse(b"31/Dec/1969:23:59:30 +0000"), None);
     }
 
     #[test]

@@ -24,18 +24,61 @@ use super::timestamp::{self, CLF_LEN, ClfClock, Epoch, Unit, Zone};
 pub struct Pattern {
     dialect: Dialect,
     items: Vec<Item>,
-    /// The items as the matcher walks them, each field knowing where it
-    /// ends.
+    /// Literal text before the first field, if any.
+    lead: Option<Literal>,
+    /// The fields as the matcher reads them, left to right, each with the
+    /// literal that ends it.
     steps: Vec<Step>,
     /// Spaces after a literal that ends in one are padding (Squid's).
     padded: bool,
 }
 
-/// One step of the matcher.
+/// One field of the matcher and where it ends: each field is found once,
+/// in one forward pass, and the literal after it is consumed with it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum Step {
-    Literal(Literal),
-    Field { field: Field, end: End },
+struct Step {
+    field: Field,
+    /// The field's values never hold a space ([`Field::is_word`]).
+    word: bool,
+    end: End,
+    /// How the usual form of the field is read where its end is found.
+    usual: Usual,
+    /// Whether spaces after the literal that ends the field are padding.
+    pads: bool,
+}
+
+/// Fields whose usual form is read in the pass that finds where they end,
+/// chosen where the literal after them cannot start inside that form;
+/// any other form is read the general way, with the same result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Usual {
+    /// Read the general way only.
+    No,
+    /// `10/Oct/2000:13:55:36 -0700`, ended right after its 26 bytes.
+    ClfTime,
+    /// Three digits.
+    Status,
+    /// Digits.
+    Bytes,
+    /// `GET /a/b?c HTTP/1.1`, its method and section read on the way to
+    /// its end.
+    Request,
+}
+
+impl Usual {
+    fn of(field: Field, end: &End) -> Usual {
+        let End::Next { literal, before_status } = end else { return Usual::No };
+        let first = literal.first();
+        match field {
+            // A status after the literal is checked the general way.
+            _ if *before_status && field != Field::Request => Usual::No,
+            Field::Time(Stamp::Clf(_)) if !in_clf_time(first) => Usual::ClfTime,
+            Field::Status if !first.is_ascii_digit() => Usual::Status,
+            Field::Bytes if !first.is_ascii_digit() && first != b'-' => Usual::Bytes,
+            Field::Request if *before_status && matches!(first, b'"' | b' ') => Usual::Request,
+            _ => Usual::No,
+        }
+    }
 }
 
 /// Where a field ends.
@@ -43,7 +86,8 @@ enum Step {
 enum End {
     /// At the end of the line.
     Line,
-    /// Before the literal the line ends with (the pattern's last item).
+    /// Before the literal the line ends with (the pattern's last item): the
+    /// field itself is not scanned unless it is a word.
     Last(Literal),
     /// At the first occurrence of the next literal that fits; before a
     /// status, one that a status follows.
@@ -80,6 +124,15 @@ impl Literal {
 
     fn first(&self) -> u8 {
         self.bytes[0]
+    }
+
+    fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Whether padding spaces may follow this text.
+    fn pads(&self) -> bool {
+        self.bytes.last() == Some(&b' ')
     }
 }
 
@@ -223,31 +276,36 @@ impl Builder {
         if !has(|f| f == Field::Status) {
             return Err(CompileError::new("no status field (such as $status or %>s)", text));
         }
-        let steps = steps(&self.items);
-        Ok(Pattern { dialect, items: self.items, steps, padded: false })
+        let (lead, steps) = steps(&self.items);
+        Ok(Pattern { dialect, items: self.items, lead, steps, padded: false })
     }
 }
 
-/// The matcher's steps for `items`, which never has two fields in a row.
-fn steps(items: &[Item]) -> Vec<Step> {
-    items
+/// The text before the first field of `items`, which never has two fields
+/// in a row, and the matcher's steps: each field with the literal after it.
+fn steps(items: &[Item]) -> (Option<Literal>, Vec<Step>) {
+    let lead = match items.first() {
+        Some(Item::Literal(text)) => Some(Literal::new(text)),
+        _ => None,
+    };
+    let steps = items
         .iter()
         .enumerate()
-        .map(|(i, item)| match item {
-            Item::Literal(text) => Step::Literal(Literal::new(text)),
-            Item::Field(field) => {
-                let end = match items.get(i + 1) {
-                    Some(Item::Literal(text)) if i + 2 == items.len() => End::Last(Literal::new(text)),
-                    Some(Item::Literal(text)) => End::Next {
-                        literal: Literal::new(text),
-                        before_status: items.get(i + 2) == Some(&Item::Field(Field::Status)),
-                    },
-                    _ => End::Line,
-                };
-                Step::Field { field: *field, end }
-            }
+        .filter_map(|(i, item)| {
+            let Item::Field(field) = item else { return None };
+            let end = match items.get(i + 1) {
+                Some(Item::Literal(text)) if i + 2 == items.len() => End::Last(Literal::new(text)),
+                Some(Item::Literal(text)) => End::Next {
+                    literal: Literal::new(text),
+                    before_status: items.get(i + 2) == Some(&Item::Field(Field::Status)),
+                },
+                _ => End::Line,
+            };
+            let usual = Usual::of(*field, &end);
+            Some(Step { field: *field, word: field.is_word(), end, usual, pads: false })
         })
-        .collect()
+        .collect();
+    (lead, steps)
 }
 
 impl Pattern {
@@ -266,31 +324,25 @@ impl Pattern {
         self.items.iter().any(|i| matches!(i, Item::Field(Field::Latency(_) | Field::UpstreamLatency)))
     }
 
-    /// Matches one line (without its line ending) against the pattern.
+    /// Matches one line (without its line ending) against the pattern, in
+    /// one pass from left to right.
     pub fn parse<'a>(&self, clock: &mut ClfClock, line: &'a [u8]) -> Result<Record<'a>, Malformed> {
         let mut record = Record::default();
         let mut time = None;
         let mut at = 0;
+        if let Some(lead) = &self.lead {
+            if !lead.starts(line) {
+                return Err(Malformed::NotFormat);
+            }
+            at = lead.len();
+            if self.padded && lead.pads() {
+                at += line[at..].iter().take_while(|&&c| c == b' ').count();
+            }
+        }
         for step in &self.steps {
-            match step {
-                Step::Literal(literal) => {
-                    if !literal.starts(&line[at..]) {
-                        return Err(Malformed::NotFormat);
-                    }
-                    at += literal.bytes.len();
-                    if self.padded && literal.bytes.ends_with(b" ") {
-                        at += line[at..].iter().take_while(|&&c| c == b' ').count();
-                    }
-                }
-                Step::Field { field, end } => {
-                    let end = field_end(line, at, end, field.is_word())?;
-                    let value = &line[at..end];
-                    match field {
-                        Field::Time(stamp) if time.is_none() => time = Some(read_time(clock, *stamp, value)?),
-                        _ => fill(&mut record, *field, value)?,
-                    }
-                    at = end;
-                }
+            at = step.read(clock, line, at, &mut record, &mut time)?;
+            if step.pads {
+                at += line[at..].iter().take_while(|&&c| c == b' ').count();
             }
         }
         if at != line.len() {
@@ -300,54 +352,205 @@ impl Pattern {
         record.time = time.ok_or(Malformed::NoTimestamp)?;
         Ok(record)
     }
+
+    /// Makes spaces after a literal that ends in one padding (Squid's).
+    pub(super) fn pad(&mut self) {
+        self.padded = true;
+        for step in &mut self.steps {
+            step.pads = matches!(&step.end, End::Next { literal, .. } if literal.pads());
+        }
+    }
 }
 
-/// Where a field starting at `from` ends. A quote escaped by a backslash
+impl Step {
+    /// Reads this step's field from `from` on into `record` (or `time`) and
+    /// returns where the literal after it ends.
+    #[inline(always)]
+    fn read<'a>(
+        &self,
+        clock: &mut ClfClock,
+        line: &'a [u8],
+        from: usize,
+        record: &mut Record<'a>,
+        time: &mut Option<Epoch>,
+    ) -> Result<usize, Malformed> {
+        let word = self.word;
+        let (stop, after) = match &self.end {
+            End::Line => (line.len(), line.len()),
+            End::Last(literal) => (last_stop(line, from, literal, word)?, line.len()),
+            End::Next { literal, before_status } => {
+                if self.usual != Usual::No
+                    && let Some(after) = self.read_usual(clock, line, from, literal, record, time)?
+                {
+                    return Ok(after);
+                }
+                let stop = literal_at(line, from, from, literal, *before_status, word)?;
+                (stop, stop + literal.len())
+            }
+        };
+        let value = &line[from..stop];
+        match self.field {
+            Field::Time(stamp) if time.is_none() => *time = Some(read_time(clock, stamp, value)?),
+            field => fill(record, field, value)?,
+        }
+        Ok(after)
+    }
+
+    /// The usual forms of a time, a status, a byte count and a request, read
+    /// in the pass that finds where they end; where the literal after
+    /// them ends, or `None` to read the field the general way (which
+    /// gives the same result on every form read here).
+    #[inline(always)]
+    fn read_usual<'a>(
+        &self,
+        clock: &mut ClfClock,
+        line: &'a [u8],
+        from: usize,
+        literal: &Literal,
+        record: &mut Record<'a>,
+        time: &mut Option<Epoch>,
+    ) -> Result<Option<usize>, Malformed> {
+        let ends_at = |stop: usize| line.get(stop..).is_some_and(|rest| literal.starts(rest));
+        match self.usual {
+            Usual::ClfTime if time.is_none() && ends_at(from + CLF_LEN) => {
+                if let Some(t) = clock.parse(&line[from..from + CLF_LEN]) {
+                    *time = Some(t);
+                    return Ok(Some(from + CLF_LEN + literal.len()));
+                }
+            }
+            Usual::Status => {
+                if let Some(&[a, b, c]) = line.get(from..from + 3)
+                    && [a, b, c].iter().all(u8::is_ascii_digit)
+                    && ends_at(from + 3)
+                {
+                    let code = u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0');
+                    record.status = match code {
+                        // `000` (Squid, CloudFront: no response) is as unknown as `-`.
+                        0 => UNKNOWN_STATUS,
+                        100..=599 => code,
+                        _ => return Err(Malformed::BadStatus),
+                    };
+                    return Ok(Some(from + 3 + literal.len()));
+                }
+            }
+            Usual::Bytes => {
+                let (bytes, len) = leading_digits(&line[from..]);
+                if len > 0 && ends_at(from + len) {
+                    record.bytes = bytes;
+                    return Ok(Some(from + len + literal.len()));
+                }
+            }
+            Usual::Request => {
+                if let Some((method, section, searched)) = plain_request(line, from) {
+                    let stop = literal_at(line, from, searched, literal, true, false)?;
+                    record.section = record.section.or(Some(section));
+                    record.method = record.method.or(Some(method));
+                    return Ok(Some(stop + literal.len()));
+                }
+            }
+            _ => {}
+        }
+        Ok(None)
+    }
+}
+
+/// Whether `byte` can be part of a CLF time (`10/Oct/2000:13:55:36 -0700`).
+#[inline(always)]
+fn in_clf_time(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'/' | b':' | b' ' | b'+' | b'-')
+}
+
+/// The run of digits `s` starts with, up to 19 (more could overflow), as a
+/// number, and its length.
+#[inline(always)]
+fn leading_digits(s: &[u8]) -> (u64, usize) {
+    const MAX_DIGITS: usize = 19;
+    let mut n: u64 = 0;
+    let mut len = 0;
+    while let Some(&c) = s.get(len)
+        && c.is_ascii_digit()
+        && len < MAX_DIGITS
+    {
+        n = n * 10 + u64::from(c - b'0');
+        len += 1;
+    }
+    (n, len)
+}
+
+/// The usual request, `GET /a/b?c HTTP/1.1`, from `from` on: its method
+/// and section, and where its section ends, from which its end is looked
+/// for. `None` for anything else (an odd method, no path, a quote before
+/// the section ends), which [`section::of_request`] then reads.
+#[inline(always)]
+fn plain_request(line: &[u8], from: usize) -> Option<(&[u8], &[u8], usize)> {
+    let rest = &line[from..];
+    let method = bytes::find(&rest[..rest.len().min(16)], b' ')?;
+    if method == 0 || !rest[..method].iter().all(u8::is_ascii_uppercase) {
+        return None;
+    }
+    let target = &rest[method + 1..];
+    if target.first() != Some(&b'/') {
+        return None;
+    }
+    let end = 1 + bytes::section_end(&target[1..])?;
+    if target[end] == b'"' {
+        return None;
+    }
+    let section = &target[..end.min(section::MAX_SECTION_LEN)];
+    Some((&rest[..method], section, from + method + 1 + end))
+}
+
+/// Where a field starting at `from` stops before `literal`, which ends
+/// the line. A `word` holds no space.
+#[inline]
+fn last_stop(line: &[u8], from: usize, literal: &Literal, word: bool) -> Result<usize, Malformed> {
+    match line.len().checked_sub(literal.len()) {
+        Some(stop) if stop >= from && literal.starts(&line[stop..]) => {
+            if word && literal.first() != b' ' && bytes::find(&line[from..stop], b' ').is_some() {
+                return Err(Malformed::NotFormat);
+            }
+            Ok(stop)
+        }
+        _ => Err(Malformed::NotFormat),
+    }
+}
+
+/// Where `literal` next starts after a field that starts at `from`,
+/// looking from `search` on, in one pass. A quote escaped by a backslash
 /// does not end a field. A `word` never runs past a space: one that would
 /// has matched the wrong text, and the line is of another format.
-#[inline]
-fn field_end(line: &[u8], from: usize, end: &End, word: bool) -> Result<usize, Malformed> {
-    let (stop, literal) = match end {
-        End::Line => return Ok(line.len()),
-        End::Last(literal) => match line.len().checked_sub(literal.bytes.len()) {
-            Some(stop) if stop >= from && literal.starts(&line[stop..]) => (stop, literal),
-            _ => return Err(Malformed::NotFormat),
-        },
-        End::Next { literal, before_status } => (literal_at(line, from, literal, *before_status, word)?, literal),
-    };
-    if word && literal.first() != b' ' && bytes::find(&line[from..stop], b' ').is_some() {
-        return Err(Malformed::NotFormat);
-    }
-    Ok(stop)
-}
-
-/// Where `literal` next starts, from `from` on.
-#[inline]
+#[inline(always)]
 fn literal_at(
     line: &[u8],
     from: usize,
+    search: usize,
     literal: &Literal,
     before_status: bool,
     word: bool,
 ) -> Result<usize, Malformed> {
     let first = literal.first();
-    let mut at = from;
+    let stops_at_space = word && first != b' ';
+    let mut at = search;
     // Fields are short: a word-at-a-time search beats memchr's setup.
-    while let Some(found) = bytes::find(&line[at..], first) {
-        let start = at + found;
+    loop {
+        let found =
+            if stops_at_space { bytes::find_either(&line[at..], first, b' ') } else { bytes::find(&line[at..], first) };
+        let start = at + found.ok_or(Malformed::NotFormat)?;
+        if line[start] != first {
+            return Err(Malformed::NotFormat);
+        }
         if literal.starts(&line[start..])
             && !(first == b'"' && escaped(&line[from..start]))
-            && (!before_status || status_follows(&line[start + literal.bytes.len()..]))
+            && (!before_status || status_follows(&line[start + literal.len()..]))
         {
             return Ok(start);
         }
         // A word ends at its first space, whatever follows it.
         if word && first == b' ' {
-            break;
+            return Err(Malformed::NotFormat);
         }
         at = start + 1;
     }
-    Err(Malformed::NotFormat)
 }
 
 /// Whether `s` starts with `prefix`: literals are a few bytes, where a

@@ -68,7 +68,9 @@ impl Preset {
     pub fn compile(self) -> Option<Pattern> {
         let d = self.describe();
         let mut pattern = apache::compile(d.format).ok()?;
-        pattern.padded = d.padded;
+        if d.padded {
+            pattern.pad();
+        }
         Some(pattern)
     }
 }

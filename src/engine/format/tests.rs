@@ -272,6 +272,133 @@ fn rendered_lines_parse_back() {
     }
 }
 
+/// The pattern with every shortcut for a usual form turned off.
+fn general(p: &Pattern) -> Pattern {
+    let mut p = p.clone();
+    for step in &mut p.steps {
+        step.usual = Usual::No;
+    }
+    p
+}
+
+/// The shortcuts that read a usual time, status, byte count or request
+/// where its end is found agree with the general path on every prefix and
+/// every one-byte change of lines that take them, and on forms beside them.
+#[test]
+fn shortcuts_agree_with_the_general_path() {
+    let formats = [
+        nginx::compile(NGINX_COMBINED),
+        apache::compile(APACHE_COMBINED),
+        // Literals a time, a status or a byte count could start with.
+        nginx::compile(
+            r#"$remote_addr [$time_local]0 $status0 $body_bytes_sent- "$request" $status 9$body_bytes_sent"#,
+        ),
+        nginx::compile(r#"$time_local $status $body_bytes_sent $request $status"#),
+        apache::compile(r#"%{%d/%b/%Y:%H:%M:%S %z}t| %>s| %b| "%r" %>s| %b"#),
+    ];
+    let lines: [&[u8]; 9] = [
+        br#"1.2.3.4 - - [07/Feb/2019:21:11:00 +0000] "GET /api/user?id=1 HTTP/1.1" 200 1234 "-" "curl/8""#,
+        br#"h - - [07/Feb/2019:21:11:00 +0000] "GET /a"b/c HTTP/1.1" 404 7 "-" "x " 200 y""#,
+        br#"h - - [07/Feb/2019:21:11:00 +0000] "GET /a"b/c HTTP/1.1" 000 12345678901234567890 "-" "-""#,
+        br#"h - - [7/Feb/2019:21:11:00.5 +0000] "GET http://x/y/z HTTP/1.1" - - "-" "-""#,
+        br#"h - - [07/Feb/2019:21:11:00 +0000] "-" 408 - "-" "-""#,
+        br#"h [07/Feb/2019:21:11:00 +0000]0 2000 5- "GET /a HTTP/1.1" 200 90"#,
+        br#"07/Feb/2019:21:11:00 +0000 200 5 GET /a/b HTTP/1.1 200"#,
+        br#"07/Feb/2019:21:11:00 +0000| 200| 5| "GET /a HTTP/1.1" 304| 0"#,
+        br#"07/Feb/2019:21:11:00 +0000| 099| 5| "OPTIONS * HTTP/1.1" 600| 0"#,
+    ];
+    let replacements = [b'"', b' ', b'/', b'[', b']', b'|', b'0', b'9', b'-', b'\\', b'\xff'];
+    let mut hits = 0;
+    for p in formats {
+        let p = p.expect("compiles");
+        let slow = general(&p);
+        assert!(p.steps.iter().any(|s| s.usual != Usual::No), "{:?}", p.items);
+        for line in lines {
+            let mut variants: Vec<Vec<u8>> = (0..=line.len()).map(|n| line[..n].to_vec()).collect();
+            for i in 0..line.len() {
+                for r in replacements {
+                    let mut v = line.to_vec();
+                    v[i] = r;
+                    variants.push(v);
+                }
+            }
+            for v in &variants {
+                let fast = p.parse(&mut ClfClock::default(), v);
+                hits += usize::from(fast.is_ok());
+                assert_eq!(fast, slow.parse(&mut ClfClock::default(), v), "{:?}", String::from_utf8_lossy(v));
+            }
+        }
+    }
+    assert!(hits > 1000, "{hits}");
+}
+
+/// Random combined lines read the same through the nginx format string
+/// that spells out combined and through the built-in `combined`.
+#[test]
+fn the_nginx_string_and_combined_agree() {
+    use crate::engine::parse::{LogFormat, Parsed, Parser, Scratch};
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let nginx = nginx::compile(NGINX_COMBINED).expect("compiles");
+    let mut clock = ClfClock::default();
+    let mut combined = Parser::new(LogFormat::Combined);
+    let mut scratch = Scratch::default();
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    for _ in 0..5000 {
+        let stamp = format!(
+            "{:02}/{}/{}:{:02}:{:02}:{:02} {}{:02}{:02}",
+            1 + rng.below(28),
+            MONTHS[rng.below(12) as usize],
+            1970 + rng.below(100),
+            rng.below(24),
+            rng.below(60),
+            rng.below(61),
+            ["+", "-"][rng.below(2) as usize],
+            rng.below(15),
+            [0, 30, 45][rng.below(3) as usize],
+        );
+        let client = match rng.below(3) {
+            0 => format!("{}.{}.{}.{}", rng.below(256), rng.below(256), rng.below(256), rng.below(256)),
+            1 => format!("2001:db8::{:x}", rng.below(65536)),
+            // Not `-`, which combined keeps as a client and a format string
+            // reads as none.
+            _ => format!("h{}", rng.word(b"abc-.", 12)),
+        };
+        let user = rng.word(b"ab-", 4);
+        let request = match rng.below(6) {
+            0 => "-".to_owned(),
+            1 => format!("{} * HTTP/1.1", rng.word(b"OPTINS", 7)),
+            2 => format!("GET http://{}/{}", rng.word(b"h.x", 8), rng.word(b"a/b?", 8)),
+            3 => format!("{} /{}", rng.word(b"GETPOSgt", 6), rng.word(b"a/b?#\\\" x", 20)),
+            4 => format!("{} {}", rng.word(b"GET", 3), rng.word(b"\x16\x03\x01\xa5 ", 10)),
+            _ => format!("{} /{} HTTP/1.{}", rng.word(b"GETPOS", 6), rng.word(b"ab/?.%", 30), rng.below(2)),
+        };
+        // Quotes and backslashes escaped as Apache writes them.
+        let escape = |s: String| s.replace('\\', "\\\\").replace('"', "\\\"");
+        let request = escape(request);
+        let status = match rng.below(10) {
+            0 => "-".to_owned(),
+            _ => (100 + rng.below(500)).to_string(),
+        };
+        let bytes = match rng.below(5) {
+            0 => "-".to_owned(),
+            _ => rng.below(1 << 40).to_string(),
+        };
+        let referer = escape(rng.word(b"h:/-\\\"", 20));
+        let agent = escape(rng.word(b"Mozilla/5.0 ();\"", 60));
+        let line = format!(r#"{client} - {user} [{stamp}] "{request}" {status} {bytes} "{referer}" "{agent}""#);
+        let by_string = nginx.parse(&mut clock, line.as_bytes());
+        let by_name = match combined.parse(line.as_bytes(), &mut scratch) {
+            Parsed::Hit(record) => Ok(record),
+            other => Err(other),
+        };
+        match (by_string, by_name) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b, "{line}"),
+            (Err(_), Err(_)) => {}
+            (a, b) => panic!("{line}: {a:?} by the string, {b:?} by name"),
+        }
+    }
+}
+
 /// Damaged lines never panic the matcher.
 #[test]
 fn no_input_makes_the_matcher_panic() {
