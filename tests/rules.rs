@@ -202,3 +202,31 @@ fn a_report_names_the_rule_of_the_alert_in_force() {
         "[2019-02-07 21:14:20+00:00]   alert     #1 errors > 5% over 1m, active since 21:14:10 (10s)\n",
     );
 }
+
+#[test]
+fn a_report_shows_every_alert_in_force() {
+    let dir = TempDir::new("rules-active");
+    let path = dir.path("burst.csv");
+    fs::write(&path, burst_and_silence()).expect("write the log");
+    // --threshold keeps the default rule: above 15 req/s from 21:12:30.
+    let rules = ["--alert", "errors > 5% over 1m", "--alert", "5xx > 1/s over 1m", "--threshold", "15"];
+    let text = logmon().args(rules).arg(&path).run();
+    text.expect_success();
+    text.expect_stdout_contains(concat!(
+        "[2019-02-07 21:14:20+00:00]   alert     #1 active since 21:12:30 (1m50s)\n",
+        "[2019-02-07 21:14:20+00:00]   alert     #2 errors > 5% over 1m, active since 21:14:10 (10s)\n",
+        "[2019-02-07 21:14:20+00:00]   alert     #3 5xx > 1/s over 1m, active since 21:14:10 (10s)\n",
+    ));
+    let json = logmon().args(["-o", "json"]).args(rules).arg(&path).run();
+    json.expect_success();
+    let reports = json.json_of("report");
+    let report = reports.iter().find(|r| r.str("end") == "2019-02-07T21:14:20Z").expect("a report in the burst");
+    assert_eq!(report["alert"].int("id"), 3, "`alert` stays the newest");
+    let active: Vec<(u64, Option<&str>)> =
+        report["active"].as_array().iter().map(|a| (a.int("id"), a["rule"].as_str())).collect();
+    assert_eq!(active, [(1, None), (2, Some("errors > 5% over 1m")), (3, Some("5xx > 1/s over 1m"))], "{json}");
+    assert_eq!(report["active"].as_array()[1].str("triggered"), "2019-02-07T21:14:10Z");
+    let summary = json.summary();
+    let ids: Vec<u64> = summary["active"].as_array().iter().map(|a| a.int("id")).collect();
+    assert_eq!(ids, [summary["alert"].int("id")], "the traffic after the silence is above 15 req/s: {json}");
+}

@@ -115,6 +115,14 @@ pub struct AlertRecord {
     pub hits: u64,
 }
 
+/// An alert in force, and the rule it belongs to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InForce {
+    pub alert: AlertRecord,
+    /// The `--alert` rule, normalised; `None` for the default rule.
+    pub rule: Option<String>,
+}
+
 /// One rule's state: the alert in force, and since when its condition has
 /// held without a break (for `for`).
 #[derive(Debug, Default)]
@@ -201,11 +209,16 @@ impl Alerts {
         self.default.iter().filter_map(|m| m.active.as_ref()).chain(rules).max_by_key(|a| a.id)
     }
 
-    /// The `--alert` rule of the alert [`active`](Self::active) returns, if
-    /// it is not the default rule's.
-    pub fn active_rule(&self) -> Option<&Rule> {
-        let newest = self.active()?.id;
-        self.rules.iter().find(|r| r.machine.active.is_some_and(|a| a.id == newest)).map(|r| &r.rule)
+    /// Every alert in force, oldest first, with its rule.
+    pub fn in_force(&self) -> Vec<InForce> {
+        let default = self.default.iter().filter_map(|m| m.active).map(|alert| InForce { alert, rule: None });
+        let rules = self
+            .rules
+            .iter()
+            .filter_map(|r| r.machine.active.map(|alert| InForce { alert, rule: Some(r.rule.to_string()) }));
+        let mut all: Vec<InForce> = default.chain(rules).collect();
+        all.sort_unstable_by_key(|a| a.alert.id);
+        all
     }
 
     /// The last [`HISTORY`] alerts, oldest first.
@@ -734,6 +747,21 @@ mod tests {
         let e: Vec<AlertEvent> = a.drain().collect();
         assert_eq!((e[0].id, e[0].rule.is_none()), (3, true));
         assert_eq!(a.active().map(|r| r.id), Some(3));
+    }
+
+    #[test]
+    fn every_alert_in_force_is_told_oldest_first() {
+        let mut a = rules(true, &["5xx > 0/s over 1", "4xx > 0/s over 1"]);
+        run(&mut a, 0, 1, |_| vec![hit(404, b"/a")]);
+        a.add(&hit(404, b"/a"), 1);
+        a.close(1, 11);
+        a.add(&hit(503, b"/a"), 2);
+        a.add(&hit(404, b"/a"), 2);
+        a.close(2, 11);
+        let told: Vec<(u64, Option<String>)> = a.in_force().into_iter().map(|f| (f.alert.id, f.rule)).collect();
+        let rule = |text: &str| Some(text.to_string());
+        assert_eq!(told, [(1, rule("4xx > 0/s over 1s")), (2, None), (3, rule("5xx > 0/s over 1s"))]);
+        assert_eq!(a.active().map(|r| r.id), Some(3), "the newest");
     }
 
     #[test]

@@ -305,6 +305,7 @@ impl Engine {
             skipped: t.skipped,
             alerts: self.out.alerts.triggered(),
             alert: self.out.alerts.active().copied(),
+            active: self.out.alerts.in_force(),
             first: t.first,
             last: t.last,
             format: self.parser.format(),

@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use super::alert::{AlertRecord, Alerts};
+use super::alert::{AlertRecord, Alerts, InForce};
 use super::histogram::{Histogram, Latency};
 use super::parse::{LogFormat, Record, UNKNOWN_STATUS};
 use super::section::MAX_SECTION_LEN;
@@ -210,7 +210,7 @@ impl Tally {
             clients_approximate: self.clients.approximate(),
             latency: self.latency.latency(),
             alert: alerts.active().copied(),
-            alert_rule: alerts.active_rule().map(|r| r.to_string()),
+            active: alerts.in_force(),
             history: alerts.history().copied().collect(),
             alerts: alerts.triggered(),
         }
@@ -254,11 +254,11 @@ pub struct Report {
     pub clients_approximate: bool,
     /// Response times, when the format logs them.
     pub latency: Option<Latency>,
-    /// The alert in force at the end of the report.
+    /// The alert in force at the end of the report, the newest if several
+    /// are.
     pub alert: Option<AlertRecord>,
-    /// The `--alert` rule of that alert, normalised; `None` for the
-    /// default rule.
-    pub alert_rule: Option<String>,
+    /// Every alert in force at the end of the report, oldest first.
+    pub active: Vec<InForce>,
     /// The latest alerts, oldest first.
     pub history: Vec<AlertRecord>,
     /// Alerts triggered since the start.
@@ -320,8 +320,10 @@ pub struct Summary {
     pub skipped: u64,
     /// Alerts triggered.
     pub alerts: u64,
-    /// The alert still in force at the end.
+    /// The alert still in force at the end, the newest if several are.
     pub alert: Option<AlertRecord>,
+    /// Every alert still in force at the end, oldest first.
+    pub active: Vec<InForce>,
     /// Earliest and latest hit timestamps, as logged.
     pub first: Option<Epoch>,
     pub last: Option<Epoch>,

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use super::Rfc3339;
 use super::escape::json_string;
 use crate::engine::Event;
-use crate::engine::alert::{AlertEvent, AlertRecord, AlertState};
+use crate::engine::alert::{AlertEvent, AlertRecord, AlertState, InForce};
 use crate::engine::histogram::Latency;
 use crate::engine::parse::LogFormat;
 use crate::engine::rule::{Metric, Rule, Value};
@@ -66,6 +66,8 @@ fn report(out: &mut Vec<u8>, r: &Report) -> io::Result<()> {
         Some(a) => record(out, a)?,
         None => out.extend_from_slice(b"null"),
     }
+    out.extend_from_slice(br#","active":"#);
+    in_force(out, &r.active)?;
     out.extend_from_slice(b",\"history\":[");
     for (i, a) in r.history.iter().enumerate() {
         if i > 0 {
@@ -77,9 +79,37 @@ fn report(out: &mut Vec<u8>, r: &Report) -> io::Result<()> {
 }
 
 fn record(out: &mut Vec<u8>, a: &AlertRecord) -> io::Result<()> {
+    record_fields(out, a)?;
+    out.push(b'}');
+    Ok(())
+}
+
+/// An alert record's object without its closing brace.
+fn record_fields(out: &mut Vec<u8>, a: &AlertRecord) -> io::Result<()> {
     write!(out, r#"{{"id":{},"triggered":"{}","recovered":"#, a.id, Rfc3339(a.triggered))?;
     optional_time(out, a.recovered)?;
-    write!(out, r#","hits":{}}}"#, a.hits)
+    write!(out, r#","hits":{}"#, a.hits)
+}
+
+/// `[{"id":1,...,"rule":"p99 > 500ms over 5m"},...]`: alert records with
+/// their rule (`null` for the default rule).
+fn in_force(out: &mut Vec<u8>, list: &[InForce]) -> io::Result<()> {
+    out.push(b'[');
+    for (i, a) in list.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        record_fields(out, &a.alert)?;
+        out.extend_from_slice(br#","rule":"#);
+        match &a.rule {
+            // The rule's section came from the command line; escape it all the same.
+            Some(rule) => json_string(out, rule.as_bytes()),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.push(b'}');
+    }
+    out.push(b']');
+    Ok(())
 }
 
 fn alert(out: &mut Vec<u8>, a: &AlertEvent) -> io::Result<()> {
@@ -145,6 +175,8 @@ fn summary(out: &mut Vec<u8>, s: &Summary) -> io::Result<()> {
         Some(a) => record(out, a)?,
         None => out.extend_from_slice(b"null"),
     }
+    out.extend_from_slice(br#","active":"#);
+    in_force(out, &s.active)?;
     out.extend_from_slice(br#","first":"#);
     optional_time(out, s.first)?;
     out.extend_from_slice(br#","last":"#);

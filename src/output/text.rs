@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use super::escape::{Shown, Terminal};
 use super::{Count, Duration, Stamp, TimeOfDay};
 use crate::engine::Event;
-use crate::engine::alert::{AlertEvent, AlertRecord, AlertState, Fired};
+use crate::engine::alert::{AlertEvent, AlertRecord, AlertState, Fired, InForce};
 use crate::engine::histogram::Latency;
 use crate::engine::rule::{Metric, Op, Span, Value};
 use crate::engine::stats::{CodeHits, Report, StatusClasses, Summary};
@@ -150,12 +150,11 @@ fn fitted(w: &mut impl Write, at: &str, label: &str, items: impl Iterator<Item =
     Ok(())
 }
 
-/// The closing lines of a report: the active alert, and earlier ones when
-/// there are any to say.
+/// The closing lines of a report: each alert in force, oldest first, and
+/// earlier ones when there are any to say.
 fn alerts(w: &mut impl Write, r: &Report, at: &str) -> io::Result<()> {
-    let active = r.alert.map(|a| a.id);
-    if let Some(a) = &r.alert {
-        let rule = r.alert_rule.as_ref().map_or(String::new(), |rule| format!("{}, ", Terminal(rule.as_bytes())));
+    for InForce { alert: a, rule } in &r.active {
+        let rule = rule.as_ref().map_or(String::new(), |rule| format!("{}, ", Terminal(rule.as_bytes())));
         writeln!(
             w,
             "{at}   alert     #{} {rule}active since {} ({})",
@@ -165,7 +164,8 @@ fn alerts(w: &mut impl Write, r: &Report, at: &str) -> io::Result<()> {
         )?;
     }
     // The newest first, as many as fit, then put back in order.
-    let past: Vec<&AlertRecord> = r.history.iter().filter(|a| Some(a.id) != active).collect();
+    let active = |id: u64| r.active.iter().any(|a| a.alert.id == id);
+    let past: Vec<&AlertRecord> = r.history.iter().filter(|a| !active(a.id)).collect();
     if past.is_empty() {
         return Ok(());
     }
@@ -181,7 +181,7 @@ fn alerts(w: &mut impl Write, r: &Report, at: &str) -> io::Result<()> {
         shown.push(item);
     }
     shown.reverse();
-    let earlier = r.alerts - shown.len() as u64 - u64::from(active.is_some());
+    let earlier = r.alerts.saturating_sub(shown.len() as u64 + r.active.len() as u64);
     write!(w, "{at}   history  ")?;
     if earlier > 0 {
         write!(w, " ({earlier} earlier)")?;
@@ -381,8 +381,9 @@ fn summary(w: &mut impl Write, s: &Summary, paint: Paint) -> io::Result<()> {
         write!(w, ", {} skipped", s.skipped)?;
     }
     write!(w, "; {}", Count(s.alerts, "alert"))?;
-    if let Some(active) = &s.alert {
-        write!(w, " (#{} active)", active.id)?;
+    if !s.active.is_empty() {
+        let ids: Vec<String> = s.active.iter().map(|a| format!("#{}", a.alert.id)).collect();
+        write!(w, " ({} active)", ids.join(", "))?;
     }
     if let (Some(first), Some(last)) = (s.first, s.last) {
         write!(w, "; log time {} to {}", Stamp(first), Stamp(last))?;
