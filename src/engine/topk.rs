@@ -41,9 +41,6 @@ fn index_of(s: u32) -> usize {
     (s & INDEX) as usize
 }
 
-/// Entries of a report's table that [`TopCounts::merge`] adds to the run's.
-pub const MERGED: usize = 64;
-
 /// The hash bits that slot `s` holds, which decide its home.
 #[inline(always)]
 fn hash_bits(s: u32) -> usize {
@@ -249,19 +246,14 @@ impl TopCounts {
         self.evicted
     }
 
-    /// Adds the [`MERGED`] leaders of another table (a report's, to the
-    /// run's totals): heavy hitters of a run are heavy in some of its
-    /// reports, and merging a whole table of client addresses every report
-    /// would cost more than counting them. Counts become approximate when
-    /// anything is left out, as when either table evicted.
+    /// Adds every entry of another table (a report's, to the run's), as
+    /// weighted Space-Saving steps: a key's count here then exceeds the sum
+    /// of its counts there by at most this table's least count, which is at
+    /// most the hits added / its capacity, and any key with more than that
+    /// is kept. Counts are approximate when either table evicted.
     pub fn merge(&mut self, other: &TopCounts) {
-        if other.entries.len() <= MERGED {
-            // All of them: in any order.
-            other.entries.iter().for_each(|e| self.add_n(e.key(), e.hits));
-        } else {
-            other.leaders(MERGED).into_iter().for_each(|e| self.add_n(e.key(), e.hits));
-        }
-        self.evicted |= other.evicted || other.entries.len() > MERGED;
+        other.entries.iter().for_each(|e| self.add_n(e.key(), e.hits));
+        self.evicted |= other.evicted;
     }
 
     /// Empties the table, keeping its memory for the next report.
