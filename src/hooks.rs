@@ -361,6 +361,18 @@ mod tests {
     }
 
     #[test]
+    fn a_latency_rule_gives_its_quantile_in_seconds() {
+        let rule = crate::engine::rule::Rule::parse("p99 > 500ms over 1m", 120).expect("a rule");
+        let mut event = alert(1);
+        if let Event::Alert(a) = &mut event {
+            a.rule = Some(Box::new(crate::engine::alert::Fired { rule, matched: 8, value: Some(897_024) }));
+        }
+        let Event::Alert(a) = &event else { unreachable!() };
+        let env: std::collections::BTreeMap<_, _> = job(&event, a).env.into_iter().collect();
+        assert_eq!((env["LOGMON_VALUE"].as_str(), env["LOGMON_THRESHOLD"].as_str()), ("0.897024", "500ms"));
+    }
+
+    #[test]
     fn a_hook_that_hangs_is_killed_with_its_children() {
         let mut hooks =
             Hooks::new("sleep 30 & wait".into(), Duration::from_millis(50), true, Instant::now()).expect("a self-pipe");

@@ -7,11 +7,16 @@
 //! totals when it leaves. A closed second holds at most one entry per
 //! bucket it has times in (one more per 2^21 times in one bucket), never
 //! more than its hits: 4 bytes x min(hits, buckets used) a second, at most
-//! 4 x 1984 bytes. An open second takes each hit as an entry of its own
-//! and merges equal buckets whenever its list is full, so it holds at most
-//! about four times its merged size. The window's totals are 1984 counts
-//! (16 KiB), and a quantile is read from them only when an alert changes
-//! state: a line costs one entry pushed.
+//! 4 x 1984 bytes. The window's totals are 1984 counts (16 KiB), and a
+//! quantile is read from them only when an alert changes state.
+//!
+//! A line costs one increment: the newest open second that hits came for
+//! is counted in a dense array of buckets, and becomes entries when a newer
+//! second takes its place or it closes. Hits of older open seconds (out of
+//! order) and late ones are pushed as entries of their own, and a list that
+//! fills merges its equal buckets, growing when that frees less than half:
+//! it holds at most about four times its merged size, and merging costs
+//! O(1) a push.
 
 use super::histogram::{BUCKETS, bucket, midpoint, rank, ranked_bucket};
 use super::timestamp::Epoch;
@@ -35,6 +40,12 @@ pub struct Timings {
     span: i64,
     open: i64,
     closed: Epoch,
+    /// The open second counted in `newest`, or [`Epoch::MIN`] when none is.
+    newest_second: Epoch,
+    /// Times per bucket of `newest_second`, not yet in its entries.
+    newest: Box<[u64]>,
+    /// The buckets of `newest` that are not zero.
+    touched: Vec<u16>,
     /// Times per bucket over the closed seconds of the window.
     totals: Box<[u64]>,
     count: u64,
@@ -53,6 +64,9 @@ impl Timings {
             span: i64::from(span),
             open: i64::from(open),
             closed,
+            newest_second: Epoch::MIN,
+            newest: vec![0; BUCKETS].into_boxed_slice(),
+            touched: Vec::new(),
             totals: vec![0; BUCKETS].into_boxed_slice(),
             count: 0,
             scratch: vec![0; BUCKETS].into_boxed_slice(),
@@ -70,12 +84,25 @@ impl Timings {
             return;
         }
         let b = bucket(us);
-        let slot = self.slot(t);
-        let list = &mut self.slots[slot];
-        if list.len() == list.capacity() && list.len() >= MERGE_FROM {
-            merge(list, &mut self.scratch);
+        if t != self.newest_second {
+            if t < self.newest_second || t <= self.closed {
+                return self.add_entry(t, b);
+            }
+            self.flush_newest();
+            self.newest_second = t;
         }
-        list.push(entry(b, 1));
+        let n = &mut self.newest[b];
+        if *n == 0 {
+            self.touched.push(b as u16);
+        }
+        *n += 1;
+    }
+
+    /// A time of a second other than the newest: an entry of its own.
+    #[inline(never)]
+    fn add_entry(&mut self, t: Epoch, b: usize) {
+        let slot = self.slot(t);
+        push(&mut self.slots[slot], &mut self.scratch, entry(b, 1));
         if t <= self.closed {
             // Late, in a closed second still in the window.
             self.totals[b] += 1;
@@ -83,10 +110,32 @@ impl Timings {
         }
     }
 
+    /// Moves the newest second's counts into its entries.
+    fn flush_newest(&mut self) {
+        if self.touched.is_empty() {
+            return;
+        }
+        let slot = self.slot(self.newest_second);
+        // Usually an empty list: sized once rather than grown.
+        self.slots[slot].reserve(self.touched.len());
+        for b in self.touched.drain(..) {
+            let mut n = std::mem::take(&mut self.newest[usize::from(b)]);
+            while n > 0 {
+                let part = n.min(u64::from(MAX_COUNT));
+                push(&mut self.slots[slot], &mut self.scratch, entry(usize::from(b), part as u32));
+                n -= part;
+            }
+        }
+    }
+
     /// Closes the next second: it enters the window's totals, and the one
     /// `span` before leaves them.
     pub fn close_next(&mut self) {
         let t = self.closed + 1;
+        if self.newest_second == t {
+            self.flush_newest();
+            self.newest_second = Epoch::MIN;
+        }
         let entering = self.slot(t);
         let list = &mut self.slots[entering];
         merge(list, &mut self.scratch);
@@ -107,6 +156,7 @@ impl Timings {
     /// a time and none of the window leaves, which the rule's counts,
     /// holding the same hits, tell (see `Alerts::steady_until`).
     pub fn skip_to(&mut self, t: Epoch) {
+        debug_assert!(self.touched.is_empty(), "no time waits in an open second");
         self.closed = self.closed.max(t);
     }
 
@@ -126,6 +176,19 @@ impl Timings {
         let (low, high) = known;
         Some(midpoint(i).max(low).min(high))
     }
+}
+
+/// Pushes an entry, merging the list's equal buckets first when it is full.
+fn push(list: &mut Vec<u32>, scratch: &mut [u64], e: u32) {
+    if list.len() == list.capacity() && list.len() >= MERGE_FROM {
+        merge(list, scratch);
+        // Room for at least half as many pushes as the list holds before
+        // the next merge, so that merging costs O(1) a push.
+        if list.len() > list.capacity() / 2 {
+            list.reserve(list.capacity());
+        }
+    }
+    list.push(e);
 }
 
 fn entry(bucket: usize, count: u32) -> u32 {
@@ -207,9 +270,12 @@ mod tests {
     }
 
     #[test]
-    fn merging_keeps_counts_and_bounds_each_second() {
+    fn out_of_order_times_merge_and_each_second_stays_bounded() {
         let buckets = (1_000..1_300).map(bucket).collect::<std::collections::BTreeSet<_>>().len();
-        let mut w = Timings::new(2, 1, 0);
+        // Two open seconds; 2 is the newest, so second 1's times are
+        // entries of their own.
+        let mut w = Timings::new(2, 2, 0);
+        w.add(2, 5);
         for i in 0..100_000u64 {
             w.add(1, 1_000 + i % 300);
         }
@@ -218,6 +284,35 @@ mod tests {
         assert_eq!(w.count(), 100_000);
         assert_eq!(w.slots[1].len(), buckets, "one entry a bucket once closed");
         assert!(w.scratch.iter().all(|n| *n == 0));
+        w.close_next();
+        assert_eq!((w.count(), w.slots[2].as_slice()), (100_001, &[entry(5, 1)][..]));
+    }
+
+    #[test]
+    fn the_newest_second_is_counted_densely_until_a_newer_one_comes() {
+        let mut w = Timings::new(4, 3, 0);
+        w.add(1, 10);
+        w.add(1, 10);
+        assert_eq!((w.newest_second, w.touched.as_slice(), w.slots[1].len()), (1, &[10][..], 0));
+        w.add(2, 20);
+        assert_eq!((w.newest_second, w.slots[1].as_slice()), (2, &[entry(10, 2)][..]), "1 became entries");
+        w.add(1, 30); // out of order: an entry of its own
+        w.add(3, 40);
+        w.add(2, 20);
+        w.close_next();
+        assert_eq!(w.count(), 3);
+        w.close_next();
+        assert_eq!(w.count(), 5);
+        w.close_next();
+        assert_eq!((w.count(), w.newest_second, w.touched.len()), (6, Epoch::MIN, 0), "3 closed: nothing newest");
+        w.add(3, 50); // late, in the window
+        assert_eq!((w.count(), w.newest_second), (7, Epoch::MIN));
+        // A bucket of more times than an entry holds takes two.
+        w.add(4, 60);
+        w.newest[60] += u64::from(MAX_COUNT);
+        w.close_next();
+        assert_eq!(w.slots[4], [entry(60, MAX_COUNT), entry(60, 1)]);
+        assert_eq!(w.count(), 7 + u64::from(MAX_COUNT) + 1);
     }
 
     #[test]
