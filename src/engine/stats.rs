@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 
 use super::alert::{AlertRecord, Alerts, InForce};
 use super::histogram::{Histogram, Latency};
-use super::parse::{LogFormat, Record, UNKNOWN_STATUS};
+use super::parse::{LogFormat, Record};
 use super::section::MAX_SECTION_LEN;
 use super::timestamp::Epoch;
 use super::topk::{KeyHits, TRACKED, TopCounts};
@@ -38,6 +38,17 @@ impl Codes {
         }
     }
 
+    /// Hits per status class, and the hits of none (`hits` in all): the
+    /// log gave the status as `-`. Derived when a report is made, so a hit
+    /// costs one count.
+    fn classes(&self, hits: u64) -> (StatusClasses, u64) {
+        let mut classes = StatusClasses::default();
+        for (class, codes) in classes.iter_mut().zip(self.0.chunks(100)) {
+            *class = codes.iter().sum();
+        }
+        (classes, hits.saturating_sub(classes.iter().sum()))
+    }
+
     /// The `n` codes with most hits, most first; ties by code.
     fn top(&self, n: usize) -> Vec<CodeHits> {
         let mut codes: Vec<CodeHits> = (100..600)
@@ -65,9 +76,6 @@ pub struct Tally {
     pub early: u64,
     pub malformed: u64,
     bytes: u64,
-    status: StatusClasses,
-    /// Hits whose status the log gave as `-`.
-    unknown_status: u64,
     no_section: u64,
     sections: TopCounts,
     codes: Codes,
@@ -90,10 +98,6 @@ impl Tally {
         self.hits += 1;
         // Byte counts come from the log; a hostile one must not overflow.
         self.bytes = self.bytes.saturating_add(record.bytes);
-        match record.status {
-            UNKNOWN_STATUS => self.unknown_status += 1,
-            code => self.status[usize::from(code / 100 - 1)] += 1,
-        }
         match record.section {
             Some(section) => self.sections.add(section),
             None => self.no_section += 1,
@@ -127,10 +131,6 @@ impl Tally {
     pub fn merge(&mut self, other: &Tally) {
         self.hits += other.hits;
         self.bytes = self.bytes.saturating_add(other.bytes);
-        for (mine, theirs) in self.status.iter_mut().zip(other.status) {
-            *mine += theirs;
-        }
-        self.unknown_status += other.unknown_status;
         self.no_section += other.no_section;
         self.sections.merge(&other.sections);
         for (i, &n) in other.codes.0.iter().enumerate().filter(|(_, n)| **n > 0) {
@@ -142,10 +142,11 @@ impl Tally {
 
     /// What the hits of a whole run were, for the summary.
     pub fn totals(&self, top: usize) -> Totals {
+        let (status, unknown_status) = self.codes.classes(self.hits);
         Totals {
             bytes: self.bytes,
-            status: self.status,
-            unknown_status: self.unknown_status,
+            status,
+            unknown_status,
             codes: self.codes.top(top),
             sections: self.sections.top(top),
             sections_approximate: self.sections.approximate(),
@@ -162,25 +163,11 @@ impl Tally {
 
     /// Empties the tally, keeping the section table's memory.
     fn clear(&mut self) {
-        let Tally {
-            hits,
-            late,
-            early,
-            malformed,
-            bytes,
-            status,
-            unknown_status,
-            no_section,
-            sections,
-            codes,
-            clients,
-            client_tick,
-            latency,
-        } = self;
-        for n in [hits, late, early, malformed, bytes, unknown_status, no_section] {
+        let Tally { hits, late, early, malformed, bytes, no_section, sections, codes, clients, client_tick, latency } =
+            self;
+        for n in [hits, late, early, malformed, bytes, no_section] {
             *n = 0;
         }
-        *status = StatusClasses::default();
         sections.clear();
         codes.0.fill(0);
         clients.clear();
@@ -189,6 +176,7 @@ impl Tally {
     }
 
     pub fn report(&self, start: Epoch, end: Epoch, interval: u32, top: usize, alerts: &Alerts) -> Report {
+        let (status, unknown_status) = self.codes.classes(self.hits);
         Report {
             start,
             end,
@@ -199,8 +187,8 @@ impl Tally {
             early: self.early,
             malformed: self.malformed,
             bytes: self.bytes,
-            status: self.status,
-            unknown_status: self.unknown_status,
+            status,
+            unknown_status,
             sections: self.sections.top(top),
             sections_approximate: self.sections.approximate(),
             distinct_sections: self.sections.distinct(),
@@ -489,6 +477,7 @@ impl Tallies {
 mod tests {
     use super::*;
     use crate::engine::alert::Threshold;
+    use crate::engine::parse::UNKNOWN_STATUS;
 
     fn record(status: u16, bytes: u64, section: Option<&'static [u8]>) -> Record<'static> {
         Record { time: 0, status, bytes, section, ..Record::default() }
