@@ -10,12 +10,32 @@ use super::section::MAX_SECTION_LEN;
 use super::timestamp::Epoch;
 use super::topk::{KeyHits, TRACKED, TopCounts};
 
-/// Client addresses a report's table counts exactly.
-pub const CLIENTS: usize = 32;
-
-/// Past [`CLIENTS`] distinct clients in a report, one hit in this many is
-/// counted.
+/// Once a report's client table is full, one hit in this many is counted.
 const CLIENT_SAMPLE: u64 = 16;
+
+/// Picks one hit in [`CLIENT_SAMPLE`] at random (xorshift64): a fixed
+/// stride would follow any rhythm the log has. Every report starts from the
+/// same seed, so that a run gives the same estimates every time.
+#[derive(Debug)]
+struct Sample(u64);
+
+impl Default for Sample {
+    fn default() -> Self {
+        Sample(0x9e37_79b9_7f4a_7c15)
+    }
+}
+
+impl Sample {
+    #[inline]
+    fn pick(&mut self) -> bool {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x < u64::MAX / CLIENT_SAMPLE
+    }
+}
 
 /// Hits per status class: `[1xx, 2xx, 3xx, 4xx, 5xx]`.
 pub type StatusClasses = [u64; 5];
@@ -80,8 +100,9 @@ pub struct Tally {
     sections: TopCounts,
     codes: Codes,
     clients: TopCounts,
-    /// Hits since the client table filled, for sampling them.
-    client_tick: u64,
+    /// A client found the table full: hits are sampled from then on.
+    clients_sampled: bool,
+    client_sample: Sample,
     latency: Histogram,
 }
 
@@ -89,7 +110,7 @@ impl Tally {
     /// An empty tally that counts up to `sections` sections exactly, and as
     /// many client addresses.
     pub fn tracking(sections: usize) -> Tally {
-        let clients = TopCounts::tracking(sections.min(CLIENTS));
+        let clients = TopCounts::tracking(sections);
         Tally { sections: TopCounts::tracking(sections), clients, ..Tally::default() }
     }
 
@@ -111,18 +132,22 @@ impl Tally {
         }
     }
 
-    /// Counts a client. Once [`CLIENTS`] distinct ones fill the table, one
-    /// hit in [`CLIENT_SAMPLE`] is counted, as that many: a log where most
-    /// hits come from a new address (a crawl, a flood, any busy site) would
-    /// otherwise pay a table lookup a line, a tenth of the time a line
-    /// takes, for a list of five. Counts are then estimates.
+    /// Counts a client, exactly while the table has room for every client
+    /// of the report (as many as sections). From the first that does not
+    /// fit, one hit in [`CLIENT_SAMPLE`] is counted, as that many: a log
+    /// where most hits come from a new address (a crawl, a flood, any busy
+    /// site) would otherwise pay a table lookup and an eviction a line,
+    /// half the time the rest of a line takes, for a list of five. Counts
+    /// are then estimates.
     #[inline]
     fn add_client(&mut self, client: &[u8]) {
-        if !self.clients.is_full() {
-            return self.clients.add(client);
+        if !self.clients_sampled {
+            if self.clients.add_if_room(client) {
+                return;
+            }
+            self.clients_sampled = true;
         }
-        self.client_tick += 1;
-        if self.client_tick.is_multiple_of(CLIENT_SAMPLE) {
+        if self.client_sample.pick() {
             self.clients.add_sample(client, CLIENT_SAMPLE);
         }
     }
@@ -163,15 +188,28 @@ impl Tally {
 
     /// Empties the tally, keeping the section table's memory.
     fn clear(&mut self) {
-        let Tally { hits, late, early, malformed, bytes, no_section, sections, codes, clients, client_tick, latency } =
-            self;
+        let Tally {
+            hits,
+            late,
+            early,
+            malformed,
+            bytes,
+            no_section,
+            sections,
+            codes,
+            clients,
+            clients_sampled,
+            client_sample,
+            latency,
+        } = self;
         for n in [hits, late, early, malformed, bytes, no_section] {
             *n = 0;
         }
         sections.clear();
         codes.0.fill(0);
         clients.clear();
-        *client_tick = 0;
+        *clients_sampled = false;
+        *client_sample = Sample::default();
         latency.clear();
     }
 
@@ -238,7 +276,8 @@ pub struct Report {
     pub codes: Vec<CodeHits>,
     /// The client addresses with most hits, most first.
     pub clients: Vec<KeyHits>,
-    /// The client counts are estimates (more than [`CLIENTS`] distinct).
+    /// The client counts are estimates: more distinct clients than the
+    /// report's table holds.
     pub clients_approximate: bool,
     /// Response times, when the format logs them.
     pub latency: Option<Latency>,
@@ -550,6 +589,26 @@ mod tests {
         let over = totals.sections[0].hits - 200;
         assert!(over <= run.hits / TRACKED as u64, "{over} over");
         assert!(totals.sections_approximate, "the run's table evicted");
+    }
+
+    #[test]
+    fn clients_are_exact_while_the_table_has_room() {
+        let mut t = Tally::tracking(TRACKED);
+        for i in 0..TRACKED * 3 {
+            let client = format!("10.0.{}.{}", i % TRACKED / 256, i % 256);
+            t.add(&Record { status: 200, client: Some(client.as_bytes()), ..Record::default() });
+        }
+        let alerts = Alerts::new(Threshold::per_second(10), 120);
+        let r = t.report(0, 10, 10, 2, &alerts);
+        assert!(!r.clients_approximate);
+        assert_eq!(r.clients.iter().map(|c| c.hits).collect::<Vec<_>>(), [3, 3]);
+        assert_eq!(r.clients[0].key, b"10.0.0.0");
+        // One more client does not fit: from now on, counts are estimates.
+        t.add(&Record { status: 200, client: Some(b"192.0.2.1"), ..Record::default() });
+        for _ in 0..CLIENT_SAMPLE {
+            t.add(&Record { status: 200, client: Some(b"192.0.2.1"), ..Record::default() });
+        }
+        assert!(t.report(0, 10, 10, 2, &alerts).clients_approximate);
     }
 
     #[test]

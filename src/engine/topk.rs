@@ -117,15 +117,28 @@ impl TopCounts {
         self.add_n(section, 1);
     }
 
-    /// Whether every entry is taken: new keys now go through admission.
-    pub fn is_full(&self) -> bool {
-        self.entries.len() >= self.capacity
-    }
-
     /// Counts one hit of a sample that stands for `n` hits.
     pub fn add_sample(&mut self, key: &[u8], n: u64) {
         self.evicted = true;
         self.add_n(key, n);
+    }
+
+    /// Counts one hit of a key already counted, or of a new one while an
+    /// entry is free, and says so. A new key that finds the table full is
+    /// not counted, and the counts are approximate from then on: the caller
+    /// counts it some other way.
+    #[inline]
+    pub fn add_if_room(&mut self, key: &[u8]) -> bool {
+        let hash = hash(key);
+        match self.find(key, hash) {
+            Ok(index) => self.entries[index].hits += 1,
+            Err(slot) if self.entries.len() < self.capacity => self.insert(key, hash, 1, slot),
+            Err(_) => {
+                self.evicted = true;
+                return false;
+            }
+        }
+        true
     }
 
     /// Counts `n` hits of one key, at most [`MAX_SECTION_LEN`] bytes long.
@@ -134,23 +147,31 @@ impl TopCounts {
     #[inline(always)]
     fn add_n(&mut self, section: &[u8], n: u64) {
         let hash = hash(section);
+        match self.find(section, hash) {
+            Ok(index) => self.entries[index].hits += n,
+            Err(slot) => self.insert(section, hash, n, slot),
+        }
+    }
+
+    /// The entry of `key`, whose hash is `hash`, or the empty slot where
+    /// its probe ended.
+    #[inline(always)]
+    fn find(&self, key: &[u8], hash: u64) -> Result<usize, usize> {
         let tag = tag(hash);
         let mut slot = hash as usize & self.mask;
         loop {
             let s = self.slots[slot];
             if s == EMPTY {
-                break;
+                return Err(slot);
             }
             if s & !INDEX == tag {
-                let entry = &mut self.entries[index_of(s)];
-                if entry.hash == hash && same_key(entry.key(), section) {
-                    entry.hits += n;
-                    return;
+                let entry = &self.entries[index_of(s)];
+                if entry.hash == hash && same_key(entry.key(), key) {
+                    return Ok(index_of(s));
                 }
             }
             slot = (slot + 1) & self.mask;
         }
-        self.insert(section, hash, n, slot);
     }
 
     /// A key not in the table, whose probe ended at the empty `slot`: a new
