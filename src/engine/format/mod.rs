@@ -41,19 +41,45 @@ struct Step {
     /// The field's values never hold a space ([`Field::is_word`]).
     word: bool,
     end: End,
-    /// How the usual form of the field is read where its end is found.
-    usual: Usual,
-    /// Whether spaces after the literal that ends the field are padding.
+    /// The literal after the field (empty when the field ends the line).
+    literal: Literal,
+    /// Whether a status follows the literal: the field ends at the first
+    /// occurrence of the literal that a status follows.
+    before_status: bool,
+    /// How the field is read, chosen when the format is compiled.
+    read: Read,
+    /// Whether spaces after the literal are padding (then the field is read
+    /// the general way).
     pads: bool,
 }
 
-/// Fields whose usual form is read in the pass that finds where they end,
-/// chosen where the literal after them cannot start inside that form;
-/// any other form is read the general way, with the same result.
+/// Where a field ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Usual {
-    /// Read the general way only.
-    No,
+enum End {
+    /// At the end of the line.
+    Line,
+    /// Before the literal the line ends with (the pattern's last item).
+    Last,
+    /// At the first occurrence of the next literal that fits.
+    Next,
+}
+
+/// How a step reads its field: the usual forms in the pass that finds where
+/// they end, chosen where the literal after them cannot start inside that
+/// form (any other form is then read the general way, with the same
+/// result), and the usual ends with the search for them fixed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Read {
+    /// The general way only.
+    General,
+    /// A field up to a literal that starts with a space.
+    ToSpace,
+    /// A field that may hold spaces up to a literal that starts with an
+    /// unescaped quote.
+    ToQuote,
+    /// A field never read (a referer, a user agent) before the literal that
+    /// ends the line: only that literal is checked.
+    Unread,
     /// `10/Oct/2000:13:55:36 -0700`, ended right after its 26 bytes.
     ClfTime,
     /// Three digits.
@@ -65,33 +91,24 @@ enum Usual {
     Request,
 }
 
-impl Usual {
-    fn of(field: Field, end: &End) -> Usual {
-        let End::Next { literal, before_status } = end else { return Usual::No };
+impl Read {
+    fn of(field: Field, end: End, literal: &Literal, before_status: bool) -> Read {
         let first = literal.first();
-        match field {
+        match (end, field) {
+            (End::Last, Field::Opaque) => Read::Unread,
+            (End::Line | End::Last, _) => Read::General,
+            (End::Next, Field::Request) if before_status && matches!(first, b'"' | b' ') => Read::Request,
             // A status after the literal is checked the general way.
-            _ if *before_status && field != Field::Request => Usual::No,
-            Field::Time(Stamp::Clf(_)) if !in_clf_time(first) => Usual::ClfTime,
-            Field::Status if !first.is_ascii_digit() => Usual::Status,
-            Field::Bytes if !first.is_ascii_digit() && first != b'-' => Usual::Bytes,
-            Field::Request if *before_status && matches!(first, b'"' | b' ') => Usual::Request,
-            _ => Usual::No,
+            (End::Next, _) if before_status => Read::General,
+            (End::Next, Field::Time(Stamp::Clf(_))) if !in_clf_time(first) => Read::ClfTime,
+            (End::Next, Field::Time(_)) => Read::General,
+            (End::Next, Field::Status) if !first.is_ascii_digit() => Read::Status,
+            (End::Next, Field::Bytes) if !first.is_ascii_digit() && first != b'-' => Read::Bytes,
+            (End::Next, _) if first == b' ' => Read::ToSpace,
+            (End::Next, _) if first == b'"' && !field.is_word() => Read::ToQuote,
+            (End::Next, _) => Read::General,
         }
     }
-}
-
-/// Where a field ends.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum End {
-    /// At the end of the line.
-    Line,
-    /// Before the literal the line ends with (the pattern's last item): the
-    /// field itself is not scanned unless it is a word.
-    Last(Literal),
-    /// At the first occurrence of the next literal that fits; before a
-    /// status, one that a status follows.
-    Next { literal: Literal, before_status: bool },
 }
 
 /// Literal text, with its first eight bytes as a word to compare at once.
@@ -100,6 +117,9 @@ struct Literal {
     bytes: Vec<u8>,
     word: u64,
     mask: u64,
+    /// The length and first byte of `bytes`, kept at hand.
+    len: usize,
+    first: u8,
 }
 
 impl Literal {
@@ -110,24 +130,30 @@ impl Literal {
             word[i] = b;
             mask[i] = 0xff;
         }
-        Literal { bytes: bytes.to_vec(), word: u64::from_le_bytes(word), mask: u64::from_le_bytes(mask) }
+        Literal {
+            bytes: bytes.to_vec(),
+            word: u64::from_le_bytes(word),
+            mask: u64::from_le_bytes(mask),
+            len: bytes.len(),
+            first: bytes.first().copied().unwrap_or_default(),
+        }
     }
 
     /// Whether `s` starts with this text.
     #[inline(always)]
     fn starts(&self, s: &[u8]) -> bool {
         match s.first_chunk::<8>() {
-            Some(chunk) if self.bytes.len() <= 8 => u64::from_le_bytes(*chunk) & self.mask == self.word,
+            Some(chunk) if self.len <= 8 => u64::from_le_bytes(*chunk) & self.mask == self.word,
             _ => has_prefix(s, &self.bytes),
         }
     }
 
     fn first(&self) -> u8 {
-        self.bytes[0]
+        self.first
     }
 
     fn len(&self) -> usize {
-        self.bytes.len()
+        self.len
     }
 
     /// Whether padding spaces may follow this text.
@@ -293,16 +319,14 @@ fn steps(items: &[Item]) -> (Option<Literal>, Vec<Step>) {
         .enumerate()
         .filter_map(|(i, item)| {
             let Item::Field(field) = item else { return None };
-            let end = match items.get(i + 1) {
-                Some(Item::Literal(text)) if i + 2 == items.len() => End::Last(Literal::new(text)),
-                Some(Item::Literal(text)) => End::Next {
-                    literal: Literal::new(text),
-                    before_status: items.get(i + 2) == Some(&Item::Field(Field::Status)),
-                },
-                _ => End::Line,
+            let (end, literal) = match items.get(i + 1) {
+                Some(Item::Literal(text)) if i + 2 == items.len() => (End::Last, Literal::new(text)),
+                Some(Item::Literal(text)) => (End::Next, Literal::new(text)),
+                _ => (End::Line, Literal::new(b"")),
             };
-            let usual = Usual::of(*field, &end);
-            Some(Step { field: *field, word: field.is_word(), end, usual, pads: false })
+            let before_status = end == End::Next && items.get(i + 2) == Some(&Item::Field(Field::Status));
+            let read = Read::of(*field, end, &literal, before_status);
+            Some(Step { field: *field, word: field.is_word(), end, literal, before_status, read, pads: false })
         })
         .collect();
     (lead, steps)
@@ -340,10 +364,28 @@ impl Pattern {
             }
         }
         for step in &self.steps {
-            at = step.read(clock, line, at, &mut record, &mut time)?;
-            if step.pads {
-                at += line[at..].iter().take_while(|&&c| c == b' ').count();
-            }
+            at = match step.read {
+                Read::ToSpace => step.to_space(line, at, &mut record)?,
+                Read::ToQuote => step.to_quote(line, at, &mut record)?,
+                Read::Unread => step.unread(line, at)?,
+                Read::ClfTime => match step.clf_time(clock, line, at, &mut time) {
+                    Some(after) => after,
+                    None => step.read(clock, line, at, &mut record, &mut time)?,
+                },
+                Read::Status => match step.status(line, at, &mut record)? {
+                    Some(after) => after,
+                    None => step.read(clock, line, at, &mut record, &mut time)?,
+                },
+                Read::Bytes => match step.bytes(line, at, &mut record) {
+                    Some(after) => after,
+                    None => step.read(clock, line, at, &mut record, &mut time)?,
+                },
+                Read::Request => match step.request(line, at, &mut record)? {
+                    Some(after) => after,
+                    None => step.read(clock, line, at, &mut record, &mut time)?,
+                },
+                Read::General => step.read(clock, line, at, &mut record, &mut time)?,
+            };
         }
         if at != line.len() {
             return Err(Malformed::NotFormat);
@@ -353,19 +395,83 @@ impl Pattern {
         Ok(record)
     }
 
-    /// Makes spaces after a literal that ends in one padding (Squid's).
+    /// Makes spaces after a literal that ends in one padding (Squid's):
+    /// such fields are read the general way, which skips them.
     pub(super) fn pad(&mut self) {
         self.padded = true;
         for step in &mut self.steps {
-            step.pads = matches!(&step.end, End::Next { literal, .. } if literal.pads());
+            step.pads = step.end == End::Next && step.literal.pads();
+            if step.pads {
+                step.read = Read::General;
+            }
         }
     }
 }
 
 impl Step {
-    /// Reads this step's field from `from` on into `record` (or `time`) and
-    /// returns where the literal after it ends.
+    /// Reads a field up to a literal that starts with a space: a word's
+    /// first space, or the first space that starts the literal; returns
+    /// where the literal ends.
     #[inline(always)]
+    fn to_space<'a>(&self, line: &'a [u8], from: usize, record: &mut Record<'a>) -> Result<usize, Malformed> {
+        let mut at = from;
+        let stop = loop {
+            let space = at + bytes::find(&line[at..], b' ').ok_or(Malformed::NotFormat)?;
+            if self.literal.starts(&line[space..]) {
+                break space;
+            }
+            // A word ends at its first space, whatever follows it.
+            if self.word {
+                return Err(Malformed::NotFormat);
+            }
+            at = space + 1;
+        };
+        self.keep(record, &line[from..stop])?;
+        Ok(stop + self.literal.len())
+    }
+
+    /// Reads a field up to a literal that starts with a quote no backslash
+    /// escapes; returns where the literal ends.
+    #[inline(always)]
+    fn to_quote<'a>(&self, line: &'a [u8], from: usize, record: &mut Record<'a>) -> Result<usize, Malformed> {
+        let mut at = from;
+        let stop = loop {
+            let quote = at + bytes::find(&line[at..], b'"').ok_or(Malformed::NotFormat)?;
+            if self.literal.starts(&line[quote..]) && !escaped(&line[from..quote]) {
+                break quote;
+            }
+            at = quote + 1;
+        };
+        self.keep(record, &line[from..stop])?;
+        Ok(stop + self.literal.len())
+    }
+
+    /// Keeps what a field that is not a time says.
+    #[inline(always)]
+    fn keep<'a>(&self, record: &mut Record<'a>, value: &'a [u8]) -> Result<(), Malformed> {
+        match self.field {
+            Field::Opaque => Ok(()),
+            Field::Client => {
+                record.client = record.client.or(known(value));
+                Ok(())
+            }
+            field => fill(record, field, value),
+        }
+    }
+
+    /// Checks the literal that ends the line after a field never read, and
+    /// returns the line's end.
+    #[inline(always)]
+    fn unread(&self, line: &[u8], from: usize) -> Result<usize, Malformed> {
+        match line.len().checked_sub(self.literal.len()) {
+            Some(stop) if stop >= from && self.literal.starts(&line[stop..]) => Ok(line.len()),
+            _ => Err(Malformed::NotFormat),
+        }
+    }
+
+    /// Reads this step's field from `from` on into `record` (or `time`) the
+    /// general way and returns where the literal after it ends.
+    #[inline(never)]
     fn read<'a>(
         &self,
         clock: &mut ClfClock,
@@ -374,17 +480,12 @@ impl Step {
         record: &mut Record<'a>,
         time: &mut Option<Epoch>,
     ) -> Result<usize, Malformed> {
-        let word = self.word;
-        let (stop, after) = match &self.end {
+        let literal = &self.literal;
+        let (stop, after) = match self.end {
             End::Line => (line.len(), line.len()),
-            End::Last(literal) => (last_stop(line, from, literal, word)?, line.len()),
-            End::Next { literal, before_status } => {
-                if self.usual != Usual::No
-                    && let Some(after) = self.read_usual(clock, line, from, literal, record, time)?
-                {
-                    return Ok(after);
-                }
-                let stop = literal_at(line, from, from, literal, *before_status, word)?;
+            End::Last => (last_stop(line, from, literal, self.word)?, line.len()),
+            End::Next => {
+                let stop = literal_at(line, from, from, literal, self.before_status, self.word)?;
                 (stop, stop + literal.len())
             }
         };
@@ -393,64 +494,70 @@ impl Step {
             Field::Time(stamp) if time.is_none() => *time = Some(read_time(clock, stamp, value)?),
             field => fill(record, field, value)?,
         }
+        if self.pads {
+            return Ok(after + line[after..].iter().take_while(|&&c| c == b' ').count());
+        }
         Ok(after)
     }
 
-    /// The usual forms of a time, a status, a byte count and a request, read
-    /// in the pass that finds where they end; where the literal after
-    /// them ends, or `None` to read the field the general way (which
-    /// gives the same result on every form read here).
+    /// Whether the literal after the field starts at `stop`.
     #[inline(always)]
-    fn read_usual<'a>(
-        &self,
-        clock: &mut ClfClock,
-        line: &'a [u8],
-        from: usize,
-        literal: &Literal,
-        record: &mut Record<'a>,
-        time: &mut Option<Epoch>,
-    ) -> Result<Option<usize>, Malformed> {
-        let ends_at = |stop: usize| line.get(stop..).is_some_and(|rest| literal.starts(rest));
-        match self.usual {
-            Usual::ClfTime if time.is_none() && ends_at(from + CLF_LEN) => {
-                if let Some(t) = clock.parse(&line[from..from + CLF_LEN]) {
-                    *time = Some(t);
-                    return Ok(Some(from + CLF_LEN + literal.len()));
-                }
-            }
-            Usual::Status => {
-                if let Some(&[a, b, c]) = line.get(from..from + 3)
-                    && [a, b, c].iter().all(u8::is_ascii_digit)
-                    && ends_at(from + 3)
-                {
-                    let code = u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0');
-                    record.status = match code {
-                        // `000` (Squid, CloudFront: no response) is as unknown as `-`.
-                        0 => UNKNOWN_STATUS,
-                        100..=599 => code,
-                        _ => return Err(Malformed::BadStatus),
-                    };
-                    return Ok(Some(from + 3 + literal.len()));
-                }
-            }
-            Usual::Bytes => {
-                let (bytes, len) = leading_digits(&line[from..]);
-                if len > 0 && ends_at(from + len) {
-                    record.bytes = bytes;
-                    return Ok(Some(from + len + literal.len()));
-                }
-            }
-            Usual::Request => {
-                if let Some((method, section, searched)) = plain_request(line, from) {
-                    let stop = literal_at(line, from, searched, literal, true, false)?;
-                    record.section = record.section.or(Some(section));
-                    record.method = record.method.or(Some(method));
-                    return Ok(Some(stop + literal.len()));
-                }
-            }
-            _ => {}
+    fn ends_at(&self, line: &[u8], stop: usize) -> bool {
+        line.get(stop..).is_some_and(|rest| self.literal.starts(rest))
+    }
+
+    // The usual forms of a time, a status, a byte count and a request, read
+    // in the pass that finds where they end: each returns where the literal
+    // after the field ends, or `None` to read the field the general way
+    // (which gives the same result on every form read here).
+
+    /// `10/Oct/2000:13:55:36 -0700`, the line's first time.
+    #[inline(always)]
+    fn clf_time(&self, clock: &mut ClfClock, line: &[u8], from: usize, time: &mut Option<Epoch>) -> Option<usize> {
+        if time.is_none() && self.ends_at(line, from + CLF_LEN) {
+            *time = Some(clock.parse(&line[from..from + CLF_LEN])?);
+            return Some(from + CLF_LEN + self.literal.len());
         }
-        Ok(None)
+        None
+    }
+
+    /// Three digits.
+    #[inline(always)]
+    fn status(&self, line: &[u8], from: usize, record: &mut Record<'_>) -> Result<Option<usize>, Malformed> {
+        let Some(&[a, b, c]) = line.get(from..from + 3) else { return Ok(None) };
+        if !([a, b, c].iter().all(u8::is_ascii_digit) && self.ends_at(line, from + 3)) {
+            return Ok(None);
+        }
+        let code = u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0');
+        record.status = match code {
+            // `000` (Squid, CloudFront: no response) is as unknown as `-`.
+            0 => UNKNOWN_STATUS,
+            100..=599 => code,
+            _ => return Err(Malformed::BadStatus),
+        };
+        Ok(Some(from + 3 + self.literal.len()))
+    }
+
+    /// Up to 19 digits.
+    #[inline(always)]
+    fn bytes(&self, line: &[u8], from: usize, record: &mut Record<'_>) -> Option<usize> {
+        let (bytes, len) = leading_digits(&line[from..]);
+        if len > 0 && self.ends_at(line, from + len) {
+            record.bytes = bytes;
+            return Some(from + len + self.literal.len());
+        }
+        None
+    }
+
+    /// `GET /a/b?c HTTP/1.1`: its method and section, read on the way to
+    /// its end.
+    #[inline(always)]
+    fn request<'a>(&self, line: &'a [u8], from: usize, record: &mut Record<'a>) -> Result<Option<usize>, Malformed> {
+        let Some((method, section, searched)) = plain_request(line, from) else { return Ok(None) };
+        let stop = literal_at(line, from, searched, &self.literal, true, false)?;
+        record.section = record.section.or(Some(section));
+        record.method = record.method.or(Some(method));
+        Ok(Some(stop + self.literal.len()))
     }
 }
 
@@ -461,9 +568,19 @@ fn in_clf_time(byte: u8) -> bool {
 }
 
 /// The run of digits `s` starts with, up to 19 (more could overflow), as a
-/// number, and its length.
+/// number, and its length. The usual short run is measured and read eight
+/// bytes at a time.
 #[inline(always)]
 fn leading_digits(s: &[u8]) -> (u64, usize) {
+    if let Some(chunk) = s.first_chunk::<8>() {
+        let len = digit_run(u64::from_le_bytes(*chunk));
+        if len == 0 {
+            return (0, 0);
+        }
+        if len < 8 {
+            return (eight_digits(u64::from_le_bytes(*chunk) << (8 * (8 - len))), len);
+        }
+    }
     const MAX_DIGITS: usize = 19;
     let mut n: u64 = 0;
     let mut len = 0;
@@ -475,6 +592,30 @@ fn leading_digits(s: &[u8]) -> (u64, usize) {
         len += 1;
     }
     (n, len)
+}
+
+/// How many of the eight bytes of `word` (the first in its lowest byte)
+/// are ASCII digits before the first that is not.
+#[inline(always)]
+fn digit_run(word: u64) -> usize {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    // A digit's byte XOR '0' is 0 to 9; adding 0x76 to its low seven bits
+    // sets the high bit of anything above 9, and the OR catches bytes whose
+    // high bit was set already.
+    let t = word ^ 0x3030_3030_3030_3030;
+    let not_digits = (((t & LOW7) + 0x7676_7676_7676_7676) | t) & 0x8080_8080_8080_8080;
+    not_digits.trailing_zeros() as usize / 8
+}
+
+/// The number that up to eight ASCII digits make, the last one in the
+/// highest byte of `word` and zero bytes (shifted in) before the first.
+#[inline(always)]
+fn eight_digits(word: u64) -> u64 {
+    // Zero bytes shifted in stand for leading zeros.
+    let v = word & 0x0f0f_0f0f_0f0f_0f0f;
+    let v = (v * 10 + (v >> 8)) & 0x00ff_00ff_00ff_00ff;
+    let v = (v * 100 + (v >> 16)) & 0x0000_ffff_0000_ffff;
+    (v * 10_000 + (v >> 32)) & 0xffff_ffff
 }
 
 /// The usual request, `GET /a/b?c HTTP/1.1`, from `from` on: its method
@@ -533,12 +674,15 @@ fn literal_at(
     let mut at = search;
     // Fields are short: a word-at-a-time search beats memchr's setup.
     loop {
-        let found =
-            if stops_at_space { bytes::find_either(&line[at..], first, b' ') } else { bytes::find(&line[at..], first) };
-        let start = at + found.ok_or(Malformed::NotFormat)?;
-        if line[start] != first {
-            return Err(Malformed::NotFormat);
-        }
+        let start = if stops_at_space {
+            let start = at + bytes::find_either(&line[at..], first, b' ').ok_or(Malformed::NotFormat)?;
+            if line[start] == b' ' {
+                return Err(Malformed::NotFormat);
+            }
+            start
+        } else {
+            at + bytes::find(&line[at..], first).ok_or(Malformed::NotFormat)?
+        };
         if literal.starts(&line[start..])
             && !(first == b'"' && escaped(&line[from..start]))
             && (!before_status || status_follows(&line[start + literal.len()..]))
@@ -561,14 +705,25 @@ fn has_prefix(s: &[u8], prefix: &[u8]) -> bool {
 }
 
 /// Whether a quote after `value` is escaped: an odd run of backslashes.
+#[inline(always)]
 fn escaped(value: &[u8]) -> bool {
-    value.iter().rev().take_while(|&&c| c == b'\\').count() % 2 == 1
+    value.last() == Some(&b'\\') && value.iter().rev().take_while(|&&c| c == b'\\').count() % 2 == 1
 }
 
-/// Whether `s` starts with something a status field could be.
+/// Whether `s` starts with something a status field could be: `-`, or
+/// three digits and no fourth.
+#[inline(always)]
 fn status_follows(s: &[u8]) -> bool {
-    let n = s.iter().take_while(|c| c.is_ascii_digit()).count();
-    n == 3 || s.first() == Some(&b'-')
+    match s {
+        [b'-', ..] => true,
+        [a, b, c, rest @ ..] => {
+            a.is_ascii_digit()
+                && b.is_ascii_digit()
+                && c.is_ascii_digit()
+                && !rest.first().is_some_and(u8::is_ascii_digit)
+        }
+        _ => false,
+    }
 }
 
 fn read_time(clock: &mut ClfClock, stamp: Stamp, value: &[u8]) -> Result<Epoch, Malformed> {
@@ -584,7 +739,6 @@ fn read_time(clock: &mut ClfClock, stamp: Stamp, value: &[u8]) -> Result<Epoch, 
 /// Stores what `value` says in `record`; the first of two fields that
 /// say the same thing wins, except a true response time over an upstream one.
 fn fill<'a>(record: &mut Record<'a>, field: Field, value: &'a [u8]) -> Result<(), Malformed> {
-    let known = |s: &'a [u8]| (s != b"-" && !s.is_empty()).then_some(s);
     match field {
         Field::Client => record.client = record.client.or(known(value)),
         Field::Request => {
@@ -609,6 +763,12 @@ fn fill<'a>(record: &mut Record<'a>, field: Field, value: &'a [u8]) -> Result<()
         Field::Time(_) | Field::Query | Field::Opaque => {}
     }
     Ok(())
+}
+
+/// A value that says something: not empty, not `-`.
+#[inline(always)]
+fn known(s: &[u8]) -> Option<&[u8]> {
+    (s != b"-" && !s.is_empty()).then_some(s)
 }
 
 /// A logged duration in microseconds: `0.042` seconds, `12` ms, `12.5` ms,
