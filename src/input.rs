@@ -6,7 +6,7 @@
 
 use std::fs::File;
 use std::io::{self, BufReader, Chain, Cursor, Read};
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::PathBuf;
 
 use flate2::bufread::MultiGzDecoder;
@@ -109,6 +109,9 @@ impl Stream {
     pub fn open(input: &Input) -> Result<Stream, Error> {
         let file = input.open()?;
         let size = file.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+        if size.is_none() {
+            widen_pipe(&file);
+        }
         let gate = Gate { file, open: false, bytes: 0 };
         let decoding = Decoding::Raw { gate, sniffing: true };
         Ok(Stream { name: input.name(), waits: size.is_none(), size, decoding, starved: true })
@@ -201,6 +204,18 @@ impl Stream {
         }
         self.starved = false;
         Ok(Fill::Read(0))
+    }
+}
+
+/// Asks for a pipe buffer as large as a read (the default is 64 KiB), so
+/// that a writer faster than logmon fills a whole read between two turns
+/// of the loop instead of waking it 16 times as often. The kernel may
+/// refuse (a limit, or not a pipe): nothing changes then.
+fn widen_pipe(file: &File) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: fcntl on a descriptor the file owns; no memory is passed.
+    unsafe {
+        libc::fcntl(file.as_raw_fd(), libc::F_SETPIPE_SZ, BUFFER as libc::c_int);
     }
 }
 
@@ -487,6 +502,20 @@ mod tests {
         let rest: Vec<(u64, Line<'_>)> = reader.batch().collect();
         assert_eq!(rest, [(2, Line::Text(b"b")), (3, Line::Text(b"c"))]);
         assert_eq!(reader.batch().next(), None, "d waits for its newline");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_pipe_is_widened_to_a_read() {
+        let (reader, _writer) = io::pipe().expect("a pipe");
+        let file = File::from(std::os::fd::OwnedFd::from(reader));
+        widen_pipe(&file);
+        // SAFETY: fcntl on a descriptor the file owns; no memory is passed.
+        let size = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETPIPE_SZ) };
+        let limit = std::fs::read_to_string("/proc/sys/fs/pipe-max-size").ok().and_then(|s| s.trim().parse().ok());
+        if limit.is_some_and(|limit: usize| limit >= BUFFER) {
+            assert_eq!(size, BUFFER as libc::c_int);
+        }
     }
 
     #[test]
