@@ -77,6 +77,9 @@ enum Read {
     /// A field that may hold spaces up to a literal that starts with an
     /// unescaped quote.
     ToQuote,
+    /// As [`Read::ToSpace`] and [`Read::ToQuote`], for a field never read.
+    SkipToSpace,
+    SkipToQuote,
     /// A field never read (a referer, a user agent) before the literal that
     /// ends the line: only that literal is checked.
     Unread,
@@ -104,6 +107,8 @@ impl Read {
             (End::Next, Field::Time(_)) => Read::General,
             (End::Next, Field::Status) if !first.is_ascii_digit() => Read::Status,
             (End::Next, Field::Bytes) if !first.is_ascii_digit() && first != b'-' => Read::Bytes,
+            (End::Next, Field::Opaque) if first == b' ' => Read::SkipToSpace,
+            (End::Next, Field::Opaque) if first == b'"' => Read::SkipToQuote,
             (End::Next, _) if first == b' ' => Read::ToSpace,
             (End::Next, _) if first == b'"' && !field.is_word() => Read::ToQuote,
             (End::Next, _) => Read::General,
@@ -365,8 +370,18 @@ impl Pattern {
         }
         for step in &self.steps {
             at = match step.read {
-                Read::ToSpace => step.to_space(line, at, &mut record)?,
-                Read::ToQuote => step.to_quote(line, at, &mut record)?,
+                Read::ToSpace => {
+                    let stop = step.to_space(line, at)?;
+                    step.keep(&mut record, &line[at..stop])?;
+                    stop + step.literal.len()
+                }
+                Read::ToQuote => {
+                    let stop = step.to_quote(line, at)?;
+                    step.keep(&mut record, &line[at..stop])?;
+                    stop + step.literal.len()
+                }
+                Read::SkipToSpace => step.to_space(line, at)? + step.literal.len(),
+                Read::SkipToQuote => step.to_quote(line, at)? + step.literal.len(),
                 Read::Unread => step.unread(line, at)?,
                 Read::ClfTime => match step.clf_time(clock, line, at, &mut time) {
                     Some(after) => after,
@@ -409,11 +424,10 @@ impl Pattern {
 }
 
 impl Step {
-    /// Reads a field up to a literal that starts with a space: a word's
-    /// first space, or the first space that starts the literal; returns
-    /// where the literal ends.
+    /// Where a field up to a literal that starts with a space ends: at a
+    /// word's first space, or at the first space that starts the literal.
     #[inline(always)]
-    fn to_space<'a>(&self, line: &'a [u8], from: usize, record: &mut Record<'a>) -> Result<usize, Malformed> {
+    fn to_space(&self, line: &[u8], from: usize) -> Result<usize, Malformed> {
         let mut at = from;
         let stop = loop {
             let space = at + bytes::find(&line[at..], b' ').ok_or(Malformed::NotFormat)?;
@@ -426,14 +440,13 @@ impl Step {
             }
             at = space + 1;
         };
-        self.keep(record, &line[from..stop])?;
-        Ok(stop + self.literal.len())
+        Ok(stop)
     }
 
-    /// Reads a field up to a literal that starts with a quote no backslash
-    /// escapes; returns where the literal ends.
+    /// Where a field up to a literal that starts with a quote no backslash
+    /// escapes ends.
     #[inline(always)]
-    fn to_quote<'a>(&self, line: &'a [u8], from: usize, record: &mut Record<'a>) -> Result<usize, Malformed> {
+    fn to_quote(&self, line: &[u8], from: usize) -> Result<usize, Malformed> {
         let mut at = from;
         let stop = loop {
             let quote = at + bytes::find(&line[at..], b'"').ok_or(Malformed::NotFormat)?;
@@ -442,8 +455,7 @@ impl Step {
             }
             at = quote + 1;
         };
-        self.keep(record, &line[from..stop])?;
-        Ok(stop + self.literal.len())
+        Ok(stop)
     }
 
     /// Keeps what a field that is not a time says.
