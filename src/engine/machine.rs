@@ -328,7 +328,17 @@ impl Engine {
         let time = record.time + self.offset;
         if self.config.clock == Clock::Wall {
             self.skew.line(time - self.skew.offset());
-        } else {
+        }
+        // The usual hit: in the open second of the last one counted on
+        // time, nothing held in doubt. It is not ahead of the clock, and
+        // moves it nowhere: it is counted there at once.
+        if self.held.is_empty()
+            && let Phase::Running(schedule) = &mut self.phase
+            && let Some(tally) = schedule.again(time)
+        {
+            return count(tally, &mut self.out.alerts, &mut self.totals, record, time, Placement::Open);
+        }
+        if self.config.clock == Clock::Log {
             match &self.phase {
                 Phase::Running(schedule) if self.held.is_empty() && time <= schedule.now() + self.jump_tolerance() => {}
                 Phase::Finished => {}
@@ -426,27 +436,39 @@ impl Engine {
         }
         let (now, floor) = (schedule.now(), schedule.floor());
         let (placement, tally) = schedule.place(time, early);
-        tally.add(record);
-        if placement != Placement::Early {
-            self.out.alerts.add(record, time);
+        let outcome = count(tally, &mut self.out.alerts, &mut self.totals, record, time, placement);
+        // Live, lines from before the start are late whatever the delay:
+        // they say nothing of how out of order lines arrive.
+        if matches!(placement, Placement::LateInWindow | Placement::LateOutside) && time >= floor {
+            self.lateness.late(time, now);
         }
-        let totals = &mut self.totals;
-        totals.hits += 1;
-        match placement {
-            Placement::Open => {}
-            Placement::LateInWindow | Placement::LateOutside => {
-                totals.late += 1;
-                // Live, lines from before the start are late whatever the
-                // delay: they say nothing of how out of order lines arrive.
-                if time >= floor {
-                    self.lateness.late(time, now);
-                }
-            }
-            Placement::Early => totals.early += 1,
-        }
-        // As logged: they describe the log, whatever shift live mode applies.
-        totals.first = Some(totals.first.map_or(record.time, |t| t.min(record.time)));
-        totals.last = Some(totals.last.map_or(record.time, |t| t.max(record.time)));
-        Outcome::Hit { time: record.time, placement, latency_us: record.latency_us }
+        outcome
     }
+}
+
+/// Counts a hit stamped `time` (shifted), placed, in its report's tally,
+/// the alert rules and the run's totals.
+#[inline(always)]
+fn count(
+    tally: &mut Tally,
+    alerts: &mut Alerts,
+    totals: &mut Totals,
+    record: &Record<'_>,
+    time: Epoch,
+    placement: Placement,
+) -> Outcome {
+    tally.add(record);
+    if placement != Placement::Early {
+        alerts.add(record, time);
+    }
+    totals.hits += 1;
+    match placement {
+        Placement::Open => {}
+        Placement::LateInWindow | Placement::LateOutside => totals.late += 1,
+        Placement::Early => totals.early += 1,
+    }
+    // As logged: they describe the log, whatever shift live mode applies.
+    totals.first = Some(totals.first.map_or(record.time, |t| t.min(record.time)));
+    totals.last = Some(totals.last.map_or(record.time, |t| t.max(record.time)));
+    Outcome::Hit { time: record.time, placement, latency_us: record.latency_us }
 }

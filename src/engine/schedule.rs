@@ -172,24 +172,22 @@ impl Schedule {
         self.tallies.at(self.now)
     }
 
-    /// Counts a hit stamped `time` in the window, and returns the tally of
-    /// the report it belongs to. `early` keeps it out of the window (replay
-    /// decided its timestamp is wrong).
-    #[inline]
-    pub fn place(&mut self, time: Epoch, early: bool) -> (Placement, &mut Tally) {
-        if let Some(recent) = self.recent
-            && recent.second == time
-            && !early
-        {
-            self.window.add_open(recent.slot);
-            return (Placement::Open, self.tallies.nth(recent.tally));
-        }
-        self.place_anew(time, early)
+    /// Counts a hit stamped `time` in the window if it falls in the open
+    /// second of the last hit counted on time (no second has closed since),
+    /// and returns its tally: [`place`](Self::place) of the usual hit, at
+    /// the cost of a compare. `None` for any other.
+    #[inline(always)]
+    pub fn again(&mut self, time: Epoch) -> Option<&mut Tally> {
+        let recent = self.recent.filter(|r| r.second == time)?;
+        self.window.add_open(recent.slot);
+        Some(self.tallies.nth(recent.tally))
     }
 
-    /// [`place`](Self::place) of a hit in another second than the last.
-    #[inline(never)]
-    fn place_anew(&mut self, time: Epoch, early: bool) -> (Placement, &mut Tally) {
+    /// Counts a hit stamped `time` in the window, and returns the tally of
+    /// the report it belongs to. `early` keeps it out of the window (replay
+    /// decided its timestamp is wrong). A hit counted on time becomes the
+    /// recent one, for [`again`](Self::again).
+    pub fn place(&mut self, time: Epoch, early: bool) -> (Placement, &mut Tally) {
         let placement = if early { Placement::Early } else { self.window.add(time) };
         let tally = match placement {
             Placement::Open => {
