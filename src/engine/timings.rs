@@ -1,22 +1,35 @@
 //! The response times of a latency rule's window, for the value its alerts
-//! show: exact in time (the very hits the rule decides on), within 1 % in
-//! value (the buckets of [`super::histogram`]), bounded in memory.
+//! show: within 1 % in value (the buckets of [`super::histogram`]), in
+//! memory bounded whatever the window, and exact in time (the very hits the
+//! rule decides on) for windows up to `SLICES` seconds.
 //!
-//! Each second of the window keeps a sparse list of `(bucket, count)`
-//! entries, 4 bytes each, so that the second can be taken out of the window
-//! totals when it leaves. A closed second holds at most one entry per
-//! bucket it has times in (one more per 2^21 times in one bucket), never
-//! more than its hits: 4 bytes x min(hits, buckets used) a second, at most
-//! 4 x 1984 bytes. The window's totals are 1984 counts (16 KiB), and a
-//! quantile is read from them only when an alert changes state.
+//! The window is cut into slices of `g = ceil(window / 600)` seconds,
+//! aligned on multiples of `g` since the epoch: one second each up to 10
+//! minutes, 144 seconds at 24 hours. Each slice keeps a sparse list of
+//! `(bucket, count)` entries, 4 bytes each, of its closed seconds' times, so
+//! that it can be taken out of the window totals when it leaves. A slice
+//! holds at most one entry per bucket its seconds have times in (one more
+//! per 2^21 times in one bucket), never more than its times: at most
+//! 4 x 1984 bytes, and at most 601 slices whatever the window (4.6 MiB).
 //!
-//! A line costs one increment: the newest open second that hits came for
-//! is counted in a dense array of buckets, and becomes entries when a newer
-//! second takes its place or it closes. Hits of older open seconds (out of
-//! order) and late ones are pushed as entries of their own, and a list that
-//! fills merges its equal buckets, growing when that frees less than half:
-//! it holds at most about four times its merged size, and merging costs
-//! O(1) a push.
+//! A slice leaves the totals when its last second leaves the window, so the
+//! value is read over the window and the seconds of its oldest slice before
+//! it: closed up to second `c`, over the seconds from
+//! `g * floor((c - window + 1) / g)` to `c`, never fewer than the window's
+//! and at most `g - 1` more (none up to 10 minutes). The decision stays the
+//! rule's exact counts (see [`super::alert`]), and the value is moved onto
+//! the side of the limit it took (see [`Timings::quantile`]). The window's
+//! totals are 1984 counts (16 KiB), and a quantile is read from them only
+//! when an alert changes state.
+//!
+//! The open seconds keep lists of their own, one a second, and join their
+//! slice as they close. A line costs one increment: the newest open second
+//! that hits came for is counted in a dense array of buckets, and becomes
+//! entries when a newer second takes its place or it closes. Hits of older
+//! open seconds (out of order) and late ones are pushed as entries of their
+//! own, and a list that fills merges its equal buckets, growing when that
+//! frees less than half: it holds at most about four times its merged size,
+//! and merging costs O(1) a push.
 
 use super::histogram::{BUCKETS, bucket, midpoint, rank, ranked_bucket};
 use super::timestamp::Epoch;
@@ -29,14 +42,25 @@ const _: () = assert!(BUCKETS <= 1 << (32 - COUNT_BITS), "a bucket fits in an en
 /// Lists shorter than this grow without merging: merging pays from here.
 const MERGE_FROM: usize = 64;
 
-/// Response times per second over `span` closed seconds and the `open`
-/// seconds after them, placed as a rule's counts are (see
-/// [`super::alert`]): a late time counts while its second is in the
+/// Windows up to this many seconds keep a slice a second; longer ones are
+/// cut into at most this many slices of several seconds (and one more
+/// straddles the window's old end).
+const SLICES: u32 = 600;
+
+/// Response times over the `span` closed seconds of a window, by slice, and
+/// the `open` seconds after them, by second; placed as a rule's counts are
+/// (see [`super::alert`]): a late time counts while its second is in the
 /// window, an early one not at all.
 #[derive(Debug)]
 pub struct Timings {
-    /// Entries of each second, indexed by the second modulo their length.
-    slots: Box<[Vec<u32>]>,
+    /// Entries of each open second, indexed by the second modulo their
+    /// length.
+    open_seconds: Box<[Vec<u32>]>,
+    /// Entries of the closed seconds of each slice in the totals, indexed by
+    /// the slice's number modulo their length.
+    slices: Box<[Vec<u32>]>,
+    /// Seconds a slice: `g`.
+    width: i64,
     span: i64,
     open: i64,
     closed: Epoch,
@@ -46,7 +70,7 @@ pub struct Timings {
     newest: Box<[u64]>,
     /// The buckets of `newest` that are not zero.
     touched: Vec<u16>,
-    /// Times per bucket over the closed seconds of the window.
+    /// Times per bucket over the slices in the totals.
     totals: Box<[u64]>,
     count: u64,
     /// Zero between merges: each bucket's count while merging a list.
@@ -55,12 +79,11 @@ pub struct Timings {
 
 impl Timings {
     pub fn new(span: u32, open: u32, closed: Epoch) -> Timings {
-        // As the rule's counts: at least one open second, so that the
-        // second entering the window never shares a slot with the one
-        // leaving it.
-        let len = (span as usize + open.max(1) as usize).next_power_of_two();
+        let (width, slices) = slicing(span);
         Timings {
-            slots: (0..len).map(|_| Vec::new()).collect(),
+            open_seconds: (0..open.max(1)).map(|_| Vec::new()).collect(),
+            slices: (0..slices).map(|_| Vec::new()).collect(),
+            width: i64::from(width),
             span: i64::from(span),
             open: i64::from(open),
             closed,
@@ -73,8 +96,17 @@ impl Timings {
         }
     }
 
-    fn slot(&self, t: Epoch) -> usize {
-        (t as usize) & (self.slots.len() - 1)
+    fn open_slot(&self, t: Epoch) -> usize {
+        t.rem_euclid(self.open_seconds.len() as i64) as usize
+    }
+
+    /// The number of the slice holding second `t`.
+    fn slice_of(&self, t: Epoch) -> i64 {
+        t.div_euclid(self.width)
+    }
+
+    fn slice_slot(&self, slice: i64) -> usize {
+        slice.rem_euclid(self.slices.len() as i64) as usize
     }
 
     /// Counts a time of `us` microseconds stamped `t`.
@@ -101,10 +133,14 @@ impl Timings {
     /// A time of a second other than the newest: an entry of its own.
     #[inline(never)]
     fn add_entry(&mut self, t: Epoch, b: usize) {
-        let slot = self.slot(t);
-        push(&mut self.slots[slot], &mut self.scratch, entry(b, 1));
-        if t <= self.closed {
-            // Late, in a closed second still in the window.
+        if t > self.closed {
+            let slot = self.open_slot(t);
+            push(&mut self.open_seconds[slot], &mut self.scratch, entry(b, 1));
+        } else {
+            // Late, in a closed second still in the window: its slice is in
+            // the totals too.
+            let slot = self.slice_slot(self.slice_of(t));
+            push(&mut self.slices[slot], &mut self.scratch, entry(b, 1));
             self.totals[b] += 1;
             self.count += 1;
         }
@@ -115,67 +151,115 @@ impl Timings {
         if self.touched.is_empty() {
             return;
         }
-        let slot = self.slot(self.newest_second);
+        let slot = self.open_slot(self.newest_second);
+        let list = &mut self.open_seconds[slot];
         // Usually an empty list: sized once rather than grown.
-        self.slots[slot].reserve(self.touched.len());
+        list.reserve(self.touched.len());
         for b in self.touched.drain(..) {
             let mut n = std::mem::take(&mut self.newest[usize::from(b)]);
             while n > 0 {
                 let part = n.min(u64::from(MAX_COUNT));
-                push(&mut self.slots[slot], &mut self.scratch, entry(usize::from(b), part as u32));
+                push(list, &mut self.scratch, entry(usize::from(b), part as u32));
                 n -= part;
             }
         }
     }
 
-    /// Closes the next second: it enters the window's totals, and the one
-    /// `span` before leaves them.
+    /// Closes the next second: it enters the window's totals and its slice,
+    /// and the slice whose last second leaves the window leaves them.
     pub fn close_next(&mut self) {
         let t = self.closed + 1;
         if self.newest_second == t {
             self.flush_newest();
             self.newest_second = Epoch::MIN;
         }
-        let entering = self.slot(t);
-        let list = &mut self.slots[entering];
-        merge(list, &mut self.scratch);
-        list.shrink_to_fit();
-        for &e in list.iter() {
+        let slot = self.open_slot(t);
+        let mut entering = std::mem::take(&mut self.open_seconds[slot]);
+        merge(&mut entering, &mut self.scratch);
+        for &e in &entering {
             self.totals[e as usize >> COUNT_BITS] += u64::from(e & MAX_COUNT);
             self.count += u64::from(e & MAX_COUNT);
         }
-        let leaving = self.slot(t - self.span);
-        for e in std::mem::take(&mut self.slots[leaving]) {
-            self.totals[e as usize >> COUNT_BITS] -= u64::from(e & MAX_COUNT);
-            self.count -= u64::from(e & MAX_COUNT);
+        self.join_slice(t, entering);
+        let leaving = t - self.span;
+        if self.slice_of(leaving) != self.slice_of(leaving + 1) {
+            self.remove_slice(self.slice_of(leaving));
         }
         self.closed = t;
     }
 
-    /// Closes every second up to `t` at once: only while none of them holds
-    /// a time and none of the window leaves, which the rule's counts,
-    /// holding the same hits, tell (see `Alerts::steady_until`).
-    pub fn skip_to(&mut self, t: Epoch) {
-        debug_assert!(self.touched.is_empty(), "no time waits in an open second");
-        self.closed = self.closed.max(t);
+    /// Adds the entries of closed second `t` to its slice's, merged: a
+    /// slice keeps one entry a bucket, however many seconds it holds.
+    fn join_slice(&mut self, t: Epoch, entries: Vec<u32>) {
+        let slot = self.slice_slot(self.slice_of(t));
+        let slice = &mut self.slices[slot];
+        if slice.is_empty() {
+            *slice = entries;
+        } else {
+            slice.extend_from_slice(&entries);
+            merge(slice, &mut self.scratch);
+        }
+        slice.shrink_to_fit();
     }
 
-    /// Times in the window.
+    /// Takes a slice's times out of the totals.
+    fn remove_slice(&mut self, slice: i64) {
+        let slot = self.slice_slot(slice);
+        for e in std::mem::take(&mut self.slices[slot]) {
+            self.totals[e as usize >> COUNT_BITS] -= u64::from(e & MAX_COUNT);
+            self.count -= u64::from(e & MAX_COUNT);
+        }
+    }
+
+    /// Closes every second up to `t` at once: only while none of them holds
+    /// a time and none of the window's seconds that do leaves, which the
+    /// rule's counts, holding the same hits, tell (see
+    /// `Alerts::steady_until`). Slices whose last second leaves on the way
+    /// leave the totals: they hold only seconds already out of the window.
+    pub fn skip_to(&mut self, t: Epoch) {
+        debug_assert!(self.touched.is_empty(), "no time waits in an open second");
+        if t <= self.closed {
+            return;
+        }
+        // From the oldest slice in the totals to the oldest one left in
+        // them; each slot once: past that many slices, the window has moved
+        // past all it held.
+        let from = self.slice_of(self.closed - self.span + 1);
+        let to = self.slice_of(t - self.span + 1);
+        for slice in from..to.min(from + self.slices.len() as i64) {
+            self.remove_slice(slice);
+        }
+        self.closed = t;
+    }
+
+    /// Times in the totals: the window's, and for windows longer than
+    /// `SLICES` seconds those of the oldest slice before it.
     pub fn count(&self) -> u64 {
         self.count
     }
 
-    /// The window's nearest-rank `percent` quantile (100: the maximum) in
-    /// microseconds, as its bucket's midpoint moved into `known`, the range
-    /// the rule's exact decision puts it in (`None` when the window holds no
-    /// time). The exact value lies in both the bucket and `known`, so moving
-    /// the midpoint toward `known` only brings it closer: within 1/128 still,
-    /// and never on the wrong side of the rule's limit.
+    /// The nearest-rank `percent` quantile (100: the maximum) of the times
+    /// in the totals, in microseconds, as its bucket's midpoint moved into
+    /// `known`, the range the rule's exact decision puts the window's in
+    /// (`None` when the totals hold no time). Up to `SLICES` seconds the
+    /// totals are the window's, whose exact value lies in both the bucket
+    /// and `known`, so moving the midpoint toward `known` only brings it
+    /// closer: within 1/128 still. Longer, they may hold up to `g - 1`
+    /// seconds more. Either way the value is never on the wrong side of the
+    /// rule's limit.
     pub fn quantile(&self, percent: u8, known: (u64, u64)) -> Option<u64> {
         let i = ranked_bucket(&self.totals, rank(percent, self.count))?;
         let (low, high) = known;
         Some(midpoint(i).max(low).min(high))
     }
+}
+
+/// The seconds a slice of a window of `span` seconds, and how many slices
+/// it needs: the `span + 1` seconds from the one leaving the window to the
+/// one entering it reach into at most that many.
+fn slicing(span: u32) -> (u32, usize) {
+    let width = span.div_ceil(SLICES).max(1);
+    (width, span.div_ceil(width) as usize + 1)
 }
 
 /// Pushes an entry, merging the list's equal buckets first when it is full.
@@ -250,7 +334,7 @@ mod tests {
             w.close_next();
         }
         assert_eq!((w.count(), w.quantile(50, ANY)), (0, None));
-        assert!(w.slots.iter().all(Vec::is_empty), "every second gone");
+        assert!(w.slices.iter().chain(&w.open_seconds).all(Vec::is_empty), "every second gone");
     }
 
     #[test]
@@ -279,13 +363,13 @@ mod tests {
         for i in 0..100_000u64 {
             w.add(1, 1_000 + i % 300);
         }
-        assert!(w.slots[1].capacity() <= 4 * buckets + MERGE_FROM, "{}", w.slots[1].capacity());
+        assert!(w.open_seconds[1].capacity() <= 4 * buckets + MERGE_FROM, "{}", w.open_seconds[1].capacity());
         w.close_next();
         assert_eq!(w.count(), 100_000);
-        assert_eq!(w.slots[1].len(), buckets, "one entry a bucket once closed");
+        assert_eq!(w.slices[1].len(), buckets, "one entry a bucket once closed");
         assert!(w.scratch.iter().all(|n| *n == 0));
         w.close_next();
-        assert_eq!((w.count(), w.slots[2].as_slice()), (100_001, &[entry(5, 1)][..]));
+        assert_eq!((w.count(), w.slices[2].as_slice()), (100_001, &[entry(5, 1)][..]));
     }
 
     #[test]
@@ -293,9 +377,9 @@ mod tests {
         let mut w = Timings::new(4, 3, 0);
         w.add(1, 10);
         w.add(1, 10);
-        assert_eq!((w.newest_second, w.touched.as_slice(), w.slots[1].len()), (1, &[10][..], 0));
+        assert_eq!((w.newest_second, w.touched.as_slice(), w.open_seconds[1].len()), (1, &[10][..], 0));
         w.add(2, 20);
-        assert_eq!((w.newest_second, w.slots[1].as_slice()), (2, &[entry(10, 2)][..]), "1 became entries");
+        assert_eq!((w.newest_second, w.open_seconds[1].as_slice()), (2, &[entry(10, 2)][..]), "1 became entries");
         w.add(1, 30); // out of order: an entry of its own
         w.add(3, 40);
         w.add(2, 20);
@@ -311,8 +395,132 @@ mod tests {
         w.add(4, 60);
         w.newest[60] += u64::from(MAX_COUNT);
         w.close_next();
-        assert_eq!(w.slots[4], [entry(60, MAX_COUNT), entry(60, 1)]);
+        assert_eq!(w.slices[4], [entry(60, MAX_COUNT), entry(60, 1)]);
         assert_eq!(w.count(), 7 + u64::from(MAX_COUNT) + 1);
+    }
+
+    #[test]
+    fn a_window_holds_at_most_601_slices_of_one_second_up_to_10_minutes() {
+        let shape = slicing;
+        let w = Timings::new(86_400, 3, 0);
+        assert_eq!((w.width, w.slices.len()), (144, 601));
+        assert_eq!((shape(1), shape(600), shape(601)), ((1, 2), (1, 601), (2, 302)));
+        assert_eq!((shape(1200), shape(1201), shape(86_400)), ((2, 601), (3, 402), (144, 601)));
+        assert!((1..=86_400).all(|span| shape(span).1 <= SLICES as usize + 1));
+    }
+
+    #[test]
+    fn a_slice_leaves_when_its_last_second_leaves_the_window() {
+        // 20 minutes: slices of 2 seconds, {0, 1}, {2, 3}...
+        let mut w = Timings::new(1_200, 1, -1);
+        w.add(0, 10);
+        w.close_next();
+        w.add(1, 20);
+        w.close_next();
+        w.add(2, 30);
+        w.close_next();
+        assert_eq!(
+            (w.count(), w.slices[0].as_slice(), w.slices[1].as_slice()),
+            (3, &[entry(10, 1), entry(20, 1)][..], &[entry(30, 1)][..])
+        );
+        while w.closed < 1_199 {
+            w.close_next();
+        }
+        assert_eq!(w.count(), 3, "the window is 0..=1199");
+        w.close_next();
+        assert_eq!(w.count(), 3, "1..=1200, and 0 with it: its slice is still in");
+        w.add(1, 40); // late, in the window: in its slice
+        assert_eq!((w.count(), w.slices[0].len()), (4, 3));
+        w.close_next();
+        assert_eq!(w.count(), 1, "2..=1201: the slice of 0 and 1 left");
+        w.add(1, 50); // late, out of the window: ignored
+        w.close_next();
+        assert_eq!(w.count(), 1, "3..=1202, and 2 with it");
+        w.close_next();
+        assert_eq!((w.count(), w.quantile(50, ANY)), (0, None));
+        assert!(w.slices.iter().chain(&w.open_seconds).all(Vec::is_empty));
+    }
+
+    #[test]
+    fn a_slice_takes_one_entry_a_bucket_whatever_its_seconds() {
+        // 24 hours: slices of 144 seconds, every second in every bucket.
+        let mut w = Timings::new(86_400, 2, -1);
+        for t in 0..144 {
+            for b in 0..BUCKETS {
+                w.add(t, midpoint(b));
+                w.add(t + 1, midpoint(b));
+            }
+            w.close_next();
+        }
+        assert_eq!(w.count(), 144 * 2 * BUCKETS as u64 - BUCKETS as u64);
+        assert_eq!((w.slices[0].len(), w.slices[0].capacity(), w.slices[1].len()), (BUCKETS, BUCKETS, 0));
+        assert_eq!(w.touched.len(), BUCKETS, "second 144, still open");
+        w.close_next();
+        assert_eq!(w.slices[1].len(), BUCKETS);
+        assert_eq!(w.quantile(100, ANY), Some(midpoint(BUCKETS - 1)));
+    }
+
+    #[test]
+    fn skipping_takes_out_the_slices_left_behind() {
+        let mut w = Timings::new(1_200, 1, -1);
+        w.add(0, 10);
+        w.add(0, 10);
+        for _ in 0..5 {
+            w.close_next();
+        }
+        w.add(4, 30);
+        w.close_next();
+        w.skip_to(1_200);
+        assert_eq!(w.count(), 3, "1..=1200 and 0: the slice of 0 and 1 is in");
+        w.skip_to(1_201);
+        assert_eq!(w.count(), 1, "2..=1201");
+        w.skip_to(1_000_000);
+        assert_eq!(w.count(), 0);
+        // Far past the window at once, slots of all slices reused.
+        let mut w = Timings::new(1_200, 1, -1);
+        w.add(0, 10);
+        w.close_next();
+        w.skip_to(1_000_001);
+        assert_eq!(w.count(), 0);
+        w.add(1_000_002, 20);
+        w.close_next();
+        assert_eq!((w.count(), w.quantile(50, ANY)), (1, Some(20)));
+    }
+
+    /// A model: every time kept with its second, the covered seconds
+    /// counted again at each close.
+    #[test]
+    fn the_totals_are_the_seconds_of_the_slices_in_the_window() {
+        for (span, open, seed) in [(5, 2, 1_u64), (600, 3, 2), (601, 3, 3), (1_250, 2, 4), (1_800, 1, 5)] {
+            let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+            let mut random = move |n: u64| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state % n
+            };
+            let mut w = Timings::new(span, open, 99);
+            let mut kept: Vec<(Epoch, usize)> = Vec::new();
+            let g = w.width;
+            for c in 100..100 + 3 * Epoch::from(span) {
+                for _ in 0..random(4) {
+                    let t = c + random(u64::from(open) + 1) as Epoch - random(u64::from(span) + 5) as Epoch / 2;
+                    let us = random(3_000_000);
+                    if t <= w.closed + i64::from(open) && t > w.closed - i64::from(span) {
+                        kept.push((t, bucket(us)));
+                    }
+                    w.add(t, us);
+                }
+                w.close_next();
+                let first = g * (c - Epoch::from(span) + 1).div_euclid(g);
+                kept.retain(|&(t, _)| t >= first);
+                let mut want = vec![0; BUCKETS];
+                for &(_, b) in kept.iter().filter(|(t, _)| *t <= c) {
+                    want[b] += 1;
+                }
+                assert_eq!((&*w.totals, w.count), (&want[..], want.iter().sum()), "span {span}, closed {c}");
+            }
+        }
     }
 
     #[test]
@@ -323,7 +531,8 @@ mod tests {
         assert_eq!(list, [entry(7, MAX_COUNT), entry(3, 3), entry(7, MAX_COUNT), entry(7, 5)]);
         assert!(scratch.iter().all(|n| *n == 0));
         let mut w = Timings::new(1, 1, 0);
-        w.slots[1] = list;
+        let slot = w.open_slot(1);
+        w.open_seconds[slot] = list;
         w.close_next();
         assert_eq!(w.count(), 2 * u64::from(MAX_COUNT) + 8);
         w.close_next();
