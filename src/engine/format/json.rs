@@ -7,6 +7,7 @@
 use memchr::{memchr, memchr2};
 
 use super::Span;
+use crate::engine::bytes;
 use crate::engine::parse::{self, Malformed, Record, UNKNOWN_STATUS};
 use crate::engine::section;
 use crate::engine::timestamp::{self, Epoch, Unit, Zone};
@@ -20,8 +21,10 @@ const MAX_DEPTH: usize = 16;
 pub fn parse<'a>(line: &'a [u8], scratch: &'a mut Vec<u8>) -> Result<Record<'a>, Malformed> {
     let mut found = Found::default();
     let mut scan = Scan { s: line, at: 0 };
-    scan.byte(b'{').ok_or(Malformed::NotJson)?;
-    scan.members(1, &mut |key, value| found.offer(key, value)).ok_or(Malformed::NotJson)?;
+    if scan.token() != Some(b'{') {
+        return Err(Malformed::NotJson);
+    }
+    scan.members(1, &mut found).ok_or(Malformed::NotJson)?;
     scan.space();
     if scan.at != line.len() {
         return Err(Malformed::NotJson);
@@ -38,8 +41,6 @@ enum Value<'a> {
         escaped: bool,
     },
     Number(&'a [u8]),
-    /// `true`, `false`, `null`, an object or an array: nothing logmon reads.
-    Other,
 }
 
 /// What a key names.
@@ -112,10 +113,8 @@ struct Found<'a> {
 }
 
 impl<'a> Found<'a> {
+    #[inline(always)]
     fn offer(&mut self, name: &[u8], value: Value<'a>) {
-        if matches!(value, Value::Other) {
-            return;
-        }
         let Some(key) = key(name) else { return };
         let slot = match key {
             Key::Time => &mut self.time,
@@ -190,7 +189,6 @@ fn read<T>(value: Value<'_>, scratch: &mut Vec<u8>, f: impl Fn(&[u8]) -> Option<
             unescape(raw, scratch)?;
             f(scratch)
         }
-        Value::Other => None,
     }
 }
 
@@ -222,7 +220,6 @@ fn place<'a>(value: Option<Value<'a>>, scratch: &mut Vec<u8>) -> Option<Text<'a>
             Some(Text::Scratch(from, scratch.len()))
         }
         Value::Number(n) => Some(Text::Line(n)),
-        Value::Other => None,
     }
 }
 
@@ -301,16 +298,32 @@ fn hex4(s: &[u8]) -> Option<u16> {
 
 /// The content of the JSON string that `s` starts with, after its opening
 /// quote, up to its closing quote; whether it holds escapes.
+#[inline(always)]
 pub fn string(s: &[u8]) -> Option<(&[u8], bool)> {
     let mut at = 0;
     let mut escaped = false;
     loop {
-        let i = at + memchr2(b'"', b'\\', s.get(at..)?)?;
+        let i = at + quote_or_backslash(s.get(at..)?)?;
         if s[i] == b'"' {
             return Some((&s[..i], escaped));
         }
         escaped = true;
         at = i + 2;
+    }
+}
+
+/// Where the first `"` or `\\` of `s` is. Most strings of a JSON line are
+/// short names and values, found in a word or two, before memchr's setup
+/// would pay off; longer ones (user agents, wrapped log lines) are left
+/// to memchr.
+#[inline(always)]
+fn quote_or_backslash(s: &[u8]) -> Option<usize> {
+    const SHORT: usize = 16;
+    match s.split_at_checked(SHORT) {
+        Some((short, rest)) => {
+            bytes::find_either(short, b'"', b'\\').or_else(|| memchr2(b'"', b'\\', rest).map(|i| SHORT + i))
+        }
+        None => bytes::find_either(s, b'"', b'\\'),
     }
 }
 
@@ -320,8 +333,6 @@ struct Scan<'a> {
     at: usize,
 }
 
-type Visit<'v, 'a> = dyn FnMut(&'a [u8], Value<'a>) + 'v;
-
 impl<'a> Scan<'a> {
     fn space(&mut self) {
         while let Some(b' ' | b'\t' | b'\r' | b'\n') = self.s.get(self.at) {
@@ -329,61 +340,108 @@ impl<'a> Scan<'a> {
         }
     }
 
-    /// Skips spaces, then takes `b`.
-    fn byte(&mut self, b: u8) -> Option<()> {
+    /// Takes the next byte that is not a space; `None` at the end.
+    #[inline(always)]
+    fn token(&mut self) -> Option<u8> {
+        let c = *self.s.get(self.at)?;
+        self.at += 1;
+        // Compact JSON has no spaces: one comparison says so.
+        if c > b' ' { Some(c) } else { self.token_after(c) }
+    }
+
+    /// [`Scan::token`] where the byte taken, `c`, may be a space.
+    #[cold]
+    fn token_after(&mut self, c: u8) -> Option<u8> {
+        if !matches!(c, b' ' | b'\t' | b'\r' | b'\n') {
+            return Some(c);
+        }
         self.space();
-        (self.s.get(self.at) == Some(&b)).then(|| self.at += 1)
+        let c = *self.s.get(self.at)?;
+        self.at += 1;
+        Some(c)
     }
 
     /// The content of a string whose opening quote was taken.
+    #[inline(always)]
     fn string(&mut self) -> Option<(&'a [u8], bool)> {
         let (raw, escaped) = string(self.s.get(self.at..)?)?;
         self.at += raw.len() + 1;
         Some((raw, escaped))
     }
 
-    /// The members of an object whose `{` was taken, through its `}`; each
-    /// is offered to `visit`, as are those of the objects inside.
-    fn members(&mut self, depth: usize, visit: &mut Visit<'_, 'a>) -> Option<()> {
+    /// The members of an object whose `{` was taken, through its `}`; the
+    /// strings and numbers among them, and among those of the objects
+    /// inside, are offered to `found` in the order they stand.
+    fn members(&mut self, depth: usize, found: &mut Found<'a>) -> Option<()> {
         if depth > MAX_DEPTH {
             return None;
         }
-        if self.byte(b'}').is_some() {
+        let mut c = self.token()?;
+        if c == b'}' {
             return Some(());
         }
         loop {
-            self.byte(b'"')?;
+            if c != b'"' {
+                return None;
+            }
             let (key, _) = self.string()?;
-            self.byte(b':')?;
-            self.space();
-            // Header maps are most of a Caddy line and hold nothing logmon
-            // reads (the host is the request's own field).
-            let value = if key.ends_with(b"headers") && self.s.get(self.at) == Some(&b'{') {
-                self.at += 1;
-                self.skip(depth + 1).map(|()| Value::Other)?
-            } else {
-                self.value(depth, visit)?
-            };
-            visit(key, value);
-            self.space();
-            match self.s.get(self.at)? {
-                b',' => self.at += 1,
-                b'}' => {
-                    self.at += 1;
-                    return Some(());
+            if self.token()? != b':' {
+                return None;
+            }
+            match self.token()? {
+                b'"' => {
+                    let (raw, escaped) = self.string()?;
+                    found.offer(key, Value::Str { raw, escaped });
                 }
+                b'-' | b'0'..=b'9' => {
+                    let number = self.number();
+                    found.offer(key, Value::Number(number));
+                }
+                // Header maps are most of a Caddy line and hold nothing
+                // logmon reads (the host is the request's own field).
+                b'{' if key.ends_with(b"headers") => self.skip(depth + 1)?,
+                b'{' => self.members(depth + 1, found)?,
+                b'[' => self.skip(depth + 1)?,
+                b't' => self.word(b"rue")?,
+                b'f' => self.word(b"alse")?,
+                b'n' => self.word(b"ull")?,
+                _ => return None,
+            }
+            match self.token()? {
+                b',' => c = self.token()?,
+                b'}' => return Some(()),
                 _ => return None,
             }
         }
     }
 
+    /// A number whose first byte was taken: the bytes numbers are made of,
+    /// as they stand (the readers of each field check them).
+    #[inline(always)]
+    fn number(&mut self) -> &'a [u8] {
+        let start = self.at - 1;
+        let len = self.s[self.at..]
+            .iter()
+            .take_while(|c| matches!(c, b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-'))
+            .count();
+        self.at += len;
+        &self.s[start..self.at]
+    }
+
+    /// The rest of `true`, `false` or `null`, whose first byte was taken.
+    fn word(&mut self, rest: &[u8]) -> Option<()> {
+        self.s[self.at..].starts_with(rest).then(|| self.at += rest.len())
+    }
+
     /// Steps over the rest of an object or array whose opening bracket was
     /// taken, through its closing one: strings whole, brackets counted.
     /// Nothing in it is offered: the members of objects inside arrays
-    /// (lists of headers and the like) are nothing logmon reads.
+    /// (lists of headers and the like) are nothing logmon reads. Between
+    /// strings there are a few bytes (`":["`, `"],"`): a search for the
+    /// next bracket or quote would cost more to start than it saves.
     fn skip(&mut self, depth: usize) -> Option<()> {
         let mut open = 1;
-        while open > 0 {
+        loop {
             let c = *self.s.get(self.at)?;
             self.at += 1;
             match c {
@@ -392,42 +450,10 @@ impl<'a> Scan<'a> {
                 }
                 b'{' | b'[' if depth + open >= MAX_DEPTH => return None,
                 b'{' | b'[' => open += 1,
+                b'}' | b']' if open == 1 => return Some(()),
                 b'}' | b']' => open -= 1,
                 _ => {}
             }
-        }
-        Some(())
-    }
-
-    fn value(&mut self, depth: usize, visit: &mut Visit<'_, 'a>) -> Option<Value<'a>> {
-        self.space();
-        let first = *self.s.get(self.at)?;
-        self.at += 1;
-        match first {
-            b'"' => self.string().map(|(raw, escaped)| Value::Str { raw, escaped }),
-            b'{' => self.members(depth + 1, visit).map(|()| Value::Other),
-            b'[' => self.skip(depth + 1).map(|()| Value::Other),
-            b'-' | b'0'..=b'9' => {
-                let start = self.at - 1;
-                let len = self.s[self.at..]
-                    .iter()
-                    .take_while(|c| matches!(c, b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-'))
-                    .count();
-                self.at += len;
-                Some(Value::Number(&self.s[start..self.at]))
-            }
-            b't' | b'f' | b'n' => {
-                let word: &[u8] = match first {
-                    b't' => b"rue",
-                    b'f' => b"alse",
-                    _ => b"ull",
-                };
-                self.s[self.at..].starts_with(word).then(|| {
-                    self.at += word.len();
-                    Value::Other
-                })
-            }
-            _ => None,
         }
     }
 }
