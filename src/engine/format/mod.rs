@@ -380,8 +380,14 @@ impl Pattern {
                     step.keep(&mut record, &line[at..stop])?;
                     stop + step.literal.len()
                 }
-                Read::SkipToSpace => step.to_space(line, at)? + step.literal.len(),
-                Read::SkipToQuote => step.to_quote(line, at)? + step.literal.len(),
+                Read::SkipToSpace => match step.dash(line, at) {
+                    Some(after) => after,
+                    None => step.to_space(line, at)? + step.literal.len(),
+                },
+                Read::SkipToQuote => match step.dash(line, at) {
+                    Some(after) => after,
+                    None => step.to_quote(line, at)? + step.literal.len(),
+                },
                 Read::Unread => step.unread(line, at)?,
                 Read::ClfTime => match step.clf_time(clock, line, at, &mut time) {
                     Some(after) => after,
@@ -456,6 +462,14 @@ impl Step {
             at = quote + 1;
         };
         Ok(stop)
+    }
+
+    /// Where the literal after a field never read ends when the field is
+    /// the usual `-` (no user, no referer): no search needed. The literal
+    /// starts with a space or a quote, which cannot start inside `-`.
+    #[inline(always)]
+    fn dash(&self, line: &[u8], from: usize) -> Option<usize> {
+        (line.get(from) == Some(&b'-') && self.ends_at(line, from + 1)).then(|| from + 1 + self.literal.len())
     }
 
     /// Keeps what a field that is not a time says.
