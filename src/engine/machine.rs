@@ -323,7 +323,9 @@ impl Engine {
         Outcome::Malformed(why)
     }
 
-    #[inline]
+    /// Counts a hit. The usual one is counted inline, in the loop over a
+    /// batch's lines; any other out of line.
+    #[inline(always)]
     fn hit(&mut self, record: &Record<'_>) -> Outcome {
         let time = record.time + self.offset;
         if self.config.clock == Clock::Wall {
@@ -338,6 +340,13 @@ impl Engine {
         {
             return count(tally, &mut self.out.alerts, &mut self.totals, record, time, Placement::Open);
         }
+        self.hit_elsewhere(record, time)
+    }
+
+    /// A hit stamped `time` (shifted) in another second than the one
+    /// before, or while others are held.
+    #[inline(never)]
+    fn hit_elsewhere(&mut self, record: &Record<'_>, time: Epoch) -> Outcome {
         if self.config.clock == Clock::Log {
             match &self.phase {
                 Phase::Running(schedule) if self.held.is_empty() && time <= schedule.now() + self.jump_tolerance() => {}
