@@ -273,6 +273,7 @@ fn sniff(head: &[u8], eof: bool) -> Sniffed {
 }
 
 pub struct LineReader {
+    newline: Newline,
     buf: Box<[u8]>,
     /// Unread bytes are `buf[start..end]`; they hold no complete line.
     start: usize,
@@ -285,7 +286,14 @@ pub struct LineReader {
 
 impl Default for LineReader {
     fn default() -> Self {
-        LineReader { buf: vec![0; BUFFER].into_boxed_slice(), start: 0, end: 0, skipping: false, line: 0 }
+        LineReader {
+            newline: Newline::new(),
+            buf: vec![0; BUFFER].into_boxed_slice(),
+            start: 0,
+            end: 0,
+            skipping: false,
+            line: 0,
+        }
     }
 }
 
@@ -336,8 +344,8 @@ impl LineReader {
     /// [`crate::engine::Engine::handle_lines`]. Lines the batch did not
     /// hand out (it was dropped early) stay for the next one.
     pub fn batch(&mut self) -> Batch<'_> {
-        let LineReader { buf, start, end, skipping, line } = self;
-        Batch { buf: &buf[..*end], start, skipping, line }
+        let LineReader { newline, buf, start, end, skipping, line } = self;
+        Batch { newline: *newline, buf: &buf[..*end], start, skipping, line }
     }
 
     /// At the end of a stream: hands out its last line if it had no newline,
@@ -358,6 +366,7 @@ impl LineReader {
 /// The complete lines of a [`LineReader`]'s buffer, numbered, split with
 /// memchr as they are asked for.
 pub struct Batch<'a> {
+    newline: Newline,
     /// The bytes read; the unread ones start at `start`.
     buf: &'a [u8],
     start: &'a mut usize,
@@ -372,7 +381,7 @@ impl<'a> Iterator for Batch<'a> {
     fn next(&mut self) -> Option<(u64, Line<'a>)> {
         loop {
             let pending = &self.buf[*self.start..];
-            match memchr(b'\n', pending) {
+            match self.newline.find(pending) {
                 Some(i) => {
                     let line = &pending[..i];
                     *self.start += i + 1;
@@ -384,6 +393,37 @@ impl<'a> Iterator for Batch<'a> {
                 }
                 None => return self.rest(pending.len()),
             }
+        }
+    }
+}
+
+/// The newline search: memchr's AVX2 searcher when the processor has it,
+/// chosen once for the reader, where `memchr()` chooses through a function
+/// pointer on every call.
+#[derive(Clone, Copy)]
+enum Newline {
+    #[cfg(target_arch = "x86_64")]
+    Avx2(memchr::arch::x86_64::avx2::memchr::One),
+    Any,
+}
+
+impl Newline {
+    fn new() -> Newline {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(avx2) = memchr::arch::x86_64::avx2::memchr::One::new(b'\n') {
+            return Newline::Avx2(avx2);
+        }
+        Newline::Any
+    }
+
+    /// Out of line: inlined, the searcher's own short-input path makes the
+    /// loop over lines too large to inline in turn.
+    #[inline(never)]
+    fn find(self, bytes: &[u8]) -> Option<usize> {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Newline::Avx2(avx2) => avx2.find(bytes),
+            Newline::Any => memchr(b'\n', bytes),
         }
     }
 }
