@@ -13,27 +13,19 @@ use super::topk::{KeyHits, TRACKED, TopCounts};
 /// Once a report's client table is full, one hit in this many is counted.
 const CLIENT_SAMPLE: u64 = 16;
 
-/// Picks one hit in [`CLIENT_SAMPLE`] at random (xorshift64): a fixed
-/// stride would follow any rhythm the log has. Every report starts from the
-/// same seed, so that a run gives the same estimates every time.
-#[derive(Debug)]
+/// Picks one hit in [`CLIENT_SAMPLE`] at random, by the top bits of a
+/// 64-bit linear congruential generator (Knuth's MMIX constants), which
+/// are as good as these picks need and cost a multiply: a fixed stride
+/// would follow any rhythm the log has. Every report starts from the same
+/// seed, so that a run gives the same estimates every time.
+#[derive(Debug, Default)]
 struct Sample(u64);
-
-impl Default for Sample {
-    fn default() -> Self {
-        Sample(0x9e37_79b9_7f4a_7c15)
-    }
-}
 
 impl Sample {
     #[inline]
     fn pick(&mut self) -> bool {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x < u64::MAX / CLIENT_SAMPLE
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 < u64::MAX / CLIENT_SAMPLE
     }
 }
 
