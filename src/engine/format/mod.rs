@@ -77,6 +77,8 @@ enum Read {
     /// A field that may hold spaces up to a literal that starts with an
     /// unescaped quote.
     ToQuote,
+    /// As [`Read::ToSpace`], for a client address.
+    ClientToSpace,
     /// As [`Read::ToSpace`] and [`Read::ToQuote`], for a field never read.
     SkipToSpace,
     SkipToQuote,
@@ -108,6 +110,7 @@ impl Read {
             (End::Next, Field::Status) if !first.is_ascii_digit() => Read::Status,
             (End::Next, Field::Bytes) if !first.is_ascii_digit() && first != b'-' => Read::Bytes,
             (End::Next, Field::Opaque) if first == b' ' => Read::SkipToSpace,
+            (End::Next, Field::Client) if first == b' ' => Read::ClientToSpace,
             (End::Next, Field::Opaque) if first == b'"' => Read::SkipToQuote,
             (End::Next, _) if first == b' ' => Read::ToSpace,
             (End::Next, _) if first == b'"' && !field.is_word() => Read::ToQuote,
@@ -375,6 +378,11 @@ impl Pattern {
                     step.keep(&mut record, &line[at..stop])?;
                     stop + step.literal.len()
                 }
+                Read::ClientToSpace => {
+                    let stop = step.to_space(line, at)?;
+                    record.client = record.client.or(known(&line[at..stop]));
+                    stop + step.literal.len()
+                }
                 Read::ToQuote => {
                     let stop = step.to_quote(line, at)?;
                     step.keep(&mut record, &line[at..stop])?;
@@ -477,10 +485,6 @@ impl Step {
     fn keep<'a>(&self, record: &mut Record<'a>, value: &'a [u8]) -> Result<(), Malformed> {
         match self.field {
             Field::Opaque => Ok(()),
-            Field::Client => {
-                record.client = record.client.or(known(value));
-                Ok(())
-            }
             field => fill(record, field, value),
         }
     }
