@@ -1,13 +1,18 @@
 //! Alerts: the default high-traffic rule over the engine's window, and the
 //! `--alert` rules, each a state machine over its own per-second counts.
 //! Ids are shared: alerts are numbered in the order they trigger.
+//!
+//! A hit on time, in an open second, costs each rule its test and two
+//! additions, into a row of every rule's counts for that second; the row
+//! goes to the rules' windows when the second closes. Late hits are placed
+//! rule by rule, in each one's window.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::fmt;
 
 use super::parse::Record;
-use super::rule::{Metric, Op, Rule, Verdict};
+use super::rule::{Metric, Op, Rule, Test, Verdict};
 use super::timestamp::Epoch;
 use super::timings::Timings;
 
@@ -140,11 +145,8 @@ struct RuleAlert {
     /// The first second it is evaluated at: for a `<` rule, the first whose
     /// whole window lies at or after the clock's first second.
     from: Epoch,
-    /// A latency rule's response times over its window, kept by the first
-    /// latency rule with the same window and section for all of them.
-    timings: Option<Timings>,
-    /// The rule whose `timings` this one reads (itself if it keeps them).
-    timed_by: usize,
+    /// A latency rule's response times: which of [`Alerts::timings`].
+    timed_by: Option<usize>,
 }
 
 #[derive(Debug)]
@@ -155,6 +157,14 @@ pub struct Alerts {
     /// rules replaced it.
     default: Option<Machine>,
     rules: Vec<RuleAlert>,
+    /// The rules' tests of a hit, in their order.
+    tests: Box<[Test]>,
+    /// The rules' hits of the open seconds.
+    open: OpenSeconds,
+    /// Latency rules' response times over their windows: one set for the
+    /// rules of one window and section, with the first of them, whose test
+    /// says which hits it counts.
+    timings: Vec<(usize, Timings)>,
     /// The latest alerts, the newest last; `recovered` is `None` while one
     /// is active.
     history: VecDeque<AlertRecord>,
@@ -167,20 +177,30 @@ impl Alerts {
     /// `rules` and, if `default`, the default rule.
     pub fn with_rules(threshold: Threshold, window: u32, default: bool, rules: Vec<Rule>) -> Alerts {
         let mut alerts: Vec<RuleAlert> = Vec::with_capacity(rules.len());
+        let mut timings: Vec<(usize, Timings)> = Vec::new();
         for (i, rule) in rules.into_iter().enumerate() {
-            let same_times =
-                |r: &RuleAlert| r.rule.is_latency() && r.rule.over == rule.over && r.rule.section == rule.section;
-            let timed_by = alerts.iter().position(same_times).filter(|_| rule.is_latency()).unwrap_or(i);
-            let timings = (rule.is_latency() && timed_by == i).then(|| Timings::new(rule.over, 0, 0));
-            let (counts, machine) = (Counts::new(rule.over, 0, 0), Machine::default());
-            alerts.push(RuleAlert { counts, rule, machine, from: 0, timings, timed_by });
+            let timed_by = rule.is_latency().then(|| {
+                let same = |&(k, _): &(usize, Timings)| {
+                    let kept = &alerts[k].rule;
+                    kept.over == rule.over && kept.section == rule.section
+                };
+                timings.iter().position(same).unwrap_or_else(|| {
+                    timings.push((i, Timings::new(rule.over, 0, 0)));
+                    timings.len() - 1
+                })
+            });
+            let (counts, machine) = (Counts::new(rule.over, 0), Machine::default());
+            alerts.push(RuleAlert { counts, rule, machine, from: 0, timed_by });
         }
         let rules = alerts;
         Alerts {
             threshold,
             window,
             default: default.then(Machine::default),
+            open: OpenSeconds::new(rules.len(), 0, 0),
+            tests: rules.iter().map(|r| r.rule.test()).collect(),
             rules,
+            timings,
             history: VecDeque::with_capacity(HISTORY + 1),
             triggered: 0,
             fired: Vec::new(),
@@ -191,11 +211,12 @@ impl Alerts {
     /// closed, `open` how many after it may still receive hits, `first` the
     /// clock's first second.
     pub fn start(&mut self, first: Epoch, closed: Epoch, open: u32) {
+        self.open = OpenSeconds::new(self.rules.len(), open, closed);
+        for (k, timings) in &mut self.timings {
+            *timings = Timings::new(self.rules[*k].rule.over, open, closed);
+        }
         for r in &mut self.rules {
-            r.counts = Counts::new(r.rule.over, open, closed);
-            if r.timings.is_some() {
-                r.timings = Some(Timings::new(r.rule.over, open, closed));
-            }
+            r.counts = Counts::new(r.rule.over, closed);
             r.from = match r.rule.op {
                 Op::Below => first + i64::from(r.rule.over) - 1,
                 Op::Above => Epoch::MIN,
@@ -242,13 +263,31 @@ impl Alerts {
     /// Out of line: the default rule alone costs a test a line.
     #[inline(never)]
     fn add_to_rules(&mut self, record: &Record<'_>, t: Epoch) {
-        for r in &mut self.rules {
-            let (counted, matched) = r.rule.tally(record);
-            if counted {
-                r.counts.add(t, matched);
-                if let (Some(timings), Some(us)) = (&mut r.timings, record.latency_us) {
+        if let Some(row) = self.open.row(t) {
+            for (test, pair) in self.tests.iter().zip(row) {
+                let (counted, matched) = test.tally(record);
+                pair[0] += u64::from(counted);
+                pair[1] += u64::from(matched);
+            }
+        } else {
+            self.add_late(record, t);
+        }
+        if let Some(us) = record.latency_us {
+            for (k, timings) in &mut self.timings {
+                if self.tests[*k].tally(record).0 {
                     timings.add(t, us);
                 }
+            }
+        }
+    }
+
+    /// A hit of a closed second (or too early): in the windows it is in.
+    #[inline(never)]
+    fn add_late(&mut self, record: &Record<'_>, t: Epoch) {
+        for (r, test) in self.rules.iter_mut().zip(&self.tests) {
+            let (counted, matched) = test.tally(record);
+            if counted {
+                r.counts.add_late(t, matched);
             }
         }
     }
@@ -264,13 +303,16 @@ impl Alerts {
             }
             self.default = Some(machine);
         }
-        for timings in self.rules.iter_mut().filter_map(|r| r.timings.as_mut()) {
+        for (_, timings) in &mut self.timings {
             timings.close_next();
+        }
+        for (r, pair) in self.rules.iter_mut().zip(self.open.close_next()) {
+            r.counts.close_next(std::mem::take(pair));
         }
         for i in 0..self.rules.len() {
             let r = &mut self.rules[i];
-            let (counted, matched) = r.counts.close_next();
-            debug_assert_eq!(r.counts.closed, t);
+            let [counted, matched] = r.counts.sum;
+            debug_assert_eq!((r.counts.closed, self.open.closed), (t, t));
             if t < r.from {
                 continue;
             }
@@ -297,7 +339,7 @@ impl Alerts {
         let r = &self.rules[i];
         let Metric::Latency(percent) = r.rule.metric else { return None };
         let known = r.rule.quantile_range(state == AlertState::Triggered);
-        let timings = self.rules[r.timed_by].timings.as_ref()?;
+        let (_, timings) = &self.timings[r.timed_by?];
         debug_assert!(timings.count() >= r.counts.sum[0], "the decision's hits, and its oldest slice's");
         timings.quantile(percent, known)
     }
@@ -312,11 +354,14 @@ impl Alerts {
     /// `for`, so its verdict cannot change then): every rule's window total
     /// must stay too, and no rule be about to fire (its `for` running out)
     /// or to be evaluated for the first time. `None`: close the next second
-    /// one by one.
+    /// one by one (as while hits wait in open seconds).
     pub fn steady_until(&self) -> Option<Epoch> {
+        if self.open.pending > 0 {
+            return None;
+        }
         let mut until = Epoch::MAX;
         for r in &self.rules {
-            until = until.min(r.counts.steady_until()?);
+            until = until.min(r.counts.steady_until());
             let evaluated = r.counts.closed >= r.from;
             if !evaluated {
                 until = until.min(r.from - 1);
@@ -334,11 +379,13 @@ impl Alerts {
     /// Closes every second up to `t` at once, `t` no later than
     /// [`steady_until`](Self::steady_until).
     pub fn skip_to(&mut self, t: Epoch) {
+        debug_assert_eq!(self.open.pending, 0, "no hit waits");
+        self.open.closed = self.open.closed.max(t);
+        for (_, timings) in &mut self.timings {
+            timings.skip_to(t);
+        }
         for r in &mut self.rules {
             r.counts.skip_to(t);
-            if let Some(timings) = &mut r.timings {
-                timings.skip_to(t);
-            }
             // As each second's step would have.
             if r.rule.verdict(r.counts.sum[0], r.counts.sum[1]) != Verdict::True {
                 r.machine.since = None;
@@ -386,62 +433,102 @@ impl Alerts {
     }
 }
 
-/// Per-second `(counted, matched)` hits of one rule, for the `span` closed
-/// seconds of its window and the `open` seconds after them; the same
-/// placement as the default window's (see [`super::window`]): a late hit
-/// counts while its second is in the window, an early one not at all.
+/// Every rule's `(counted, matched)` hits of each open second, in a row of
+/// one pair a rule, so that a hit on time is counted for all rules at once;
+/// a row goes to the rules' windows when its second closes.
+#[derive(Debug)]
+struct OpenSeconds {
+    /// The row of second `t` is the `rules` pairs from `slot(t) * rules`.
+    pairs: Box<[[u64; 2]]>,
+    /// Hits of each open second, whether any rule counts them.
+    hits: Box<[u64]>,
+    rules: usize,
+    closed: Epoch,
+    open: i64,
+    /// Hits waiting in open seconds.
+    pending: u64,
+}
+
+impl OpenSeconds {
+    fn new(rules: usize, open: u32, closed: Epoch) -> OpenSeconds {
+        let len = (open.max(1) as usize).next_power_of_two();
+        let (pairs, hits) = (vec![[0; 2]; len * rules].into_boxed_slice(), vec![0; len].into_boxed_slice());
+        OpenSeconds { pairs, hits, rules, closed, open: i64::from(open), pending: 0 }
+    }
+
+    fn slot(&self, t: Epoch) -> usize {
+        (t as usize) & (self.hits.len() - 1)
+    }
+
+    /// The row of a hit stamped `t`, if its second is open.
+    #[inline]
+    fn row(&mut self, t: Epoch) -> Option<&mut [[u64; 2]]> {
+        if t <= self.closed || t > self.closed + self.open {
+            return None;
+        }
+        let slot = self.slot(t);
+        self.hits[slot] += 1;
+        self.pending += 1;
+        Some(&mut self.pairs[slot * self.rules..][..self.rules])
+    }
+
+    /// Closes the next second: its row, for the rules' windows to take.
+    fn close_next(&mut self) -> &mut [[u64; 2]] {
+        self.closed += 1;
+        let slot = self.slot(self.closed);
+        self.pending -= std::mem::take(&mut self.hits[slot]);
+        &mut self.pairs[slot * self.rules..][..self.rules]
+    }
+}
+
+/// Per-second `(counted, matched)` hits of one rule over the `span` closed
+/// seconds of its window; the same placement as the default window's (see
+/// [`super::window`]): a late hit counts while its second is in the window.
+/// Hits on time come from [`OpenSeconds`] as their second closes.
 #[derive(Debug)]
 struct Counts {
     slots: Box<[[u64; 2]]>,
     span: i64,
-    open: i64,
     closed: Epoch,
     sum: [u64; 2],
-    pending: u64,
     /// The closed seconds in the window that hold hits, each once, the
     /// oldest on top (as the default window's, see [`super::window`]).
     holding: BinaryHeap<Reverse<Epoch>>,
 }
 
 impl Counts {
-    fn new(span: u32, open: u32, closed: Epoch) -> Counts {
-        // At least one open second, so that the second entering the window
-        // never shares a slot with the one leaving it.
-        let len = (span as usize + open.max(1) as usize).next_power_of_two();
-        let slots = vec![[0; 2]; len].into_boxed_slice();
-        let (span, open) = (i64::from(span), i64::from(open));
-        Counts { slots, span, open, closed, sum: [0; 2], pending: 0, holding: BinaryHeap::new() }
+    fn new(span: u32, closed: Epoch) -> Counts {
+        // One more than the window, so that the second entering it never
+        // shares a slot with the one leaving it.
+        let slots = vec![[0; 2]; (span as usize + 1).next_power_of_two()].into_boxed_slice();
+        Counts { slots, span: i64::from(span), closed, sum: [0; 2], holding: BinaryHeap::new() }
     }
 
     fn slot(&self, t: Epoch) -> usize {
         (t as usize) & (self.slots.len() - 1)
     }
 
-    #[inline]
-    fn add(&mut self, t: Epoch, matched: bool) {
-        if t > self.closed + self.open || t <= self.closed - self.span {
+    /// A hit of a closed second, counted while the second is in the window.
+    fn add_late(&mut self, t: Epoch, matched: bool) {
+        if t > self.closed || t <= self.closed - self.span {
             return;
         }
         let slot = self.slot(t);
-        let matched = u64::from(matched);
         self.slots[slot][0] += 1;
-        self.slots[slot][1] += matched;
-        if t > self.closed {
-            self.pending += 1;
-        } else {
-            self.sum[0] += 1;
-            self.sum[1] += matched;
-            if self.slots[slot][0] == 1 {
-                self.holding.push(Reverse(t));
-            }
+        self.slots[slot][1] += u64::from(matched);
+        self.sum[0] += 1;
+        self.sum[1] += u64::from(matched);
+        if self.slots[slot][0] == 1 {
+            self.holding.push(Reverse(t));
         }
     }
 
-    /// Closes the next second; the window's `(counted, matched)`.
-    fn close_next(&mut self) -> (u64, u64) {
+    /// Closes the next second, which `entering` were counted in.
+    fn close_next(&mut self, entering: [u64; 2]) {
         let t = self.closed + 1;
-        let entering = self.slots[self.slot(t)];
-        self.pending -= entering[0];
+        let slot = self.slot(t);
+        debug_assert_eq!(self.slots[slot], [0; 2], "left the window");
+        self.slots[slot] = entering;
         if entering[0] > 0 {
             self.holding.push(Reverse(t));
         }
@@ -453,20 +540,16 @@ impl Counts {
         self.sum[0] = self.sum[0] + entering[0] - leaving[0];
         self.sum[1] = self.sum[1] + entering[1] - leaving[1];
         self.closed = t;
-        (self.sum[0], self.sum[1])
     }
 
     /// The last second closing can reach without changing the window's
-    /// totals; `None` while hits wait in open seconds.
-    fn steady_until(&self) -> Option<Epoch> {
-        if self.pending > 0 {
-            return None;
-        }
-        Some(self.holding.peek().map_or(Epoch::MAX, |&Reverse(oldest)| oldest + self.span - 1))
+    /// totals, while no hit waits in an open second.
+    fn steady_until(&self) -> Epoch {
+        self.holding.peek().map_or(Epoch::MAX, |&Reverse(oldest)| oldest + self.span - 1)
     }
 
     fn skip_to(&mut self, t: Epoch) {
-        debug_assert!(self.steady_until().is_some_and(|until| t <= until));
+        debug_assert!(t <= self.steady_until());
         self.closed = self.closed.max(t);
     }
 }
@@ -721,8 +804,9 @@ mod tests {
     #[test]
     fn rules_of_one_window_and_section_share_their_times() {
         let a = rules(false, &["p99 > 1s over 10", "max > 2s", "p50 > 1s in /api", "p90 > 1s over 5", "rate > 1"]);
-        let kept: Vec<(bool, usize)> = a.rules.iter().map(|r| (r.timings.is_some(), r.timed_by)).collect();
-        assert_eq!(kept, [(true, 0), (false, 0), (true, 2), (true, 3), (false, 4)]);
+        let timed_by: Vec<Option<usize>> = a.rules.iter().map(|r| r.timed_by).collect();
+        assert_eq!(timed_by, [Some(0), Some(0), Some(1), Some(2), None]);
+        assert_eq!(a.timings.iter().map(|(k, _)| *k).collect::<Vec<_>>(), [0, 2, 3], "kept by the first");
     }
 
     #[test]
@@ -766,24 +850,26 @@ mod tests {
 
     #[test]
     fn counts_follow_the_default_windows_placement() {
-        let mut c = Counts::new(3, 1, 99);
-        c.add(100, true);
-        c.add(101, false);
-        c.add(102, true);
-        assert_eq!(c.pending, 1, "102 is beyond the open second");
-        let _ = c;
-        let mut c = Counts::new(3, 2, 99);
-        for t in [100, 100, 101] {
-            c.add(t, t == 100);
+        // A window of 3 seconds, two open seconds after 99; the rules count
+        // every hit and 5xx ones, and `in /a` those of its section.
+        let mut a = rules(false, &["5xx > 100/s over 3", "rate > 100 over 3 in /a"]);
+        a.start(100, 99, 2);
+        let close = |a: &mut Alerts, t| {
+            a.close(t, 0);
+            (a.rules[0].counts.sum, a.rules[1].counts.sum[0])
+        };
+        for (t, status, section) in [(100, 500, b"/a"), (100, 503, b"/b"), (101, 200, b"/a"), (102, 500, b"/a")] {
+            a.add(&hit(status, section), t);
         }
-        assert_eq!(c.close_next(), (2, 2));
-        assert_eq!(c.close_next(), (3, 2));
-        c.add(100, false); // late, still in the window
-        assert_eq!(c.close_next(), (4, 2));
-        assert_eq!(c.close_next(), (1, 0), "100 left");
-        c.add(100, true); // late, outside: ignored
-        assert_eq!(c.close_next(), (0, 0));
-        assert_eq!(c.steady_until(), Some(Epoch::MAX), "nothing left to change");
+        assert_eq!((a.open.pending, a.steady_until()), (3, None), "102 is beyond the open seconds");
+        assert_eq!(close(&mut a, 100), ([2, 2], 1));
+        assert_eq!(close(&mut a, 101), ([3, 2], 2));
+        a.add(&hit(200, b"/a"), 100); // late, still in the window
+        assert_eq!(close(&mut a, 102), ([4, 2], 3));
+        assert_eq!(close(&mut a, 103), ([1, 0], 1), "100 left, and its two hits of /a");
+        a.add(&hit(500, b"/a"), 100); // late, outside: ignored
+        assert_eq!(close(&mut a, 104), ([0, 0], 0));
+        assert_eq!(a.steady_until(), Some(Epoch::MAX), "nothing left to change");
     }
 
     #[test]

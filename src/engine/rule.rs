@@ -73,6 +73,49 @@ pub struct Rule {
     pub section: Option<Vec<u8>>,
 }
 
+/// What one hit adds to a rule's counts, made from the rule once so that
+/// the test of a hit is a single branch on its kind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Test {
+    /// Only the hits of this section count.
+    section: Option<Box<[u8]>>,
+    hit: Matches,
+}
+
+/// Which hits a rule counts, and which of those it matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Matches {
+    /// Every hit counts and matches (`rate`).
+    Every,
+    /// Every hit counts; those of this status class (2 for 2xx) match.
+    Class(u16),
+    /// Hits with a response time count; those slower than this (µs) match.
+    Slower(u64),
+    /// Hits with a response time count; those faster than this match.
+    Faster(u64),
+    /// Nothing counts: a latency rule without a time (the grammar makes none).
+    Nothing,
+}
+
+impl Test {
+    /// What one hit adds to the rule's counts: `(counted, matched)`.
+    #[inline]
+    pub fn tally(&self, record: &Record<'_>) -> (bool, bool) {
+        if let Some(section) = &self.section
+            && record.section != Some(&section[..])
+        {
+            return (false, false);
+        }
+        match (self.hit, record.latency_us) {
+            (Matches::Every, _) => (true, true),
+            (Matches::Class(c), _) => (true, record.status / 100 == c),
+            (Matches::Slower(limit), Some(us)) => (true, us > limit),
+            (Matches::Faster(limit), Some(us)) => (true, us < limit),
+            (Matches::Slower(_) | Matches::Faster(_), None) | (Matches::Nothing, _) => (false, false),
+        }
+    }
+}
+
 /// The outcome of testing a window against a rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -196,24 +239,18 @@ impl Rule {
         matches!(self.metric, Metric::Latency(_))
     }
 
-    /// What one hit adds to the rule's counts: `(counted, matched)`.
-    #[inline]
-    pub fn tally(&self, record: &Record<'_>) -> (bool, bool) {
-        if let Some(section) = &self.section
-            && record.section != Some(section.as_slice())
-        {
-            return (false, false);
-        }
-        match (self.metric, self.value) {
-            (Metric::Rate, _) => (true, true),
-            (Metric::Class(c), _) => (true, record.status / 100 == u16::from(c)),
-            (Metric::Errors, _) => (true, record.status / 100 == 5),
-            (Metric::Latency(_), Value::Micros(limit)) => match record.latency_us {
-                None => (false, false),
-                Some(us) => (true, if self.op == Op::Above { us > limit } else { us < limit }),
-            },
-            (Metric::Latency(_), _) => (false, false),
-        }
+    /// What the rule counts and matches of a hit, for [`Test::tally`].
+    pub fn test(&self) -> Test {
+        let hit = match (self.metric, self.value, self.op) {
+            (Metric::Rate, _, _) => Matches::Every,
+            (Metric::Class(c), _, _) => Matches::Class(u16::from(c)),
+            (Metric::Errors, _, _) => Matches::Class(5),
+            (Metric::Latency(_), Value::Micros(limit), Op::Above) => Matches::Slower(limit),
+            (Metric::Latency(_), Value::Micros(limit), Op::Below) => Matches::Faster(limit),
+            // The grammar gives latency rules a time; nothing else counts.
+            (Metric::Latency(_), _, _) => Matches::Nothing,
+        };
+        Test { section: self.section.as_deref().map(Box::from), hit }
     }
 
     /// Tests a window of `over` seconds that counted `counted` hits, of which
@@ -580,6 +617,7 @@ mod tests {
     fn what_a_hit_counts_for() {
         let hit = |status, latency_us, section| Record { status, latency_us, section, ..Record::default() };
         let api = Some(&b"/api"[..]);
+        let rule = |text| rule(text).test();
         assert_eq!(rule("5xx > 1/s").tally(&hit(503, None, api)), (true, true));
         assert_eq!(rule("5xx > 1/s").tally(&hit(404, None, api)), (true, false));
         assert_eq!(rule("errors > 1% in /api").tally(&hit(500, None, Some(b"/img"))), (false, false));
