@@ -165,6 +165,9 @@ pub struct Parser {
     /// detected is read leniently, as its trailing fields are never used.
     strict: bool,
     clock: ClfClock,
+    /// JSON lines' unix times, read per hundred seconds as `clock` reads
+    /// CLF times per minute.
+    times: json::TimeCache,
     /// The presets' matchers: every one while `Auto` looks, then the one
     /// chosen first (alone once a preset is in use).
     presets: Vec<(Preset, Pattern)>,
@@ -190,6 +193,7 @@ impl Parser {
             strict: format == LogFormat::Combined,
             format,
             clock: ClfClock::default(),
+            times: json::TimeCache::default(),
             presets,
             w3c: W3c::default(),
             look,
@@ -248,14 +252,14 @@ impl Parser {
                 Err(why) => Parsed::Malformed(why),
             },
             LogFormat::Preset(_) => match self.presets.first() {
-                Some((preset, pattern)) => match preset.read(pattern, &mut self.clock, line, values) {
+                Some((preset, pattern)) => match preset.read(pattern, &mut self.clock, &mut self.times, line, values) {
                     Ok(record) => Parsed::Hit(record),
                     Err(why) => Parsed::Malformed(why),
                 },
                 None => Parsed::Malformed(Malformed::NotFormat),
             },
             LogFormat::W3c => self.w3c(line),
-            LogFormat::Json => match json::parse(line, values) {
+            LogFormat::Json => match json::parse(&mut self.times, line, values) {
                 Ok(record) => Parsed::Hit(record),
                 Err(why) => Parsed::Malformed(why),
             },
@@ -279,7 +283,7 @@ impl Parser {
     /// Tries each family; the first valid line decides the stream's format.
     fn detect<'a>(&mut self, line: &'a [u8], values: &'a mut Vec<u8>) -> Parsed<'a> {
         if line.first() == Some(&b'{') {
-            let parsed = json::parse(line, values);
+            let parsed = json::parse(&mut self.times, line, values);
             if parsed.is_ok() {
                 self.format = LogFormat::Json;
             }

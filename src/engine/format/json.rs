@@ -17,8 +17,8 @@ use crate::engine::timestamp::{self, Epoch, Unit, Zone};
 const MAX_DEPTH: usize = 16;
 
 /// Reads one JSON object. Decoded strings go into `scratch`, which is
-/// cleared first.
-pub fn parse<'a>(line: &'a [u8], scratch: &'a mut Vec<u8>) -> Result<Record<'a>, Malformed> {
+/// cleared first; `times` holds what the lines before told of their time.
+pub fn parse<'a>(times: &mut TimeCache, line: &'a [u8], scratch: &'a mut Vec<u8>) -> Result<Record<'a>, Malformed> {
     let mut found = Found::default();
     let mut scan = Scan { s: line, at: 0 };
     if scan.token() != Some(b'{') {
@@ -29,7 +29,7 @@ pub fn parse<'a>(line: &'a [u8], scratch: &'a mut Vec<u8>) -> Result<Record<'a>,
     if scan.at != line.len() {
         return Err(Malformed::NotJson);
     }
-    found.record(scratch)
+    found.record(times, scratch)
 }
 
 /// A value as it stands in the line.
@@ -131,8 +131,7 @@ impl<'a> Found<'a> {
                 return;
             }
             Key::Duration => {
-                let fraction =
-                    matches!(value, Value::Number(n) | Value::Str { raw: n, .. } if memchr(b'.', n).is_some());
+                let fraction = matches!(value, Value::Number(n) | Value::Str { raw: n, .. } if n.contains(&b'.'));
                 self.latency.get_or_insert((value, if fraction { Span::Seconds } else { Span::Millis }));
                 return;
             }
@@ -140,10 +139,10 @@ impl<'a> Found<'a> {
         slot.get_or_insert(value);
     }
 
-    fn record(self, scratch: &'a mut Vec<u8>) -> Result<Record<'a>, Malformed> {
+    fn record(self, times: &mut TimeCache, scratch: &'a mut Vec<u8>) -> Result<Record<'a>, Malformed> {
         scratch.clear();
         let time = self.time.ok_or(Malformed::JsonNoTime)?;
-        let time = read(time, scratch, time_of).ok_or(Malformed::BadTimestamp)?;
+        let time = read(time, scratch, |s| times.time_of(s)).ok_or(Malformed::BadTimestamp)?;
         let status = self.status.ok_or(Malformed::JsonNoStatus)?;
         let status = read(status, scratch, json_status).ok_or(Malformed::BadStatus)?;
         let bytes = match self.bytes {
@@ -181,7 +180,7 @@ fn json_status(s: &[u8]) -> Option<u16> {
 
 /// Reads a string or number with `f`, decoding a string first if it holds
 /// escapes.
-fn read<T>(value: Value<'_>, scratch: &mut Vec<u8>, f: impl Fn(&[u8]) -> Option<T>) -> Option<T> {
+fn read<T>(value: Value<'_>, scratch: &mut Vec<u8>, f: impl FnOnce(&[u8]) -> Option<T>) -> Option<T> {
     match value {
         Value::Number(n) | Value::Str { raw: n, escaped: false } => f(n),
         Value::Str { raw, escaped: true } => {
@@ -223,23 +222,70 @@ fn place<'a>(value: Option<Value<'a>>, scratch: &mut Vec<u8>) -> Option<Text<'a>
     }
 }
 
-/// A time as JSON logs write it: ISO 8601, CLF, or unix time as a number
-/// or a string of digits, in seconds (with a fraction), milliseconds,
-/// microseconds or nanoseconds, told apart by their size.
-fn time_of(s: &[u8]) -> Option<Epoch> {
-    if s.first().is_some_and(u8::is_ascii_digit)
-        && let whole = &s[..memchr(b'.', s).unwrap_or(s.len())]
-        && whole.iter().all(u8::is_ascii_digit)
-    {
-        return match whole.len() {
-            0..=11 => timestamp::parse_unix(s, Unit::Seconds),
-            12..=14 => timestamp::parse_unix(whole, Unit::Millis),
-            15..=17 => timestamp::parse_unix(whole, Unit::Micros),
-            18..=19 => timestamp::parse_unix(&whole[..whole.len() - 3], Unit::Micros),
-            _ => None,
-        };
+/// The hundred seconds of the last ten-digit unix time read (Caddy's `ts`,
+/// nginx's `$msec`, from 2001 to 2286): a line's time is most often in the
+/// same hundred seconds as the line before, and is then read by comparing
+/// its first eight digits with theirs, as CLF times are read per minute.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TimeCache {
+    /// The first eight digits as they appeared, a word; none until a time
+    /// has been read.
+    digits: Option<u64>,
+    /// The time of those digits followed by `00`.
+    hundreds: Epoch,
+}
+
+/// Every ten-digit unix time is in range: one the cache gives needs no check.
+const _: () = assert!(9_999_999_999 <= timestamp::MAX_EPOCH);
+
+impl TimeCache {
+    /// A time as JSON logs write it: ISO 8601, CLF, or unix time as a number
+    /// or a string of digits, in seconds (with a fraction), milliseconds,
+    /// microseconds or nanoseconds, told apart by their size.
+    fn time_of(&mut self, s: &[u8]) -> Option<Epoch> {
+        if let Some(t) = self.cached(s) {
+            return Some(t);
+        }
+        // A number: digits up to the end or a fraction. Found by stepping over
+        // the digits (a dozen bytes), not by a search for the point.
+        let digits = s.iter().take_while(|c| c.is_ascii_digit()).count();
+        if digits > 0 && matches!(s.get(digits), None | Some(b'.')) {
+            let whole = &s[..digits];
+            return match whole.len() {
+                0..=11 => timestamp::parse_unix(s, Unit::Seconds).inspect(|&t| self.keep(whole, t)),
+                12..=14 => timestamp::parse_unix(whole, Unit::Millis),
+                15..=17 => timestamp::parse_unix(whole, Unit::Micros),
+                18..=19 => timestamp::parse_unix(&whole[..whole.len() - 3], Unit::Micros),
+                _ => None,
+            };
+        }
+        timestamp::parse_iso8601(s).or_else(|| timestamp::parse_clf_variant(s, Zone::Required))
     }
-    timestamp::parse_iso8601(s).or_else(|| timestamp::parse_clf_variant(s, Zone::Required))
+
+    /// The time of `s` if it is ten digits of unix seconds, with or without a
+    /// fraction, in the hundred seconds of the last one read.
+    #[inline(always)]
+    fn cached(&self, s: &[u8]) -> Option<Epoch> {
+        let (head, rest) = s.split_first_chunk::<8>()?;
+        if Some(u64::from_le_bytes(*head)) != self.digits {
+            return None;
+        }
+        let [tens @ b'0'..=b'9', ones @ b'0'..=b'9', fraction @ ..] = rest else { return None };
+        match fraction {
+            [] => {}
+            [b'.', digits @ ..] if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) => {}
+            _ => return None,
+        }
+        Some(self.hundreds + Epoch::from((tens - b'0') * 10 + (ones - b'0')))
+    }
+
+    /// Keeps the hundred seconds of `whole`, the digits of unix time `t`.
+    fn keep(&mut self, whole: &[u8], t: Epoch) {
+        if let Some((head, [_, _])) = whole.split_first_chunk::<8>() {
+            self.digits = Some(u64::from_le_bytes(*head));
+            self.hundreds = t - t % 100;
+        }
+    }
 }
 
 /// Decodes the content of a JSON string: `\"`, `\\`, `\/`, the control
@@ -467,7 +513,8 @@ mod tests {
     /// The record of a line, its texts copied out for comparison.
     fn hit(line: &str) -> Owned {
         let mut scratch = Vec::new();
-        let r = parse(line.as_bytes(), &mut scratch).unwrap_or_else(|e| panic!("{e} for {line}"));
+        let r = parse(&mut TimeCache::default(), line.as_bytes(), &mut scratch)
+            .unwrap_or_else(|e| panic!("{e} for {line}"));
         let own = |t: Option<&[u8]>| t.map(<[u8]>::to_vec);
         Owned {
             time: r.time,
@@ -498,7 +545,7 @@ mod tests {
     }
 
     fn miss(line: &str) -> Malformed {
-        parse(line.as_bytes(), &mut Vec::new()).expect_err(line)
+        parse(&mut TimeCache::default(), line.as_bytes(), &mut Vec::new()).expect_err(line)
     }
 
     #[test]
@@ -553,6 +600,48 @@ mod tests {
         }
     }
 
+    /// Times read through the cache are those read without it, whatever
+    /// came before: same hundred seconds or not, fraction or not, and the
+    /// malformed ones still refused.
+    #[test]
+    fn cached_times_are_read_as_uncached_ones() {
+        let times = [
+            "1549573860",
+            "1549573860.007",
+            "1549573899.5",
+            "1549573900",
+            "1549573801",
+            "1549573860.",
+            "1549573860.x",
+            "1549573860.1.2",
+            "15495738a0",
+            "1549573860e3",
+            "154957386",
+            "15495738601",
+            "1549573860123",
+            "\"1549573860\"",
+            "2019-02-07T21:11:00Z",
+            "1549573860 ",
+            "-1549573860",
+            "0000000000",
+            "9999999999.25",
+            "\0\0\0\0\0\0\0\x0012",
+        ];
+        let mut seed = 7_u64;
+        let mut cache = TimeCache::default();
+        for _ in 0..2000 {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            let t = times[(seed >> 33) as usize % times.len()].as_bytes();
+            assert_eq!(cache.time_of(t), TimeCache::default().time_of(t), "{}", String::from_utf8_lossy(t));
+        }
+        let mut cache = TimeCache::default();
+        assert_eq!(cache.cached(b"\0\0\0\0\0\0\0\x0000"), None);
+        assert_eq!(cache.time_of(b"1549573860.5"), Some(T0));
+        assert_eq!(cache.cached(b"1549573899"), Some(T0 + 39));
+        assert_eq!(cache.cached(b"1549573900"), None);
+        assert_eq!(cache.cached(b"1549573860."), None);
+    }
+
     #[test]
     fn escapes() {
         let mut out = Vec::new();
@@ -594,6 +683,7 @@ mod tests {
         const KEYS: [&str; 9] = ["ts", "status", "uri", "request", "host", "headers", "x", "duration", "method"];
         const STRINGS: [&str; 6] = [r"/a\/b", r"caf\u00e9", r#"q\"x"#, r"\ud83d\ude00", "-", "GET /a HTTP/1.1"];
         let mut scratch = Vec::new();
+        let mut times = TimeCache::default();
         for _ in 0..5000 {
             let mut line = String::from(r#"{"ts":1549573860.5,"status":200"#);
             for _ in 0..next(8) {
@@ -609,13 +699,13 @@ mod tests {
             }
             line.push('}');
             // Later duplicates of the keys read first do not change them.
-            assert!(parse(line.as_bytes(), &mut scratch).is_ok(), "{line}");
+            assert!(parse(&mut times, line.as_bytes(), &mut scratch).is_ok(), "{line}");
             let mut damaged = line.into_bytes();
             for _ in 0..1 + next(3) {
                 let at = next(damaged.len() as u64) as usize;
                 damaged[at] = b"{}[]\"\\:, x\xff"[next(11) as usize];
             }
-            let _ = parse(&damaged, &mut scratch);
+            let _ = parse(&mut times, &damaged, &mut scratch);
         }
     }
 
@@ -625,14 +715,15 @@ mod tests {
         let line =
             br#"{"ts":1549573860.5,"request":{"uri":"/a\"b\u00e9","h":[1,{"x":null}],"t":true},"status":200,"size":5}"#;
         let mut scratch = Vec::new();
+        let mut times = TimeCache::default();
         for n in 0..=line.len() {
-            let _ = parse(&line[..n], &mut scratch);
+            let _ = parse(&mut times, &line[..n], &mut scratch);
             for r in [b'"', b'\\', b'{', b'}', b'[', b']', b':', b',', b'u', b'\xff', b' '] {
                 let mut v = line.to_vec();
                 if n < v.len() {
                     v[n] = r;
                 }
-                let _ = parse(&v, &mut scratch);
+                let _ = parse(&mut times, &v, &mut scratch);
             }
         }
     }

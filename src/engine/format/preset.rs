@@ -154,11 +154,12 @@ impl Preset {
         self,
         pattern: &Pattern,
         clock: &mut ClfClock,
+        times: &mut json::TimeCache,
         line: &'a [u8],
         values: &'a mut Vec<u8>,
     ) -> Result<Record<'a>, Malformed> {
         if self == Preset::Envoy && line.first() == Some(&b'{') {
-            return json::parse(line, values);
+            return json::parse(times, line, values);
         }
         self.read_text(pattern, clock, line)
     }
