@@ -2,10 +2,11 @@
 //! `--alert` rules, each a state machine over its own per-second counts.
 //! Ids are shared: alerts are numbered in the order they trigger.
 //!
-//! A hit on time, in an open second, costs each rule its test and two
-//! additions, into a row of every rule's counts for that second; the row
-//! goes to the rules' windows when the second closes. Late hits are placed
-//! rule by rule, in each one's window.
+//! A hit on time, in an open second, costs each distinct test of the rules
+//! (rules that count and match the same hits share one) a test and two
+//! additions, into a row of counts for that second; the row goes to the
+//! rules' windows when the second closes. Late hits are placed rule by
+//! rule, in each one's window.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -145,6 +146,8 @@ struct RuleAlert {
     /// The first second it is evaluated at: for a `<` rule, the first whose
     /// whole window lies at or after the clock's first second.
     from: Epoch,
+    /// Its test of a hit: which of [`Alerts::tests`].
+    test: usize,
     /// A latency rule's response times: which of [`Alerts::timings`].
     timed_by: Option<usize>,
 }
@@ -157,9 +160,9 @@ pub struct Alerts {
     /// rules replaced it.
     default: Option<Machine>,
     rules: Vec<RuleAlert>,
-    /// The rules' tests of a hit, in their order.
-    tests: Box<[Test]>,
-    /// The rules' hits of the open seconds.
+    /// The rules' tests of a hit, each once.
+    tests: Vec<Test>,
+    /// The open seconds' hits, counted and matched by each test.
     open: OpenSeconds,
     /// Latency rules' response times over their windows: one set for the
     /// rules of one window and section, with the first of them, whose test
@@ -178,7 +181,13 @@ impl Alerts {
     pub fn with_rules(threshold: Threshold, window: u32, default: bool, rules: Vec<Rule>) -> Alerts {
         let mut alerts: Vec<RuleAlert> = Vec::with_capacity(rules.len());
         let mut timings: Vec<(usize, Timings)> = Vec::new();
+        let mut tests: Vec<Test> = Vec::new();
         for (i, rule) in rules.into_iter().enumerate() {
+            let test = rule.test();
+            let test = tests.iter().position(|t| *t == test).unwrap_or_else(|| {
+                tests.push(test);
+                tests.len() - 1
+            });
             let timed_by = rule.is_latency().then(|| {
                 let same = |&(k, _): &(usize, Timings)| {
                     let kept = &alerts[k].rule;
@@ -190,15 +199,15 @@ impl Alerts {
                 })
             });
             let (counts, machine) = (Counts::new(rule.over, 0), Machine::default());
-            alerts.push(RuleAlert { counts, rule, machine, from: 0, timed_by });
+            alerts.push(RuleAlert { counts, rule, machine, from: 0, test, timed_by });
         }
         let rules = alerts;
         Alerts {
             threshold,
             window,
             default: default.then(Machine::default),
-            open: OpenSeconds::new(rules.len(), 0, 0),
-            tests: rules.iter().map(|r| r.rule.test()).collect(),
+            open: OpenSeconds::new(tests.len(), 0, 0),
+            tests,
             rules,
             timings,
             history: VecDeque::with_capacity(HISTORY + 1),
@@ -211,7 +220,7 @@ impl Alerts {
     /// closed, `open` how many after it may still receive hits, `first` the
     /// clock's first second.
     pub fn start(&mut self, first: Epoch, closed: Epoch, open: u32) {
-        self.open = OpenSeconds::new(self.rules.len(), open, closed);
+        self.open = OpenSeconds::new(self.tests.len(), open, closed);
         for (k, timings) in &mut self.timings {
             *timings = Timings::new(self.rules[*k].rule.over, open, closed);
         }
@@ -274,7 +283,7 @@ impl Alerts {
         }
         if let Some(us) = record.latency_us {
             for (k, timings) in &mut self.timings {
-                if self.tests[*k].tally(record).0 {
+                if self.tests[self.rules[*k].test].tally(record).0 {
                     timings.add(t, us);
                 }
             }
@@ -284,8 +293,8 @@ impl Alerts {
     /// A hit of a closed second (or too early): in the windows it is in.
     #[inline(never)]
     fn add_late(&mut self, record: &Record<'_>, t: Epoch) {
-        for (r, test) in self.rules.iter_mut().zip(&self.tests) {
-            let (counted, matched) = test.tally(record);
+        for r in &mut self.rules {
+            let (counted, matched) = self.tests[r.test].tally(record);
             if counted {
                 r.counts.add_late(t, matched);
             }
@@ -306,9 +315,11 @@ impl Alerts {
         for (_, timings) in &mut self.timings {
             timings.close_next();
         }
-        for (r, pair) in self.rules.iter_mut().zip(self.open.close_next()) {
-            r.counts.close_next(std::mem::take(pair));
+        let row = self.open.close_next();
+        for r in &mut self.rules {
+            r.counts.close_next(row[r.test]);
         }
+        row.fill([0; 2]);
         for i in 0..self.rules.len() {
             let r = &mut self.rules[i];
             let [counted, matched] = r.counts.sum;
@@ -433,16 +444,17 @@ impl Alerts {
     }
 }
 
-/// Every rule's `(counted, matched)` hits of each open second, in a row of
-/// one pair a rule, so that a hit on time is counted for all rules at once;
-/// a row goes to the rules' windows when its second closes.
+/// The `(counted, matched)` hits of each open second by each test of the
+/// rules, in a row of one pair a test, so that a hit on time is counted
+/// for all rules at once; a row goes to the rules' windows when its second
+/// closes.
 #[derive(Debug)]
 struct OpenSeconds {
-    /// The row of second `t` is the `rules` pairs from `slot(t) * rules`.
+    /// The row of second `t` is the `tests` pairs from `slot(t) * tests`.
     pairs: Box<[[u64; 2]]>,
     /// Hits of each open second, whether any rule counts them.
     hits: Box<[u64]>,
-    rules: usize,
+    tests: usize,
     closed: Epoch,
     open: i64,
     /// Hits waiting in open seconds.
@@ -450,10 +462,10 @@ struct OpenSeconds {
 }
 
 impl OpenSeconds {
-    fn new(rules: usize, open: u32, closed: Epoch) -> OpenSeconds {
+    fn new(tests: usize, open: u32, closed: Epoch) -> OpenSeconds {
         let len = (open.max(1) as usize).next_power_of_two();
-        let (pairs, hits) = (vec![[0; 2]; len * rules].into_boxed_slice(), vec![0; len].into_boxed_slice());
-        OpenSeconds { pairs, hits, rules, closed, open: i64::from(open), pending: 0 }
+        let (pairs, hits) = (vec![[0; 2]; len * tests].into_boxed_slice(), vec![0; len].into_boxed_slice());
+        OpenSeconds { pairs, hits, tests, closed, open: i64::from(open), pending: 0 }
     }
 
     fn slot(&self, t: Epoch) -> usize {
@@ -469,15 +481,16 @@ impl OpenSeconds {
         let slot = self.slot(t);
         self.hits[slot] += 1;
         self.pending += 1;
-        Some(&mut self.pairs[slot * self.rules..][..self.rules])
+        Some(&mut self.pairs[slot * self.tests..][..self.tests])
     }
 
-    /// Closes the next second: its row, for the rules' windows to take.
+    /// Closes the next second: its row, for the rules' windows to read and
+    /// then to clear.
     fn close_next(&mut self) -> &mut [[u64; 2]] {
         self.closed += 1;
         let slot = self.slot(self.closed);
         self.pending -= std::mem::take(&mut self.hits[slot]);
-        &mut self.pairs[slot * self.rules..][..self.rules]
+        &mut self.pairs[slot * self.tests..][..self.tests]
     }
 }
 
@@ -807,6 +820,14 @@ mod tests {
         let timed_by: Vec<Option<usize>> = a.rules.iter().map(|r| r.timed_by).collect();
         assert_eq!(timed_by, [Some(0), Some(0), Some(1), Some(2), None]);
         assert_eq!(a.timings.iter().map(|(k, _)| *k).collect::<Vec<_>>(), [0, 2, 3], "kept by the first");
+    }
+
+    #[test]
+    fn rules_that_count_the_same_hits_share_their_test() {
+        let a =
+            rules(false, &["rate > 1", "rate < 1 over 5", "5xx > 1/s", "errors > 5%", "5xx > 1/s in /a", "p99 > 1s"]);
+        assert_eq!(a.rules.iter().map(|r| r.test).collect::<Vec<_>>(), [0, 0, 1, 1, 2, 3]);
+        assert_eq!((a.tests.len(), a.open.tests), (4, 4));
     }
 
     #[test]
