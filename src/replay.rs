@@ -215,15 +215,21 @@ fn first_time(input: &Input, format: &LogFormat, reader: &mut LineReader) -> Res
 }
 
 /// What one input gave, for the warnings that name it.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Account {
     hits: u64,
     /// The first malformed line: its number and its first bytes.
     first_bad: Option<(u64, Vec<u8>)>,
-    /// The newest timestamp so far.
-    newest: Option<Epoch>,
+    /// The newest timestamp so far (`Epoch::MIN` before the first hit).
+    newest: Epoch,
     /// The going-back warning was given.
     warned: bool,
+}
+
+impl Default for Account {
+    fn default() -> Self {
+        Account { hits: 0, first_bad: None, newest: Epoch::MIN, warned: false }
+    }
 }
 
 /// An input's [`Account`] as the engine counts its lines.
@@ -249,8 +255,8 @@ impl Account {
         match outcome {
             Outcome::Hit { time, .. } => {
                 self.hits += 1;
-                let newest = self.newest.map_or(time, |t| t.max(time));
-                self.newest = Some(newest);
+                let newest = self.newest.max(time);
+                self.newest = newest;
                 if newest - time > i64::from(window) && !self.warned {
                     self.warned = true;
                     say_back_in_time(name, number, newest - time, window);

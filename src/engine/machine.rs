@@ -45,7 +45,7 @@ impl Phase {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Totals {
     lines: u64,
     hits: u64,
@@ -53,8 +53,15 @@ struct Totals {
     late: u64,
     early: u64,
     skipped: u64,
-    first: Option<Epoch>,
-    last: Option<Epoch>,
+    /// The earliest and latest hit timestamps, as logged, once `hits > 0`.
+    first: Epoch,
+    last: Epoch,
+}
+
+impl Default for Totals {
+    fn default() -> Self {
+        Totals { lines: 0, hits: 0, malformed: 0, late: 0, early: 0, skipped: 0, first: Epoch::MAX, last: Epoch::MIN }
+    }
 }
 
 #[derive(Debug)]
@@ -306,8 +313,8 @@ impl Engine {
             alerts: self.out.alerts.triggered(),
             alert: self.out.alerts.active().copied(),
             active: self.out.alerts.in_force(),
-            first: t.first,
-            last: t.last,
+            first: (t.hits > 0).then_some(t.first),
+            last: (t.hits > 0).then_some(t.last),
             format: self.parser.format(),
             totals: self.out.run.totals(self.config.top),
         }
@@ -477,7 +484,7 @@ fn count(
         Placement::Early => totals.early += 1,
     }
     // As logged: they describe the log, whatever shift live mode applies.
-    totals.first = Some(totals.first.map_or(record.time, |t| t.min(record.time)));
-    totals.last = Some(totals.last.map_or(record.time, |t| t.max(record.time)));
+    totals.first = totals.first.min(record.time);
+    totals.last = totals.last.max(record.time);
     Outcome::Hit { time: record.time, placement, latency_us: record.latency_us }
 }
