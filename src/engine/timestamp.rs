@@ -26,12 +26,17 @@ const UNIX_EPOCH_JULIAN_DAY: i64 = 2_440_588;
 
 /// Converts CLF timestamps, remembering the last minute seen.
 ///
-/// Lines of a busy log share their minute, and almost always their day and
-/// zone, even when a few arrive out of order: a timestamp of the last
-/// minute is four word comparisons and two digits of seconds added; one of
-/// another minute of the same day leaves the hour and minute to read.
+/// Lines of a busy log share their second, or at least their minute, and
+/// almost always their day and zone, even when a few arrive out of order:
+/// the last timestamp again is one comparison of its bytes; another second
+/// of the last minute is a comparison of all but the seconds' two digits,
+/// which are then added; another minute of the same day leaves the hour and
+/// minute to read.
 #[derive(Debug, Default)]
 pub struct ClfClock {
+    /// The last timestamp converted, and its value.
+    stamp: [u8; CLF_LEN],
+    epoch: Epoch,
     /// `dd/Mon/yyyy:HH:MM:` and the zone of the last timestamp converted,
     /// as they appeared (see [`minute_key`]).
     minute_key: [u64; 3],
@@ -70,12 +75,25 @@ impl ClfClock {
     #[inline(always)]
     pub fn parse(&mut self, s: &[u8]) -> Option<Epoch> {
         let s: &[u8; CLF_LEN] = s.try_into().ok()?;
+        if self.valid && *s == self.stamp {
+            return Some(self.epoch);
+        }
+        self.parse_second(s)
+    }
+
+    /// Parses a timestamp of another second than the last one.
+    #[inline(never)]
+    fn parse_second(&mut self, s: &[u8; CLF_LEN]) -> Option<Epoch> {
         let key = minute_key(s);
         let second = two_digits(s[18], s[19])?;
-        if second < self.seconds && key == self.minute_key {
-            return Some(self.minute + Epoch::from(second));
-        }
-        self.parse_minute(s, key, second)
+        let t = if second < self.seconds && key == self.minute_key {
+            self.minute + Epoch::from(second)
+        } else {
+            self.parse_minute(s, key, second)?
+        };
+        self.stamp = *s;
+        self.epoch = t;
+        Some(t)
     }
 
     /// Parses a timestamp of another minute than the last one.
