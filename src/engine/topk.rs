@@ -146,7 +146,12 @@ impl TopCounts {
     /// costs a hash, a probe or two and a compare.
     #[inline(always)]
     fn add_n(&mut self, section: &[u8], n: u64) {
-        let hash = hash(section);
+        self.add_hashed(section, hash(section), n);
+    }
+
+    /// [`add_n`](Self::add_n) of a key whose hash is known.
+    #[inline(always)]
+    fn add_hashed(&mut self, section: &[u8], hash: u64, n: u64) {
         match self.find(section, hash) {
             Ok(index) => self.entries[index].hits += n,
             Err(slot) => self.insert(section, hash, n, slot),
@@ -273,7 +278,8 @@ impl TopCounts {
     /// most the hits added / its capacity, and any key with more than that
     /// is kept. Counts are approximate when either table evicted.
     pub fn merge(&mut self, other: &TopCounts) {
-        other.entries.iter().for_each(|e| self.add_n(e.key(), e.hits));
+        // Each entry keeps its key's hash: it need not be computed again.
+        other.entries.iter().for_each(|e| self.add_hashed(e.key(), e.hash, e.hits));
         self.evicted |= other.evicted;
     }
 
