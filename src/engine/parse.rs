@@ -165,8 +165,8 @@ pub struct Parser {
     /// detected is read leniently, as its trailing fields are never used.
     strict: bool,
     clock: ClfClock,
-    /// JSON lines' unix times, read per hundred seconds as `clock` reads
-    /// CLF times per minute.
+    /// JSON lines' unix and ISO 8601 times, read per hundred seconds or per
+    /// minute as `clock` reads CLF times per minute.
     times: json::TimeCache,
     /// The presets' matchers: every one while `Auto` looks, then the one
     /// chosen first (alone once a preset is in use).

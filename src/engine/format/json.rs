@@ -222,18 +222,34 @@ fn place<'a>(value: Option<Value<'a>>, scratch: &mut Vec<u8>) -> Option<Text<'a>
     }
 }
 
-/// The hundred seconds of the last ten-digit unix time read (Caddy's `ts`,
-/// nginx's `$msec`, from 2001 to 2286): a line's time is most often in the
-/// same hundred seconds as the line before, and is then read by comparing
-/// its first eight digits with theirs, as CLF times are read per minute.
+/// What the lines before told of their time, so that a line's time, most
+/// often in the same minute as the line before, is read by comparing bytes,
+/// as CLF times are: ten-digit unix seconds (Caddy's `ts`, nginx's `$msec`;
+/// 2001 to 2286) per hundred seconds, ISO 8601 (nginx's `$time_iso8601`,
+/// Traefik's) per minute and zone. Out-of-order lines in the same span hit
+/// too.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TimeCache {
-    /// The first eight digits as they appeared, a word; none until a time
-    /// has been read.
-    digits: Option<u64>,
-    /// The time of those digits followed by `00`.
-    hundreds: Epoch,
+    /// The first eight digits of the last unix time read, as a word, and
+    /// the time of those digits followed by `00`.
+    hundred: Option<(u64, Epoch)>,
+    /// The minute of the last ISO 8601 time read.
+    minute: Option<IsoMinute>,
 }
+
+/// An ISO 8601 minute as it appeared: `2019-02-07T21:11` and the zone after
+/// the seconds and their fraction (`Z`, `+01:00`, nothing).
+#[derive(Clone, Copy, Debug)]
+struct IsoMinute {
+    head: [u8; 16],
+    zone: [u8; ZONE],
+    zone_len: usize,
+    /// The time of the minute's first second.
+    start: Epoch,
+}
+
+/// The longest zone an ISO 8601 time has: `+hh:mm`.
+const ZONE: usize = 6;
 
 /// Every ten-digit unix time is in range: one the cache gives needs no check.
 const _: () = assert!(9_999_999_999 <= timestamp::MAX_EPOCH);
@@ -243,7 +259,7 @@ impl TimeCache {
     /// or a string of digits, in seconds (with a fraction), milliseconds,
     /// microseconds or nanoseconds, told apart by their size.
     fn time_of(&mut self, s: &[u8]) -> Option<Epoch> {
-        if let Some(t) = self.cached(s) {
+        if let Some(t) = self.in_hundred(s).or_else(|| self.in_minute(s)) {
             return Some(t);
         }
         // A number: digits up to the end or a fraction. Found by stepping over
@@ -252,22 +268,29 @@ impl TimeCache {
         if digits > 0 && matches!(s.get(digits), None | Some(b'.')) {
             let whole = &s[..digits];
             return match whole.len() {
-                0..=11 => timestamp::parse_unix(s, Unit::Seconds).inspect(|&t| self.keep(whole, t)),
+                0..=11 => timestamp::parse_unix(s, Unit::Seconds).inspect(|&t| self.keep_hundred(whole, t)),
                 12..=14 => timestamp::parse_unix(whole, Unit::Millis),
                 15..=17 => timestamp::parse_unix(whole, Unit::Micros),
                 18..=19 => timestamp::parse_unix(&whole[..whole.len() - 3], Unit::Micros),
                 _ => None,
             };
         }
-        timestamp::parse_iso8601(s).or_else(|| timestamp::parse_clf_variant(s, Zone::Required))
+        match timestamp::parse_iso8601(s) {
+            Some(t) => {
+                self.keep_minute(s, t);
+                Some(t)
+            }
+            None => timestamp::parse_clf_variant(s, Zone::Required),
+        }
     }
 
     /// The time of `s` if it is ten digits of unix seconds, with or without a
     /// fraction, in the hundred seconds of the last one read.
     #[inline(always)]
-    fn cached(&self, s: &[u8]) -> Option<Epoch> {
+    fn in_hundred(&self, s: &[u8]) -> Option<Epoch> {
+        let (digits, hundred) = self.hundred?;
         let (head, rest) = s.split_first_chunk::<8>()?;
-        if Some(u64::from_le_bytes(*head)) != self.digits {
+        if u64::from_le_bytes(*head) != digits {
             return None;
         }
         let [tens @ b'0'..=b'9', ones @ b'0'..=b'9', fraction @ ..] = rest else { return None };
@@ -276,16 +299,59 @@ impl TimeCache {
             [b'.', digits @ ..] if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit) => {}
             _ => return None,
         }
-        Some(self.hundreds + Epoch::from((tens - b'0') * 10 + (ones - b'0')))
+        Some(hundred + Epoch::from((tens - b'0') * 10 + (ones - b'0')))
     }
 
     /// Keeps the hundred seconds of `whole`, the digits of unix time `t`.
-    fn keep(&mut self, whole: &[u8], t: Epoch) {
+    fn keep_hundred(&mut self, whole: &[u8], t: Epoch) {
         if let Some((head, [_, _])) = whole.split_first_chunk::<8>() {
-            self.digits = Some(u64::from_le_bytes(*head));
-            self.hundreds = t - t % 100;
+            self.hundred = Some((u64::from_le_bytes(*head), t - t % 100));
         }
     }
+
+    /// The time of `s` if it is an ISO 8601 time in the minute and zone of
+    /// the last one read: `timestamp::parse_iso8601` reads the same bytes
+    /// the same way, so only the seconds are left to check.
+    #[inline(always)]
+    fn in_minute(&self, s: &[u8]) -> Option<Epoch> {
+        let minute = self.minute.as_ref()?;
+        let (head, second, zone) = iso_parts(s)?;
+        (*head == minute.head && zone == &minute.zone[..minute.zone_len] && second <= 60)
+            .then(|| minute.start + Epoch::from(second))
+    }
+
+    /// Keeps the minute and zone of `s`, an ISO 8601 time read as `t`, if
+    /// every second of that minute (60 included, a leap second) is in range.
+    fn keep_minute(&mut self, s: &[u8], t: Epoch) {
+        let Some((head, second, zone)) = iso_parts(s) else { return };
+        let start = t - Epoch::from(second);
+        if zone.len() <= ZONE && (0..=timestamp::MAX_EPOCH - 60).contains(&start) {
+            let mut kept = [0; ZONE];
+            kept[..zone.len()].copy_from_slice(zone);
+            self.minute = Some(IsoMinute { head: *head, zone: kept, zone_len: zone.len(), start });
+        }
+    }
+}
+
+/// An ISO 8601 time cut at fixed places, as `timestamp::parse_iso8601`
+/// reads it: its first 16 bytes (`2019-02-07T21:11`), the two digits of
+/// seconds after a `:`, and what follows them and their fraction (1 to 9
+/// digits after `.` or `,`): the zone. Nothing but those is checked.
+#[inline(always)]
+fn iso_parts(s: &[u8]) -> Option<(&[u8; 16], u8, &[u8])> {
+    let (head, rest) = s.split_first_chunk::<16>()?;
+    let [b':', tens @ b'0'..=b'9', ones @ b'0'..=b'9', rest @ ..] = rest else { return None };
+    let zone = match rest {
+        [b'.' | b',', fraction @ ..] => {
+            let digits = fraction.iter().take(9).take_while(|c| c.is_ascii_digit()).count();
+            if digits == 0 {
+                return None;
+            }
+            &fraction[digits..]
+        }
+        _ => rest,
+    };
+    Some((head, (tens - b'0') * 10 + (ones - b'0'), zone))
 }
 
 /// Decodes the content of a JSON string: `\"`, `\\`, `\/`, the control
@@ -626,20 +692,52 @@ mod tests {
             "0000000000",
             "9999999999.25",
             "\0\0\0\0\0\0\0\x0012",
+            "2019-02-07T21:11:59.123Z",
+            "2019-02-07T21:11:60Z",
+            "2019-02-07T21:11:61Z",
+            "2019-02-07T21:11:05.1234567891Z",
+            "2019-02-07T21:11:05.123456789Z",
+            "2019-02-07T21:11:05,5+01:00",
+            "2019-02-07T21:11:05+0100",
+            "2019-02-07 21:11:05",
+            "2019-02-07T21:11:05.Z",
+            "2019-02-07T21:11:5Z",
+            "2019-02-07T21:11:05+01:00x",
+            "2019-02-07T21:11:05z",
+            "2019-02-07T21:11:05-23:59",
+            "2019-02-07T21:11:05+24:00",
+            "2019-02-07T21:12:05Z",
+            "9999-12-30T23:59:30Z",
+            "9999-12-31T23:59:30Z",
+            "1970-01-01T00:00:30Z",
+            "1970-01-01T00:00:30+01:00",
+            "1969-12-31T23:59:30-01:00",
+            "2019-02-30T21:11:05Z",
+            "2019-02-07T21:11:05 +01:00",
+            "2019-02-07T21:11:05.5",
+            "07/Feb/2019:21:11:00 +0000",
         ];
         let mut seed = 7_u64;
         let mut cache = TimeCache::default();
-        for _ in 0..2000 {
+        for _ in 0..20_000 {
             seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
             let t = times[(seed >> 33) as usize % times.len()].as_bytes();
             assert_eq!(cache.time_of(t), TimeCache::default().time_of(t), "{}", String::from_utf8_lossy(t));
         }
         let mut cache = TimeCache::default();
-        assert_eq!(cache.cached(b"\0\0\0\0\0\0\0\x0000"), None);
+        assert_eq!(cache.in_hundred(b"\0\0\0\0\0\0\0\x0000"), None);
         assert_eq!(cache.time_of(b"1549573860.5"), Some(T0));
-        assert_eq!(cache.cached(b"1549573899"), Some(T0 + 39));
-        assert_eq!(cache.cached(b"1549573900"), None);
-        assert_eq!(cache.cached(b"1549573860."), None);
+        assert_eq!(cache.in_hundred(b"1549573899"), Some(T0 + 39));
+        assert_eq!(cache.in_hundred(b"1549573900"), None);
+        assert_eq!(cache.in_hundred(b"1549573860."), None);
+        assert_eq!(cache.time_of(b"2019-02-07T22:11:00.5+01:00"), Some(T0));
+        assert_eq!(cache.in_minute(b"2019-02-07T22:11:42+01:00"), Some(T0 + 42));
+        assert_eq!(cache.in_minute(b"2019-02-07T22:11:42,123456789+01:00"), Some(T0 + 42));
+        assert_eq!(cache.in_minute(b"2019-02-07T22:11:60+01:00"), Some(T0 + 60));
+        assert_eq!(cache.in_minute(b"2019-02-07T22:11:61+01:00"), None);
+        assert_eq!(cache.in_minute(b"2019-02-07T22:11:42Z"), None);
+        assert_eq!(cache.in_minute(b"2019-02-07T22:11:42.+01:00"), None);
+        assert_eq!(cache.in_minute(b"2019-02-07T22:12:42+01:00"), None);
     }
 
     #[test]
