@@ -283,7 +283,7 @@ fn alert(w: &mut impl Write, a: &AlertEvent, paint: Paint) -> io::Result<()> {
     if let Some(fired) = &a.rule {
         return rule_alert(w, a, fired, paint);
     }
-    let rate = Centis::ratio(a.hits, u64::from(a.window));
+    let rate = Average::rate(a);
     match a.state {
         AlertState::Triggered => {
             paint.tag(w, "ALERT", RED)?;
@@ -311,8 +311,14 @@ impl std::fmt::Display for Average<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let a = self.0;
         let op = if a.state == AlertState::Triggered { ">" } else { "<=" };
-        let rate = Centis::ratio(a.hits, u64::from(a.window));
-        write!(f, "(avg {rate} req/s over {} {op} {})", Span(a.window), a.threshold)
+        write!(f, "(avg {} req/s over {} {op} {})", Average::rate(a), Span(a.window), a.threshold)
+    }
+}
+
+impl Average<'_> {
+    /// The window's average, never shown at the threshold it exceeded.
+    fn rate(a: &AlertEvent) -> Centis {
+        Centis::beside(a.hits, u64::from(a.window), a.threshold.micros())
     }
 }
 
@@ -346,8 +352,9 @@ struct Measured<'a>(&'a AlertEvent, &'a Fired);
 impl std::fmt::Display for Measured<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let (a, Fired { rule, matched, value }) = (self.0, self.1);
-        match (rule.metric, rule.value) {
-            (Metric::Latency(_), Value::Micros(limit)) => {
+        // The value says the metric: only latency rules have a time.
+        match rule.value {
+            Value::Micros(limit) => {
                 if let Some(us) = value {
                     write!(f, "{} (", Time::beside(*us, limit))?;
                 }
@@ -358,11 +365,18 @@ impl std::fmt::Display for Measured<'_> {
                 }
                 Ok(())
             }
-            (Metric::Rate, _) => write!(f, "{} req/s ({matched} hits)", Centis::ratio(*matched, u64::from(a.window))),
-            (_, Value::Rate(_)) => {
-                write!(f, "{} req/s ({matched} of {} hits)", Centis::ratio(*matched, u64::from(a.window)), a.hits)
+            Value::Rate(t) => {
+                let rate = Centis::beside(*matched, u64::from(a.window), t.micros());
+                if rule.metric == Metric::Rate {
+                    write!(f, "{rate} req/s ({matched} hits)")
+                } else {
+                    write!(f, "{rate} req/s ({matched} of {} hits)", a.hits)
+                }
             }
-            _ => write!(f, "{}% ({matched} of {} hits)", Tenths::ratio(*matched * 100, a.hits), a.hits),
+            Value::Share(p) => {
+                let share = Tenths::beside(matched.saturating_mul(100), a.hits, u128::from(p));
+                write!(f, "{share}% ({matched} of {} hits)", a.hits)
+            }
         }
     }
 }
@@ -424,6 +438,22 @@ impl<const D: u32> Fixed<D> {
         let d = u128::from(d.max(1));
         Fixed((u128::from(n) * 2 * 10u128.pow(D) + d) / (2 * d))
     }
+
+    /// `n / d` shown on the same side of a rule's limit (in millionths) as
+    /// it is, as [`Time::beside`] does for response times: rounded to the
+    /// nearest unless that lands on the limit or past it, so that
+    /// `errors > 5%` never triggers on a share shown as `5.0%` (5.04 %).
+    fn beside(n: u64, d: u64, limit: u128) -> Fixed<D> {
+        let (d, scale) = (u128::from(d.max(1)), 10u128.pow(D));
+        let nearest = Fixed::ratio(n, d as u64);
+        let exact = (u128::from(n) * 1_000_000).cmp(&(limit * d));
+        let shown = (nearest.0 * 1_000_000).cmp(&(limit * scale));
+        match (exact, shown) {
+            (Ordering::Greater, Ordering::Less | Ordering::Equal) => Fixed((u128::from(n) * scale).div_ceil(d)),
+            (Ordering::Less, Ordering::Greater | Ordering::Equal) => Fixed(u128::from(n) * scale / d),
+            _ => nearest,
+        }
+    }
 }
 
 impl<const D: u32> std::fmt::Display for Fixed<D> {
@@ -455,6 +485,8 @@ impl std::fmt::Display for Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::alert::Threshold;
+    use crate::engine::rule::Rule;
 
     #[test]
     fn two_decimal_rates_round_half_up() {
@@ -486,6 +518,44 @@ mod tests {
         assert_eq!([t(499_999, 500_000), t(499_500, 500_000), t(500_000, 500_000)], ["499ms", "499ms", "500ms"]);
         assert_eq!([t(9_951, 9_950), t(1_001, 1_000), t(999, 1_000)], ["10ms", "1.1ms", "999us"]);
         assert_eq!([t(49_920, 500_000), t(u64::MAX, 0)], ["50ms", "18446744073709s"]);
+    }
+
+    #[test]
+    fn a_share_or_rate_beside_a_limit_stays_on_its_side() {
+        let share = |matched: u64, hits, limit| Tenths::beside(matched * 100, hits, limit).to_string();
+        // 5.04 %, 4.96 % and 5 % exactly beside 5 %; 5.06 % beside 5.05 %.
+        assert_eq!([share(126, 2500, 5_000_000), share(124, 2500, 5_000_000)], ["5.1", "4.9"]);
+        assert_eq!([share(125, 2500, 5_000_000), share(253, 5000, 5_050_000)], ["5.0", "5.1"]);
+        assert_eq!(share(7, 100, 5_000_000), "7.0", "far from the limit: the nearest");
+        let rate = |hits, window, limit| Centis::beside(hits, window, limit).to_string();
+        // 10.001 and 9.999 req/s beside 10; 0.0011 beside 0.001.
+        assert_eq!([rate(10_001, 1000, 10_000_000), rate(9_999, 1000, 10_000_000)], ["10.01", "9.99"]);
+        assert_eq!([rate(4, 3600, 1_000), rate(1206, 120, 10_000_000)], ["0.01", "10.05"]);
+    }
+
+    #[test]
+    fn a_rule_alert_never_shows_its_measure_at_its_limit() {
+        let rule = Rule::parse("errors > 5% over 100s", 120).expect("a rule");
+        let fired = Fired { rule, matched: 126, value: None };
+        let event = AlertEvent {
+            state: AlertState::Triggered,
+            id: 1,
+            at: 0,
+            hits: 2500,
+            window: 100,
+            threshold: Threshold::per_second(10),
+            triggered: 0,
+            rule: Some(Box::new(fired)),
+        };
+        let mut out = Vec::new();
+        alert(&mut out, &event, Paint(false)).expect("a Vec");
+        let line = String::from_utf8(out).expect("UTF-8");
+        assert!(line.contains("errors > 5% over 100s: 5.1% (126 of 2500 hits)"), "{line}");
+        let default = AlertEvent { hits: 1001, window: 100, rule: None, ..event };
+        let mut out = Vec::new();
+        alert(&mut out, &default, Paint(false)).expect("a Vec");
+        let line = String::from_utf8(out).expect("UTF-8");
+        assert!(line.contains("hits = 10.01,") && line.contains("(avg 10.01 req/s over 100s > 10)"), "{line}");
     }
 
     #[test]
