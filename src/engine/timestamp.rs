@@ -129,6 +129,64 @@ impl ClfClock {
     }
 }
 
+/// Converts W3C `date` and `time` columns (`2018-01-01`, `08:09:10`, UTC),
+/// remembering the last date's midnight: the lines of a day only have
+/// their time of day read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DayClock {
+    /// The last date converted, and its midnight.
+    date: [u8; 10],
+    midnight: Epoch,
+    /// Whether the fields above hold a converted date yet.
+    valid: bool,
+}
+
+impl DayClock {
+    /// The instant of `date` and `time`: read as ISO 8601 `dateTtime`.
+    #[inline]
+    pub fn parse(&mut self, date: &[u8], time: &[u8]) -> Option<Epoch> {
+        if self.valid
+            && date == self.date
+            && let Some(seconds) = time_of_day(time)
+        {
+            return in_range(self.midnight + seconds);
+        }
+        let t = joined_iso8601(date, time)?;
+        if let Ok(date) = date.try_into()
+            && let Some(seconds) = time_of_day(time)
+        {
+            self.date = date;
+            self.midnight = t - seconds;
+            self.valid = true;
+        }
+        Some(t)
+    }
+}
+
+/// `HH:MM:SS` as seconds into the day, as [`parse_iso8601`] reads it (a
+/// leap second counts in the next minute's first second); `None` for any
+/// other form, which that reads.
+#[inline]
+fn time_of_day(s: &[u8]) -> Option<Epoch> {
+    let &[h1, h2, b':', m1, m2, b':', s1, s2] = s else { return None };
+    let (hour, minute, second) = (two_digits(h1, h2)?, two_digits(m1, m2)?, two_digits(s1, s2)?);
+    if hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    Some(Epoch::from(hour) * 3600 + Epoch::from(minute) * 60 + Epoch::from(second))
+}
+
+/// `date` and `time` joined by a `T` and read as ISO 8601.
+fn joined_iso8601(date: &[u8], time: &[u8]) -> Option<Epoch> {
+    let mut stamp = [0u8; 40];
+    let len = date.len() + 1 + time.len();
+    let joined = stamp.get_mut(..len)?;
+    joined[..date.len()].copy_from_slice(date);
+    joined[date.len()] = b'T';
+    joined[date.len() + 1..].copy_from_slice(time);
+    parse_iso8601(joined)
+}
+
 /// The UTC epoch of local midnight for the date and zone of a CLF timestamp.
 fn midnight(s: &[u8; CLF_LEN]) -> Option<Epoch> {
     let day = two_digits(s[0], s[1])?;
@@ -493,6 +551,30 @@ mod tests {
         {
             assert_eq!(t(s), None, "{s}");
         }
+    }
+
+    #[test]
+    fn w3c_dates_are_cached_by_day() {
+        let mut c = DayClock::default();
+        let t = |c: &mut DayClock, d: &str, t: &str| c.parse(d.as_bytes(), t.as_bytes());
+        assert_eq!(t(&mut c, "2018-01-01", "08:09:10"), Some(1_514_794_150));
+        assert_eq!(t(&mut c, "2018-01-01", "00:00:00"), Some(1_514_764_800));
+        assert_eq!(t(&mut c, "2018-01-01", "23:59:60"), Some(1_514_851_200));
+        for bad in ["24:00:00", "23:60:00", "23:59:61", "2:09:10", "08:09:1x", "08-09-10"] {
+            assert_eq!(t(&mut c, "2018-01-01", bad), None, "{bad}");
+        }
+        // Forms the cache does not serve are read as ISO 8601.
+        assert_eq!(t(&mut c, "2018-01-01", "08:09:10.5"), Some(1_514_794_150));
+        assert_eq!(t(&mut c, "2018-01-01", "08:09:10Z"), Some(1_514_794_150));
+        assert_eq!(t(&mut c, "2018-01-02", "08:09:10"), Some(1_514_880_550));
+        assert_eq!(t(&mut c, "2018-02-30", "08:09:10"), None);
+        assert_eq!(t(&mut c, "2018-1-01", "08:09:10"), None);
+        // The last day of the range: its last second only.
+        assert_eq!(t(&mut c, "9999-12-30", "23:59:59"), Some(MAX_EPOCH));
+        assert_eq!(t(&mut c, "9999-12-30", "23:59:60"), None);
+        assert_eq!(t(&mut c, "9999-12-30", "00:00:00"), Some(MAX_EPOCH - 86_399));
+        assert_eq!(t(&mut c, "1969-12-31", "23:59:60"), Some(0));
+        assert_eq!(t(&mut c, "1969-12-31", "23:59:59"), None);
     }
 
     #[test]

@@ -6,9 +6,10 @@
 use memchr::memchr;
 
 use super::{Span, duration_us};
+use crate::engine::bytes;
 use crate::engine::parse::{self, Malformed, Record, UNKNOWN_STATUS};
 use crate::engine::section;
-use crate::engine::timestamp::{self, Epoch};
+use crate::engine::timestamp::DayClock;
 
 /// What a column holds, for the columns logmon reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,11 +55,12 @@ pub struct W3c {
     /// Whether the columns came from a `#Fields:` line, which fixes their
     /// number; CloudFront's defaults allow the columns it later added.
     declared: bool,
+    clock: DayClock,
 }
 
 impl Default for W3c {
     fn default() -> W3c {
-        W3c { columns: columns(CLOUDFRONT), declared: false }
+        W3c { columns: columns(CLOUDFRONT), declared: false, clock: DayClock::default() }
     }
 }
 
@@ -86,35 +88,53 @@ impl W3c {
             return Ok(None);
         }
         let separator = if memchr(b'\t', line).is_some() { b'\t' } else { b' ' };
-        if self.declared && memchr::memchr_iter(separator, line).count() + 1 != self.columns.len() {
+        let mut record = Record::default();
+        let (mut date, mut time, mut status, mut bytes) = (None, None, None, None);
+        // One pass: each column is found once, and counted, to the end of
+        // the line. CloudFront's later columns, past the defaults, are not
+        // read.
+        let mut count = 0;
+        let mut rest = line;
+        loop {
+            let end = bytes::find(rest, separator);
+            let value = &rest[..end.unwrap_or(rest.len())];
+            if let Some(&column) = self.columns.get(count) {
+                let known = (value != b"-").then_some(value);
+                match column {
+                    Column::Date => date = Some(value),
+                    Column::Time => time = Some(value),
+                    Column::Client => record.client = known,
+                    Column::Method => record.method = known,
+                    Column::Target => record.section = known.and_then(section::of_target),
+                    Column::Status => status = Some(value),
+                    Column::Bytes => bytes = Some(value),
+                    Column::TimeTaken => {
+                        let span = if memchr(b'.', value).is_some() { Span::Seconds } else { Span::Millis };
+                        record.latency_us = duration_us(value, span);
+                    }
+                    // The last of them: CloudFront's x-host-header, after cs(Host).
+                    Column::Host => record.vhost = known.or(record.vhost),
+                    Column::Other => {}
+                }
+            }
+            count += 1;
+            match end {
+                Some(end) => rest = &rest[end + 1..],
+                None => break,
+            }
+        }
+        if self.declared && count != self.columns.len() {
             return Err(Malformed::W3cFields);
         }
-        let mut record = Record::default();
-        let (mut date, mut time, mut status) = (None, None, None);
-        // CloudFront's later columns, past the defaults, are not read.
-        for (value, &column) in line.split(|&c| c == separator).zip(&self.columns) {
-            let known = (value != b"-").then_some(value);
-            match column {
-                Column::Date => date = Some(value),
-                Column::Time => time = Some(value),
-                Column::Client => record.client = known,
-                Column::Method => record.method = known,
-                Column::Target => record.section = known.and_then(section::of_target),
-                Column::Status => status = Some(value),
-                Column::Bytes => record.bytes = parse::byte_count(value)?,
-                Column::TimeTaken => {
-                    let span = if memchr(b'.', value).is_some() { Span::Seconds } else { Span::Millis };
-                    record.latency_us = duration_us(value, span);
-                }
-                // The last of them: CloudFront's x-host-header, after cs(Host).
-                Column::Host => record.vhost = known.or(record.vhost),
-                Column::Other => {}
-            }
+        // A column's fault comes before a missing column, as the columns
+        // come before the end of the line.
+        if let Some(bytes) = bytes {
+            record.bytes = parse::byte_count(bytes)?;
         }
         let (Some(date), Some(time), Some(status)) = (date, time, status) else {
             return Err(Malformed::W3cFields);
         };
-        record.time = utc(date, time).ok_or(Malformed::BadTimestamp)?;
+        record.time = self.clock.parse(date, time).ok_or(Malformed::BadTimestamp)?;
         record.status = match status {
             b"000" => UNKNOWN_STATUS,
             s => parse::status(s)?,
@@ -123,20 +143,10 @@ impl W3c {
     }
 }
 
-/// `2018-01-01` and `08:09:10`, UTC.
-fn utc(date: &[u8], time: &[u8]) -> Option<Epoch> {
-    let mut stamp = [0u8; 40];
-    let len = date.len() + 1 + time.len();
-    let joined = stamp.get_mut(..len)?;
-    joined[..date.len()].copy_from_slice(date);
-    joined[date.len()] = b'T';
-    joined[date.len() + 1..].copy_from_slice(time);
-    timestamp::parse_iso8601(joined)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::timestamp::Epoch;
 
     const T0: Epoch = 1_514_794_150; // 2018-01-01T08:09:10Z
 
@@ -199,6 +209,8 @@ mod tests {
         // The viewer's Host header (x-host-header) says more than cs(Host),
         // CloudFront's own name for the distribution.
         assert_eq!((r.section, r.vhost), (Some(&b"/testseb"[..]), Some(&b"hub.example"[..])));
+        // A bad column is reported before a missing one.
+        assert_eq!(W3c::default().read(b"2024-03-12\t15:22:28\tCDG50-P2\tx"), Err(Malformed::BadBytes));
         let aborted = b"2024-03-12\t15:22:28\tCDG50-P2\t0\t1.2.3.4\tGET\th\t/\t000";
         assert_eq!(W3c::default().read(aborted).map(|r| r.map(|r| r.status)), Ok(Some(UNKNOWN_STATUS)));
     }
