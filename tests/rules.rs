@@ -198,9 +198,11 @@ fn a_report_names_the_rule_of_the_alert_in_force() {
     fs::write(&path, burst_and_silence()).expect("write the log");
     let run = logmon().args(["--alert", "errors > 5% over 1m"]).arg(&path).run();
     run.expect_success();
-    run.expect_stdout_contains(
-        "[2019-02-07 21:14:20+00:00]   alert     #1 errors > 5% over 1m, active since 21:14:10 (10s)\n",
-    );
+    // A rule and the time it is active since are wider than a line.
+    run.expect_stdout_contains(concat!(
+        "[2019-02-07 21:14:20+00:00]   alert     #1 errors > 5% over 1m,\n",
+        "[2019-02-07 21:14:20+00:00]             active since 21:14:10 (10s)\n",
+    ));
 }
 
 #[test]
@@ -214,8 +216,10 @@ fn a_report_shows_every_alert_in_force() {
     text.expect_success();
     text.expect_stdout_contains(concat!(
         "[2019-02-07 21:14:20+00:00]   alert     #1 active since 21:12:30 (1m50s)\n",
-        "[2019-02-07 21:14:20+00:00]   alert     #2 errors > 5% over 1m, active since 21:14:10 (10s)\n",
-        "[2019-02-07 21:14:20+00:00]   alert     #3 5xx > 1/s over 1m, active since 21:14:10 (10s)\n",
+        "[2019-02-07 21:14:20+00:00]   alert     #2 errors > 5% over 1m,\n",
+        "[2019-02-07 21:14:20+00:00]             active since 21:14:10 (10s)\n",
+        "[2019-02-07 21:14:20+00:00]   alert     #3 5xx > 1/s over 1m,\n",
+        "[2019-02-07 21:14:20+00:00]             active since 21:14:10 (10s)\n",
     ));
     let json = logmon().args(["-o", "json"]).args(rules).arg(&path).run();
     json.expect_success();
@@ -229,4 +233,27 @@ fn a_report_shows_every_alert_in_force() {
     let summary = json.summary();
     let ids: Vec<u64> = summary["active"].as_array().iter().map(|a| a.int("id")).collect();
     assert_eq!(ids, [summary["alert"].int("id")], "the traffic after the silence is above 15 req/s: {json}");
+}
+
+#[test]
+fn report_and_summary_lines_fit_80_columns() {
+    let dir = TempDir::new("rules-columns");
+    let (burst, spike) = (dir.path("burst.csv"), dir.path("spike.log"));
+    fs::write(&burst, burst_and_silence()).expect("write the log");
+    fs::write(&spike, latency_spike()).expect("write the log");
+    let rules = ["--alert", "rate < 100 over 90s in /api", "--alert", "errors > 5% over 1m", "--threshold", "15"];
+    let runs = [
+        logmon().args(rules).arg(&burst).run(),
+        logmon().args(["--log-format", NGINX_TIMED, "--alert", "p99 > 500ms over 1m"]).args(rules).arg(&spike).run(),
+    ];
+    for run in &runs {
+        run.expect_success();
+        // Alert lines and the summary's first line are a sentence each; the
+        // lines under a report or the summary are what must fit.
+        let under = |l: &&str| l.split_once("]   ").is_some_and(|(stamp, _)| !stamp.contains("] ["));
+        let wide: Vec<&str> = run.stdout.lines().filter(under).filter(|l| l.chars().count() > 80).collect();
+        assert!(wide.is_empty(), "{wide:#?}\n{run}");
+        assert!(run.stdout.contains("]   latency   ") || run.stdout.contains("]   alert     #"), "{run}");
+    }
+    runs[1].expect_stdout_contains("]   latency   p50 50ms p90 50ms p99 50ms max 50ms\n");
 }

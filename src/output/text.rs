@@ -14,9 +14,6 @@ use crate::engine::stats::{CodeHits, Report, StatusClasses, Summary};
 use crate::engine::timestamp::Epoch;
 use crate::engine::topk::KeyHits;
 
-/// Section names wider than this are not padded to line up.
-const NAME_WIDTH: usize = 32;
-
 /// Appends one event's lines.
 pub fn event(w: &mut Vec<u8>, event: &Event, color: bool) -> io::Result<()> {
     let paint = Paint(color);
@@ -104,14 +101,19 @@ fn breakdown(w: &mut impl Write, at: &str, b: &Breakdown<'_>) -> io::Result<()> 
         classes.push(format!("{}xx {n}", i + 1));
     }
     let errors = b.status[3] + b.status[4];
-    writeln!(w, "{at}   status    {}  errors {}%", classes.join("  "), Tenths::ratio(errors * 100, b.hits))?;
+    classes.push(format!("errors {}%", Tenths::ratio(errors * 100, b.hits)));
+    // A run's counts can be too wide for one line; none is left out.
+    listed(w, at, "status    ", classes.into_iter(), "  ", Overflow::Wrap)?;
 
     let codes = b.codes.iter().map(|c| format!("{} {}", c.code, c.hits));
-    fitted(w, at, "codes     ", codes)?;
+    listed(w, at, "codes     ", codes, "  ", Overflow::Cut)?;
 
     let names: Vec<String> = b.sections.iter().map(|s| Terminal(&s.key).to_string()).collect();
-    let name_width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0).min(NAME_WIDTH);
     let hits_width = b.sections.first().map_or(1, |s| s.hits.to_string().len());
+    // Names are padded to line up their counts only as far as the line
+    // still fits; a longer name is shown whole, past the edge.
+    let room = COLUMNS.saturating_sub(at.chars().count() + 3 + 10 + 2 + hits_width + 2 + "100.0%".len());
+    let name_width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0).min(room);
     let label = if b.sections_approximate { "sections~ " } else { "sections  " };
     for (i, (name, s)) in names.iter().zip(b.sections).enumerate() {
         let label = if i == 0 { label } else { "          " };
@@ -120,31 +122,62 @@ fn breakdown(w: &mut impl Write, at: &str, b: &Breakdown<'_>) -> io::Result<()> 
     }
 
     let clients = b.clients.iter().map(|c| format!("{} {}", Terminal(&c.key), c.hits));
-    fitted(w, at, if b.clients_approximate { "clients~  " } else { "clients   " }, clients)?;
+    let clients_label = if b.clients_approximate { "clients~  " } else { "clients   " };
+    listed(w, at, clients_label, clients, "  ", Overflow::Cut)?;
 
     if let Some(l) = b.latency {
         let times = [("p50", l.p50), ("p90", l.p90), ("p99", l.p99), ("max", l.max)];
-        let said: Vec<String> = times.iter().map(|(q, us)| format!("{q} {}", Time(*us, Round::Nearest))).collect();
-        writeln!(w, "{at}   latency   {}  ({} timed)", said.join("  "), l.count)?;
+        let mut said: Vec<String> = times.iter().map(|(q, us)| format!("{q} {}", Time(*us, Round::Nearest))).collect();
+        // How many hits the times are of matters only when some had none.
+        if l.count < b.hits {
+            said.push(format!("({} timed)", l.count));
+        }
+        // Single spaces: four times of up to five characters then fit.
+        listed(w, at, "latency   ", said.into_iter(), " ", Overflow::Wrap)?;
     }
     Ok(())
 }
 
-/// A labelled line of as many `items` as fit in [`COLUMNS`] (at least one);
-/// nothing when there are none.
-fn fitted(w: &mut impl Write, at: &str, label: &str, items: impl Iterator<Item = String>) -> io::Result<()> {
+/// What [`listed`] does with items past [`COLUMNS`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Overflow {
+    /// Leaves them out: the top of a list, most first.
+    Cut,
+    /// Goes on under the label, on as many lines as it takes.
+    Wrap,
+}
+
+/// A labelled line of `items` joined by `sep`, as many as fit in
+/// [`COLUMNS`] (at least one a line); nothing when there are none.
+fn listed(
+    w: &mut impl Write,
+    at: &str,
+    label: &str,
+    items: impl Iterator<Item = String>,
+    sep: &str,
+    overflow: Overflow,
+) -> io::Result<()> {
     let mut line = format!("{at}   {label}");
-    let bare = line.len();
+    let mut width = line.chars().count();
+    let bare = width;
     for item in items {
-        if line.len() > bare && line.chars().count() + 2 + item.chars().count() > COLUMNS {
-            break;
+        let item_width = item.chars().count();
+        if width > bare && width + sep.len() + item_width > COLUMNS {
+            if overflow == Overflow::Cut {
+                break;
+            }
+            writeln!(w, "{line}")?;
+            line = format!("{at}   {}", " ".repeat(label.len()));
+            width = bare;
         }
-        if line.len() > bare {
-            line.push_str("  ");
+        if width > bare {
+            line.push_str(sep);
+            width += sep.len();
         }
         line.push_str(&item);
+        width += item_width;
     }
-    if line.len() > bare {
+    if width > bare {
         writeln!(w, "{line}")?;
     }
     Ok(())
@@ -154,14 +187,14 @@ fn fitted(w: &mut impl Write, at: &str, label: &str, items: impl Iterator<Item =
 /// earlier ones when there are any to say.
 fn alerts(w: &mut impl Write, r: &Report, at: &str) -> io::Result<()> {
     for InForce { alert: a, rule } in &r.active {
-        let rule = rule.as_ref().map_or(String::new(), |rule| format!("{}, ", Terminal(rule.as_bytes())));
-        writeln!(
-            w,
-            "{at}   alert     #{} {rule}active since {} ({})",
-            a.id,
-            Clock(a.triggered, r.end),
-            Duration(r.end - a.triggered)
-        )?;
+        let mut said = vec![format!("#{}", a.id)];
+        if let Some(rule) = rule {
+            said.push(format!("{},", Terminal(rule.as_bytes())));
+        }
+        said.push(format!("active since {}", Clock(a.triggered, r.end)));
+        said.push(format!("({})", Duration(r.end - a.triggered)));
+        // A rule and its time together are often wider than a line.
+        listed(w, at, "alert     ", said.into_iter(), " ", Overflow::Wrap)?;
     }
     // The newest first, as many as fit, then put back in order.
     let active = |id: u64| r.active.iter().any(|a| a.alert.id == id);
