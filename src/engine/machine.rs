@@ -145,7 +145,7 @@ impl Engine {
         // Taken out for the call, so the record may borrow it while the
         // engine counts; moving a Vec allocates nothing.
         let mut scratch = std::mem::take(&mut self.scratch);
-        let outcome = self.count(line, &mut scratch);
+        let (outcome, _) = self.count(line, &mut scratch);
         self.scratch = scratch;
         outcome
     }
@@ -158,28 +158,31 @@ impl Engine {
     pub fn handle_lines<'a>(&mut self, lines: &mut impl Iterator<Item = (u64, Line<'a>)>, sink: &mut impl LineSink) {
         let mut scratch = std::mem::take(&mut self.scratch);
         for (number, line) in lines {
-            let outcome = match line {
+            let (outcome, usual) = match line {
                 Line::Text(text) => self.count(text, &mut scratch),
-                Line::Overlong => self.handle_overlong_line(),
+                Line::Overlong => (self.handle_overlong_line(), false),
             };
             sink.line(number, line, outcome);
-            if self.has_output() {
+            // The usual hit queues nothing: only another line may have.
+            if !usual && self.has_output() {
                 break;
             }
         }
         self.scratch = scratch;
     }
 
+    /// Counts one line; says too whether it was the usual hit, which
+    /// queues no event and no notice (see [`hit`](Self::hit)).
     #[inline(always)]
-    fn count(&mut self, line: &[u8], scratch: &mut Scratch) -> Outcome {
+    fn count(&mut self, line: &[u8], scratch: &mut Scratch) -> (Outcome, bool) {
         self.totals.lines += 1;
         match self.parser.parse(line, scratch) {
             Parsed::Hit(record) => self.hit(&record),
             Parsed::Skip => {
                 self.totals.skipped += 1;
-                Outcome::Skipped
+                (Outcome::Skipped, false)
             }
-            Parsed::Malformed(why) => self.malformed(why),
+            Parsed::Malformed(why) => (self.malformed(why), false),
         }
     }
 
@@ -330,10 +333,12 @@ impl Engine {
         Outcome::Malformed(why)
     }
 
-    /// Counts a hit. The usual one is counted inline, in the loop over a
-    /// batch's lines; any other out of line.
+    /// Counts a hit, and says whether it was the usual one. That one is
+    /// counted inline, in the loop over a batch's lines, and neither closes
+    /// a second nor touches a clock, so it queues nothing; any other hit is
+    /// counted out of line.
     #[inline(always)]
-    fn hit(&mut self, record: &Record<'_>) -> Outcome {
+    fn hit(&mut self, record: &Record<'_>) -> (Outcome, bool) {
         let time = record.time + self.offset;
         if self.config.clock == Clock::Wall {
             self.skew.line(time - self.skew.offset());
@@ -345,9 +350,9 @@ impl Engine {
             && let Phase::Running(schedule) = &mut self.phase
             && let Some(tally) = schedule.again(time)
         {
-            return count(tally, &mut self.out.alerts, &mut self.totals, record, time, Placement::Open);
+            return (count(tally, &mut self.out.alerts, &mut self.totals, record, time, Placement::Open), true);
         }
-        self.hit_elsewhere(record, time)
+        (self.hit_elsewhere(record, time), false)
     }
 
     /// A hit stamped `time` (shifted) in another second than the one
