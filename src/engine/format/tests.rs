@@ -354,6 +354,31 @@ fn shortcuts_agree_with_the_general_path() {
     assert!(hits > 1000, "{hits}");
 }
 
+/// The same for every preset, on its example line: every prefix, and every
+/// one-byte change.
+#[test]
+fn shortcuts_agree_with_the_general_path_on_the_presets() {
+    let replacements = [b'"', b' ', b'/', b'[', b']', b':', b'0', b'-', b'\\', b'\xff'];
+    for preset in preset::Preset::ALL {
+        let p = preset.compile().expect("compiles");
+        let slow = general(&p);
+        let line = preset.describe().example.as_bytes();
+        assert!(p.parse(&mut ClfClock::default(), line).is_ok(), "{preset:?}");
+        let mut variants: Vec<Vec<u8>> = (0..=line.len()).map(|n| line[..n].to_vec()).collect();
+        for i in 0..line.len() {
+            for r in replacements {
+                let mut v = line.to_vec();
+                v[i] = r;
+                variants.push(v);
+            }
+        }
+        for v in &variants {
+            let fast = p.parse(&mut ClfClock::default(), v);
+            assert_eq!(fast, slow.parse(&mut ClfClock::default(), v), "{preset:?}: {:?}", String::from_utf8_lossy(v));
+        }
+    }
+}
+
 /// Random combined lines read the same through the nginx format string
 /// that spells out combined and through the built-in `combined`.
 #[test]
