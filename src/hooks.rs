@@ -234,7 +234,6 @@ fn job(event: &Event, alert: &AlertEvent) -> Job {
     };
     let (rule, _) = json::rule_of(alert);
     let value = json::measured(alert).map_or_else(String::new, |v| v.to_string());
-    let rate = alert.hits as f64 / f64::from(alert.window.max(1));
     let mut json = Vec::with_capacity(512);
     // Writing to a Vec cannot fail.
     let _ = json::event(&mut json, event);
@@ -246,7 +245,7 @@ fn job(event: &Event, alert: &AlertEvent) -> Job {
             ("LOGMON_ID", alert.id.to_string()),
             ("LOGMON_RULE", rule.to_string()),
             ("LOGMON_VALUE", value),
-            ("LOGMON_RATE", rate.to_string()),
+            ("LOGMON_RATE", json::rate(alert).to_string()),
             ("LOGMON_HITS", alert.hits.to_string()),
             ("LOGMON_THRESHOLD", rule.value.to_string()),
             ("LOGMON_WINDOW", alert.window.to_string()),

@@ -8,12 +8,12 @@
 //! rules' windows when the second closes. Late hits are placed rule by
 //! rule, in each one's window.
 
-use std::cmp::Reverse;
+use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, VecDeque};
 use std::fmt;
 
 use super::parse::Record;
-use super::rule::{Metric, Op, Rule, Test, Verdict};
+use super::rule::{Decimal, Metric, Op, Rule, Test, Verdict, fixed};
 use super::timestamp::Epoch;
 use super::timings::Timings;
 
@@ -32,24 +32,10 @@ impl Threshold {
         Threshold { micros: n * 1_000_000 }
     }
 
-    /// Parses a non-negative decimal with up to six fraction digits.
+    /// Parses a non-negative decimal with up to six fraction digits, below
+    /// a billion.
     pub fn parse(s: &str) -> Option<Threshold> {
-        let (whole, fraction) = s.split_once('.').unwrap_or((s, ""));
-        if whole.is_empty() && fraction.is_empty() || fraction.len() > 6 {
-            return None;
-        }
-        let all_digits = |p: &str| p.bytes().all(|c| c.is_ascii_digit());
-        if !all_digits(whole) || !all_digits(fraction) || whole.len() > 9 {
-            return None;
-        }
-        let whole: u64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
-        let mut micros = whole * 1_000_000;
-        let mut scale = 100_000;
-        for c in fraction.bytes() {
-            micros += u64::from(c - b'0') * scale;
-            scale /= 10;
-        }
-        Some(Threshold { micros })
+        fixed(s, 6).filter(|micros| *micros < 1_000_000_000 * 1_000_000).map(|micros| Threshold { micros })
     }
 
     /// Requests per second, in millionths.
@@ -57,22 +43,22 @@ impl Threshold {
         u128::from(self.micros)
     }
 
+    /// How the average of `hits` in `window` seconds compares with it,
+    /// exactly: `hits * 1e6` against `micros * window`.
+    pub fn compare(self, hits: u64, window: u32) -> Ordering {
+        (u128::from(hits) * 1_000_000).cmp(&(u128::from(self.micros) * u128::from(window)))
+    }
+
     /// Whether `hits` in `window` seconds average strictly above it.
     pub fn exceeded_by(self, hits: u64, window: u32) -> bool {
-        u128::from(hits) * 1_000_000 > u128::from(self.micros) * u128::from(window)
+        self.compare(hits, window) == Ordering::Greater
     }
 }
 
 impl fmt::Display for Threshold {
     /// Shortest decimal form: `10`, `2.5`, `0.000001`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let whole = self.micros / 1_000_000;
-        let fraction = self.micros % 1_000_000;
-        if fraction == 0 {
-            return write!(f, "{whole}");
-        }
-        let digits = format!("{fraction:06}");
-        write!(f, "{whole}.{}", digits.trim_end_matches('0'))
+        Decimal(self.micros, 6).fmt(f)
     }
 }
 
@@ -117,7 +103,8 @@ pub struct AlertRecord {
     pub id: u64,
     pub triggered: Epoch,
     pub recovered: Option<Epoch>,
-    /// Average req/s in the window when it triggered, in hits per window.
+    /// Hits in the window when it triggered (for a rule: those it counts);
+    /// the JSON record's `hits`.
     pub hits: u64,
 }
 

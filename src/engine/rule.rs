@@ -14,6 +14,7 @@
 //! quantile is above a threshold exactly when fewer hits than its rank are at
 //! or below it, so latency rules need no histogram to decide.
 
+use std::cmp::Ordering;
 use std::fmt;
 
 use super::alert::Threshold;
@@ -268,8 +269,8 @@ impl Rule {
                 if above { counted - matched < rank } else { matched >= rank }
             }
             (_, Value::Rate(t)) => {
-                let (lhs, rhs) = (u128::from(matched) * 1_000_000, t.micros() * u128::from(self.over));
-                if above { lhs > rhs } else { lhs < rhs }
+                let average = t.compare(matched, self.over);
+                if above { average == Ordering::Greater } else { average == Ordering::Less }
             }
             (_, Value::Share(p)) => {
                 // matched / counted against p / 100_000_000.
@@ -362,7 +363,7 @@ impl fmt::Display for Span {
 }
 
 /// A fixed-point number with `places` fraction digits, shortest form.
-struct Decimal(u64, u32);
+pub struct Decimal(pub u64, pub u32);
 
 impl fmt::Display for Decimal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -463,8 +464,8 @@ fn parse_value(metric: Metric, word: &str) -> Result<Value, String> {
 }
 
 /// A non-negative decimal with at most `places` fraction digits, scaled by
-/// `10^places`.
-fn fixed(s: &str, places: u32) -> Option<u64> {
+/// `10^places`: thresholds, shares and response times all read so.
+pub fn fixed(s: &str, places: u32) -> Option<u64> {
     let (whole, fraction) = s.split_once('.').unwrap_or((s, ""));
     let digits = |p: &str| p.bytes().all(|c| c.is_ascii_digit());
     if (whole.is_empty() && fraction.is_empty()) || !digits(whole) || !digits(fraction) {

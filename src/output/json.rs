@@ -117,12 +117,12 @@ fn alert(out: &mut Vec<u8>, a: &AlertEvent) -> io::Result<()> {
         AlertState::Triggered => "triggered",
         AlertState::Recovered => "recovered",
     };
-    let rate = a.hits as f64 / f64::from(a.window.max(1));
     write!(
         out,
-        r#"{{"type":"alert","time":"{}","state":"{state}","id":{},"rate":{rate},"hits":{},"threshold":"#,
+        r#"{{"type":"alert","time":"{}","state":"{state}","id":{},"rate":{},"hits":{},"threshold":"#,
         Rfc3339(a.at),
         a.id,
+        rate(a),
         a.hits,
     )?;
     let (rule, matched) = rule_of(a);
@@ -140,6 +140,11 @@ fn alert(out: &mut Vec<u8>, a: &AlertEvent) -> io::Result<()> {
         None => out.extend_from_slice(b"null"),
     }
     writeln!(out, r#","matched":{matched}}}"#)
+}
+
+/// The JSON `rate`: the window's average of the hits the rule counts.
+pub fn rate(a: &AlertEvent) -> f64 {
+    a.hits as f64 / f64::from(a.window.max(1))
 }
 
 /// The rule an alert belongs to (the default rule has no `Fired`), and
