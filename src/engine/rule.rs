@@ -212,6 +212,11 @@ impl Rule {
                         .filter(|s| *s <= MAX_DURATION)
                         .ok_or_else(|| bad(format!("'{word}': expected a duration up to 24h, e.g. 30s")))?;
                 }
+                // Said rather than ignored: a rate rule given `min` would
+                // otherwise fire on thinner windows than its author meant.
+                "min" if !rule.uses_min() => {
+                    return Err(err("'min': only share and latency rules (5%, 500ms) wait for hits, not rates".into()));
+                }
                 "min" => {
                     rule.min = word
                         .parse()
@@ -524,7 +529,6 @@ mod tests {
             ("p50 < 0.25s", "p50 < 250ms over 2m"),
             ("p95 > 1500us", "p95 > 1.5ms over 2m"),
             ("p90 > 800us min 20", "p90 > 800us over 2m"),
-            ("rate > 10 min 5", "rate > 10 over 2m"),
         ] {
             assert_eq!(rule(given).to_string(), normal, "{given:?}");
         }
@@ -560,6 +564,8 @@ mod tests {
             ("rate > 10 window 5m", "window"),
             ("rate > 10 for 1m for 2m", "for"),
             ("errors > 5% min -1", "-1"),
+            ("rate > 10 min 5", "min"),
+            ("5xx > 2/s min 5", "min"),
             ("rate > 1 in api", "api"),
             ("rate > 1 in /api/v1", "/api/v1"),
         ] {
