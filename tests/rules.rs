@@ -245,6 +245,11 @@ fn report_and_summary_lines_fit_80_columns() {
     let runs = [
         logmon().args(rules).arg(&burst).run(),
         logmon().args(["--log-format", NGINX_TIMED, "--alert", "p99 > 500ms over 1m"]).args(rules).arg(&spike).run(),
+        // Flapping: a history of ids past 9 after some earlier ones.
+        logmon()
+            .args(["--max-delay", "60", "--alert", "errors > 1%", "--alert", "rate < 100 in /api"])
+            .arg(crate::util::data("spike.log"))
+            .run(),
     ];
     for run in &runs {
         run.expect_success();
@@ -254,6 +259,12 @@ fn report_and_summary_lines_fit_80_columns() {
         let wide: Vec<&str> = run.stdout.lines().filter(under).filter(|l| l.chars().count() > 80).collect();
         assert!(wide.is_empty(), "{wide:#?}\n{run}");
         assert!(run.stdout.contains("]   latency   ") || run.stdout.contains("]   alert     #"), "{run}");
+        assert!(!run.stdout.contains("]   history   \n"), "{run}");
     }
     runs[1].expect_stdout_contains("]   latency   p50 50ms p90 50ms p99 50ms max 50ms\n");
+    // The newest alert and the count of earlier ones are too wide together.
+    runs[2].expect_stdout_contains(concat!(
+        "[2019-02-07 21:25:20+00:00]   history   (8 earlier)\n",
+        "[2019-02-07 21:25:20+00:00]             #10 21:24:05-21:25:14 (1m09s)\n",
+    ));
 }

@@ -72,7 +72,9 @@ fn report(w: &mut impl Write, r: &Report, paint: Paint) -> io::Result<()> {
     if r.late > 0 || r.early > 0 || r.malformed > 0 || r.no_section > 0 {
         let parts = [(r.late, "late"), (r.early, "early"), (r.malformed, "malformed"), (r.no_section, "without path")];
         let said: Vec<String> = parts.iter().filter(|(n, _)| *n > 0).map(|(n, what)| format!("{n} {what}")).collect();
-        writeln!(w, "{at}   lines     {}", said.join(", "))?;
+        let last = said.len() - 1;
+        let said = said.into_iter().enumerate().map(|(i, part)| if i < last { part + "," } else { part });
+        listed(w, &at, "lines     ", said, " ", Overflow::Wrap)?;
     }
     alerts(w, r, &at)
 }
@@ -196,30 +198,18 @@ fn alerts(w: &mut impl Write, r: &Report, at: &str) -> io::Result<()> {
         // A rule and its time together are often wider than a line.
         listed(w, at, "alert     ", said.into_iter(), " ", Overflow::Wrap)?;
     }
-    // The newest first, as many as fit, then put back in order.
     let active = |id: u64| r.active.iter().any(|a| a.alert.id == id);
-    let past: Vec<&AlertRecord> = r.history.iter().filter(|a| !active(a.id)).collect();
-    if past.is_empty() {
-        return Ok(());
-    }
-    let room = COLUMNS.saturating_sub(at.len() + 3 + 10 + "(99 earlier)".len());
-    let mut shown: Vec<String> = Vec::new();
-    let mut width = 0;
-    for a in past.iter().rev() {
-        let item = History(a).to_string();
-        if !shown.is_empty() && width + 1 + item.len() > room {
-            break;
-        }
-        width += 1 + item.len();
-        shown.push(item);
-    }
-    shown.reverse();
-    let earlier = r.alerts.saturating_sub(shown.len() as u64 + r.active.len() as u64);
-    write!(w, "{at}   history  ")?;
-    if earlier > 0 {
-        write!(w, " ({earlier} earlier)")?;
-    }
-    writeln!(w, " {}", shown.join(" "))
+    let past: Vec<String> = r.history.iter().filter(|a| !active(a.id)).map(|a| History(a).to_string()).collect();
+    // The newest `k` of them, after how many earlier ones are not shown.
+    let said = |k: usize| {
+        let earlier = r.alerts.saturating_sub(k as u64 + r.active.len() as u64);
+        let earlier = (earlier > 0).then(|| format!("({earlier} earlier)"));
+        earlier.into_iter().chain(past[past.len() - k..].iter().cloned())
+    };
+    let width = |k: usize| at.len() + 3 + 10 + said(k).map(|item| item.chars().count() + 1).sum::<usize>() - 1;
+    // As many as fit, at least the newest (which wraps if it cannot).
+    let Some(k) = (1..=past.len()).take_while(|&k| k == 1 || width(k) <= COLUMNS).last() else { return Ok(()) };
+    listed(w, at, "history   ", said(k), " ", Overflow::Wrap)
 }
 
 /// A time as `21:12:36` when it is on the day that `now` ends, with the
