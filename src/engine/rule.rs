@@ -175,9 +175,12 @@ impl Rule {
         let metric = parse_metric(word).ok_or_else(|| RuleError {
             at,
             len: word.len(),
-            message: format!(
-                "unknown metric '{word}': expected rate, 2xx, 3xx, 4xx, 5xx, errors, p50, p90, p95, p99 or max"
-            ),
+            message: if word.contains(['>', '<']) {
+                // `rate>10` is the likeliest slip: the words need spaces.
+                format!("'{word}': put spaces around '>' and '<', e.g. rate > 10")
+            } else {
+                format!("unknown metric '{word}': expected rate, 2xx, 3xx, 4xx, 5xx, errors, p50, p90, p95, p99 or max")
+            },
         })?;
         let (at, word) = words.next().copied().ok_or_else(|| missing("'>' or '<'"))?;
         let op = match word {
@@ -572,6 +575,7 @@ mod tests {
             let e = error(text);
             assert_eq!(&text[e.at..e.at + e.len], word, "{text:?}: {}", e.message);
         }
+        assert!(error("p99>500ms").message.contains("put spaces around"));
         let pointed = error("errors > 5 over 5m").pointed("errors > 5 over 5m");
         assert!(pointed.ends_with("\n  errors > 5 over 5m\n           ^"), "{pointed}");
     }
