@@ -269,6 +269,11 @@ impl Engine {
 
     fn update_offset(&mut self) {
         self.offset = self.wall.as_ref().map_or(0, WallClock::shift) + self.skew.offset();
+        // The usual hit relies on its timestamp, as logged, being that of
+        // the hit that opened its second (see `hit`).
+        if let Phase::Running(schedule) = &mut self.phase {
+            schedule.forget_recent();
+        }
     }
 
     /// Queues a report of the oldest interval still open, as it stands up
@@ -345,7 +350,10 @@ impl Engine {
         }
         // The usual hit: in the open second of the last one counted on
         // time, nothing held in doubt. It is not ahead of the clock, and
-        // moves it nowhere: it is counted there at once.
+        // moves it nowhere: it is counted there at once. Its timestamp, as
+        // logged, is that of the hit that opened the second (the shift has
+        // not changed since: that forgets the second), which the run's
+        // first and last already took.
         if self.held.is_empty()
             && let Phase::Running(schedule) = &mut self.phase
             && let Some(tally) = schedule.again(time)
@@ -458,6 +466,9 @@ impl Engine {
         let (now, floor) = (schedule.now(), schedule.floor());
         let (placement, tally) = schedule.place(time, early);
         let outcome = count(tally, &mut self.out.alerts, &mut self.totals, record, time, placement);
+        // As logged: they describe the log, whatever shift live mode applies.
+        self.totals.first = self.totals.first.min(record.time);
+        self.totals.last = self.totals.last.max(record.time);
         // Live, lines from before the start are late whatever the delay:
         // they say nothing of how out of order lines arrive.
         if matches!(placement, Placement::LateInWindow | Placement::LateOutside) && time >= floor {
@@ -468,7 +479,8 @@ impl Engine {
 }
 
 /// Counts a hit stamped `time` (shifted), placed, in its report's tally,
-/// the alert rules and the run's totals.
+/// the alert rules and the run's totals (but for its first and last
+/// timestamps: see [`Engine::place`]).
 #[inline(always)]
 fn count(
     tally: &mut Tally,
@@ -488,8 +500,5 @@ fn count(
         Placement::LateInWindow | Placement::LateOutside => totals.late += 1,
         Placement::Early => totals.early += 1,
     }
-    // As logged: they describe the log, whatever shift live mode applies.
-    totals.first = totals.first.min(record.time);
-    totals.last = totals.last.max(record.time);
     Outcome::Hit { time: record.time, placement, latency_us: record.latency_us }
 }

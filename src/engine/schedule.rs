@@ -183,6 +183,13 @@ impl Schedule {
         Some(self.tallies.nth(recent.tally))
     }
 
+    /// Forgets the recent second: the shift applied to timestamps changed,
+    /// so a hit in it no longer has the timestamp, as logged, of the one
+    /// that opened it (see [`crate::engine::Engine`]'s usual hit).
+    pub fn forget_recent(&mut self) {
+        self.recent = None;
+    }
+
     /// Counts a hit stamped `time` in the window, and returns the tally of
     /// the report it belongs to. `early` keeps it out of the window (replay
     /// decided its timestamp is wrong). A hit counted on time becomes the

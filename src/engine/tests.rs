@@ -592,3 +592,21 @@ fn a_batch_stops_after_the_line_that_queued_an_event() {
     let s = &events(&mut e);
     assert_eq!((summary(s).hits, summary(s).malformed), (11, 1));
 }
+
+#[test]
+fn a_hit_shifted_into_the_second_of_the_one_before_still_counts_as_logged() {
+    let secs = |s: i64| std::time::Duration::from_secs(s as u64);
+    let mut e = engine(10, 100, Clock::Wall);
+    e.handle_clock(Now { monotonic: secs(1), realtime: secs(T0) });
+    e.handle_line(&line(T0, "/a", 200));
+    // The realtime clock steps back an hour: from now on timestamps are
+    // shifted by an hour, and one logged an hour ago lands in second T0.
+    e.handle_clock(Now { monotonic: secs(1), realtime: secs(T0 - 3600) });
+    assert!(matches!(e.poll_notice(), Some(Notice::WallClockStepped { shift: 3600, .. })));
+    let outcome = e.handle_line(&line(T0 - 3600, "/a", 200));
+    assert_eq!(outcome, Outcome::Hit { time: T0 - 3600, placement: Placement::Open, latency_us: None });
+    e.finish(None);
+    let evs = events(&mut e);
+    let s = summary(&evs);
+    assert_eq!((s.hits, s.first, s.last), (2, Some(T0 - 3600), Some(T0)));
+}
