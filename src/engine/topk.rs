@@ -163,9 +163,13 @@ impl TopCounts {
     #[inline(always)]
     fn find(&self, key: &[u8], hash: u64) -> Result<usize, usize> {
         let tag = tag(hash);
-        let mut slot = hash as usize & self.mask;
+        // The mask taken from the slots' own length (`self.mask`), so that
+        // the compiler sees every probe in bounds and checks none.
+        let slots = &*self.slots;
+        let mask = slots.len().wrapping_sub(1);
+        let mut slot = hash as usize & mask;
         loop {
-            let s = self.slots[slot];
+            let s = slots[slot];
             if s == EMPTY {
                 return Err(slot);
             }
@@ -175,7 +179,7 @@ impl TopCounts {
                     return Ok(index_of(s));
                 }
             }
-            slot = (slot + 1) & self.mask;
+            slot = (slot + 1) & mask;
         }
     }
 
