@@ -938,4 +938,110 @@ mod tests {
             assert!(!one_by_one.is_empty());
         }
     }
+
+    /// What every rule should say, worked out the slow way: each hit kept
+    /// with its second, each window summed afresh at every close.
+    struct Naive {
+        rules: Vec<Rule>,
+        /// Per rule: the seconds and `(counted, matched)` of the hits it took.
+        taken: Vec<Vec<(Epoch, bool, bool)>>,
+        /// Per rule: the active alert's id, and since when the condition held.
+        state: Vec<(Option<u64>, Option<Epoch>)>,
+        ids: u64,
+        closed: Epoch,
+    }
+
+    impl Naive {
+        /// A hit stamped `t` while seconds up to `closed` are closed and 3
+        /// after it open: on time into its second, late while its second is
+        /// in the rule's window, too early not at all.
+        fn add(&mut self, record: &Record<'_>, t: Epoch) {
+            for (rule, taken) in self.rules.iter().zip(&mut self.taken) {
+                let (counted, matched) = rule.test().tally(record);
+                let in_window = t > self.closed - i64::from(rule.over);
+                if counted && t <= self.closed + 3 && in_window {
+                    taken.push((t, counted, matched));
+                }
+            }
+        }
+
+        fn close(&mut self, t: Epoch) -> Vec<(AlertState, u64, Epoch, u64)> {
+            self.closed = t;
+            let mut events = Vec::new();
+            for ((rule, taken), (active, since)) in self.rules.iter().zip(&self.taken).zip(&mut self.state) {
+                let window = |&&(s, _, _): &&(Epoch, bool, bool)| s <= t && s > t - i64::from(rule.over);
+                let counted = taken.iter().filter(window).count() as u64;
+                let matched = taken.iter().filter(window).filter(|h| h.2).count() as u64;
+                // A `<` rule waits for a whole window after second 0.
+                if rule.op == Op::Below && t < i64::from(rule.over) - 1 {
+                    continue;
+                }
+                match (rule.verdict(counted, matched), *active) {
+                    (Verdict::True, None) => {
+                        let t0 = *since.get_or_insert(t);
+                        if t - t0 >= i64::from(rule.hold) {
+                            self.ids += 1;
+                            *active = Some(self.ids);
+                            events.push((AlertState::Triggered, self.ids, t, matched));
+                        }
+                    }
+                    (Verdict::True, Some(_)) => {}
+                    (Verdict::False, Some(id)) => {
+                        (*active, *since) = (None, None);
+                        events.push((AlertState::Recovered, id, t, matched));
+                    }
+                    (Verdict::False | Verdict::Unknown, _) => *since = None,
+                }
+            }
+            events
+        }
+    }
+
+    #[test]
+    fn rules_agree_with_windows_summed_afresh() {
+        let texts = [
+            "rate > 2 over 7",
+            "rate < 1 over 5",
+            "5xx > 0.5/s over 4 for 2",
+            "errors > 20% over 6 min 4",
+            "4xx < 30% over 3 min 2 in /a",
+            "p90 > 100ms over 5 min 3",
+            "p50 < 50ms over 9 min 2 in /b",
+            "max > 150ms over 2 for 1 min 1",
+        ];
+        for seed in 0..30_u64 {
+            let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+            let mut random = move |n: u64| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state % n
+            };
+            let mut fast = rules(false, &texts);
+            let parsed: Vec<Rule> = texts.iter().map(|t| Rule::parse(t, 10).expect("valid rule")).collect();
+            let n = parsed.len();
+            let mut slow =
+                Naive { rules: parsed, taken: vec![Vec::new(); n], state: vec![(None, None); n], ids: 0, closed: -1 };
+            let (mut got, mut want) = (Vec::new(), Vec::new());
+            for t in 0..400 {
+                // Bursts and lulls; hits up to 9 seconds late, or up to 4
+                // ahead (past the 3 open seconds, they are too early).
+                let busy = random(3) != 0;
+                for _ in 0..if busy { random(8) } else { 0 } {
+                    let at = t - 9 + random(14) as Epoch;
+                    let section: &'static [u8] = if random(2) == 0 { b"/a" } else { b"/b" };
+                    let status = [200, 200, 404, 500, 503][random(5) as usize];
+                    let latency_us = (random(4) != 0).then(|| random(200_000));
+                    let record = Record { latency_us, ..hit(status, section) };
+                    fast.add(&record, at);
+                    slow.add(&record, at);
+                }
+                fast.close(t, 0);
+                got.extend(fast.drain().map(|e| (e.state, e.id, e.at, e.rule.map_or(0, |f| f.matched))));
+                want.extend(slow.close(t));
+            }
+            assert_eq!(got, want, "seed {seed}");
+            assert!(want.len() > 20, "seed {seed}: the rules fire: {want:?}");
+        }
+    }
 }

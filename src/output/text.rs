@@ -37,8 +37,9 @@ const BOLD: &str = "1";
 const RED: &str = "1;31";
 const GREEN: &str = "1;32";
 
-/// Report lines aim to fit this many columns; lists of codes, clients
-/// and past alerts are cut to fit.
+/// The lines under a report or the summary fit this many columns: lists
+/// of codes, clients and past alerts are cut to fit, and what must be said
+/// whole (status classes, response times, a rule) goes on under its label.
 const COLUMNS: usize = 80;
 
 fn report(w: &mut impl Write, r: &Report, paint: Paint) -> io::Result<()> {
