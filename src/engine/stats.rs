@@ -106,7 +106,9 @@ impl Tally {
         Tally { sections: TopCounts::tracking(sections), clients, ..Tally::default() }
     }
 
-    #[inline]
+    /// Inlined into the loop over a batch's lines, with the client table's
+    /// exact phase out of line: the usual hit then costs no call.
+    #[inline(always)]
     pub fn add(&mut self, record: &Record<'_>) {
         self.hits += 1;
         // Byte counts come from the log; a hostile one must not overflow.
@@ -131,16 +133,24 @@ impl Tally {
     /// site) would otherwise pay a table lookup and an eviction a line,
     /// half the time the rest of a line takes, for a list of five. Counts
     /// are then estimates.
-    #[inline]
+    #[inline(always)]
     fn add_client(&mut self, client: &[u8]) {
         if !self.clients_sampled {
-            if self.clients.add_if_room(client) {
-                return;
-            }
-            self.clients_sampled = true;
-        }
-        if self.client_sample.pick() {
+            self.add_client_exactly(client);
+        } else if self.client_sample.pick() {
             self.clients.add_sample(client, CLIENT_SAMPLE);
+        }
+    }
+
+    /// [`add_client`](Self::add_client) while the table has room: out of
+    /// line, as it is the rarer case in a busy log and the larger code.
+    #[inline(never)]
+    fn add_client_exactly(&mut self, client: &[u8]) {
+        if !self.clients.add_if_room(client) {
+            self.clients_sampled = true;
+            if self.client_sample.pick() {
+                self.clients.add_sample(client, CLIENT_SAMPLE);
+            }
         }
     }
 
