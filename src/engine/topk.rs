@@ -201,12 +201,7 @@ impl TopCounts {
             match self.least.pop() {
                 Some(i) if self.entries[usize::from(i)].hits == self.least_hits => break usize::from(i),
                 Some(_) => {}
-                None => {
-                    self.least_hits = self.entries.iter().map(|e| e.hits).min().unwrap_or(0);
-                    let least_hits = self.least_hits;
-                    let at_least = self.entries.iter().enumerate().filter(|(_, e)| e.hits == least_hits);
-                    self.least.extend(at_least.map(|(i, _)| i as u16));
-                }
+                None => self.find_least(),
             }
         };
         self.unlink(least);
@@ -222,6 +217,22 @@ impl TopCounts {
         }
         self.slots[slot] = slot_of(hash, least);
         self.evicted = true;
+    }
+
+    /// Lists the entries with the least count, in the order of the table,
+    /// in one pass over it.
+    fn find_least(&mut self) {
+        let mut least_hits = u64::MAX;
+        for (i, e) in self.entries.iter().enumerate() {
+            if e.hits < least_hits {
+                least_hits = e.hits;
+                self.least.clear();
+            }
+            if e.hits == least_hits {
+                self.least.push(i as u16);
+            }
+        }
+        self.least_hits = least_hits;
     }
 
     /// Takes entry `index` out of the probe sequence, shifting later entries
