@@ -565,6 +565,8 @@ impl Alerts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::histogram::rank;
+    use crate::engine::rule::Value;
 
     impl Alerts {
         /// The default rule's transition at the close of `t`, if any.
@@ -939,12 +941,16 @@ mod tests {
         }
     }
 
+    /// `(state, id, at, matched)` of an alert event.
+    type Transition = (AlertState, u64, Epoch, u64);
+
     /// What every rule should say, worked out the slow way: each hit kept
     /// with its second, each window summed afresh at every close.
     struct Naive {
         rules: Vec<Rule>,
-        /// Per rule: the seconds and `(counted, matched)` of the hits it took.
-        taken: Vec<Vec<(Epoch, bool, bool)>>,
+        /// Per rule: the second, whether matched, and the time of the hits
+        /// it counted.
+        taken: Vec<Vec<(Epoch, bool, Option<u64>)>>,
         /// Per rule: the active alert's id, and since when the condition held.
         state: Vec<(Option<u64>, Option<Epoch>)>,
         ids: u64,
@@ -960,18 +966,26 @@ mod tests {
                 let (counted, matched) = rule.test().tally(record);
                 let in_window = t > self.closed - i64::from(rule.over);
                 if counted && t <= self.closed + 3 && in_window {
-                    taken.push((t, counted, matched));
+                    taken.push((t, matched, record.latency_us));
                 }
             }
         }
 
-        fn close(&mut self, t: Epoch) -> Vec<(AlertState, u64, Epoch, u64)> {
+        /// The transitions at the close of `t`, each with the exact quantile
+        /// of a latency rule's window.
+        fn close(&mut self, t: Epoch) -> Vec<(Transition, Option<u64>)> {
             self.closed = t;
             let mut events = Vec::new();
             for ((rule, taken), (active, since)) in self.rules.iter().zip(&self.taken).zip(&mut self.state) {
-                let window = |&&(s, _, _): &&(Epoch, bool, bool)| s <= t && s > t - i64::from(rule.over);
-                let counted = taken.iter().filter(window).count() as u64;
-                let matched = taken.iter().filter(window).filter(|h| h.2).count() as u64;
+                let in_window = |s: Epoch| s <= t && s > t - i64::from(rule.over);
+                let window: Vec<_> = taken.iter().filter(|h| in_window(h.0)).collect();
+                let (counted, matched) = (window.len() as u64, window.iter().filter(|h| h.1).count() as u64);
+                let mut times: Vec<u64> = window.iter().filter_map(|h| h.2).collect();
+                times.sort_unstable();
+                let exact = match rule.metric {
+                    Metric::Latency(percent) if counted > 0 => Some(times[rank(percent, counted) as usize - 1]),
+                    _ => None,
+                };
                 // A `<` rule waits for a whole window after second 0.
                 if rule.op == Op::Below && t < i64::from(rule.over) - 1 {
                     continue;
@@ -982,13 +996,13 @@ mod tests {
                         if t - t0 >= i64::from(rule.hold) {
                             self.ids += 1;
                             *active = Some(self.ids);
-                            events.push((AlertState::Triggered, self.ids, t, matched));
+                            events.push(((AlertState::Triggered, self.ids, t, matched), exact));
                         }
                     }
                     (Verdict::True, Some(_)) => {}
                     (Verdict::False, Some(id)) => {
                         (*active, *since) = (None, None);
-                        events.push((AlertState::Recovered, id, t, matched));
+                        events.push(((AlertState::Recovered, id, t, matched), exact));
                     }
                     (Verdict::False | Verdict::Unknown, _) => *since = None,
                 }
@@ -1037,11 +1051,33 @@ mod tests {
                     slow.add(&record, at);
                 }
                 fast.close(t, 0);
-                got.extend(fast.drain().map(|e| (e.state, e.id, e.at, e.rule.map_or(0, |f| f.matched))));
+                got.extend(fast.drain().map(|e| {
+                    let Some(fired) = e.rule else { panic!("only rules here") };
+                    ((e.state, e.id, e.at, fired.matched), (fired.value, fired.rule))
+                }));
                 want.extend(slow.close(t));
             }
-            assert_eq!(got, want, "seed {seed}");
+            let got_transitions: Vec<_> = got.iter().map(|e| e.0).collect();
+            let want_transitions: Vec<_> = want.iter().map(|e| e.0).collect();
+            assert_eq!(got_transitions, want_transitions, "seed {seed}");
             assert!(want.len() > 20, "seed {seed}: the rules fire: {want:?}");
+            // A latency alert's value: within 1/128 of the window's exact
+            // quantile, and on the side of the limit the alert says.
+            for ((event, (value, rule)), (_, exact)) in got.iter().zip(&want) {
+                let (Some(value), Some(exact), Value::Micros(limit)) = (*value, *exact, rule.value) else {
+                    assert!(value.is_none() && exact.is_none(), "seed {seed}: {event:?}");
+                    continue;
+                };
+                assert!(value.abs_diff(exact) * 128 <= exact, "seed {seed}: {event:?}: {value} for {exact}");
+                let above = value > limit;
+                let side = match (rule.op, event.0) {
+                    (Op::Above, AlertState::Triggered) => above,
+                    (Op::Above, AlertState::Recovered) => !above,
+                    (Op::Below, AlertState::Triggered) => value < limit,
+                    (Op::Below, AlertState::Recovered) => value >= limit,
+                };
+                assert!(side, "seed {seed}: {event:?}: {value} beside {limit}");
+            }
         }
     }
 }
