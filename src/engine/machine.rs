@@ -176,13 +176,15 @@ impl Engine {
     #[inline(always)]
     fn count(&mut self, line: &[u8], scratch: &mut Scratch) -> (Outcome, bool) {
         self.totals.lines += 1;
-        match self.parser.parse(line, scratch) {
-            Parsed::Hit(record) => self.hit(&record),
+        // Matched by reference: the record is read where the parser left
+        // it, not moved first.
+        match &self.parser.parse(line, scratch) {
+            Parsed::Hit(record) => self.hit(record),
             Parsed::Skip => {
                 self.totals.skipped += 1;
                 (Outcome::Skipped, false)
             }
-            Parsed::Malformed(why) => (self.malformed(why), false),
+            &Parsed::Malformed(why) => (self.malformed(why), false),
         }
     }
 
