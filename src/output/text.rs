@@ -104,7 +104,7 @@ fn breakdown(w: &mut impl Write, at: &str, b: &Breakdown<'_>) -> io::Result<()> 
         classes.push(format!("{}xx {n}", i + 1));
     }
     let errors = b.status[3] + b.status[4];
-    classes.push(format!("errors {}%", Tenths::ratio(errors * 100, b.hits)));
+    classes.push(format!("errors {}%", Fixed::ratio(errors * 100, b.hits, TENTHS)));
     // A run's counts can be too wide for one line; none is left out.
     listed(w, at, "status    ", classes.into_iter(), "  ", Overflow::Wrap)?;
 
@@ -341,8 +341,8 @@ impl std::fmt::Display for Average<'_> {
 
 impl Average<'_> {
     /// The window's average, never shown at the threshold it exceeded.
-    fn rate(a: &AlertEvent) -> Centis {
-        Centis::beside(a.hits, u64::from(a.window), a.threshold.micros())
+    fn rate(a: &AlertEvent) -> Fixed {
+        Fixed::beside(a.hits, u64::from(a.window), CENTIS, a.threshold.micros())
     }
 }
 
@@ -390,7 +390,7 @@ impl std::fmt::Display for Measured<'_> {
                 Ok(())
             }
             Value::Rate(t) => {
-                let rate = Centis::beside(*matched, u64::from(a.window), t.micros());
+                let rate = Fixed::beside(*matched, u64::from(a.window), CENTIS, t.micros());
                 if rule.metric == Metric::Rate {
                     write!(f, "{rate} req/s ({matched} hits)")
                 } else {
@@ -398,7 +398,7 @@ impl std::fmt::Display for Measured<'_> {
                 }
             }
             Value::Share(p) => {
-                let share = Tenths::beside(matched.saturating_mul(100), a.hits, u128::from(p));
+                let share = Fixed::beside(matched.saturating_mul(100), a.hits, TENTHS, u128::from(p));
                 write!(f, "{share}% ({matched} of {} hits)", a.hits)
             }
         }
@@ -448,42 +448,51 @@ fn summary(w: &mut impl Write, s: &Summary, paint: Paint) -> io::Result<()> {
     )
 }
 
-/// A ratio shown with `D` decimals, rounded half up in integers so that the
-/// figure never depends on floating point.
-struct Fixed<const D: u32>(u128);
+/// A ratio shown with a number of decimals, rounded half up in integers so
+/// that the figure never depends on floating point.
+struct Fixed {
+    scaled: u128,
+    places: u32,
+}
 
-/// Two decimals: rates.
-type Centis = Fixed<2>;
-/// One decimal: shares in percent.
-type Tenths = Fixed<1>;
+/// Decimals of rates.
+const CENTIS: u32 = 2;
+/// Decimals of shares in percent.
+const TENTHS: u32 = 1;
+/// The most decimals a figure beside a limit takes: a limit's own.
+const LIMIT_PLACES: u32 = 6;
 
-impl<const D: u32> Fixed<D> {
-    fn ratio(n: u64, d: u64) -> Fixed<D> {
+impl Fixed {
+    fn ratio(n: u64, d: u64, places: u32) -> Fixed {
         let d = u128::from(d.max(1));
-        Fixed((u128::from(n) * 2 * 10u128.pow(D) + d) / (2 * d))
+        Fixed { scaled: (u128::from(n) * 2 * 10u128.pow(places) + d) / (2 * d), places }
     }
 
-    /// `n / d` shown on the same side of a rule's limit (in millionths) as
-    /// it is, as [`Time::beside`] does for response times: rounded to the
-    /// nearest unless that lands on the limit or past it, so that
-    /// `errors > 5%` never triggers on a share shown as `5.0%` (5.04 %).
-    fn beside(n: u64, d: u64, limit: u128) -> Fixed<D> {
-        let (d, scale) = (u128::from(d.max(1)), 10u128.pow(D));
-        let nearest = Fixed::ratio(n, d as u64);
-        let exact = (u128::from(n) * 1_000_000).cmp(&(limit * d));
-        let shown = (nearest.0 * 1_000_000).cmp(&(limit * scale));
-        match (exact, shown) {
-            (Ordering::Greater, Ordering::Less | Ordering::Equal) => Fixed((u128::from(n) * scale).div_ceil(d)),
-            (Ordering::Less, Ordering::Greater | Ordering::Equal) => Fixed(u128::from(n) * scale / d),
-            _ => nearest,
+    /// `n / d` on the same side of a rule's limit (in millionths) as it is,
+    /// as [`Time::beside`] is for response times: with `places` decimals,
+    /// or as many more as that takes, so that `errors > 1%` never shows a
+    /// share of 1.014 % as `1.0%` (nor as `1.1%`, but `1.01%`). At the limit
+    /// exactly, the limit.
+    fn beside(n: u64, d: u64, places: u32, limit: u128) -> Fixed {
+        let d128 = u128::from(d.max(1));
+        let exact = (u128::from(n) * 1_000_000).cmp(&(limit * d128));
+        for places in places..=LIMIT_PLACES {
+            let nearest = Fixed::ratio(n, d, places);
+            if (nearest.scaled * 1_000_000).cmp(&(limit * 10u128.pow(places))) == exact {
+                return nearest;
+            }
         }
+        // Closer than a millionth: away from the limit, on its side.
+        let scaled = u128::from(n) * 10u128.pow(LIMIT_PLACES);
+        let scaled = if exact == Ordering::Greater { scaled.div_ceil(d128) } else { scaled / d128 };
+        Fixed { scaled, places: LIMIT_PLACES }
     }
 }
 
-impl<const D: u32> std::fmt::Display for Fixed<D> {
+impl std::fmt::Display for Fixed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let scale = 10u128.pow(D);
-        write!(f, "{}.{:0width$}", self.0 / scale, self.0 % scale, width = D as usize)
+        let scale = 10u128.pow(self.places);
+        write!(f, "{}.{:0width$}", self.scaled / scale, self.scaled % scale, width = self.places as usize)
     }
 }
 
@@ -514,11 +523,11 @@ mod tests {
 
     #[test]
     fn two_decimal_rates_round_half_up() {
-        assert_eq!(Centis::ratio(1206, 120).to_string(), "10.05");
-        assert_eq!(Centis::ratio(1198, 120).to_string(), "9.98");
-        assert_eq!(Centis::ratio(1, 8).to_string(), "0.13");
-        assert_eq!(Centis::ratio(0, 120).to_string(), "0.00");
-        assert_eq!(Centis::ratio(u64::MAX, 1).to_string(), format!("{}.00", u64::MAX));
+        assert_eq!(Fixed::ratio(1206, 120, CENTIS).to_string(), "10.05");
+        assert_eq!(Fixed::ratio(1198, 120, CENTIS).to_string(), "9.98");
+        assert_eq!(Fixed::ratio(1, 8, CENTIS).to_string(), "0.13");
+        assert_eq!(Fixed::ratio(0, 120, CENTIS).to_string(), "0.00");
+        assert_eq!(Fixed::ratio(u64::MAX, 1, CENTIS).to_string(), format!("{}.00", u64::MAX));
     }
 
     #[test]
@@ -546,15 +555,20 @@ mod tests {
 
     #[test]
     fn a_share_or_rate_beside_a_limit_stays_on_its_side() {
-        let share = |matched: u64, hits, limit| Tenths::beside(matched * 100, hits, limit).to_string();
+        let share = |matched: u64, hits, limit| Fixed::beside(matched * 100, hits, TENTHS, limit).to_string();
         // 5.04 %, 4.96 % and 5 % exactly beside 5 %; 5.06 % beside 5.05 %.
-        assert_eq!([share(126, 2500, 5_000_000), share(124, 2500, 5_000_000)], ["5.1", "4.9"]);
+        assert_eq!([share(126, 2500, 5_000_000), share(124, 2500, 5_000_000)], ["5.04", "4.96"]);
         assert_eq!([share(125, 2500, 5_000_000), share(253, 5000, 5_050_000)], ["5.0", "5.1"]);
         assert_eq!(share(7, 100, 5_000_000), "7.0", "far from the limit: the nearest");
-        let rate = |hits, window, limit| Centis::beside(hits, window, limit).to_string();
-        // 10.001 and 9.999 req/s beside 10; 0.0011 beside 0.001.
-        assert_eq!([rate(10_001, 1000, 10_000_000), rate(9_999, 1000, 10_000_000)], ["10.01", "9.99"]);
-        assert_eq!([rate(4, 3600, 1_000), rate(1206, 120, 10_000_000)], ["0.01", "10.05"]);
+        let rate = |hits, window, limit| Fixed::beside(hits, window, CENTIS, limit).to_string();
+        // 10.001 and 9.999 req/s beside 10; 0.00111 beside 0.001.
+        assert_eq!([rate(10_001, 1000, 10_000_000), rate(9_999, 1000, 10_000_000)], ["10.001", "9.999"]);
+        assert_eq!([rate(4, 3600, 1_000), rate(1206, 120, 10_000_000)], ["0.0011", "10.05"]);
+        // Within half a millionth of 1 req/s: the millionth on its side.
+        assert_eq!(
+            [rate(4_000_001, 4_000_000, 1_000_000), rate(3_999_999, 4_000_000, 1_000_000)],
+            ["1.000001", "0.999999"]
+        );
     }
 
     #[test]
@@ -574,7 +588,7 @@ mod tests {
         let mut out = Vec::new();
         alert(&mut out, &event, Paint(false)).expect("a Vec");
         let line = String::from_utf8(out).expect("UTF-8");
-        assert!(line.contains("errors > 5% over 100s: 5.1% (126 of 2500 hits)"), "{line}");
+        assert!(line.contains("errors > 5% over 100s: 5.04% (126 of 2500 hits)"), "{line}");
         let default = AlertEvent { hits: 1001, window: 100, rule: None, ..event };
         let mut out = Vec::new();
         alert(&mut out, &default, Paint(false)).expect("a Vec");
