@@ -29,6 +29,13 @@ impl Sample {
     }
 }
 
+/// A key as a [`TopCounts`] table keeps it: at most [`MAX_SECTION_LEN`]
+/// bytes.
+#[inline(always)]
+fn cut(key: &[u8]) -> &[u8] {
+    &key[..key.len().min(MAX_SECTION_LEN)]
+}
+
 /// Hits per status class: `[1xx, 2xx, 3xx, 4xx, 5xx]`.
 pub type StatusClasses = [u64; 5];
 
@@ -119,7 +126,7 @@ impl Tally {
         }
         self.codes.add(record.status, 1);
         if let Some(client) = record.client {
-            self.add_client(&client[..client.len().min(MAX_SECTION_LEN)]);
+            self.add_client(client);
         }
         if let Some(us) = record.latency_us {
             self.latency.add(us);
@@ -133,12 +140,14 @@ impl Tally {
     /// site) would otherwise pay a table lookup and an eviction a line,
     /// half the time the rest of a line takes, for a list of five. Counts
     /// are then estimates.
+    /// An address is cut to [`MAX_SECTION_LEN`] bytes where it is counted,
+    /// not before the pick: most sampled hits are not.
     #[inline(always)]
     fn add_client(&mut self, client: &[u8]) {
         if !self.clients_sampled {
             self.add_client_exactly(client);
         } else if self.client_sample.pick() {
-            self.clients.add_sample(client, CLIENT_SAMPLE);
+            self.clients.add_sample(cut(client), CLIENT_SAMPLE);
         }
     }
 
@@ -146,6 +155,7 @@ impl Tally {
     /// line, as it is the rarer case in a busy log and the larger code.
     #[inline(never)]
     fn add_client_exactly(&mut self, client: &[u8]) {
+        let client = cut(client);
         if !self.clients.add_if_room(client) {
             self.clients_sampled = true;
             if self.client_sample.pick() {
