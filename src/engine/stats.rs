@@ -1,8 +1,6 @@
 //! What reports count: a tally per report interval, and the reports and
 //! summary handed to the writers.
 
-use std::collections::VecDeque;
-
 use super::alert::{AlertRecord, Alerts, InForce};
 use super::histogram::{Histogram, Latency};
 use super::parse::{LogFormat, Record};
@@ -379,7 +377,10 @@ pub struct Tallies {
     interval: i64,
     /// Report number (`start / interval`) of `ring[0]`.
     current: i64,
-    ring: VecDeque<Tally>,
+    /// Oldest first. A vector, not a deque: finding a tally, every hit, is
+    /// then an index, and taking the oldest away, once a report, moves the
+    /// few after it.
+    ring: Vec<Tally>,
     spare: Vec<Tally>,
     /// Sections each tally counts exactly: its share of [`SECTION_BUDGET`].
     tracked: usize,
@@ -399,7 +400,7 @@ impl Tallies {
         let tracked = (SECTION_BUDGET / Tallies::most(interval, open)).min(TRACKED);
         let interval = i64::from(interval);
         let current = first_second.div_euclid(interval);
-        Tallies { interval, current, ring: VecDeque::new(), spare: Vec::new(), tracked }
+        Tallies { interval, current, ring: Vec::new(), spare: Vec::new(), tracked }
     }
 
     /// How many tallies exist at once, at most: one for each report the
@@ -462,7 +463,7 @@ impl Tallies {
         };
         while self.ring.len() <= k {
             let fresh = self.fresh();
-            self.ring.push_back(fresh);
+            self.ring.push(fresh);
         }
         k
     }
@@ -483,13 +484,10 @@ impl Tallies {
     pub fn finish_current<T>(&mut self, f: impl FnOnce(&Tally) -> T) -> T {
         // A report nothing reached has no tally: lend it a spare one, which
         // comes back below, so that quiet intervals allocate nothing.
-        let tally = match self.ring.pop_front() {
-            Some(tally) => tally,
-            None => self.fresh(),
-        };
+        let tally = if self.ring.is_empty() { self.fresh() } else { self.ring.remove(0) };
         self.current += 1;
         let out = f(&tally);
-        self.recycle(tally);
+        recycle(&mut self.spare, tally);
         out
     }
 
@@ -509,19 +507,19 @@ impl Tallies {
         if self.ring.iter().take(before).any(|t| !t.is_empty()) {
             return false;
         }
-        for _ in 0..before.min(self.ring.len()) {
-            if let Some(tally) = self.ring.pop_front() {
-                self.recycle(tally);
-            }
+        let gone = before.min(self.ring.len());
+        for tally in self.ring.drain(..gone) {
+            recycle(&mut self.spare, tally);
         }
         self.current = self.current.max(number);
         true
     }
+}
 
-    fn recycle(&mut self, mut tally: Tally) {
-        tally.clear();
-        self.spare.push(tally);
-    }
+/// Empties a tally and keeps it among the `spare` ones.
+fn recycle(spare: &mut Vec<Tally>, mut tally: Tally) {
+    tally.clear();
+    spare.push(tally);
 }
 
 #[cfg(test)]
