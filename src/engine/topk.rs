@@ -189,7 +189,11 @@ impl TopCounts {
     fn insert(&mut self, section: &[u8], hash: u64, n: u64, slot: usize) {
         if self.entries.len() < self.capacity {
             self.slots[slot] = slot_of(hash, self.entries.len());
-            self.entries.push(Entry::new(section, hash, n));
+            // Its key written in place, not built aside and copied.
+            self.entries.push(Entry { hits: n, hash, len: section.len() as u8, key: [0; MAX_SECTION_LEN] });
+            if let Some(entry) = self.entries.last_mut() {
+                entry.key[..section.len()].copy_from_slice(section);
+            }
         } else {
             self.replace_least(section, hash, n);
         }
@@ -306,14 +310,6 @@ impl TopCounts {
         }
         self.least.clear();
         self.evicted = false;
-    }
-}
-
-impl Entry {
-    fn new(section: &[u8], hash: u64, hits: u64) -> Entry {
-        let mut key = [0; MAX_SECTION_LEN];
-        key[..section.len()].copy_from_slice(section);
-        Entry { hits, hash, len: section.len() as u8, key }
     }
 }
 
