@@ -247,7 +247,7 @@ fn job(event: &Event, alert: &AlertEvent) -> Job {
             ("LOGMON_VALUE", value),
             ("LOGMON_RATE", json::rate(alert).to_string()),
             ("LOGMON_HITS", alert.hits.to_string()),
-            ("LOGMON_THRESHOLD", rule.value.to_string()),
+            ("LOGMON_THRESHOLD", rule.value().to_string()),
             ("LOGMON_WINDOW", alert.window.to_string()),
             ("LOGMON_TIME", Rfc3339(alert.at).to_string()),
             ("LOGMON_TRIGGERED", Rfc3339(alert.triggered).to_string()),

@@ -13,7 +13,7 @@ use std::collections::{BinaryHeap, VecDeque};
 use std::fmt;
 
 use super::parse::Record;
-use super::rule::{Decimal, Metric, Op, Rule, Test, Verdict, fixed};
+use super::rule::{Decimal, Op, Rule, Test, Verdict, fixed};
 use super::timestamp::Epoch;
 use super::timings::Timings;
 
@@ -335,8 +335,7 @@ impl Alerts {
     /// counts.
     fn measured(&self, i: usize, state: AlertState) -> Option<u64> {
         let r = &self.rules[i];
-        let Metric::Latency(percent) = r.rule.metric else { return None };
-        let known = r.rule.quantile_range(state == AlertState::Triggered);
+        let (percent, known) = r.rule.quantile_range(state == AlertState::Triggered)?;
         let (_, timings) = &self.timings[r.timed_by?];
         debug_assert!(timings.count() >= r.counts.sum[0], "the decision's hits, and its oldest slice's");
         timings.quantile(percent, known)
@@ -566,7 +565,7 @@ impl Alerts {
 mod tests {
     use super::*;
     use crate::engine::histogram::rank;
-    use crate::engine::rule::Value;
+    use crate::engine::rule::{Measure, Value};
 
     impl Alerts {
         /// The default rule's transition at the close of `t`, if any.
@@ -982,8 +981,8 @@ mod tests {
                 let (counted, matched) = (window.len() as u64, window.iter().filter(|h| h.1).count() as u64);
                 let mut times: Vec<u64> = window.iter().filter_map(|h| h.2).collect();
                 times.sort_unstable();
-                let exact = match rule.metric {
-                    Metric::Latency(percent) if counted > 0 => Some(times[rank(percent, counted) as usize - 1]),
+                let exact = match rule.measure {
+                    Measure::Latency(percent, _) if counted > 0 => Some(times[rank(percent, counted) as usize - 1]),
                     _ => None,
                 };
                 // A `<` rule waits for a whole window after second 0.
@@ -1064,7 +1063,7 @@ mod tests {
             // A latency alert's value: within 1/128 of the window's exact
             // quantile, and on the side of the limit the alert says.
             for ((event, (value, rule)), (_, exact)) in got.iter().zip(&want) {
-                let (Some(value), Some(exact), Value::Micros(limit)) = (*value, *exact, rule.value) else {
+                let (Some(value), Some(exact), Value::Micros(limit)) = (*value, *exact, rule.value()) else {
                     assert!(value.is_none() && exact.is_none(), "seed {seed}: {event:?}");
                     continue;
                 };

@@ -29,16 +29,34 @@ pub const DEFAULT_MIN: u64 = 20;
 /// The longest `over` and `for` a rule may give: a day, as `--window`.
 pub const MAX_DURATION: u32 = 86_400;
 
+/// The metric a rule names, before its value says how it is compared.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Metric {
-    /// Hits per second.
+enum Metric {
     Rate,
-    /// Hits of one status class: 2 for 2xx up to 5 for 5xx.
+    /// A status class: 2 for 2xx up to 5 for 5xx.
     Class(u8),
-    /// Server errors: the 5xx share of the hits.
     Errors,
-    /// Response time at this percentile, nearest rank (100 is `max`).
+    /// A percentile (100 is `max`).
     Latency(u8),
+}
+
+/// What a rule measures with the limit it compares it with: each metric
+/// with the one kind of value the grammar gives it, so that no code has to
+/// handle a combination that cannot be written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Measure {
+    /// Hits per second (`rate > 10`).
+    Rate(Threshold),
+    /// Hits of a status class (2 for 2xx) per second (`5xx > 2/s`).
+    ClassRate(u8, Threshold),
+    /// Hits of a status class as a share of the hits, in millionths of a
+    /// percent (`4xx > 20%`).
+    ClassShare(u8, u64),
+    /// Server errors, the 5xx share, in millionths of a percent.
+    Errors(u64),
+    /// The response time at a percentile, nearest rank (100 is `max`),
+    /// against a limit in microseconds (`p99 > 500ms`).
+    Latency(u8, u64),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,7 +65,8 @@ pub enum Op {
     Below,
 }
 
-/// A rule's threshold, in the unit its metric is compared in.
+/// A rule's limit, in the unit its metric is compared in: what
+/// [`Rule::value`] shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Value {
     /// Hits per second.
@@ -61,9 +80,8 @@ pub enum Value {
 /// One alert rule, as given and with its defaults filled in.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rule {
-    pub metric: Metric,
+    pub measure: Measure,
     pub op: Op,
-    pub value: Value,
     /// Window, seconds.
     pub over: u32,
     /// How long the condition must hold before the alert triggers, seconds.
@@ -94,8 +112,6 @@ enum Matches {
     Slower(u64),
     /// Hits with a response time count; those faster than this match.
     Faster(u64),
-    /// Nothing counts: a latency rule without a time (the grammar makes none).
-    Nothing,
 }
 
 impl Test {
@@ -112,7 +128,7 @@ impl Test {
             (Matches::Class(c), _) => (true, record.status / 100 == c),
             (Matches::Slower(limit), Some(us)) => (true, us > limit),
             (Matches::Faster(limit), Some(us)) => (true, us < limit),
-            (Matches::Slower(_) | Matches::Faster(_), None) | (Matches::Nothing, _) => (false, false),
+            (Matches::Slower(_) | Matches::Faster(_), None) => (false, false),
         }
     }
 }
@@ -154,9 +170,8 @@ impl Rule {
     /// The default rule: `rate > THRESHOLD over WINDOW`.
     pub fn rate_above(threshold: Threshold, window: u32) -> Rule {
         Rule {
-            metric: Metric::Rate,
+            measure: Measure::Rate(threshold),
             op: Op::Above,
-            value: Value::Rate(threshold),
             over: window,
             hold: 0,
             min: DEFAULT_MIN,
@@ -189,8 +204,8 @@ impl Rule {
             _ => return Err(RuleError { at, len: word.len(), message: format!("'{word}': expected '>' or '<'") }),
         };
         let (at, word) = words.next().copied().ok_or_else(|| missing("a value"))?;
-        let value = parse_value(metric, word).map_err(|message| RuleError { at, len: word.len(), message })?;
-        let mut rule = Rule { metric, op, value, over: window, hold: 0, min: DEFAULT_MIN, section: None };
+        let measure = parse_value(metric, word).map_err(|message| RuleError { at, len: word.len(), message })?;
+        let mut rule = Rule { measure, op, over: window, hold: 0, min: DEFAULT_MIN, section: None };
 
         let mut seen: Vec<&str> = Vec::new();
         while let Some(&(at, keyword)) = words.next() {
@@ -239,25 +254,33 @@ impl Rule {
         Ok(rule)
     }
 
-    /// Whether the rule's state waits for `min` counted hits.
+    /// Whether the rule's state waits for `min` counted hits: shares and
+    /// quantiles, which a thin window says little about.
     pub fn uses_min(&self) -> bool {
-        matches!(self.metric, Metric::Errors | Metric::Latency(_)) || matches!(self.value, Value::Share(_))
+        matches!(self.measure, Measure::ClassShare(..) | Measure::Errors(_) | Measure::Latency(..))
     }
 
     pub fn is_latency(&self) -> bool {
-        matches!(self.metric, Metric::Latency(_))
+        matches!(self.measure, Measure::Latency(..))
+    }
+
+    /// The limit, in the unit of its metric.
+    pub fn value(&self) -> Value {
+        match self.measure {
+            Measure::Rate(t) | Measure::ClassRate(_, t) => Value::Rate(t),
+            Measure::ClassShare(_, p) | Measure::Errors(p) => Value::Share(p),
+            Measure::Latency(_, us) => Value::Micros(us),
+        }
     }
 
     /// What the rule counts and matches of a hit, for [`Test::tally`].
     pub fn test(&self) -> Test {
-        let hit = match (self.metric, self.value, self.op) {
-            (Metric::Rate, _, _) => Matches::Every,
-            (Metric::Class(c), _, _) => Matches::Class(u16::from(c)),
-            (Metric::Errors, _, _) => Matches::Class(5),
-            (Metric::Latency(_), Value::Micros(limit), Op::Above) => Matches::Slower(limit),
-            (Metric::Latency(_), Value::Micros(limit), Op::Below) => Matches::Faster(limit),
-            // The grammar gives latency rules a time; nothing else counts.
-            (Metric::Latency(_), _, _) => Matches::Nothing,
+        let hit = match (self.measure, self.op) {
+            (Measure::Rate(_), _) => Matches::Every,
+            (Measure::ClassRate(c, _) | Measure::ClassShare(c, _), _) => Matches::Class(u16::from(c)),
+            (Measure::Errors(_), _) => Matches::Class(5),
+            (Measure::Latency(_, limit), Op::Above) => Matches::Slower(limit),
+            (Measure::Latency(_, limit), Op::Below) => Matches::Faster(limit),
         };
         Test { section: self.section.as_deref().map(Box::from), hit }
     }
@@ -269,47 +292,47 @@ impl Rule {
         if self.uses_min() && (counted < self.min || counted == 0) {
             return Verdict::Unknown;
         }
-        let holds = match (self.metric, self.value) {
-            (Metric::Latency(percent), _) => {
+        let holds = match self.measure {
+            Measure::Latency(percent, _) => {
                 let rank = rank(percent, counted);
                 // Above: fewer than `rank` hits are at or below the limit.
                 // Below: at least `rank` hits are under it.
                 if above { counted - matched < rank } else { matched >= rank }
             }
-            (_, Value::Rate(t)) => {
+            Measure::Rate(t) | Measure::ClassRate(_, t) => {
                 let average = t.compare(matched, self.over);
                 if above { average == Ordering::Greater } else { average == Ordering::Less }
             }
-            (_, Value::Share(p)) => {
+            Measure::ClassShare(_, p) | Measure::Errors(p) => {
                 // matched / counted against p / 100_000_000.
                 let (lhs, rhs) = (u128::from(matched) * 100_000_000, u128::from(p) * u128::from(counted));
                 if above { lhs > rhs } else { lhs < rhs }
             }
-            (_, Value::Micros(_)) => false,
         };
         if holds { Verdict::True } else { Verdict::False }
     }
 
-    /// Where a verdict of `holds` puts a latency rule's quantile, in
-    /// microseconds, both ends included: above the limit when `p99 > 500ms`
-    /// holds, at most the limit when it does not.
-    pub fn quantile_range(&self, holds: bool) -> (u64, u64) {
-        let Value::Micros(limit) = self.value else { return (0, u64::MAX) };
-        match (self.op, holds) {
+    /// For a latency rule, its percentile and where a verdict of `holds`
+    /// puts its quantile, in microseconds, both ends included: above the
+    /// limit when `p99 > 500ms` holds, at most the limit when it does not.
+    pub fn quantile_range(&self, holds: bool) -> Option<(u8, (u64, u64))> {
+        let Measure::Latency(percent, limit) = self.measure else { return None };
+        let range = match (self.op, holds) {
             (Op::Above, true) => (limit.saturating_add(1), u64::MAX),
             (Op::Above, false) => (0, limit),
             (Op::Below, true) => (0, limit.saturating_sub(1)),
             (Op::Below, false) => (limit, u64::MAX),
-        }
+        };
+        Some((percent, range))
     }
 
     pub fn metric_name(&self) -> String {
-        match self.metric {
-            Metric::Rate => "rate".into(),
-            Metric::Class(c) => format!("{c}xx"),
-            Metric::Errors => "errors".into(),
-            Metric::Latency(100) => "max".into(),
-            Metric::Latency(p) => format!("p{p}"),
+        match self.measure {
+            Measure::Rate(_) => "rate".into(),
+            Measure::ClassRate(c, _) | Measure::ClassShare(c, _) => format!("{c}xx"),
+            Measure::Errors(_) => "errors".into(),
+            Measure::Latency(100, _) => "max".into(),
+            Measure::Latency(p, _) => format!("p{p}"),
         }
     }
 
@@ -325,8 +348,8 @@ impl fmt::Display for Rule {
     /// The normalised rule: single spaces, the window always said, `for`,
     /// `min` and `in` when they matter, durations as `90s`, `2m`, `1h`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} {}", self.metric_name(), self.op_symbol(), self.value)?;
-        if matches!(self.value, Value::Rate(_)) && self.metric != Metric::Rate {
+        write!(f, "{} {} {}", self.metric_name(), self.op_symbol(), self.value())?;
+        if matches!(self.measure, Measure::ClassRate(..)) {
             // A class given as a rate says so, or it would read as an error.
             f.write_str("/s")?;
         }
@@ -425,10 +448,17 @@ fn parse_metric(word: &str) -> Option<Metric> {
 
 /// The value a metric is compared with: a rate (`10`, `2/s`), a share
 /// (`5%`) or a response time (`500ms`, `2s`, `800us`).
-fn parse_value(metric: Metric, word: &str) -> Result<Value, String> {
-    let number = |digits: &str, places: u32| fixed(digits, places);
+fn parse_value(metric: Metric, word: &str) -> Result<Measure, String> {
+    let share = |digits: &str| {
+        fixed(digits, 6)
+            .filter(|p| *p <= 100_000_000)
+            .ok_or_else(|| format!("'{word}': expected a share from 0% to 100%, e.g. 5% or 0.5%"))
+    };
+    let rate = |digits: &str| {
+        Threshold::parse(digits).ok_or_else(|| format!("'{word}': expected requests per second, e.g. 10 or 0.5"))
+    };
     match metric {
-        Metric::Latency(_) => {
+        Metric::Latency(percent) => {
             let (digits, scale) = if let Some(d) = word.strip_suffix("ms") {
                 (d, 3)
             } else if let Some(d) = word.strip_suffix("us") {
@@ -439,34 +469,27 @@ fn parse_value(metric: Metric, word: &str) -> Result<Value, String> {
                 return Err(format!("'{word}': a response time needs a unit: ms, s or us, e.g. 500ms"));
             };
             // In microseconds: `scale` places for the unit's own fraction.
-            number(digits, scale).map(Value::Micros).ok_or_else(|| {
+            fixed(digits, scale).map(|us| Measure::Latency(percent, us)).ok_or_else(|| {
                 format!("'{word}': expected a response time, e.g. 500ms, 1.5s or 800us (to the microsecond)")
             })
         }
-        _ => {
+        Metric::Rate if word.ends_with('%') => Err(format!("'{word}': rate is in requests per second, e.g. 10 or 0.5")),
+        Metric::Rate => rate(word.strip_suffix("/s").unwrap_or(word)).map(Measure::Rate),
+        Metric::Errors => match word.strip_suffix('%') {
+            Some(digits) => share(digits).map(Measure::Errors),
+            None if word.ends_with("/s") => {
+                Err(format!("'{word}': errors is a share of the hits, e.g. 5%; use 5xx for a rate"))
+            }
+            None => Err(format!("'{word}': errors is a share of the hits, e.g. 5%")),
+        },
+        Metric::Class(c) => {
             if let Some(digits) = word.strip_suffix('%') {
-                if metric == Metric::Rate {
-                    return Err(format!("'{word}': rate is in requests per second, e.g. 10 or 0.5"));
-                }
-                return number(digits, 6)
-                    .filter(|p| *p <= 100_000_000)
-                    .map(Value::Share)
-                    .ok_or_else(|| format!("'{word}': expected a share from 0% to 100%, e.g. 5% or 0.5%"));
+                share(digits).map(|p| Measure::ClassShare(c, p))
+            } else if let Some(digits) = word.strip_suffix("/s") {
+                rate(digits).map(|t| Measure::ClassRate(c, t))
+            } else {
+                Err(format!("'{word}': say a rate (2/s) or a share (5%)"))
             }
-            let digits = match word.strip_suffix("/s") {
-                Some(digits) => digits,
-                None if metric == Metric::Rate => word,
-                None if metric == Metric::Errors => {
-                    return Err(format!("'{word}': errors is a share of the hits, e.g. 5%"));
-                }
-                None => return Err(format!("'{word}': say a rate (2/s) or a share (5%)")),
-            };
-            if metric == Metric::Errors {
-                return Err(format!("'{word}': errors is a share of the hits, e.g. 5%; use 5xx for a rate"));
-            }
-            Threshold::parse(digits)
-                .map(Value::Rate)
-                .ok_or_else(|| format!("'{word}': expected requests per second, e.g. 10 or 0.5"))
         }
     }
 }
@@ -539,11 +562,11 @@ mod tests {
 
     #[test]
     fn values_are_exact() {
-        assert_eq!(rule("errors > 5%").value, Value::Share(5_000_000));
-        assert_eq!(rule("5xx > 0.000001%").value, Value::Share(1));
-        assert_eq!(rule("p99 > 1.5s").value, Value::Micros(1_500_000));
-        assert_eq!(rule("p99 > 0.5ms").value, Value::Micros(500));
-        assert_eq!(rule("5xx > 2/s").value, Value::Rate(Threshold::per_second(2)));
+        assert_eq!(rule("errors > 5%").value(), Value::Share(5_000_000));
+        assert_eq!(rule("5xx > 0.000001%").measure, Measure::ClassShare(5, 1));
+        assert_eq!(rule("p99 > 1.5s").measure, Measure::Latency(99, 1_500_000));
+        assert_eq!(rule("p99 > 0.5ms").value(), Value::Micros(500));
+        assert_eq!(rule("5xx > 2/s").measure, Measure::ClassRate(5, Threshold::per_second(2)));
         assert_eq!((rule("rate < 1 in /api").section.as_deref()), Some(&b"/api"[..]));
     }
 

@@ -9,7 +9,7 @@ use crate::engine::Event;
 use crate::engine::alert::{AlertEvent, AlertRecord, AlertState, InForce};
 use crate::engine::histogram::Latency;
 use crate::engine::parse::LogFormat;
-use crate::engine::rule::{Metric, Rule, Value};
+use crate::engine::rule::{Rule, Value};
 use crate::engine::stats::{CodeHits, Report, StatusClasses, Summary};
 use crate::engine::timestamp::Epoch;
 use crate::engine::topk::KeyHits;
@@ -126,7 +126,7 @@ fn alert(out: &mut Vec<u8>, a: &AlertEvent) -> io::Result<()> {
         a.hits,
     )?;
     let (rule, matched) = rule_of(a);
-    match rule.value {
+    match rule.value() {
         Value::Rate(t) => write!(out, "{t}")?,
         Value::Share(millionths) => write!(out, "{}", millionths as f64 / 1e6)?,
         Value::Micros(us) => write!(out, "{}", us as f64 / 1e6)?,
@@ -161,10 +161,10 @@ pub fn rule_of(a: &AlertEvent) -> (Cow<'_, Rule>, u64) {
 /// held no time, which no transition allows).
 pub fn measured(a: &AlertEvent) -> Option<f64> {
     let (rule, matched) = rule_of(a);
-    match (rule.metric, rule.value) {
-        (Metric::Latency(_), _) => a.rule.as_ref()?.value.map(|us| us as f64 / 1e6),
-        (_, Value::Rate(_)) => Some(matched as f64 / f64::from(a.window.max(1))),
-        _ => Some(100.0 * matched as f64 / a.hits.max(1) as f64),
+    match rule.value() {
+        Value::Micros(_) => a.rule.as_ref()?.value.map(|us| us as f64 / 1e6),
+        Value::Rate(_) => Some(matched as f64 / f64::from(a.window.max(1))),
+        Value::Share(_) => Some(100.0 * matched as f64 / a.hits.max(1) as f64),
     }
 }
 

@@ -9,7 +9,7 @@ use super::{Count, Duration, Stamp, TimeOfDay};
 use crate::engine::Event;
 use crate::engine::alert::{AlertEvent, AlertRecord, AlertState, Fired, InForce};
 use crate::engine::histogram::Latency;
-use crate::engine::rule::{Metric, Op, Span, Value};
+use crate::engine::rule::{Measure, Op, Span, Value};
 use crate::engine::stats::{CodeHits, Report, StatusClasses, Summary};
 use crate::engine::timestamp::Epoch;
 use crate::engine::topk::KeyHits;
@@ -376,14 +376,13 @@ struct Measured<'a>(&'a AlertEvent, &'a Fired);
 impl std::fmt::Display for Measured<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let (a, Fired { rule, matched, value }) = (self.0, self.1);
-        // The value says the metric: only latency rules have a time.
-        match rule.value {
+        match rule.value() {
             Value::Micros(limit) => {
                 if let Some(us) = value {
                     write!(f, "{} (", Time::beside(*us, limit))?;
                 }
                 let side = if rule.op == Op::Above { "above" } else { "under" };
-                write!(f, "{matched} of {} timed hits {side} {}", a.hits, rule.value)?;
+                write!(f, "{matched} of {} timed hits {side} {}", a.hits, rule.value())?;
                 if value.is_some() {
                     f.write_str(")")?;
                 }
@@ -391,7 +390,7 @@ impl std::fmt::Display for Measured<'_> {
             }
             Value::Rate(t) => {
                 let rate = Fixed::beside(*matched, u64::from(a.window), CENTIS, t.micros());
-                if rule.metric == Metric::Rate {
+                if matches!(rule.measure, Measure::Rate(_)) {
                     write!(f, "{rate} req/s ({matched} hits)")
                 } else {
                     write!(f, "{rate} req/s ({matched} of {} hits)", a.hits)
