@@ -268,3 +268,16 @@ fn report_and_summary_lines_fit_80_columns() {
         "[2019-02-07 21:25:20+00:00]             #10 21:24:05-21:25:14 (1m09s)\n",
     ));
 }
+
+#[test]
+fn a_past_alert_of_an_earlier_day_says_its_date() {
+    let log = crate::util::data("apache_combined_10k.log");
+    let run = logmon().args(["--max-delay", "60", "-t", "0.3", "-w", "60"]).arg(log).run();
+    run.expect_success();
+    run.expect_stdout_contains(concat!(
+        "[2015-05-18 00:05:00+00:00]   history   (13 earlier)\n",
+        "[2015-05-18 00:05:00+00:00]             #14 2015-05-17 23:05:09-23:06:47 (1m38s)\n",
+    ));
+    // On the day of the report, times of day alone.
+    run.expect_stdout_contains("[2015-05-18 01:05:00+00:00]             #15 00:05:13-00:06:50 (1m37s)\n");
+}

@@ -200,7 +200,7 @@ fn alerts(w: &mut impl Write, r: &Report, at: &str) -> io::Result<()> {
         listed(w, at, "alert     ", said.into_iter(), " ", Overflow::Wrap)?;
     }
     let active = |id: u64| r.active.iter().any(|a| a.alert.id == id);
-    let past: Vec<String> = r.history.iter().filter(|a| !active(a.id)).map(|a| History(a).to_string()).collect();
+    let past: Vec<String> = r.history.iter().filter(|a| !active(a.id)).map(|a| History(a, r.end).to_string()).collect();
     // The newest `k` of them, after how many earlier ones are not shown.
     let said = |k: usize| {
         let earlier = r.alerts.saturating_sub(k as u64 + r.active.len() as u64);
@@ -287,16 +287,22 @@ impl std::fmt::Display for Time {
     }
 }
 
-struct History<'a>(&'a AlertRecord);
+/// A past alert in a report ending at the given second: its times of day,
+/// with the date when it triggered on an earlier day than the report's,
+/// as [`Clock`] says them.
+struct History<'a>(&'a AlertRecord, Epoch);
 
 impl std::fmt::Display for History<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let a = self.0;
+        let History(a, now) = *self;
+        let triggered = Clock(a.triggered, now);
         match a.recovered {
+            // The end is on the day the start names, or says its own.
             Some(end) => {
-                write!(f, "#{} {}-{} ({})", a.id, TimeOfDay(a.triggered), TimeOfDay(end), Duration(end - a.triggered))
+                let end = Clock(end, a.triggered + 1);
+                write!(f, "#{} {triggered}-{end} ({})", a.id, Duration(end.0 - a.triggered))
             }
-            None => write!(f, "#{} {}- (active)", a.id, TimeOfDay(a.triggered)),
+            None => write!(f, "#{} {triggered}- (active)", a.id),
         }
     }
 }
