@@ -72,7 +72,7 @@ pub struct Schedule {
     newest: Epoch,
     /// Consecutive report intervals without a line, reported as one report
     /// when something else happens (or, live, when the clock step ends).
-    quiet: Option<(Epoch, Epoch)>,
+    quiet: Option<Box<Report>>,
     /// The open second of the last hit counted on time, until a second
     /// closes: the next hit of the same second, the usual case, is counted
     /// with a compare.
@@ -332,21 +332,26 @@ impl Schedule {
         }
     }
 
+    /// Adds `[start, end)` to the quiet stretch, or starts one. The stretch's
+    /// report is made when it starts, so that it shows the alerts as they
+    /// stood then: any change to them flushes it (see
+    /// [`close_next`](Self::close_next)), and by the time it is written they
+    /// may hold one from after its end.
     fn note_quiet(&mut self, start: Epoch, end: Epoch, out: &mut Outbox) {
-        self.quiet = match self.quiet {
-            Some((from, to)) if to == start => Some((from, end)),
-            _ => {
-                self.flush_quiet(out);
-                Some((start, end))
-            }
-        };
+        if let Some(report) = &mut self.quiet
+            && report.end == start
+        {
+            return report.extend_to(end, self.interval);
+        }
+        self.flush_quiet(out);
+        let (interval, top, alerts) = (self.interval, self.top, &out.alerts);
+        let report = self.tallies.lend_empty(|tally| tally.report(start, end, interval, top, alerts));
+        self.quiet = Some(Box::new(report));
     }
 
     fn flush_quiet(&mut self, out: &mut Outbox) {
-        if let Some((start, end)) = self.quiet.take() {
-            let (interval, top, alerts) = (self.interval, self.top, &out.alerts);
-            let report = self.tallies.lend_empty(|tally| tally.report(start, end, interval, top, alerts));
-            out.events.push_back(Event::Report(report));
+        if let Some(report) = self.quiet.take() {
+            out.events.push_back(Event::Report(*report));
         }
     }
 }

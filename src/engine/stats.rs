@@ -228,7 +228,7 @@ impl Tally {
         Report {
             start,
             end,
-            partial: end.rem_euclid(i64::from(interval)) != 0,
+            partial: off_grid(end, interval),
             requested: false,
             hits: self.hits,
             late: self.late,
@@ -300,6 +300,20 @@ pub struct Report {
     pub history: Vec<AlertRecord>,
     /// Alerts triggered since the start.
     pub alerts: u64,
+}
+
+impl Report {
+    /// A report of a quiet stretch takes in the next quiet interval, up to
+    /// `end`.
+    pub fn extend_to(&mut self, end: Epoch, interval: u32) {
+        self.end = end;
+        self.partial = off_grid(end, interval);
+    }
+}
+
+/// Whether a report ending at `end` ends off the grid of `interval`.
+fn off_grid(end: Epoch, interval: u32) -> bool {
+    end.rem_euclid(i64::from(interval)) != 0
 }
 
 impl Report {

@@ -515,6 +515,26 @@ fn a_below_rule_never_fires_at_start_up_and_fires_on_silence() {
 }
 
 #[test]
+fn a_quiet_report_shows_the_alerts_as_they_stood_at_its_end() {
+    let mut e = ruled(Clock::Log, &["rate < 1 over 20"]);
+    // 2 hits a second until second 10, then nothing until second 100: the
+    // report [10, 20) is quiet, and the window 1..=20 fires the rule at 20,
+    // after that report's end.
+    feed(&mut e, 0, 10, 2);
+    feed(&mut e, 100, 101, 1);
+    e.finish(None);
+    let evs = events(&mut e);
+    assert_eq!(rule_alerts(&evs)[0], (AlertState::Triggered, 1, 20, "rate < 1 over 20s".into()));
+    let quiet = reports(&evs).into_iter().find(|r| r.start == T0 + 10).expect("a quiet report from second 10");
+    assert_eq!(quiet.end, T0 + 20, "closed by the alert that follows it");
+    assert!(quiet.active.is_empty() && quiet.alert.is_none(), "no alert of second 20 in it: {quiet:?}");
+    assert!(
+        reports(&evs).iter().all(|r| r.active.iter().all(|a| a.alert.triggered < r.end)),
+        "no report shows an alert from after its end"
+    );
+}
+
+#[test]
 fn a_below_rule_waits_a_whole_window_after_the_first_line() {
     let mut e = ruled(Clock::Log, &["rate < 5 over 10"]);
     // One hit a second from the start: below 5/s all along, but the first
