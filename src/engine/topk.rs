@@ -62,8 +62,18 @@ pub struct TopCounts {
     /// of two makes the slot of a hash a mask.
     slots: Box<[u32]>,
     mask: usize,
-    /// At most `capacity` entries.
-    entries: Vec<Entry>,
+    /// The entries, a column per field, as many as `hits` holds, at most
+    /// `capacity`. Columns, not a row per entry: the scans a report and the
+    /// run's totals make (the least count, the leaders) read only `hits`,
+    /// 8 bytes an entry rather than a row of 152, so a full table's counts
+    /// stay in the first-level cache.
+    hits: Vec<u64>,
+    hashes: Vec<u64>,
+    lens: Vec<u8>,
+    /// May hold more keys than entries: a key is kept when the table is
+    /// cleared, so that a new entry writes only its own bytes over it, not
+    /// a whole zeroed key first.
+    keys: Vec<Key>,
     capacity: usize,
     evicted: bool,
     /// Entries that had the least count, `least_hits`, when last looked
@@ -74,19 +84,11 @@ pub struct TopCounts {
     least_hits: u64,
 }
 
-#[derive(Debug)]
-struct Entry {
-    hits: u64,
-    hash: u64,
-    len: u8,
-    key: [u8; MAX_SECTION_LEN],
-}
-
-impl Entry {
-    fn key(&self) -> &[u8] {
-        &self.key[..usize::from(self.len)]
-    }
-}
+/// A key's bytes, aligned to a cache line: a key of up to 64 bytes (any
+/// client address, most sections) is read and written in one line.
+#[derive(Clone, Debug)]
+#[repr(align(64))]
+struct Key([u8; MAX_SECTION_LEN]);
 
 impl Default for TopCounts {
     fn default() -> Self {
@@ -103,12 +105,21 @@ impl TopCounts {
         TopCounts {
             slots: vec![EMPTY; slots].into_boxed_slice(),
             mask: slots - 1,
-            entries: Vec::new(),
+            hits: Vec::with_capacity(capacity),
+            hashes: Vec::with_capacity(capacity),
+            lens: Vec::with_capacity(capacity),
+            keys: Vec::with_capacity(capacity),
             capacity,
             evicted: false,
             least: Vec::new(),
             least_hits: 0,
         }
+    }
+
+    /// The key of entry `index`.
+    #[inline(always)]
+    fn key(&self, index: usize) -> &[u8] {
+        &self.keys[index].0[..usize::from(self.lens[index])]
     }
 
     /// Counts one hit. `section` is at most [`MAX_SECTION_LEN`] bytes long.
@@ -131,8 +142,8 @@ impl TopCounts {
     pub fn add_if_room(&mut self, key: &[u8]) -> bool {
         let hash = hash(key);
         match self.find(key, hash) {
-            Ok(index) => self.entries[index].hits += 1,
-            Err(slot) if self.entries.len() < self.capacity => self.insert(key, hash, 1, slot),
+            Ok(index) => self.hits[index] += 1,
+            Err(slot) if self.hits.len() < self.capacity => self.insert(key, hash, 1, slot),
             Err(_) => {
                 self.evicted = true;
                 return false;
@@ -153,7 +164,7 @@ impl TopCounts {
     #[inline(always)]
     fn add_hashed(&mut self, section: &[u8], hash: u64, n: u64) {
         match self.find(section, hash) {
-            Ok(index) => self.entries[index].hits += n,
+            Ok(index) => self.hits[index] += n,
             Err(slot) => self.insert(section, hash, n, slot),
         }
     }
@@ -174,9 +185,9 @@ impl TopCounts {
                 return Err(slot);
             }
             if s & !INDEX == tag {
-                let entry = &self.entries[index_of(s)];
-                if entry.hash == hash && same_key(entry.key(), key) {
-                    return Ok(index_of(s));
+                let index = index_of(s);
+                if self.hashes[index] == hash && same_key(self.key(index), key) {
+                    return Ok(index);
                 }
             }
             slot = (slot + 1) & mask;
@@ -187,13 +198,16 @@ impl TopCounts {
     /// entry, or Space-Saving's replacement once the table is full.
     #[inline(never)]
     fn insert(&mut self, section: &[u8], hash: u64, n: u64, slot: usize) {
-        if self.entries.len() < self.capacity {
-            self.slots[slot] = slot_of(hash, self.entries.len());
-            // Its key written in place, not built aside and copied.
-            self.entries.push(Entry { hits: n, hash, len: section.len() as u8, key: [0; MAX_SECTION_LEN] });
-            if let Some(entry) = self.entries.last_mut() {
-                entry.key[..section.len()].copy_from_slice(section);
+        let index = self.hits.len();
+        if index < self.capacity {
+            self.slots[slot] = slot_of(hash, index);
+            self.hits.push(n);
+            self.hashes.push(hash);
+            self.lens.push(section.len() as u8);
+            if index == self.keys.len() {
+                self.keys.push(Key([0; MAX_SECTION_LEN]));
             }
+            self.keys[index].0[..section.len()].copy_from_slice(section);
         } else {
             self.replace_least(section, hash, n);
         }
@@ -203,18 +217,17 @@ impl TopCounts {
     fn replace_least(&mut self, section: &[u8], hash: u64, n: u64) {
         let least = loop {
             match self.least.pop() {
-                Some(i) if self.entries[usize::from(i)].hits == self.least_hits => break usize::from(i),
+                Some(i) if self.hits[usize::from(i)] == self.least_hits => break usize::from(i),
                 Some(_) => {}
                 None => self.find_least(),
             }
         };
         self.unlink(least);
         // Overwritten in place: only the key's first `len` bytes are read.
-        let entry = &mut self.entries[least];
-        entry.hits += n;
-        entry.hash = hash;
-        entry.len = section.len() as u8;
-        entry.key[..section.len()].copy_from_slice(section);
+        self.hits[least] += n;
+        self.hashes[least] = hash;
+        self.lens[least] = section.len() as u8;
+        self.keys[least].0[..section.len()].copy_from_slice(section);
         let mut slot = hash as usize & self.mask;
         while self.slots[slot] != EMPTY {
             slot = (slot + 1) & self.mask;
@@ -227,25 +240,31 @@ impl TopCounts {
     /// in one pass over it.
     fn find_least(&mut self) {
         let mut least_hits = u64::MAX;
-        for (i, e) in self.entries.iter().enumerate() {
-            if e.hits < least_hits {
-                least_hits = e.hits;
+        for (i, &hits) in self.hits.iter().enumerate() {
+            if hits < least_hits {
+                least_hits = hits;
                 self.least.clear();
             }
-            if e.hits == least_hits {
+            if hits == least_hits {
                 self.least.push(i as u16);
             }
         }
         self.least_hits = least_hits;
     }
 
+    /// The slot that holds entry `index`.
+    fn slot_of_entry(&self, index: usize) -> usize {
+        let mut slot = self.hashes[index] as usize & self.mask;
+        while index_of(self.slots[slot]) != index {
+            slot = (slot + 1) & self.mask;
+        }
+        slot
+    }
+
     /// Takes entry `index` out of the probe sequence, shifting later entries
     /// back so that lookups never need tombstones.
     fn unlink(&mut self, index: usize) {
-        let mut hole = self.entries[index].hash as usize & self.mask;
-        while index_of(self.slots[hole]) != index {
-            hole = (hole + 1) & self.mask;
-        }
+        let mut hole = self.slot_of_entry(index);
         let mut next = (hole + 1) & self.mask;
         while self.slots[next] != EMPTY {
             let home = hash_bits(self.slots[next]) & self.mask;
@@ -264,15 +283,23 @@ impl TopCounts {
 
     /// The `n` sections with most hits, most first; ties in byte order.
     pub fn top(&self, n: usize) -> Vec<KeyHits> {
-        self.leaders(n).into_iter().map(|e| KeyHits { key: e.key().to_vec(), hits: e.hits }).collect()
+        self.leaders(n).into_iter().map(|i| KeyHits { key: self.key(i).to_vec(), hits: self.hits[i] }).collect()
     }
 
-    /// The `n` entries with most hits, most first; ties in byte order. A
-    /// selection, then a sort of the `n` only: reports are made often, and
-    /// a table of client addresses is often full.
-    fn leaders(&self, n: usize) -> Vec<&Entry> {
-        let most = |a: &&Entry, b: &&Entry| b.hits.cmp(&a.hits).then_with(|| a.key().cmp(b.key()));
-        let mut order: Vec<&Entry> = self.entries.iter().collect();
+    /// The `n` entries with most hits, most first; ties in byte order.
+    /// Reports are made often, and a table of client addresses is often
+    /// full of addresses seen once: the count the `n`th has is found among
+    /// the counts alone, and only the entries with at least that many are
+    /// ordered, which compares few keys.
+    fn leaders(&self, n: usize) -> Vec<usize> {
+        let most = |&a: &usize, &b: &usize| self.hits[b].cmp(&self.hits[a]).then_with(|| self.key(a).cmp(self.key(b)));
+        let mut order: Vec<usize> = if n == 0 || n >= self.hits.len() {
+            (0..self.hits.len()).take(n).collect()
+        } else {
+            let mut counts = self.hits.clone();
+            let (_, &mut least, _) = counts.select_nth_unstable_by(n - 1, |a, b| b.cmp(a));
+            (0..self.hits.len()).filter(|&i| self.hits[i] >= least).collect()
+        };
         if n < order.len() {
             order.select_nth_unstable_by(n, most);
             order.truncate(n);
@@ -283,7 +310,7 @@ impl TopCounts {
 
     /// Sections seen, exactly when nothing was evicted.
     pub fn distinct(&self) -> usize {
-        self.entries.len()
+        self.hits.len()
     }
 
     /// Whether the counts are upper bounds rather than exact.
@@ -298,16 +325,27 @@ impl TopCounts {
     /// is kept. Counts are approximate when either table evicted.
     pub fn merge(&mut self, other: &TopCounts) {
         // Each entry keeps its key's hash: it need not be computed again.
-        other.entries.iter().for_each(|e| self.add_hashed(e.key(), e.hash, e.hits));
+        for (i, (&hits, &hash)) in other.hits.iter().zip(&other.hashes).enumerate() {
+            self.add_hashed(other.key(i), hash, hits);
+        }
         self.evicted |= other.evicted;
     }
 
-    /// Empties the table, keeping its memory for the next report.
+    /// Empties the table, keeping its memory for the next report. A table
+    /// with few entries empties their slots alone: a report's few sections
+    /// need not wipe the 16 KiB of slots.
     pub fn clear(&mut self) {
-        if !self.entries.is_empty() {
+        if self.hits.len() * 16 <= self.slots.len() {
+            for index in 0..self.hits.len() {
+                let slot = self.slot_of_entry(index);
+                self.slots[slot] = EMPTY;
+            }
+        } else {
             self.slots.fill(EMPTY);
-            self.entries.clear();
         }
+        self.hits.clear();
+        self.hashes.clear();
+        self.lens.clear();
         self.least.clear();
         self.evicted = false;
     }
@@ -471,7 +509,7 @@ mod tests {
         assert!(t.approximate());
         assert_eq!(t.distinct(), TRACKED);
         // Space-Saving's invariant: the counts add up to the hits seen.
-        assert_eq!(t.entries.iter().map(|e| e.hits).sum::<u64>(), 50_000 + 5_000 + 2_000);
+        assert_eq!(t.hits.iter().sum::<u64>(), 50_000 + 5_000 + 2_000);
         let top = t.top(2);
         assert_eq!(top[0].key, b"/api");
         assert_eq!(top[1].key, b"/static");
@@ -480,12 +518,12 @@ mod tests {
         assert!(top[1].hits >= 2_000);
         // Every tracked entry is still found after all the shifting: adding
         // each once more must not evict anything.
-        let keys: Vec<Vec<u8>> = t.entries.iter().map(|e| e.key().to_vec()).collect();
-        let total_before: u64 = t.entries.iter().map(|e| e.hits).sum();
+        let keys: Vec<Vec<u8>> = (0..t.distinct()).map(|i| t.key(i).to_vec()).collect();
+        let total_before: u64 = t.hits.iter().sum();
         for k in &keys {
             t.add(k);
         }
-        let total_after: u64 = t.entries.iter().map(|e| e.hits).sum();
+        let total_after: u64 = t.hits.iter().sum();
         assert_eq!(total_after, total_before + keys.len() as u64, "a tracked key was not found");
     }
 
