@@ -62,18 +62,18 @@ pub struct TopCounts {
     /// of two makes the slot of a hash a mask.
     slots: Box<[u32]>,
     mask: usize,
-    /// The entries, a column per field, as many as `hits` holds, at most
-    /// `capacity`. Columns, not a row per entry: the scans a report and the
-    /// run's totals make (the least count, the leaders) read only `hits`,
-    /// 8 bytes an entry rather than a row of 152, so a full table's counts
-    /// stay in the first-level cache.
-    hits: Vec<u64>,
-    hashes: Vec<u64>,
-    lens: Vec<u8>,
-    /// May hold more keys than entries: a key is kept when the table is
-    /// cleared, so that a new entry writes only its own bytes over it, not
-    /// a whole zeroed key first.
-    keys: Vec<Key>,
+    /// The entries, a column per field, the first `len` of each in use.
+    /// Columns, not a row per entry: the scans a report and the run's
+    /// totals make (the least count, the leaders) read only `hits`, 8 bytes
+    /// an entry rather than a row of 152, so a full table's counts stay in
+    /// the first-level cache. Each column is made `capacity` long and kept
+    /// when the table is cleared: a new entry is then a few stores, and
+    /// writes only its key's own bytes, not a whole zeroed key first.
+    hits: Box<[u64]>,
+    hashes: Box<[u64]>,
+    lens: Box<[u8]>,
+    keys: Box<[Key]>,
+    len: usize,
     capacity: usize,
     evicted: bool,
     /// Entries that had the least count, `least_hits`, when last looked
@@ -105,10 +105,11 @@ impl TopCounts {
         TopCounts {
             slots: vec![EMPTY; slots].into_boxed_slice(),
             mask: slots - 1,
-            hits: Vec::with_capacity(capacity),
-            hashes: Vec::with_capacity(capacity),
-            lens: Vec::with_capacity(capacity),
-            keys: Vec::with_capacity(capacity),
+            hits: vec![0; capacity].into_boxed_slice(),
+            hashes: vec![0; capacity].into_boxed_slice(),
+            lens: vec![0; capacity].into_boxed_slice(),
+            keys: vec![Key([0; MAX_SECTION_LEN]); capacity].into_boxed_slice(),
+            len: 0,
             capacity,
             evicted: false,
             least: Vec::new(),
@@ -143,7 +144,7 @@ impl TopCounts {
         let hash = hash(key);
         match self.find(key, hash) {
             Ok(index) => self.hits[index] += 1,
-            Err(slot) if self.hits.len() < self.capacity => self.insert(key, hash, 1, slot),
+            Err(slot) if self.len < self.capacity => self.insert(key, hash, 1, slot),
             Err(_) => {
                 self.evicted = true;
                 return false;
@@ -186,7 +187,9 @@ impl TopCounts {
             }
             if s & !INDEX == tag {
                 let index = index_of(s);
-                if self.hashes[index] == hash && same_key(self.key(index), key) {
+                // The slot's 21 bits of hash rarely match another key's:
+                // the key is compared without checking the rest first.
+                if same_key(self.key(index), key) {
                     return Ok(index);
                 }
             }
@@ -198,16 +201,12 @@ impl TopCounts {
     /// entry, or Space-Saving's replacement once the table is full.
     #[inline(never)]
     fn insert(&mut self, section: &[u8], hash: u64, n: u64, slot: usize) {
-        let index = self.hits.len();
+        let index = self.len;
         if index < self.capacity {
             self.slots[slot] = slot_of(hash, index);
-            self.hits.push(n);
-            self.hashes.push(hash);
-            self.lens.push(section.len() as u8);
-            if index == self.keys.len() {
-                self.keys.push(Key([0; MAX_SECTION_LEN]));
-            }
-            self.keys[index].0[..section.len()].copy_from_slice(section);
+            self.set(index, section, hash);
+            self.hits[index] = n;
+            self.len += 1;
         } else {
             self.replace_least(section, hash, n);
         }
@@ -225,9 +224,7 @@ impl TopCounts {
         self.unlink(least);
         // Overwritten in place: only the key's first `len` bytes are read.
         self.hits[least] += n;
-        self.hashes[least] = hash;
-        self.lens[least] = section.len() as u8;
-        self.keys[least].0[..section.len()].copy_from_slice(section);
+        self.set(least, section, hash);
         let mut slot = hash as usize & self.mask;
         while self.slots[slot] != EMPTY {
             slot = (slot + 1) & self.mask;
@@ -236,11 +233,19 @@ impl TopCounts {
         self.evicted = true;
     }
 
+    /// Writes `key`, whose hash is `hash`, as entry `index`'s.
+    #[inline(always)]
+    fn set(&mut self, index: usize, key: &[u8], hash: u64) {
+        self.hashes[index] = hash;
+        self.lens[index] = key.len() as u8;
+        copy_key(&mut self.keys[index].0, key);
+    }
+
     /// Lists the entries with the least count, in the order of the table,
     /// in one pass over it.
     fn find_least(&mut self) {
         let mut least_hits = u64::MAX;
-        for (i, &hits) in self.hits.iter().enumerate() {
+        for (i, &hits) in self.hits[..self.len].iter().enumerate() {
             if hits < least_hits {
                 least_hits = hits;
                 self.least.clear();
@@ -293,12 +298,12 @@ impl TopCounts {
     /// ordered, which compares few keys.
     fn leaders(&self, n: usize) -> Vec<usize> {
         let most = |&a: &usize, &b: &usize| self.hits[b].cmp(&self.hits[a]).then_with(|| self.key(a).cmp(self.key(b)));
-        let mut order: Vec<usize> = if n == 0 || n >= self.hits.len() {
-            (0..self.hits.len()).take(n).collect()
+        let mut order: Vec<usize> = if n == 0 || n >= self.len {
+            (0..self.len).take(n).collect()
         } else {
-            let mut counts = self.hits.clone();
+            let mut counts = self.hits[..self.len].to_vec();
             let (_, &mut least, _) = counts.select_nth_unstable_by(n - 1, |a, b| b.cmp(a));
-            (0..self.hits.len()).filter(|&i| self.hits[i] >= least).collect()
+            (0..self.len).filter(|&i| self.hits[i] >= least).collect()
         };
         if n < order.len() {
             order.select_nth_unstable_by(n, most);
@@ -310,7 +315,7 @@ impl TopCounts {
 
     /// Sections seen, exactly when nothing was evicted.
     pub fn distinct(&self) -> usize {
-        self.hits.len()
+        self.len
     }
 
     /// Whether the counts are upper bounds rather than exact.
@@ -325,7 +330,7 @@ impl TopCounts {
     /// is kept. Counts are approximate when either table evicted.
     pub fn merge(&mut self, other: &TopCounts) {
         // Each entry keeps its key's hash: it need not be computed again.
-        for (i, (&hits, &hash)) in other.hits.iter().zip(&other.hashes).enumerate() {
+        for (i, (&hits, &hash)) in other.hits[..other.len].iter().zip(&other.hashes[..other.len]).enumerate() {
             self.add_hashed(other.key(i), hash, hits);
         }
         self.evicted |= other.evicted;
@@ -335,17 +340,15 @@ impl TopCounts {
     /// with few entries empties their slots alone: a report's few sections
     /// need not wipe the 16 KiB of slots.
     pub fn clear(&mut self) {
-        if self.hits.len() * 16 <= self.slots.len() {
-            for index in 0..self.hits.len() {
+        if self.len * 16 <= self.slots.len() {
+            for index in 0..self.len {
                 let slot = self.slot_of_entry(index);
                 self.slots[slot] = EMPTY;
             }
         } else {
             self.slots.fill(EMPTY);
         }
-        self.hits.clear();
-        self.hashes.clear();
-        self.lens.clear();
+        self.len = 0;
         self.least.clear();
         self.evicted = false;
     }
@@ -377,6 +380,30 @@ fn hash(bytes: &[u8]) -> u64 {
         h = mix(h, u64::from(a) << 16 | u64::from(b) << 8 | u64::from(c));
     }
     h ^ (h >> 32)
+}
+
+/// Copies `key` to the front of `to` through the word loads and stores
+/// [`hash`] makes: for keys this short, a call to memcpy costs more than
+/// the copy. Bytes past the key's end may be overwritten.
+#[inline(always)]
+fn copy_key(to: &mut [u8; MAX_SECTION_LEN], key: &[u8]) {
+    let len = key.len();
+    let mut copy = |at: usize, n: usize| to[at..at + n].copy_from_slice(&key[at..at + n]);
+    if len >= 8 {
+        let mut at = 0;
+        while at + 8 < len {
+            copy(at, 8);
+            at += 8;
+        }
+        copy(len - 8, 8);
+    } else if len >= 4 {
+        copy(0, 4);
+        copy(len - 4, 4);
+    } else {
+        for at in 0..len {
+            copy(at, 1);
+        }
+    }
 }
 
 /// Whether two keys are equal, compared through the word loads [`hash`]
@@ -423,6 +450,16 @@ mod tests {
                 c[i] ^= 1;
                 assert!(!same_key(a, &c), "{a:?} at {i}");
             }
+        }
+    }
+
+    #[test]
+    fn keys_of_every_length_are_copied_whole() {
+        let long: Vec<u8> = (0..MAX_SECTION_LEN).map(|i| b'a' + (i % 26) as u8).collect();
+        for len in 0..=MAX_SECTION_LEN {
+            let mut to = [b'#'; MAX_SECTION_LEN];
+            copy_key(&mut to, &long[..len]);
+            assert_eq!(to[..len], long[..len], "{len}");
         }
     }
 
@@ -509,7 +546,7 @@ mod tests {
         assert!(t.approximate());
         assert_eq!(t.distinct(), TRACKED);
         // Space-Saving's invariant: the counts add up to the hits seen.
-        assert_eq!(t.hits.iter().sum::<u64>(), 50_000 + 5_000 + 2_000);
+        assert_eq!(t.hits[..t.len].iter().sum::<u64>(), 50_000 + 5_000 + 2_000);
         let top = t.top(2);
         assert_eq!(top[0].key, b"/api");
         assert_eq!(top[1].key, b"/static");
@@ -519,11 +556,11 @@ mod tests {
         // Every tracked entry is still found after all the shifting: adding
         // each once more must not evict anything.
         let keys: Vec<Vec<u8>> = (0..t.distinct()).map(|i| t.key(i).to_vec()).collect();
-        let total_before: u64 = t.hits.iter().sum();
+        let total_before: u64 = t.hits[..t.len].iter().sum();
         for k in &keys {
             t.add(k);
         }
-        let total_after: u64 = t.hits.iter().sum();
+        let total_after: u64 = t.hits[..t.len].iter().sum();
         assert_eq!(total_after, total_before + keys.len() as u64, "a tracked key was not found");
     }
 
