@@ -924,6 +924,84 @@ mod tests {
         }
     }
 
+    /// Random, truncated and spliced lines, fed in turn to one parser of
+    /// each format (its caches of times, its W3C columns and its wrapper
+    /// state warm from the lines before), never panic it, and a hit is
+    /// always a time in range and a status the engine can count.
+    #[test]
+    fn no_line_panics_a_warm_parser() {
+        let data: [&[u8]; 10] = [
+            include_bytes!("../../tests/data/iis.log"),
+            include_bytes!("../../tests/data/cloudfront.log"),
+            include_bytes!("../../tests/data/caddy.log"),
+            include_bytes!("../../tests/data/docker.log"),
+            include_bytes!("../../tests/data/cri.log"),
+            include_bytes!("../../tests/data/traefik.json.log"),
+            include_bytes!("../../tests/data/haproxy.log"),
+            include_bytes!("../../tests/data/squid.log"),
+            include_bytes!("../../tests/data/alb.log"),
+            include_bytes!("../../tests/data/syslog-nginx.log"),
+        ];
+        let mut seeds: Vec<Vec<u8>> = data.iter().flat_map(|d| d.split(|&c| c == b'\n')).map(<[u8]>::to_vec).collect();
+        seeds.extend(Preset::ALL.iter().map(|p| p.describe().example.as_bytes().to_vec()));
+        seeds.push(br#"1.2.3.4 - - [07/Feb/2019:21:11:00 +0000] "GET /a/b HTTP/1.1" 200 12 "-" "c""#.to_vec());
+        seeds.push(br#""10.0.0.2","-","apache",1549573860,"GET /api/user HTTP/1.0",200,1234"#.to_vec());
+        seeds.push(br#"{"time":"2019-02-07T21:11:59.5+01:00","status":"200","request":"GET /a HTTP/1.1"}"#.to_vec());
+        let pattern = Arc::new(
+            crate::engine::format::nginx::compile(r#"$remote_addr [$time_local] "$request" $status $body_bytes_sent"#)
+                .expect("compiles"),
+        );
+        let mut formats = vec![
+            LogFormat::Auto,
+            LogFormat::Common,
+            LogFormat::Combined,
+            LogFormat::Csv,
+            LogFormat::Json,
+            LogFormat::W3c,
+            LogFormat::Custom(pattern),
+        ];
+        formats.extend(Preset::ALL.map(LogFormat::Preset));
+        let alphabet = b"0123456789 \"\\/:.,-+[]{}#\t\rTZ\xff\x00";
+        let mut seed = 11_u64;
+        let mut next = |n: usize| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) as usize % n.max(1)
+        };
+        let mut parsers: Vec<Parser> = formats.into_iter().map(Parser::new).collect();
+        let mut scratch = Scratch::default();
+        let mut hits = 0;
+        for _ in 0..4000 {
+            let mut line = seeds[next(seeds.len())].clone();
+            match next(4) {
+                0 => line.truncate(next(line.len() + 1)),
+                1 => {
+                    for _ in 0..1 + next(4) {
+                        if !line.is_empty() {
+                            let at = next(line.len());
+                            line[at] = alphabet[next(alphabet.len())];
+                        }
+                    }
+                }
+                2 => {
+                    let other = &seeds[next(seeds.len())];
+                    line.truncate(next(line.len() + 1));
+                    line.extend_from_slice(&other[next(other.len() + 1)..]);
+                }
+                _ => line = (0..next(120)).map(|_| alphabet[next(alphabet.len())]).collect(),
+            }
+            for parser in &mut parsers {
+                if let Parsed::Hit(r) = parser.parse(&line, &mut scratch) {
+                    hits += 1;
+                    let shown = String::from_utf8_lossy(&line);
+                    assert!((0..=timestamp::MAX_EPOCH).contains(&r.time), "{r:?} for {shown}");
+                    assert!(matches!(r.status, UNKNOWN_STATUS | 100..=599), "{r:?} for {shown}");
+                }
+            }
+        }
+        // Enough of them are hits for the checks above to say something.
+        assert!(hits > 500, "only {hits} hits");
+    }
+
     #[test]
     fn csv_lines() {
         use LogFormat::Csv;
