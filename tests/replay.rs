@@ -225,9 +225,15 @@ fn a_quiet_stretch_is_one_report() {
         run.json_of("report").iter().map(|r| (r.str("start").to_owned(), r.int("hits"))).collect();
     assert_eq!(spans.len(), 3, "{run}");
     assert_eq!(spans[1].1, 0);
-    // In text, a report that began on another day shows its start's date.
+    // In text, a report that began on another day shows its start's date,
+    // on a line of its own: the header with it would pass 80 columns.
     let run = logmon().stdin(input_twice(t)).arg("--replay").run();
-    run.expect_stdout_contains("[REPORT] 2019-02-07 21:11:10-21:11:00 (364d23h): no traffic");
+    run.expect_stdout_contains(
+        "[2020-02-07 21:11:00+00:00] [REPORT] 364d23h: no traffic\n\
+         [2020-02-07 21:11:00+00:00]   since     2019-02-07 21:11:10\n",
+    );
+    let mut reports = run.stdout.lines().filter(|line| !line.contains("[SUMMARY]"));
+    assert!(reports.all(|line| line.chars().count() <= 80), "{run}");
 }
 
 #[test]

@@ -47,9 +47,7 @@ fn report(w: &mut impl Write, r: &Report, paint: Paint) -> io::Result<()> {
     write!(w, "{at} ")?;
     paint.tag(w, "REPORT", BOLD)?;
     if r.hits == 0 && r.malformed == 0 {
-        // Possibly a long quiet stretch: when it began is worth saying.
-        let so_far = if r.requested { ", so far" } else { "" };
-        writeln!(w, " {}-{} ({}{so_far}): no traffic", Clock(r.start, r.end), TimeOfDay(r.end), Duration(r.seconds()))?;
+        quiet(w, r, &at)?;
         return alerts(w, r, &at);
     }
     // The seconds up to the line's time.
@@ -78,6 +76,23 @@ fn report(w: &mut impl Write, r: &Report, paint: Paint) -> io::Result<()> {
         listed(w, &at, "lines     ", said, " ", Overflow::Wrap)?;
     }
     alerts(w, r, &at)
+}
+
+/// The header of a report without lines, possibly a long quiet stretch:
+/// when it began is worth saying. On the header when the line fits
+/// [`COLUMNS`]; otherwise (it began on an earlier day, so its date is shown)
+/// the header is a normal report's, and the start goes on a line under it.
+fn quiet(w: &mut impl Write, r: &Report, at: &str) -> io::Result<()> {
+    let so_far = if r.requested { ", so far" } else { "" };
+    let span = format!("{}-{} ({}{so_far})", Clock(r.start, r.end), TimeOfDay(r.end), Duration(r.seconds()));
+    const TAG: &str = " [REPORT] ";
+    const SAID: &str = ": no traffic";
+    if at.chars().count() + TAG.len() + span.chars().count() + SAID.len() <= COLUMNS {
+        return writeln!(w, " {span}{SAID}");
+    }
+    let so_far = if r.requested { " so far" } else { "" };
+    writeln!(w, " {}{so_far}{SAID}", Duration(r.seconds()))?;
+    writeln!(w, "{at}   since     {}", Clock(r.start, r.end))
 }
 
 /// What hits were, for a report or the whole run.
@@ -599,6 +614,36 @@ mod tests {
         alert(&mut out, &default, Paint(false)).expect("a Vec");
         let line = String::from_utf8(out).expect("UTF-8");
         assert!(line.contains("hits = 10.01,") && line.contains("(avg 10.01 req/s over 100s > 10)"), "{line}");
+    }
+
+    #[test]
+    fn a_quiet_report_fits_its_columns() {
+        let alerts = crate::engine::alert::Alerts::new(Threshold::per_second(10), 120);
+        let quiet = |start, end, requested| {
+            let mut r = crate::engine::stats::Tally::default().report(start, end, 10, 5, &alerts);
+            r.requested = requested;
+            let mut out = Vec::new();
+            report(&mut out, &r, Paint(false)).expect("a Vec");
+            String::from_utf8(out).expect("UTF-8")
+        };
+        let day = 1_549_497_600; // 2019-02-07 00:00:00
+        // Short: one line, as it always was.
+        assert_eq!(
+            quiet(day + 60, day + 90, false),
+            "[2019-02-07 00:01:30+00:00] [REPORT] 00:01:00-00:01:30 (30s): no traffic\n"
+        );
+        // Too wide for one line: since when, under it. Requested, a day's
+        // stretch runs 83 columns on one; with an earlier day's start, 94.
+        assert_eq!(
+            quiet(day + 60, day + 86_340, true),
+            "[2019-02-07 23:59:00+00:00] [REPORT] 23h58m so far: no traffic\n\
+             [2019-02-07 23:59:00+00:00]   since     00:01:00\n"
+        );
+        assert_eq!(
+            quiet(day - 50, day + 86_340, true),
+            "[2019-02-07 23:59:00+00:00] [REPORT] 23h59m so far: no traffic\n\
+             [2019-02-07 23:59:00+00:00]   since     2019-02-06 23:59:10\n"
+        );
     }
 
     #[test]
