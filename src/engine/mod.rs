@@ -13,12 +13,14 @@
 //! An [`Engine`] is driven by one caller, in this order:
 //!
 //! 1. [`Engine::new`] with a [`Config`] whose [`Clock`] says what drives time.
-//! 2. Lines in the order they were read: [`Engine::handle_line`], or
-//!    [`Engine::handle_overlong_line`] for one too long to keep. Each returns
-//!    the line's [`Outcome`] at once. Or many at a time with
-//!    [`Engine::handle_lines`], which tells a [`LineSink`] each outcome and
-//!    stops after a line that queued an event or a notice: rule 4 applies
-//!    after it as after any call, and it is called again for the rest.
+//! 2. Lines in the order they were read, many at a time with
+//!    [`Engine::handle_lines`] (what replay and live mode do): it tells a
+//!    [`LineSink`] each line's [`Outcome`] and stops after a line that
+//!    queued an event or a notice, so rule 4 applies after it as after any
+//!    call, and it is called again for the rest. Or one at a time:
+//!    [`Engine::handle_line`], [`Engine::handle_overlong_line`] for one too
+//!    long to keep, [`Engine::handle_cut_line`] for a live run's last line
+//!    cut off without its newline; each returns the line's [`Outcome`].
 //! 3. On [`Clock::Wall`] only: [`Engine::handle_clock`] with a reading of
 //!    the monotonic and realtime clocks ([`Now`]), once before the first
 //!    line (that starts the clock), then whenever the monotonic clock
@@ -42,7 +44,19 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use logmon::engine::{Clock, Config, Engine, Event, Now};
+//! use logmon::engine::{Clock, Config, Engine, Event, Line, Now};
+//!
+//! /// Rule 4: what the engine queued, oldest first.
+//! fn drain(engine: &mut Engine, reports: &mut u32) {
+//!     while let Some(event) = engine.poll_event() {
+//!         if let Event::Report(_) = event {
+//!             *reports += 1;
+//!         }
+//!     }
+//!     while let Some(notice) = engine.poll_notice() {
+//!         eprintln!("{notice:?}");
+//!     }
+//! }
 //!
 //! let mut engine = Engine::new(Config { clock: Clock::Wall, ..Config::default() });
 //! let start = Duration::from_secs(1_549_573_860); // realtime, since 1970
@@ -56,23 +70,20 @@
 //!         now.realtime = start + now.monotonic;
 //!     }
 //!     engine.handle_clock(now);
-//!     // ...count what was read...
+//!     drain(&mut engine, &mut reports);
+//!     // ...count what was read, numbered, a batch at a time...
 //!     let t = now.realtime.as_secs();
-//!     let line = format!(r#""10.0.0.1","-","u",{t},"GET /a HTTP/1.0",200,512"#);
-//!     engine.handle_line(line.as_bytes());
-//!     // ...and write what the engine says.
-//!     while let Some(event) = engine.poll_event() {
-//!         if let Event::Report(_) = event {
-//!             reports += 1;
-//!         }
-//!     }
-//!     while let Some(notice) = engine.poll_notice() {
-//!         eprintln!("{notice:?}");
+//!     let read = format!("\"10.0.0.1\",\"-\",\"u\",{t},\"GET /a HTTP/1.0\",200,512\n").repeat(2);
+//!     let mut lines = (1..).zip(read.lines().map(|l| Line::Text(l.as_bytes()))).peekable();
+//!     while lines.peek().is_some() {
+//!         engine.handle_lines(&mut lines, &mut ());
+//!         // ...and write what the engine says.
+//!         drain(&mut engine, &mut reports);
 //!     }
 //! }
 //! engine.finish(None);
 //! let last = std::iter::from_fn(|| engine.poll_event()).last();
-//! assert!(matches!(last, Some(Event::Summary(s)) if s.hits == 30 && s.late == 0));
+//! assert!(matches!(last, Some(Event::Summary(s)) if s.hits == 60 && s.late == 0));
 //! assert!(reports >= 2);
 //! ```
 
