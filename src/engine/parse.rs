@@ -674,21 +674,7 @@ pub(super) fn byte_count(s: &[u8]) -> Result<u64, Malformed> {
 /// (any more could overflow).
 #[inline]
 fn leading_byte_count(field: &[u8]) -> Result<(u64, usize), Malformed> {
-    const MAX_DIGITS: usize = 19;
-    let (bytes, len) = if field.first() == Some(&b'-') {
-        (0, 1)
-    } else {
-        let mut bytes: u64 = 0;
-        let mut len = 0;
-        while let Some(&c) = field.get(len)
-            && c.is_ascii_digit()
-            && len < MAX_DIGITS
-        {
-            bytes = bytes * 10 + u64::from(c - b'0');
-            len += 1;
-        }
-        (bytes, len)
-    };
+    let (bytes, len) = if field.first() == Some(&b'-') { (0, 1) } else { bytes::leading_digits(field) };
     match field.get(len) {
         _ if len == 0 => Err(Malformed::BadBytes),
         None | Some(b' ') => Ok((bytes, len)),

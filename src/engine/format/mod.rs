@@ -571,7 +571,7 @@ impl Step {
     /// Up to 19 digits.
     #[inline(always)]
     fn bytes(&self, line: &[u8], from: usize, record: &mut Record<'_>) -> Option<usize> {
-        let (bytes, len) = leading_digits(&line[from..]);
+        let (bytes, len) = bytes::leading_digits(&line[from..]);
         if len > 0 && self.ends_at(line, from + len) {
             record.bytes = bytes;
             return Some(from + len + self.literal.len());
@@ -595,57 +595,6 @@ impl Step {
 #[inline(always)]
 fn in_clf_time(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || matches!(byte, b'/' | b':' | b' ' | b'+' | b'-')
-}
-
-/// The run of digits `s` starts with, up to 19 (more could overflow), as a
-/// number, and its length. The usual short run is measured and read eight
-/// bytes at a time.
-#[inline(always)]
-fn leading_digits(s: &[u8]) -> (u64, usize) {
-    if let Some(chunk) = s.first_chunk::<8>() {
-        let len = digit_run(u64::from_le_bytes(*chunk));
-        if len == 0 {
-            return (0, 0);
-        }
-        if len < 8 {
-            return (eight_digits(u64::from_le_bytes(*chunk) << (8 * (8 - len))), len);
-        }
-    }
-    const MAX_DIGITS: usize = 19;
-    let mut n: u64 = 0;
-    let mut len = 0;
-    while let Some(&c) = s.get(len)
-        && c.is_ascii_digit()
-        && len < MAX_DIGITS
-    {
-        n = n * 10 + u64::from(c - b'0');
-        len += 1;
-    }
-    (n, len)
-}
-
-/// How many of the eight bytes of `word` (the first in its lowest byte)
-/// are ASCII digits before the first that is not.
-#[inline(always)]
-fn digit_run(word: u64) -> usize {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    // A digit's byte XOR '0' is 0 to 9; adding 0x76 to its low seven bits
-    // sets the high bit of anything above 9, and the OR catches bytes whose
-    // high bit was set already.
-    let t = word ^ 0x3030_3030_3030_3030;
-    let not_digits = (((t & LOW7) + 0x7676_7676_7676_7676) | t) & 0x8080_8080_8080_8080;
-    not_digits.trailing_zeros() as usize / 8
-}
-
-/// The number that up to eight ASCII digits make, the last one in the
-/// highest byte of `word` and zero bytes (shifted in) before the first.
-#[inline(always)]
-fn eight_digits(word: u64) -> u64 {
-    // Zero bytes shifted in stand for leading zeros.
-    let v = word & 0x0f0f_0f0f_0f0f_0f0f;
-    let v = (v * 10 + (v >> 8)) & 0x00ff_00ff_00ff_00ff;
-    let v = (v * 100 + (v >> 16)) & 0x0000_ffff_0000_ffff;
-    (v * 10_000 + (v >> 32)) & 0xffff_ffff
 }
 
 /// The usual request, `GET /a/b?c HTTP/1.1`, from `from` on: its method

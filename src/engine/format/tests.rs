@@ -272,28 +272,6 @@ fn rendered_lines_parse_back() {
     }
 }
 
-/// Digit runs read eight bytes at a time read as one byte at a time.
-#[test]
-fn leading_digit_runs() {
-    let slow = |s: &[u8]| {
-        let len = s.iter().take(19).take_while(|c| c.is_ascii_digit()).count();
-        (s[..len].iter().fold(0u64, |n, &c| n * 10 + u64::from(c - b'0')), len)
-    };
-    let mut rng = Rng(7);
-    for _ in 0..20_000 {
-        let mut s: Vec<u8> = (0..rng.below(24)).map(|_| b'0' + rng.below(10) as u8).collect();
-        let after = [b' ', b'"', b'/', b':', b'\0', b'\xff', b'\xb5', b'a', b'-'];
-        s.push(after[rng.below(after.len() as u64) as usize]);
-        s.extend_from_slice(b"12345678");
-        let cut = rng.below(s.len() as u64 + 1) as usize;
-        for v in [&s[..], &s[..cut]] {
-            assert_eq!(leading_digits(v), slow(v), "{:?}", String::from_utf8_lossy(v));
-        }
-    }
-    assert_eq!(leading_digits(b"00000000 "), (0, 8));
-    assert_eq!(leading_digits(b"99999999999999999999"), (9_999_999_999_999_999_999, 19));
-}
-
 /// The pattern with every shortcut for a usual form turned off.
 fn general(p: &Pattern) -> Pattern {
     let mut p = p.clone();
