@@ -516,6 +516,23 @@ fn client(before: &[u8]) -> &[u8] {
 /// shortcut to the same result.
 #[inline]
 fn plain_request(rest: &[u8]) -> Option<Request<'_>> {
+    let (method, section, end) = plain_method_and_section(rest)?;
+    let quote = end + bytes::find(&rest[end..], b'"')?;
+    let after = &rest[quote + 1..];
+    if !closes_request(after) {
+        return None;
+    }
+    Some(Request { method: Some(method), section: Some(section), after: &after[1..] })
+}
+
+/// The method and section of the usual request, `GET /a/b?c HTTP/1.1`,
+/// that `rest` starts with, and where in `rest` its section ends (from
+/// there on its end is looked for). `None` for an odd method, no path or a
+/// quote before the section ends: [`request_method`] and
+/// [`section::of_request`] then read the request the long way. The one
+/// shortcut of CLF lines and of format strings.
+#[inline(always)]
+pub(super) fn plain_method_and_section(rest: &[u8]) -> Option<(&[u8], &[u8], usize)> {
     let method = bytes::find(&rest[..rest.len().min(16)], b' ')?;
     if method == 0 || !rest[..method].iter().all(u8::is_ascii_uppercase) {
         return None;
@@ -529,12 +546,7 @@ fn plain_request(rest: &[u8]) -> Option<Request<'_>> {
         return None;
     }
     let section = &target[..end.min(section::MAX_SECTION_LEN)];
-    let quote = end + bytes::find(&target[end..], b'"')?;
-    let after = &target[quote + 1..];
-    if !closes_request(after) {
-        return None;
-    }
-    Some(Request { method: Some(&rest[..method]), section: Some(section), after: &after[1..] })
+    Some((&rest[..method], section, method + 1 + end))
 }
 
 /// What a CLF line's request says, and what follows it.

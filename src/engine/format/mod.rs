@@ -583,8 +583,8 @@ impl Step {
     /// its end.
     #[inline(always)]
     fn request<'a>(&self, line: &'a [u8], from: usize, record: &mut Record<'a>) -> Result<Option<usize>, Malformed> {
-        let Some((method, section, searched)) = plain_request(line, from) else { return Ok(None) };
-        let stop = literal_at(line, from, searched, &self.literal, true, false)?;
+        let Some((method, section, end)) = parse::plain_method_and_section(&line[from..]) else { return Ok(None) };
+        let stop = literal_at(line, from, from + end, &self.literal, true, false)?;
         record.section = record.section.or(Some(section));
         record.method = record.method.or(Some(method));
         Ok(Some(stop + self.literal.len()))
@@ -595,29 +595,6 @@ impl Step {
 #[inline(always)]
 fn in_clf_time(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || matches!(byte, b'/' | b':' | b' ' | b'+' | b'-')
-}
-
-/// The usual request, `GET /a/b?c HTTP/1.1`, from `from` on: its method
-/// and section, and where its section ends, from which its end is looked
-/// for. `None` for anything else (an odd method, no path, a quote before
-/// the section ends), which [`section::of_request`] then reads.
-#[inline(always)]
-fn plain_request(line: &[u8], from: usize) -> Option<(&[u8], &[u8], usize)> {
-    let rest = &line[from..];
-    let method = bytes::find(&rest[..rest.len().min(16)], b' ')?;
-    if method == 0 || !rest[..method].iter().all(u8::is_ascii_uppercase) {
-        return None;
-    }
-    let target = &rest[method + 1..];
-    if target.first() != Some(&b'/') {
-        return None;
-    }
-    let end = 1 + bytes::section_end(&target[1..])?;
-    if target[end] == b'"' {
-        return None;
-    }
-    let section = &target[..end.min(section::MAX_SECTION_LEN)];
-    Some((&rest[..method], section, from + method + 1 + end))
 }
 
 /// Where a field starting at `from` stops before `literal`, which ends
