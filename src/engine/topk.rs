@@ -59,9 +59,8 @@ pub struct TopCounts {
     /// and part of its hash.
     /// Four times as many slots as entries keeps probes short (1.2 slots
     /// read for a key counted, 1.4 for a new one, at most 16 KiB); a power
-    /// of two makes the slot of a hash a mask.
+    /// of two makes the slot of a hash a mask (see [`mask`](Self::mask)).
     slots: Box<[u32]>,
-    mask: usize,
     /// The entries, a column per field, the first `len` of each in use.
     /// Columns, not a row per entry: the scans a report and the run's
     /// totals make (the least count, the leaders) read only `hits`, 8 bytes
@@ -104,7 +103,6 @@ impl TopCounts {
         let slots = (capacity * 4).next_power_of_two();
         TopCounts {
             slots: vec![EMPTY; slots].into_boxed_slice(),
-            mask: slots - 1,
             hits: vec![0; capacity].into_boxed_slice(),
             hashes: vec![0; capacity].into_boxed_slice(),
             lens: vec![0; capacity].into_boxed_slice(),
@@ -115,6 +113,14 @@ impl TopCounts {
             least: Vec::new(),
             least_hits: 0,
         }
+    }
+
+    /// What a hash or a slot number is masked with to stay in the slots.
+    /// Taken from the slots' own length, so that the compiler sees every
+    /// probe in bounds and checks none.
+    #[inline(always)]
+    fn mask(&self) -> usize {
+        self.slots.len().wrapping_sub(1)
     }
 
     /// The key of entry `index`.
@@ -175,10 +181,8 @@ impl TopCounts {
     #[inline(always)]
     fn find(&self, key: &[u8], hash: u64) -> Result<usize, usize> {
         let tag = tag(hash);
-        // The mask taken from the slots' own length (`self.mask`), so that
-        // the compiler sees every probe in bounds and checks none.
         let slots = &*self.slots;
-        let mask = slots.len().wrapping_sub(1);
+        let mask = self.mask();
         let mut slot = hash as usize & mask;
         loop {
             let s = slots[slot];
@@ -225,9 +229,10 @@ impl TopCounts {
         // Overwritten in place: only the key's first `len` bytes are read.
         self.hits[least] += n;
         self.set(least, section, hash);
-        let mut slot = hash as usize & self.mask;
+        let mask = self.mask();
+        let mut slot = hash as usize & mask;
         while self.slots[slot] != EMPTY {
-            slot = (slot + 1) & self.mask;
+            slot = (slot + 1) & mask;
         }
         self.slots[slot] = slot_of(hash, least);
         self.evicted = true;
@@ -259,9 +264,10 @@ impl TopCounts {
 
     /// The slot that holds entry `index`.
     fn slot_of_entry(&self, index: usize) -> usize {
-        let mut slot = self.hashes[index] as usize & self.mask;
+        let mask = self.mask();
+        let mut slot = self.hashes[index] as usize & mask;
         while index_of(self.slots[slot]) != index {
-            slot = (slot + 1) & self.mask;
+            slot = (slot + 1) & mask;
         }
         slot
     }
@@ -269,19 +275,20 @@ impl TopCounts {
     /// Takes entry `index` out of the probe sequence, shifting later entries
     /// back so that lookups never need tombstones.
     fn unlink(&mut self, index: usize) {
+        let mask = self.mask();
         let mut hole = self.slot_of_entry(index);
-        let mut next = (hole + 1) & self.mask;
+        let mut next = (hole + 1) & mask;
         while self.slots[next] != EMPTY {
-            let home = hash_bits(self.slots[next]) & self.mask;
+            let home = hash_bits(self.slots[next]) & mask;
             // The entry at `next` may fill the hole unless its home lies
             // cyclically after the hole, up to `next` itself.
-            let distance_home = next.wrapping_sub(home) & self.mask;
-            let distance_hole = next.wrapping_sub(hole) & self.mask;
+            let distance_home = next.wrapping_sub(home) & mask;
+            let distance_hole = next.wrapping_sub(hole) & mask;
             if distance_home >= distance_hole {
                 self.slots[hole] = self.slots[next];
                 hole = next;
             }
-            next = (next + 1) & self.mask;
+            next = (next + 1) & mask;
         }
         self.slots[hole] = EMPTY;
     }
