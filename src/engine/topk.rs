@@ -369,24 +369,35 @@ impl TopCounts {
 fn hash(bytes: &[u8]) -> u64 {
     const K: u64 = 0x9e37_79b9_7f4a_7c15;
     let len = bytes.len();
-    let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
-    let half = |at: usize| u64::from(u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes")));
     let mut h = (len as u64).wrapping_mul(K);
     let mix = |h: u64, v: u64| (h ^ v).wrapping_mul(K).rotate_left(29);
     if len >= 8 {
         let mut at = 0;
         while at + 8 < len {
-            h = mix(h, word(at));
+            h = mix(h, word(bytes, at));
             at += 8;
         }
-        h = mix(h, word(len - 8));
+        h = mix(h, word(bytes, len - 8));
     } else if len >= 4 {
-        h = mix(h, half(0) << 32 | half(len - 4));
+        h = mix(h, u64::from(half(bytes, 0)) << 32 | u64::from(half(bytes, len - 4)));
     } else if len > 0 {
         let (a, b, c) = (bytes[0], bytes[len / 2], bytes[len - 1]);
         h = mix(h, u64::from(a) << 16 | u64::from(b) << 8 | u64::from(c));
     }
     h ^ (h >> 32)
+}
+
+/// The 8 bytes of `s` from `at`, as one load. The callers keep `at + 8`
+/// within `s`, so the conversion cannot fail.
+#[inline(always)]
+fn word(s: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"))
+}
+
+/// The 4 bytes of `s` from `at`, as one load; `at + 4` is within `s`.
+#[inline(always)]
+fn half(s: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(s[at..at + 4].try_into().expect("4 bytes"))
 }
 
 /// Copies `key` to the front of `to` through the word loads and stores
@@ -421,8 +432,6 @@ fn same_key(a: &[u8], b: &[u8]) -> bool {
     if len != b.len() {
         return false;
     }
-    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().expect("8 bytes"));
-    let half = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().expect("4 bytes"));
     if len >= 8 {
         let mut at = 0;
         while at + 8 < len {
