@@ -196,7 +196,7 @@ impl Tally {
         self.hits == 0 && self.malformed == 0
     }
 
-    /// Empties the tally, keeping the section table's memory.
+    /// Empties the tally, keeping its tables' memory.
     fn clear(&mut self) {
         let Tally {
             hits,
@@ -401,8 +401,9 @@ pub struct Tallies {
 }
 
 /// Section entries that all tallies hold together at most, whatever the
-/// options, and as many client entries: at about 280 bytes an entry,
-/// 4.5 MiB each. The default options have
+/// options, and as many client entries: at most 179 bytes an entry (a
+/// 128-byte key, its count, hash and length, 16 to 32 bytes of slots, a
+/// place in the least-counted list), 2.8 MiB each. The default options have
 /// 4 tallies at once, each with the full [`TRACKED`]; `--interval 1` with
 /// `--max-delay 5m` live has 313, each tracking 52.
 pub const SECTION_BUDGET: usize = 16_384;
