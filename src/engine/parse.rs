@@ -1,6 +1,8 @@
-//! Access-log lines to records: NCSA common and combined, the exercise's
-//! CSV, and formats described by the user ([`super::format`]). Records
-//! borrow from the line; nothing is copied or allocated.
+//! Access-log lines to records: the [`Record`] type, the [`Parser`] that
+//! settles a stream's format and hands each line to its reader, and the
+//! readers of NCSA common and combined and the exercise's CSV (the others
+//! are in [`super::format`]). Records borrow from the line; nothing is
+//! copied or allocated.
 
 use std::fmt;
 use std::sync::Arc;

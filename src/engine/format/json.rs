@@ -1,8 +1,9 @@
 //! JSON lines: one object per line, its fields found by the names servers
 //! give them (nginx `escape=json` layouts, Caddy, Traefik, Envoy,
 //! Cloudflare Logpush), at any depth (Caddy's `request.uri`). A small
-//! scanner on memchr: no tree is built; values are slices of the line,
+//! one-pass scanner: no tree is built; values are slices of the line,
 //! and only strings with escapes are decoded, into reused scratch space.
+//! Their times go through a cache ([`TimeCache`]), as CLF times do.
 
 use memchr::{memchr, memchr2};
 

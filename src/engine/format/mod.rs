@@ -1,7 +1,9 @@
 //! Log formats described by the user: an nginx `log_format` or Apache
 //! `LogFormat` string compiled once into literals and typed fields, then
 //! matched against each line left to right without copying or allocating.
-//! Also JSON lines ([`json`]) and container wrappers ([`wrapper`]).
+//! Also the servers' formats known by name ([`preset`]), JSON lines
+//! ([`json`]), W3C extended logs ([`w3c`]) and container wrappers
+//! ([`wrapper`]).
 
 pub mod apache;
 pub mod json;
