@@ -1,7 +1,8 @@
 //! Log timestamps turned into UTC epoch seconds without allocating: the CLF
-//! `10/Oct/2000:13:55:36 -0700` form (cached, and its variants), ISO 8601,
-//! W3C `date time` and unix seconds. A fraction of a second is read and
-//! dropped: a line counts in the whole second it falls in.
+//! `10/Oct/2000:13:55:36 -0700` form (cached per minute, and its variants),
+//! ISO 8601 (cached per minute and zone), W3C `date time` (cached per day)
+//! and unix seconds. A fraction of a second is read and dropped: a line
+//! counts in the whole second it falls in.
 
 use time::{Date, Month};
 
@@ -185,6 +186,82 @@ fn joined_iso8601(date: &[u8], time: &[u8]) -> Option<Epoch> {
     joined[date.len()] = b'T';
     joined[date.len() + 1..].copy_from_slice(time);
     parse_iso8601(joined)
+}
+
+/// Converts ISO 8601 times, remembering the last minute and zone seen as
+/// they appeared (`2019-02-07T21:11` and `Z`, `+01:00` or nothing): a time
+/// of that minute and zone, most often the next line's, has only its
+/// seconds read. Out-of-order lines of the same minute hit too.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct IsoClock {
+    minute: Option<IsoMinute>,
+}
+
+/// An ISO 8601 minute as it appeared: its first 16 bytes and the zone after
+/// the seconds and their fraction.
+#[derive(Clone, Copy, Debug)]
+struct IsoMinute {
+    head: [u8; 16],
+    zone: [u8; ZONE],
+    zone_len: usize,
+    /// The time of the minute's first second.
+    start: Epoch,
+}
+
+/// The longest zone an ISO 8601 time has: `+hh:mm`.
+const ZONE: usize = 6;
+
+impl IsoClock {
+    /// The time of `s` if it is an ISO 8601 time in the minute and zone of
+    /// the last one converted: [`parse_iso8601`] reads the same bytes the
+    /// same way, so only the seconds are left to check.
+    #[inline(always)]
+    pub fn cached(&self, s: &[u8]) -> Option<Epoch> {
+        let minute = self.minute.as_ref()?;
+        let (head, second, zone) = iso_parts(s)?;
+        (*head == minute.head && zone == &minute.zone[..minute.zone_len] && second <= 60)
+            .then(|| minute.start + Epoch::from(second))
+    }
+
+    /// Reads `s` as [`parse_iso8601`] does, and keeps its minute and zone.
+    pub fn parse(&mut self, s: &[u8]) -> Option<Epoch> {
+        let t = parse_iso8601(s)?;
+        self.keep(s, t);
+        Some(t)
+    }
+
+    /// Keeps the minute and zone of `s`, an ISO 8601 time read as `t`, if
+    /// every second of that minute (60 included, a leap second) is in range.
+    fn keep(&mut self, s: &[u8], t: Epoch) {
+        let Some((head, second, zone)) = iso_parts(s) else { return };
+        let start = t - Epoch::from(second);
+        if zone.len() <= ZONE && (0..=MAX_EPOCH - 60).contains(&start) {
+            let mut kept = [0; ZONE];
+            kept[..zone.len()].copy_from_slice(zone);
+            self.minute = Some(IsoMinute { head: *head, zone: kept, zone_len: zone.len(), start });
+        }
+    }
+}
+
+/// An ISO 8601 time cut at fixed places, as [`parse_iso8601`] reads it:
+/// its first 16 bytes (`2019-02-07T21:11`), the two digits of seconds
+/// after a `:`, and what follows them and their fraction (1 to 9 digits
+/// after `.` or `,`): the zone. Nothing but those is checked.
+#[inline(always)]
+fn iso_parts(s: &[u8]) -> Option<(&[u8; 16], u8, &[u8])> {
+    let (head, rest) = s.split_first_chunk::<16>()?;
+    let [b':', tens @ b'0'..=b'9', ones @ b'0'..=b'9', rest @ ..] = rest else { return None };
+    let zone = match rest {
+        [b'.' | b',', fraction @ ..] => {
+            let digits = fraction.iter().take(9).take_while(|c| c.is_ascii_digit()).count();
+            if digits == 0 {
+                return None;
+            }
+            &fraction[digits..]
+        }
+        _ => rest,
+    };
+    Some((head, (tens - b'0') * 10 + (ones - b'0'), zone))
 }
 
 /// The UTC epoch of local midnight for the date and zone of a CLF timestamp.

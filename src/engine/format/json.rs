@@ -11,7 +11,7 @@ use super::Span;
 use crate::engine::bytes;
 use crate::engine::parse::{self, Malformed, Record, UNKNOWN_STATUS};
 use crate::engine::section;
-use crate::engine::timestamp::{self, Epoch, Unit, Zone};
+use crate::engine::timestamp::{self, Epoch, IsoClock, Unit, Zone};
 
 /// Objects nested deeper than this are refused, so a hostile line cannot
 /// exhaust the stack.
@@ -227,30 +227,16 @@ fn place<'a>(value: Option<Value<'a>>, scratch: &mut Vec<u8>) -> Option<Text<'a>
 /// often in the same minute as the line before, is read by comparing bytes,
 /// as CLF times are: ten-digit unix seconds (Caddy's `ts`, nginx's `$msec`;
 /// 2001 to 2286) per hundred seconds, ISO 8601 (nginx's `$time_iso8601`,
-/// Traefik's) per minute and zone. Out-of-order lines in the same span hit
+/// Traefik's) per minute and zone ([`IsoClock`]). Out-of-order lines in the same span hit
 /// too.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TimeCache {
     /// The first eight digits of the last unix time read, as a word, and
     /// the time of those digits followed by `00`.
     hundred: Option<(u64, Epoch)>,
-    /// The minute of the last ISO 8601 time read.
-    minute: Option<IsoMinute>,
+    /// The minute and zone of the last ISO 8601 time read.
+    iso: IsoClock,
 }
-
-/// An ISO 8601 minute as it appeared: `2019-02-07T21:11` and the zone after
-/// the seconds and their fraction (`Z`, `+01:00`, nothing).
-#[derive(Clone, Copy, Debug)]
-struct IsoMinute {
-    head: [u8; 16],
-    zone: [u8; ZONE],
-    zone_len: usize,
-    /// The time of the minute's first second.
-    start: Epoch,
-}
-
-/// The longest zone an ISO 8601 time has: `+hh:mm`.
-const ZONE: usize = 6;
 
 /// Every ten-digit unix time is in range: one the cache gives needs no check.
 const _: () = assert!(9_999_999_999 <= timestamp::MAX_EPOCH);
@@ -260,7 +246,7 @@ impl TimeCache {
     /// or a string of digits, in seconds (with a fraction), milliseconds,
     /// microseconds or nanoseconds, told apart by their size.
     fn time_of(&mut self, s: &[u8]) -> Option<Epoch> {
-        if let Some(t) = self.in_hundred(s).or_else(|| self.in_minute(s)) {
+        if let Some(t) = self.in_hundred(s).or_else(|| self.iso.cached(s)) {
             return Some(t);
         }
         // A number: digits up to the end or a fraction. Found by stepping over
@@ -276,13 +262,7 @@ impl TimeCache {
                 _ => None,
             };
         }
-        match timestamp::parse_iso8601(s) {
-            Some(t) => {
-                self.keep_minute(s, t);
-                Some(t)
-            }
-            None => timestamp::parse_clf_variant(s, Zone::Required),
-        }
+        self.iso.parse(s).or_else(|| timestamp::parse_clf_variant(s, Zone::Required))
     }
 
     /// The time of `s` if it is ten digits of unix seconds, with or without a
@@ -309,50 +289,6 @@ impl TimeCache {
             self.hundred = Some((u64::from_le_bytes(*head), t - t % 100));
         }
     }
-
-    /// The time of `s` if it is an ISO 8601 time in the minute and zone of
-    /// the last one read: `timestamp::parse_iso8601` reads the same bytes
-    /// the same way, so only the seconds are left to check.
-    #[inline(always)]
-    fn in_minute(&self, s: &[u8]) -> Option<Epoch> {
-        let minute = self.minute.as_ref()?;
-        let (head, second, zone) = iso_parts(s)?;
-        (*head == minute.head && zone == &minute.zone[..minute.zone_len] && second <= 60)
-            .then(|| minute.start + Epoch::from(second))
-    }
-
-    /// Keeps the minute and zone of `s`, an ISO 8601 time read as `t`, if
-    /// every second of that minute (60 included, a leap second) is in range.
-    fn keep_minute(&mut self, s: &[u8], t: Epoch) {
-        let Some((head, second, zone)) = iso_parts(s) else { return };
-        let start = t - Epoch::from(second);
-        if zone.len() <= ZONE && (0..=timestamp::MAX_EPOCH - 60).contains(&start) {
-            let mut kept = [0; ZONE];
-            kept[..zone.len()].copy_from_slice(zone);
-            self.minute = Some(IsoMinute { head: *head, zone: kept, zone_len: zone.len(), start });
-        }
-    }
-}
-
-/// An ISO 8601 time cut at fixed places, as `timestamp::parse_iso8601`
-/// reads it: its first 16 bytes (`2019-02-07T21:11`), the two digits of
-/// seconds after a `:`, and what follows them and their fraction (1 to 9
-/// digits after `.` or `,`): the zone. Nothing but those is checked.
-#[inline(always)]
-fn iso_parts(s: &[u8]) -> Option<(&[u8; 16], u8, &[u8])> {
-    let (head, rest) = s.split_first_chunk::<16>()?;
-    let [b':', tens @ b'0'..=b'9', ones @ b'0'..=b'9', rest @ ..] = rest else { return None };
-    let zone = match rest {
-        [b'.' | b',', fraction @ ..] => {
-            let digits = fraction.iter().take(9).take_while(|c| c.is_ascii_digit()).count();
-            if digits == 0 {
-                return None;
-            }
-            &fraction[digits..]
-        }
-        _ => rest,
-    };
-    Some((head, (tens - b'0') * 10 + (ones - b'0'), zone))
 }
 
 /// Decodes the content of a JSON string: `\"`, `\\`, `\/`, the control
@@ -732,13 +668,13 @@ mod tests {
         assert_eq!(cache.in_hundred(b"1549573900"), None);
         assert_eq!(cache.in_hundred(b"1549573860."), None);
         assert_eq!(cache.time_of(b"2019-02-07T22:11:00.5+01:00"), Some(T0));
-        assert_eq!(cache.in_minute(b"2019-02-07T22:11:42+01:00"), Some(T0 + 42));
-        assert_eq!(cache.in_minute(b"2019-02-07T22:11:42,123456789+01:00"), Some(T0 + 42));
-        assert_eq!(cache.in_minute(b"2019-02-07T22:11:60+01:00"), Some(T0 + 60));
-        assert_eq!(cache.in_minute(b"2019-02-07T22:11:61+01:00"), None);
-        assert_eq!(cache.in_minute(b"2019-02-07T22:11:42Z"), None);
-        assert_eq!(cache.in_minute(b"2019-02-07T22:11:42.+01:00"), None);
-        assert_eq!(cache.in_minute(b"2019-02-07T22:12:42+01:00"), None);
+        assert_eq!(cache.iso.cached(b"2019-02-07T22:11:42+01:00"), Some(T0 + 42));
+        assert_eq!(cache.iso.cached(b"2019-02-07T22:11:42,123456789+01:00"), Some(T0 + 42));
+        assert_eq!(cache.iso.cached(b"2019-02-07T22:11:60+01:00"), Some(T0 + 60));
+        assert_eq!(cache.iso.cached(b"2019-02-07T22:11:61+01:00"), None);
+        assert_eq!(cache.iso.cached(b"2019-02-07T22:11:42Z"), None);
+        assert_eq!(cache.iso.cached(b"2019-02-07T22:11:42.+01:00"), None);
+        assert_eq!(cache.iso.cached(b"2019-02-07T22:12:42+01:00"), None);
     }
 
     #[test]
