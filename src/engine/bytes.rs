@@ -22,16 +22,16 @@ fn zeros(v: u64) -> u64 {
 /// [`zeros`] gives), then `rest` over the remaining bytes.
 #[inline(always)]
 fn first(s: &[u8], lanes: impl Fn(u64) -> u64, rest: impl Fn(u8) -> bool) -> Option<usize> {
-    let mut words = s.chunks_exact(8);
+    let (words, remainder) = s.as_chunks::<8>();
     let mut at = 0;
-    for word in &mut words {
-        let hits = lanes(u64::from_le_bytes(word.try_into().expect("chunks of 8")));
+    for &word in words {
+        let hits = lanes(u64::from_le_bytes(word));
         if hits != 0 {
             return Some(at + hits.trailing_zeros() as usize / 8);
         }
         at += 8;
     }
-    words.remainder().iter().position(|&c| rest(c)).map(|i| at + i)
+    remainder.iter().position(|&c| rest(c)).map(|i| at + i)
 }
 
 /// The first `byte` in `s`.
