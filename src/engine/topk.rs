@@ -116,11 +116,9 @@ impl TopCounts {
     }
 
     /// What a hash or a slot number is masked with to stay in the slots.
-    /// Taken from the slots' own length, so that the compiler sees every
-    /// probe in bounds and checks none.
     #[inline(always)]
     fn mask(&self) -> usize {
-        self.slots.len().wrapping_sub(1)
+        mask(&self.slots)
     }
 
     /// The key of entry `index`.
@@ -181,8 +179,10 @@ impl TopCounts {
     #[inline(always)]
     fn find(&self, key: &[u8], hash: u64) -> Result<usize, usize> {
         let tag = tag(hash);
+        // The mask of this very slice, so that the compiler sees every
+        // probe in bounds and checks none.
         let slots = &*self.slots;
-        let mask = self.mask();
+        let mask = mask(slots);
         let mut slot = hash as usize & mask;
         loop {
             let s = slots[slot];
@@ -385,6 +385,13 @@ fn hash(bytes: &[u8]) -> u64 {
         h = mix(h, u64::from(a) << 16 | u64::from(b) << 8 | u64::from(c));
     }
     h ^ (h >> 32)
+}
+
+/// The mask of a table of `slots`, a power of two of them: taken from
+/// their own length, so that a probe masked with it is seen in bounds.
+#[inline(always)]
+fn mask(slots: &[u32]) -> usize {
+    slots.len().wrapping_sub(1)
 }
 
 /// The 8 bytes of `s` from `at`, as one load. The callers keep `at + 8`
