@@ -86,7 +86,7 @@ pub struct CodeHits {
 }
 
 /// Counts for one report interval while it is being built.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Tally {
     pub hits: u64,
     pub late: u64,
@@ -103,12 +103,33 @@ pub struct Tally {
     latency: Histogram,
 }
 
+/// A tally with full-size tables ([`TRACKED`] entries): the run's totals.
+impl Default for Tally {
+    fn default() -> Self {
+        Tally::tracking(TRACKED)
+    }
+}
+
 impl Tally {
     /// An empty tally that counts up to `sections` sections exactly, and as
     /// many client addresses.
+    /// Each field is made here, once: filling the rest from a default
+    /// tally would make two full-size tables only to drop them.
     pub fn tracking(sections: usize) -> Tally {
-        let clients = TopCounts::tracking(sections);
-        Tally { sections: TopCounts::tracking(sections), clients, ..Tally::default() }
+        Tally {
+            hits: 0,
+            late: 0,
+            early: 0,
+            malformed: 0,
+            bytes: 0,
+            no_section: 0,
+            sections: TopCounts::tracking(sections),
+            codes: Codes::default(),
+            clients: TopCounts::tracking(sections),
+            clients_sampled: false,
+            client_sample: Sample::default(),
+            latency: Histogram::default(),
+        }
     }
 
     /// Inlined into the loop over a batch's lines, with the client table's
