@@ -223,9 +223,14 @@ impl Schedule {
     pub fn request_report(&mut self, now: Option<Epoch>, out: &mut Outbox) {
         let (start, end) = self.current_bounds();
         let end = (now.unwrap_or(self.now) + 1).clamp(start + 1, end);
-        let empty = Tally::default();
-        let tally = self.tallies.peek(self.tallies.current_number()).unwrap_or(&empty);
-        let report = Report { requested: true, ..tally.report(start, end, self.interval, self.top, &out.alerts) };
+        let (interval, top, alerts) = (self.interval, self.top, &out.alerts);
+        // A report nothing reached yet has no tally: it borrows a spare one,
+        // as a quiet stretch's does, rather than make a full-size one.
+        let report = match self.tallies.peek(self.tallies.current_number()) {
+            Some(tally) => tally.report(start, end, interval, top, alerts),
+            None => self.tallies.lend_empty(|tally| tally.report(start, end, interval, top, alerts)),
+        };
+        let report = Report { requested: true, ..report };
         self.flush_quiet(out);
         out.events.push_back(Event::Report(report));
     }
