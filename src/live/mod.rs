@@ -224,13 +224,14 @@ impl<'m, W: Write, C: Clocks> Loop<'m, W, C> {
         self.finish(end)
     }
 
-    /// One turn: sleep until the next deadline or event, then hand each
-    /// source that is ready to its own function.
-    fn wait_and_handle(&mut self, now: Now) -> Result<Option<End>, Error> {
+    /// The longest this turn may sleep, but for the input's own say: until
+    /// the engine's deadline, the followed files' next check or a hook's
+    /// kill, whichever is first; not at all while a backlog is read.
+    /// `instant` is the monotonic clock read for this turn.
+    fn timeout(&self, now: Now, instant: Instant) -> Option<Duration> {
         // Deadlines are on the monotonic clock: a step of the wall clock
         // neither freezes nor hurries them.
         let mut timeout = self.monitor.engine().poll_timeout().map(|d| d.saturating_sub(now.monotonic));
-        let instant = self.clocks.instant();
         if let Source::Follow(following) = &self.source {
             let check = following.timeout(instant);
             timeout = Some(timeout.map_or(check, |t| t.min(check)));
@@ -242,6 +243,14 @@ impl<'m, W: Write, C: Clocks> Loop<'m, W, C> {
         if self.backlog {
             timeout = Some(Duration::ZERO);
         }
+        timeout
+    }
+
+    /// One turn: sleep until the next deadline or event, then hand each
+    /// source that is ready to its own function.
+    fn wait_and_handle(&mut self, now: Now) -> Result<Option<End>, Error> {
+        let instant = self.clocks.instant();
+        let mut timeout = self.timeout(now, instant);
         // Entries by position: the self-pipe (read through `signals.take`
         // whatever poll says), stdout, then the input if it is polled, or
         // the followed files' change events.
