@@ -410,12 +410,13 @@ pub struct Summary {
 #[derive(Debug)]
 pub struct Tallies {
     interval: i64,
-    /// Report number (`start / interval`) of `ring[0]`.
+    /// Report number (`start / interval`) of `open[0]`.
     current: i64,
-    /// Oldest first. A vector, not a deque: finding a tally, every hit, is
-    /// then an index, and taking the oldest away, once a report, moves the
-    /// few after it.
-    ring: Vec<Tally>,
+    /// The open reports' tallies, oldest first. A vector, not a deque:
+    /// finding a tally, every hit, is then an index, and taking the oldest
+    /// away, once a report, moves the few after it.
+    open: Vec<Tally>,
+    /// Finished reports' tallies, emptied, for the reports to come.
     spare: Vec<Tally>,
     /// Sections each tally counts exactly: its share of [`SECTION_BUDGET`].
     tracked: usize,
@@ -436,7 +437,7 @@ impl Tallies {
         let tracked = (SECTION_BUDGET / Tallies::most(interval, open)).min(TRACKED);
         let interval = i64::from(interval);
         let current = first_second.div_euclid(interval);
-        Tallies { interval, current, ring: Vec::new(), spare: Vec::new(), tracked }
+        Tallies { interval, current, open: Vec::new(), spare: Vec::new(), tracked }
     }
 
     /// How many tallies exist at once, at most: one for each report the
@@ -481,7 +482,7 @@ impl Tallies {
     #[inline]
     pub fn at(&mut self, t: Epoch) -> &mut Tally {
         let k = self.place_of(t);
-        &mut self.ring[k]
+        &mut self.open[k]
     }
 
     /// Where the tally of the report holding second `t` is among those
@@ -497,9 +498,9 @@ impl Tallies {
             o if o < 2 * self.interval => 1,
             o => (o / self.interval) as usize,
         };
-        while self.ring.len() <= k {
+        while self.open.len() <= k {
             let fresh = self.fresh();
-            self.ring.push(fresh);
+            self.open.push(fresh);
         }
         k
     }
@@ -507,20 +508,20 @@ impl Tallies {
     /// The tally at place `k`, as [`place_of`](Self::place_of) gave it.
     #[inline]
     pub fn nth(&mut self, k: usize) -> &mut Tally {
-        &mut self.ring[k]
+        &mut self.open[k]
     }
 
     /// The tally of report `number` as it stands, if it has one yet.
     pub fn peek(&self, number: i64) -> Option<&Tally> {
         let k = usize::try_from(number - self.current).ok()?;
-        self.ring.get(k)
+        self.open.get(k)
     }
 
     /// Hands the current tally to `f` and moves on to the next report.
     pub fn finish_current<T>(&mut self, f: impl FnOnce(&Tally) -> T) -> T {
         // A report nothing reached has no tally: lend it a spare one, which
         // comes back below, so that quiet intervals allocate nothing.
-        let tally = if self.ring.is_empty() { self.fresh() } else { self.ring.remove(0) };
+        let tally = if self.open.is_empty() { self.fresh() } else { self.open.remove(0) };
         self.current += 1;
         let out = f(&tally);
         recycle(&mut self.spare, tally);
@@ -540,11 +541,11 @@ impl Tallies {
     /// says whether it did; otherwise nothing changes.
     pub fn skip_empty_to(&mut self, number: i64) -> bool {
         let before = usize::try_from(number - self.current).unwrap_or(0);
-        if self.ring.iter().take(before).any(|t| !t.is_empty()) {
+        if self.open.iter().take(before).any(|t| !t.is_empty()) {
             return false;
         }
-        let gone = before.min(self.ring.len());
-        for tally in self.ring.drain(..gone) {
+        let gone = before.min(self.open.len());
+        for tally in self.open.drain(..gone) {
             recycle(&mut self.spare, tally);
         }
         self.current = self.current.max(number);
@@ -696,7 +697,7 @@ mod tests {
         for _ in 0..100_000 {
             ts.finish_current(|_| ());
         }
-        assert_eq!(ts.ring.len() + ts.spare.len(), 1, "one tally, lent again and again");
+        assert_eq!(ts.open.len() + ts.spare.len(), 1, "one tally, lent again and again");
     }
 
     #[test]
@@ -716,7 +717,7 @@ mod tests {
                 }
                 // One fewer than the most: that one is lent while a report
                 // is made.
-                assert!(ts.ring.len() + ts.spare.len() < most, "{interval} {open} at {closed}");
+                assert!(ts.open.len() + ts.spare.len() < most, "{interval} {open} at {closed}");
             }
         }
     }

@@ -10,7 +10,8 @@
 
 use super::section::MAX_SECTION_LEN;
 
-/// Sections counted per report before the table starts evicting.
+/// Keys (sections, or client addresses) a table counts exactly at most,
+/// before it starts evicting.
 pub const TRACKED: usize = 1024;
 
 /// A slot holds the low 21 bits of its entry's hash above the entry's
