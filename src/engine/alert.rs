@@ -566,6 +566,7 @@ mod tests {
     use super::*;
     use crate::engine::histogram::rank;
     use crate::engine::rule::{Measure, Value};
+    use crate::engine::testkit::Rng;
 
     impl Alerts {
         /// The default rule's transition at the close of `t`, if any.
@@ -895,28 +896,22 @@ mod tests {
             "p50 > 100ms over 11m min 3",
         ];
         for seed in 0..40_u64 {
-            let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-            let mut random = move |n: u64| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                state % n
-            };
+            let mut rng = Rng::seeded(seed);
             let (mut each, mut skipping) = (rules(false, &texts), rules(false, &texts));
             let (mut one_by_one, mut skipped) = (Vec::new(), Vec::new());
             let mut t = 0;
             while t < 3_000 {
                 // A burst now and then, late hits too, then quiet.
-                if random(4) == 0 {
-                    for _ in 0..random(12) {
-                        let at = t - random(3) as Epoch;
-                        let status = [200, 500, 404][random(3) as usize];
-                        let record = Record { latency_us: Some(random(200_000)), ..hit(status, b"/a") };
+                if rng.below(4) == 0 {
+                    for _ in 0..rng.below(12) {
+                        let at = t - rng.below(3) as Epoch;
+                        let status = [200, 500, 404][rng.below(3) as usize];
+                        let record = Record { latency_us: Some(rng.below(200_000)), ..hit(status, b"/a") };
                         each.add(&record, at);
                         skipping.add(&record, at);
                     }
                 }
-                let to = t + random(200) as Epoch;
+                let to = t + rng.below(200) as Epoch;
                 while t <= to {
                     each.close(t, 0);
                     one_by_one.extend(each.drain().map(|e| (e.state, e.id, e.at, e.rule.and_then(|f| f.value))));
@@ -1023,13 +1018,7 @@ mod tests {
             "max > 150ms over 2 for 1 min 1",
         ];
         for seed in 0..30_u64 {
-            let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-            let mut random = move |n: u64| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                state % n
-            };
+            let mut rng = Rng::seeded(seed);
             let mut fast = rules(false, &texts);
             let parsed: Vec<Rule> = texts.iter().map(|t| Rule::parse(t, 10).expect("valid rule")).collect();
             let n = parsed.len();
@@ -1039,12 +1028,12 @@ mod tests {
             for t in 0..400 {
                 // Bursts and lulls; hits up to 9 seconds late, or up to 4
                 // ahead (past the 3 open seconds, they are too early).
-                let busy = random(3) != 0;
-                for _ in 0..if busy { random(8) } else { 0 } {
-                    let at = t - 9 + random(14) as Epoch;
-                    let section: &'static [u8] = if random(2) == 0 { b"/a" } else { b"/b" };
-                    let status = [200, 200, 404, 500, 503][random(5) as usize];
-                    let latency_us = (random(4) != 0).then(|| random(200_000));
+                let busy = rng.below(3) != 0;
+                for _ in 0..if busy { rng.below(8) } else { 0 } {
+                    let at = t - 9 + rng.below(14) as Epoch;
+                    let section: &'static [u8] = if rng.below(2) == 0 { b"/a" } else { b"/b" };
+                    let status = [200, 200, 404, 500, 503][rng.below(5) as usize];
+                    let latency_us = (rng.below(4) != 0).then(|| rng.below(200_000));
                     let record = Record { latency_us, ..hit(status, section) };
                     fast.add(&record, at);
                     slow.add(&record, at);

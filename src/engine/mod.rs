@@ -125,4 +125,6 @@ pub use interface::{
 pub use machine::Engine;
 
 #[cfg(test)]
+mod testkit;
+#[cfg(test)]
 mod tests;

@@ -699,6 +699,7 @@ fn leading_byte_count(field: &[u8]) -> Result<(u64, usize), Malformed> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::testkit::variants;
 
     const T0: Epoch = 1_549_573_860; // 2019-02-07T21:11:00Z
 
@@ -902,15 +903,7 @@ mod tests {
         ];
         let replacements = [b'"', b' ', b'/', b'?', b'[', b']', b'\0', b'\xff', b'9', b'\n', b','];
         for line in lines {
-            let mut variants: Vec<Vec<u8>> = (0..=line.len()).map(|n| line[..n].to_vec()).collect();
-            for i in 0..line.len() {
-                for r in replacements {
-                    let mut v = line.to_vec();
-                    v[i] = r;
-                    variants.push(v);
-                }
-            }
-            for v in &variants {
+            for v in &variants(line, &replacements) {
                 for format in [LogFormat::Auto, LogFormat::Common, LogFormat::Combined, LogFormat::Csv] {
                     let _ = parse(format, v);
                 }

@@ -305,6 +305,7 @@ fn merge(list: &mut Vec<u32>, scratch: &mut [u64]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::testkit::Rng;
 
     const ANY: (u64, u64) = (0, u64::MAX);
 
@@ -492,20 +493,14 @@ mod tests {
     #[test]
     fn the_totals_are_the_seconds_of_the_slices_in_the_window() {
         for (span, open, seed) in [(5, 2, 1_u64), (600, 3, 2), (601, 3, 3), (1_250, 2, 4), (1_800, 1, 5)] {
-            let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-            let mut random = move |n: u64| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                state % n
-            };
+            let mut rng = Rng::seeded(seed);
             let mut w = Timings::new(span, open, 99);
             let mut kept: Vec<(Epoch, usize)> = Vec::new();
             let g = w.width;
             for c in 100..100 + 3 * Epoch::from(span) {
-                for _ in 0..random(4) {
-                    let t = c + random(u64::from(open) + 1) as Epoch - random(u64::from(span) + 5) as Epoch / 2;
-                    let us = random(3_000_000);
+                for _ in 0..rng.below(4) {
+                    let t = c + rng.below(u64::from(open) + 1) as Epoch - rng.below(u64::from(span) + 5) as Epoch / 2;
+                    let us = rng.below(3_000_000);
                     if t <= w.closed + i64::from(open) && t > w.closed - i64::from(span) {
                         kept.push((t, bucket(us)));
                     }

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::engine::parse::UNKNOWN_STATUS;
+use crate::engine::testkit::{Rng, variants};
 
 const T0: Epoch = 1_549_573_860; // 2019-02-07T21:11:00Z
 
@@ -198,26 +199,6 @@ fn durations() {
     }
 }
 
-/// A small deterministic generator, so failures repeat.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    fn word(&mut self, alphabet: &[u8], max: u64) -> String {
-        (0..1 + self.below(max)).map(|_| alphabet[self.below(alphabet.len() as u64) as usize] as char).collect()
-    }
-}
-
 /// Renders random values through format strings the way the server would
 /// and reads each line back: every field logmon keeps comes back.
 #[test]
@@ -314,15 +295,7 @@ fn shortcuts_agree_with_the_general_path() {
         let slow = general(&p);
         assert!(p.steps.iter().any(|s| s.read != Read::General), "{:?}", p.items);
         for line in lines {
-            let mut variants: Vec<Vec<u8>> = (0..=line.len()).map(|n| line[..n].to_vec()).collect();
-            for i in 0..line.len() {
-                for r in replacements {
-                    let mut v = line.to_vec();
-                    v[i] = r;
-                    variants.push(v);
-                }
-            }
-            for v in &variants {
+            for v in &variants(line, &replacements) {
                 let fast = p.parse(&mut ClfClock::default(), v);
                 hits += usize::from(fast.is_ok());
                 assert_eq!(fast, slow.parse(&mut ClfClock::default(), v), "{:?}", String::from_utf8_lossy(v));
@@ -342,15 +315,7 @@ fn shortcuts_agree_with_the_general_path_on_the_presets() {
         let slow = general(&p);
         let line = preset.describe().example.as_bytes();
         assert!(p.parse(&mut ClfClock::default(), line).is_ok(), "{preset:?}");
-        let mut variants: Vec<Vec<u8>> = (0..=line.len()).map(|n| line[..n].to_vec()).collect();
-        for i in 0..line.len() {
-            for r in replacements {
-                let mut v = line.to_vec();
-                v[i] = r;
-                variants.push(v);
-            }
-        }
-        for v in &variants {
+        for v in &variants(line, &replacements) {
             let fast = p.parse(&mut ClfClock::default(), v);
             assert_eq!(fast, slow.parse(&mut ClfClock::default(), v), "{preset:?}: {:?}", String::from_utf8_lossy(v));
         }
