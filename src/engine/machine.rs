@@ -13,7 +13,7 @@ use super::parse::{LogFormat, Malformed, Parsed, Parser, Record, Scratch};
 use super::rule::Rule;
 use super::schedule::{Outbox, Schedule};
 use super::skew::Skew;
-use super::stats::{Summary, Tally};
+use super::stats::{RunTally, Summary, Tally};
 use super::timestamp::Epoch;
 use super::window::Placement;
 
@@ -97,7 +97,7 @@ impl Engine {
             out: Outbox {
                 alerts: Alerts::with_rules(config.threshold, config.window, config.default_rule, config.rules.clone()),
                 events: VecDeque::new(),
-                run: Tally::default(),
+                run: RunTally::default(),
             },
             config,
             phase: Phase::Waiting { malformed: 0 },

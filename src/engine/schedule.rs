@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 
 use super::alert::Alerts;
 use super::interface::{AHEAD, Clock, Config, Event};
-use super::stats::{Report, Tallies, Tally};
+use super::stats::{Report, RunTally, Tallies, Tally};
 use super::timestamp::Epoch;
 use super::window::{Placement, Window};
 
@@ -17,7 +17,7 @@ use super::window::{Placement, Window};
 pub struct Outbox {
     pub alerts: Alerts,
     pub events: VecDeque<Event>,
-    pub run: Tally,
+    pub run: RunTally,
 }
 
 /// The max-delay rule: second `t` stays open for lines until the clock

@@ -6,7 +6,7 @@ use super::histogram::{Histogram, Latency};
 use super::parse::{LogFormat, Record};
 use super::section::MAX_SECTION_LEN;
 use super::timestamp::Epoch;
-use super::topk::{KeyHits, TRACKED, TopCounts};
+use super::topk::{KeyHits, RunCounts, TRACKED, TopCounts};
 
 /// Once a report's client table is full, one hit in this many is counted.
 const CLIENT_SAMPLE: u64 = 16;
@@ -103,7 +103,7 @@ pub struct Tally {
     latency: Histogram,
 }
 
-/// A tally with full-size tables ([`TRACKED`] entries): the run's totals.
+/// A tally with full-size tables ([`TRACKED`] entries).
 impl Default for Tally {
     fn default() -> Self {
         Tally::tracking(TRACKED)
@@ -183,35 +183,6 @@ impl Tally {
         }
     }
 
-    /// Adds a finished report's hits to this one: the run's totals.
-    pub fn merge(&mut self, other: &Tally) {
-        self.hits += other.hits;
-        self.bytes = self.bytes.saturating_add(other.bytes);
-        self.no_section += other.no_section;
-        self.sections.merge(&other.sections);
-        for (i, &n) in other.codes.0.iter().enumerate().filter(|(_, n)| **n > 0) {
-            self.codes.0[i] += n;
-        }
-        self.clients.merge(&other.clients);
-        self.latency.merge(&other.latency);
-    }
-
-    /// What the hits of a whole run were, for the summary.
-    pub fn totals(&self, top: usize) -> Totals {
-        let (status, unknown_status) = self.codes.classes(self.hits);
-        Totals {
-            bytes: self.bytes,
-            status,
-            unknown_status,
-            codes: self.codes.top(top),
-            sections: self.sections.top(top),
-            sections_approximate: self.sections.approximate(),
-            clients: self.clients.top(top),
-            clients_approximate: self.clients.approximate(),
-            latency: self.latency.latency(),
-        }
-    }
-
     /// Nothing was read for this interval: it belongs in a quiet stretch.
     pub fn is_empty(&self) -> bool {
         self.hits == 0 && self.malformed == 0
@@ -270,6 +241,47 @@ impl Tally {
             active: alerts.in_force(),
             history: alerts.history().copied().collect(),
             alerts: alerts.triggered(),
+        }
+    }
+}
+
+/// The hits of every report so far, summed: the run's totals.
+#[derive(Debug, Default)]
+pub struct RunTally {
+    hits: u64,
+    bytes: u64,
+    codes: Codes,
+    sections: RunCounts,
+    clients: RunCounts,
+    latency: Histogram,
+}
+
+impl RunTally {
+    /// Adds a finished report's hits.
+    pub fn merge(&mut self, report: &Tally) {
+        self.hits += report.hits;
+        self.bytes = self.bytes.saturating_add(report.bytes);
+        self.sections.merge(&report.sections);
+        for (i, &n) in report.codes.0.iter().enumerate().filter(|(_, n)| **n > 0) {
+            self.codes.0[i] += n;
+        }
+        self.clients.merge(&report.clients);
+        self.latency.merge(&report.latency);
+    }
+
+    /// What the hits of the whole run were, for the summary.
+    pub fn totals(&self, top: usize) -> Totals {
+        let (status, unknown_status) = self.codes.classes(self.hits);
+        Totals {
+            bytes: self.bytes,
+            status,
+            unknown_status,
+            codes: self.codes.top(top),
+            sections: self.sections.top(top),
+            sections_approximate: self.sections.approximate(),
+            clients: self.clients.top(top),
+            clients_approximate: self.clients.approximate(),
+            latency: self.latency.latency(),
         }
     }
 }
@@ -619,7 +631,7 @@ mod tests {
         // 200 reports of 100 sections seen twice each, new every report,
         // and /x once in each: never in a report's top 64 or top 100, it is
         // the run's leader, and its count is over by at most hits / 1024.
-        let (mut run, mut report) = (Tally::default(), Tally::default());
+        let (mut run, mut report) = (RunTally::default(), Tally::default());
         let names: Vec<Vec<u8>> = (0..20_000).map(|i| format!("/s{i}").into_bytes()).collect();
         for r in 0..200 {
             report.clear();
@@ -635,7 +647,7 @@ mod tests {
         assert_eq!(totals.sections[0].key, b"/x");
         let over = totals.sections[0].hits - 200;
         assert!(over <= run.hits / TRACKED as u64, "{over} over");
-        assert!(totals.sections_approximate, "the run's table evicted");
+        assert!(totals.sections_approximate, "the run's table made room");
     }
 
     #[test]

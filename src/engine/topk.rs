@@ -1,5 +1,5 @@
-//! Hits per key (a section, a client address) within one report, in bounded
-//! memory.
+//! Hits per key (a section, a client address) within one report, and over
+//! a whole run ([`RunCounts`]), in bounded memory.
 //!
 //! Up to [`TRACKED`] keys are counted exactly. Past that, the table keeps
 //! the heavy hitters with the Space-Saving algorithm (Metwally et al., 2005):
@@ -14,15 +14,23 @@ use super::section::MAX_SECTION_LEN;
 /// before it starts evicting.
 pub const TRACKED: usize = 1024;
 
-/// A slot holds the low 21 bits of its entry's hash above the entry's
-/// index (11 bits): a probe passes other keys without reading their
+/// Entries of a run's table ([`RunCounts`]): twice what it keeps.
+const RUN_CAPACITY: usize = 2 * TRACKED;
+
+/// Slots of a run's table: twice its entries, as it is at most half full
+/// (and most of the time about a third), and the fewer slots a reduction
+/// wipes and a merge's probes spread over the better.
+const RUN_SLOTS: usize = 2 * RUN_CAPACITY;
+
+/// A slot holds the low 20 bits of its entry's hash above the entry's
+/// index (12 bits): a probe passes other keys without reading their
 /// entries, and the slot says its entry's home (the hash's low bits, as
-/// there are at most 4,096 slots) for [`TopCounts::unlink`]. No entry has
-/// index `0x7ff`, so no full slot is `EMPTY`.
+/// there are at most 8,192 slots) for [`TopCounts::unlink`]. No entry has
+/// index `0xfff`, so no full slot is `EMPTY`.
 const EMPTY: u32 = u32::MAX;
-const INDEX_BITS: u32 = 11;
+const INDEX_BITS: u32 = 12;
 const INDEX: u32 = (1 << INDEX_BITS) - 1;
-const _: () = assert!(TRACKED < INDEX as usize && 4 * TRACKED <= 1 << (32 - INDEX_BITS));
+const _: () = assert!(RUN_CAPACITY < INDEX as usize && 4 * RUN_CAPACITY <= 1 << (32 - INDEX_BITS));
 
 /// The slot of entry `index`, whose key hashes to `hash`.
 #[inline(always)]
@@ -59,7 +67,8 @@ pub struct TopCounts {
     /// Open addressing with linear probing; each slot holds an entry index
     /// and part of its hash.
     /// Four times as many slots as entries keeps probes short (1.2 slots
-    /// read for a key counted, 1.4 for a new one, at most 16 KiB); a power
+    /// read for a key counted, 1.4 for a new one, 16 KiB for a report's
+    /// table); a power
     /// of two makes the slot of a hash a mask (see [`mask`](Self::mask)).
     slots: Box<[u32]>,
     /// The entries, a column per field, the first `len` of each in use.
@@ -100,8 +109,16 @@ impl TopCounts {
     /// A table that counts up to `capacity` (1 to [`TRACKED`]) sections
     /// exactly.
     pub fn tracking(capacity: usize) -> TopCounts {
-        let capacity = capacity.clamp(1, TRACKED);
-        let slots = (capacity * 4).next_power_of_two();
+        TopCounts::with_capacity(capacity.clamp(1, TRACKED))
+    }
+
+    /// A table of `capacity` entries, at most [`RUN_CAPACITY`].
+    fn with_capacity(capacity: usize) -> TopCounts {
+        TopCounts::with_slots(capacity, (capacity * 4).next_power_of_two())
+    }
+
+    /// A table of `capacity` entries in `slots` slots, a power of two.
+    fn with_slots(capacity: usize, slots: usize) -> TopCounts {
         TopCounts {
             slots: vec![EMPTY; slots].into_boxed_slice(),
             hits: vec![0; capacity].into_boxed_slice(),
@@ -331,19 +348,6 @@ impl TopCounts {
         self.evicted
     }
 
-    /// Adds every entry of another table (a report's, to the run's), as
-    /// weighted Space-Saving steps: a key's count here then exceeds the sum
-    /// of its counts there by at most this table's least count, which is at
-    /// most the hits added / its capacity, and any key with more than that
-    /// is kept. Counts are approximate when either table evicted.
-    pub fn merge(&mut self, other: &TopCounts) {
-        // Each entry keeps its key's hash: it need not be computed again.
-        for (i, (&hits, &hash)) in other.hits[..other.len].iter().zip(&other.hashes[..other.len]).enumerate() {
-            self.add_hashed(other.key(i), hash, hits);
-        }
-        self.evicted |= other.evicted;
-    }
-
     /// Empties the table, keeping its memory for the next report. A table
     /// with few entries empties their slots alone: a report's few sections
     /// need not wipe the 16 KiB of slots.
@@ -359,6 +363,131 @@ impl TopCounts {
         self.len = 0;
         self.least.clear();
         self.evicted = false;
+    }
+}
+
+/// Hits per key over a whole run: the sums of the reports' tables, in
+/// bounded memory.
+///
+/// Up to [`RUN_CAPACITY`] keys are summed exactly. A key that finds the
+/// table full first makes room the Misra-Gries way (Misra and Gries, 1982;
+/// weighted and batched as in Agarwal et al., "Mergeable summaries", 2012):
+/// with `c` the count of the ([`TRACKED`] + 1)th most counted entry, every
+/// count drops by `c` and the entries left with none go, which frees at
+/// least half the table. Each reduction takes `c` from at least
+/// `TRACKED + 1` entries, so their sum, [`taken`](Self::taken), is at most
+/// `N / (TRACKED + 1)` of the `N` hits merged; a key's sum is at most that
+/// much over what the table holds for it, and a key with more than that
+/// many hits is still in it. Counts are given with `taken` added back: upper
+/// bounds, over by at most that, as Space-Saving's are, while a merge costs
+/// a lookup and an append, and a reduction (one in [`TRACKED`] new keys or
+/// fewer) a selection and a pass over the table.
+#[derive(Debug)]
+pub struct RunCounts {
+    table: TopCounts,
+    /// What every reduction took from each entry, summed.
+    taken: u64,
+    /// A merged table was approximate, or a reduction took something.
+    approximate: bool,
+    /// The counts while a reduction selects among them: kept to allocate
+    /// nothing after the first.
+    scratch: Vec<u64>,
+}
+
+impl Default for RunCounts {
+    fn default() -> Self {
+        RunCounts {
+            table: TopCounts::with_slots(RUN_CAPACITY, RUN_SLOTS),
+            taken: 0,
+            approximate: false,
+            scratch: Vec::new(),
+        }
+    }
+}
+
+impl RunCounts {
+    /// Adds every entry of a report's table.
+    pub fn merge(&mut self, other: &TopCounts) {
+        // Each entry keeps its key's hash: it need not be computed again.
+        for (i, (&hits, &hash)) in other.hits[..other.len].iter().zip(&other.hashes[..other.len]).enumerate() {
+            self.add(other.key(i), hash, hits);
+        }
+        self.approximate |= other.evicted;
+    }
+
+    /// Adds `n` hits of `key`, whose hash is `hash`.
+    #[inline]
+    fn add(&mut self, key: &[u8], hash: u64, n: u64) {
+        let table = &mut self.table;
+        match table.find(key, hash) {
+            Ok(index) => table.hits[index] += n,
+            Err(slot) if table.len < table.capacity => table.insert(key, hash, n, slot),
+            Err(_) => {
+                self.reduce();
+                // The reduction moved the entries: the probe starts again,
+                // and finds room, as at most TRACKED entries are left.
+                self.add(key, hash, n);
+            }
+        }
+    }
+
+    /// Misra-Gries's step: takes the ([`TRACKED`] + 1)th largest count from
+    /// every entry, drops those left with none, and makes the slots again
+    /// for the entries kept, moved to the front of the columns.
+    #[inline(never)]
+    fn reduce(&mut self) {
+        let table = &mut self.table;
+        self.scratch.clear();
+        self.scratch.extend_from_slice(&table.hits[..table.len]);
+        let (_, &mut cut, _) = self.scratch.select_nth_unstable_by(TRACKED, |a, b| b.cmp(a));
+        let mut kept = 0;
+        for i in 0..table.len {
+            if table.hits[i] > cut {
+                table.hits[kept] = table.hits[i] - cut;
+                table.hashes[kept] = table.hashes[i];
+                table.lens[kept] = table.lens[i];
+                if kept != i {
+                    let (to, from) = table.keys.split_at_mut(i);
+                    copy_key(&mut to[kept].0, &from[0].0[..usize::from(table.lens[i])]);
+                }
+                kept += 1;
+            }
+        }
+        table.len = kept;
+        table.slots.fill(EMPTY);
+        let mask = table.mask();
+        for index in 0..kept {
+            let hash = table.hashes[index];
+            let mut slot = hash as usize & mask;
+            while table.slots[slot] != EMPTY {
+                slot = (slot + 1) & mask;
+            }
+            table.slots[slot] = slot_of(hash, index);
+        }
+        self.taken += cut;
+        self.approximate = true;
+    }
+
+    /// The `n` keys with most hits, most first; ties in byte order. Each
+    /// count is an upper bound, over by at most [`taken`](Self::taken).
+    pub fn top(&self, n: usize) -> Vec<KeyHits> {
+        let mut top = self.table.top(n);
+        for k in &mut top {
+            k.hits += self.taken;
+        }
+        top
+    }
+
+    /// Whether the counts are upper bounds rather than exact.
+    pub fn approximate(&self) -> bool {
+        self.approximate
+    }
+
+    /// How much any count may be over its key's sum: at most the hits
+    /// merged / ([`TRACKED`] + 1).
+    #[cfg(test)]
+    fn taken(&self) -> u64 {
+        self.taken
     }
 }
 
@@ -459,6 +588,8 @@ fn same_key(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::testkit::Rng;
+    use std::collections::HashMap;
 
     #[test]
     fn keys_compare_whole() {
@@ -586,6 +717,74 @@ mod tests {
         }
         let total_after: u64 = t.hits[..t.len].iter().sum();
         assert_eq!(total_after, total_before + keys.len() as u64, "a tracked key was not found");
+    }
+
+    /// Merges `reports` report tables of `hits` hits each, their keys
+    /// drawn by `draw`, into a run's table, and checks it against the exact
+    /// sums of what was merged: every count listed is at least its key's
+    /// sum and over by at most the bound, `N / (TRACKED + 1)` of the `N`
+    /// hits merged; every key above the bound is listed; and all is exact
+    /// while no reduction was needed. Returns whether one was.
+    fn run_within_bound(seed: u64, reports: usize, hits: usize, mut draw: impl FnMut(&mut Rng) -> u64) -> bool {
+        let mut rng = Rng::seeded(seed);
+        let mut run = RunCounts::default();
+        let mut exact: HashMap<Vec<u8>, u64> = HashMap::new();
+        let mut report = TopCounts::default();
+        for _ in 0..reports {
+            report.clear();
+            for _ in 0..hits {
+                report.add(format!("10.{}", draw(&mut rng)).as_bytes());
+            }
+            assert!(!report.approximate(), "the reports themselves stay exact");
+            for k in report.top(TRACKED) {
+                *exact.entry(k.key).or_default() += k.hits;
+            }
+            run.merge(&report);
+        }
+        let merged: u64 = exact.values().sum();
+        let bound = merged / (TRACKED as u64 + 1);
+        assert!(run.taken() <= bound, "seed {seed}: {} taken, bound {bound}", run.taken());
+        let listed: HashMap<Vec<u8>, u64> = run.top(RUN_CAPACITY).into_iter().map(|k| (k.key, k.hits)).collect();
+        for (key, &sum) in &exact {
+            match listed.get(key) {
+                Some(&count) => assert!(
+                    sum <= count && count <= sum + bound,
+                    "seed {seed}: {} counted {count}, sum {sum}, bound {bound}",
+                    String::from_utf8_lossy(key)
+                ),
+                None => assert!(sum <= bound, "seed {seed}: {} ({sum} > {bound}) lost", String::from_utf8_lossy(key)),
+            }
+        }
+        if !run.approximate() {
+            assert_eq!(listed, exact, "seed {seed}: exact while nothing was taken");
+        }
+        assert_eq!(run.approximate(), exact.len() > RUN_CAPACITY, "seed {seed}: {} keys", exact.len());
+        run.approximate()
+    }
+
+    #[test]
+    fn the_run_is_within_its_bound_on_skewed_streams() {
+        for seed in 0..4 {
+            // Key i drawn with probability falling off as 1/i, roughly.
+            assert!(run_within_bound(seed, 60, 1_000, |rng| {
+                let top = 1 + rng.below(50_000);
+                rng.below(top)
+            }));
+        }
+    }
+
+    #[test]
+    fn the_run_is_within_its_bound_on_uniform_streams() {
+        for seed in 0..4 {
+            assert!(run_within_bound(seed, 40, 1_000, |rng| rng.below(6_000)));
+        }
+    }
+
+    #[test]
+    fn the_run_is_exact_while_its_keys_fit() {
+        for seed in 0..4 {
+            assert!(!run_within_bound(seed, 40, 1_000, |rng| rng.below(RUN_CAPACITY as u64)));
+        }
     }
 
     #[test]
