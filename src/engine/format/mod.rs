@@ -33,6 +33,32 @@ pub struct Pattern {
     steps: Vec<Step>,
     /// Spaces after a literal that ends in one are padding (Squid's).
     padded: bool,
+    /// The steps compiled for the usual line (see [`Op`]); empty when the
+    /// pattern has none (every line is read the general way).
+    ops: Vec<Op>,
+    /// What the description tolerates beyond its text.
+    tolerance: Tolerance,
+    /// The step of the line's time field (the compiler insists on one).
+    time_step: usize,
+}
+
+/// What a description may tolerate beyond its own text: the general
+/// capabilities the NCSA built-ins (`common`, `combined`) are described
+/// with. A user's format string tolerates none of them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tolerance {
+    /// Any text may come before the first field (a syslog prefix): a line
+    /// that does not match from its start is anchored at its time, at the
+    /// first place the literal before the time (` [`) opens one that reads,
+    /// and its fate is decided from there on. The fields before the time
+    /// are single words, read from the first word start from which they
+    /// end right at that literal (none when too few words are there).
+    pub prefix: bool,
+    /// More fields may follow the last one, after a space; they are not read.
+    pub more: bool,
+    /// A line that fails is blamed on the field at fault (no timestamp, bad
+    /// status...) rather than on the format as a whole.
+    pub blame: bool,
 }
 
 /// One field of the matcher and where it ends: each field is found once,
@@ -45,9 +71,8 @@ struct Step {
     end: End,
     /// The literal after the field (empty when the field ends the line).
     literal: Literal,
-    /// Whether a status follows the literal: the field ends at the first
-    /// occurrence of the literal that a status follows.
-    before_status: bool,
+    /// What must follow the literal for it to end the field.
+    follow: Follow,
     /// How the field is read, chosen when the format is compiled.
     read: Read,
     /// Whether spaces after the literal are padding (then the field is read
@@ -64,6 +89,33 @@ enum End {
     Last,
     /// At the first occurrence of the next literal that fits.
     Next,
+    /// At the field's first space or the line's end, when more fields may
+    /// follow the last one ([`Tolerance::more`]).
+    Open,
+}
+
+/// What must follow the literal after a field for it to end the field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Follow {
+    Anything,
+    /// A status (`-`, or three digits and no fourth): a quoted request
+    /// ends at the first quote that a status follows.
+    Status,
+    /// A space or the line's end: the last field's literal, when more
+    /// fields may follow it ([`Tolerance::more`]).
+    Break,
+}
+
+impl Follow {
+    /// Whether `s`, the text after the literal, fits.
+    #[inline(always)]
+    fn fits(self, s: &[u8]) -> bool {
+        match self {
+            Follow::Anything => true,
+            Follow::Status => status_follows(s),
+            Follow::Break => s.first().is_none_or(|&c| c == b' '),
+        }
+    }
 }
 
 /// How a step reads its field: the usual forms in the pass that finds where
@@ -99,11 +151,14 @@ enum Read {
 }
 
 impl Read {
-    fn of(field: Field, end: End, literal: &Literal, before_status: bool) -> Read {
+    fn of(field: Field, end: End, literal: &Literal, follow: Follow) -> Read {
         let first = literal.first();
+        let before_status = follow == Follow::Status;
         match (end, field) {
             (End::Last, Field::Opaque) => Read::Unread,
-            (End::Line | End::Last, _) => Read::General,
+            (End::Open, Field::Status) => Read::Status,
+            (End::Open, Field::Bytes) => Read::Bytes,
+            (End::Line | End::Last | End::Open, _) => Read::General,
             (End::Next, Field::Request) if before_status && matches!(first, b'"' | b' ') => Read::Request,
             // A status after the literal is checked the general way.
             (End::Next, _) if before_status => Read::General,
@@ -312,14 +367,18 @@ impl Builder {
         if !has(|f| f == Field::Status) {
             return Err(CompileError::new("no status field (such as $status or %>s)", text));
         }
-        let (lead, steps) = steps(&self.items);
-        Ok(Pattern { dialect, items: self.items, lead, steps, padded: false })
+        let tolerance = Tolerance::default();
+        let (lead, steps) = steps(&self.items, tolerance);
+        let time_step = steps.iter().position(|s| matches!(s.field, Field::Time(_))).unwrap_or_default();
+        let ops = ops(lead.as_ref(), &steps, false);
+        Ok(Pattern { dialect, items: self.items, lead, steps, ops, padded: false, tolerance, time_step })
     }
 }
 
 /// The text before the first field of `items`, which never has two fields
 /// in a row, and the matcher's steps: each field with the literal after it.
-fn steps(items: &[Item]) -> (Option<Literal>, Vec<Step>) {
+fn steps(items: &[Item], tolerance: Tolerance) -> (Option<Literal>, Vec<Step>) {
+    let time = items.iter().position(|i| matches!(i, Item::Field(Field::Time(_)))).unwrap_or_default();
     let lead = match items.first() {
         Some(Item::Literal(text)) => Some(Literal::new(text)),
         _ => None,
@@ -329,14 +388,23 @@ fn steps(items: &[Item]) -> (Option<Literal>, Vec<Step>) {
         .enumerate()
         .filter_map(|(i, item)| {
             let Item::Field(field) = item else { return None };
+            let last = i + 2 == items.len();
             let (end, literal) = match items.get(i + 1) {
-                Some(Item::Literal(text)) if i + 2 == items.len() => (End::Last, Literal::new(text)),
+                Some(Item::Literal(text)) if last && !tolerance.more => (End::Last, Literal::new(text)),
                 Some(Item::Literal(text)) => (End::Next, Literal::new(text)),
+                _ if tolerance.more => (End::Open, Literal::new(b"")),
                 _ => (End::Line, Literal::new(b"")),
             };
-            let before_status = end == End::Next && items.get(i + 2) == Some(&Item::Field(Field::Status));
-            let read = Read::of(*field, end, &literal, before_status);
-            Some(Step { field: *field, word: field.is_word(), end, literal, before_status, read, pads: false })
+            let follow = match end {
+                End::Next if items.get(i + 2) == Some(&Item::Field(Field::Status)) => Follow::Status,
+                End::Next if last => Follow::Break,
+                End::Open => Follow::Break,
+                _ => Follow::Anything,
+            };
+            // Under a prefix, the fields before the time are single words.
+            let word = field.is_word() || (tolerance.prefix && i < time);
+            let read = Read::of(*field, end, &literal, follow);
+            Some(Step { field: *field, word, end, literal, follow, read, pads: false })
         })
         .collect();
     (lead, steps)
@@ -359,71 +427,203 @@ impl Pattern {
     }
 
     /// Matches one line (without its line ending) against the pattern, in
-    /// one pass from left to right.
+    /// one pass from left to right (see [`Tolerance::prefix`] for a line
+    /// that does not match from its start).
+    #[inline]
     pub fn parse<'a>(&self, clock: &mut ClfClock, line: &'a [u8]) -> Result<Record<'a>, Malformed> {
         let mut record = Record::default();
-        let mut time = None;
-        let mut at = 0;
-        if let Some(lead) = &self.lead {
-            if !lead.starts(line) {
-                return Err(Malformed::NotFormat);
-            }
-            at = lead.len();
-            if self.padded && lead.pads() {
-                at += line[at..].iter().take_while(|&&c| c == b' ').count();
-            }
+        match self.fast(clock, line, &mut record) {
+            Some(()) => Ok(record),
+            None => self.slow(clock, line),
         }
-        for step in &self.steps {
-            at = match step.read {
-                Read::ToSpace => {
-                    let stop = step.to_space(line, at)?;
-                    step.keep(&mut record, &line[at..stop])?;
-                    stop + step.literal.len()
-                }
-                Read::ClientToSpace => {
-                    let stop = step.to_space(line, at)?;
+    }
+
+    /// Reads the usual line into `record` with the compiled operations
+    /// alone; `None` for anything they do not read (the general way then
+    /// reads it, with the same result on every line they do read: tested).
+    #[inline(always)]
+    fn fast<'a>(&self, clock: &mut ClfClock, line: &'a [u8], record: &mut Record<'a>) -> Option<()> {
+        let mut time = None;
+        let mut at = match &self.lead {
+            Some(lead) if !lead.starts(line) => return None,
+            Some(lead) => lead.len(),
+            None => 0,
+        };
+        let mut ops = self.ops.iter();
+        while let Some(op) = ops.next() {
+            at = match op {
+                Op::Client { lit, usual, skip } => {
+                    let stop = at + bytes::find(&line[at..], b' ')?;
                     record.client = record.client.or(known(&line[at..stop]));
-                    stop + step.literal.len()
+                    match usual.and_then(|usual| usual.after(line, stop)) {
+                        Some(after) => {
+                            // The fields after it are all `-`: their operations are done.
+                            ops.nth(skip - 1);
+                            after
+                        }
+                        None => lit.after(line, stop)?,
+                    }
                 }
-                Read::ToQuote => {
-                    let stop = step.to_quote(line, at)?;
-                    step.keep(&mut record, &line[at..stop])?;
-                    stop + step.literal.len()
-                }
-                Read::SkipToSpace => match step.dash(line, at) {
-                    Some(after) => after,
-                    None => step.to_space(line, at)? + step.literal.len(),
-                },
-                Read::SkipToQuote => match step.dash(line, at) {
-                    Some(after) => after,
-                    None => step.to_quote(line, at)? + step.literal.len(),
-                },
-                Read::Unread => step.unread(line, at)?,
-                Read::ClfTime => match step.clf_time(clock, line, at, &mut time) {
-                    Some(after) => after,
-                    None => step.read(clock, line, at, &mut record, &mut time)?,
-                },
-                Read::Status => match step.status(line, at, &mut record)? {
-                    Some(after) => after,
-                    None => step.read(clock, line, at, &mut record, &mut time)?,
-                },
-                Read::Bytes => match step.bytes(line, at, &mut record) {
-                    Some(after) => after,
-                    None => step.read(clock, line, at, &mut record, &mut time)?,
-                },
-                Read::Request => match step.request(line, at, &mut record)? {
-                    Some(after) => after,
-                    None => step.read(clock, line, at, &mut record, &mut time)?,
-                },
-                Read::General => step.read(clock, line, at, &mut record, &mut time)?,
+                op => op.read(&self.steps, clock, line, at, record, &mut time)?,
             };
         }
-        if at != line.len() {
-            return Err(Malformed::NotFormat);
+        if at != line.len() && !(self.tolerance.more && line[at] == b' ') {
+            return None;
         }
+        record.time = time?;
+        Some(())
+    }
+
+    /// Reads a line the fast path does not, the general way, and says why
+    /// one fails.
+    #[cold]
+    #[inline(never)]
+    fn slow<'a>(&self, clock: &mut ClfClock, line: &'a [u8]) -> Result<Record<'a>, Malformed> {
+        match self.parse_from(clock, line, 0) {
+            Ok(record) => Ok(record),
+            Err(_) if self.tolerance.prefix && self.time_step > 0 => self.by_time(clock, line),
+            Err(miss) => Err(self.blame(line, miss)),
+        }
+    }
+
+    /// Matches a line anchored at its time, under a [`Tolerance::prefix`]:
+    /// the time is at the first place the literal before it ends (` [`)
+    /// that opens a time that reads, and the line's fate is decided from
+    /// there on. The fields before the time are the words right before that
+    /// literal, when enough of them fit; anything before them is a prefix.
+    #[cold]
+    fn by_time<'a>(&self, clock: &mut ClfClock, line: &'a [u8]) -> Result<Record<'a>, Malformed> {
+        let opener = &self.steps[self.time_step - 1].literal;
+        let Some(&open_byte) = opener.bytes.last() else { return Err(Malformed::NotFormat) };
+        let mut first_defect = None;
+        for open in memchr::memchr_iter(open_byte, line) {
+            let Some(start) = (open + 1).checked_sub(opener.len()).filter(|&s| opener.starts(&line[s..])) else {
+                first_defect.get_or_insert(self.blamed(Malformed::NotClf));
+                continue;
+            };
+            let mut record = self.before_time(clock, line, start);
+            let mut time = None;
+            match self.run(self.time_step, clock, line, open + 1, &mut record, &mut time) {
+                Ok(()) => {
+                    // The compiler insists on a time field, so `time` is set here.
+                    record.time = time.ok_or(Malformed::NoTimestamp)?;
+                    return Ok(record);
+                }
+                Err(miss) => match self.blame(line, miss) {
+                    Malformed::BadTimestamp | Malformed::NotFormat if miss.step == self.time_step => {
+                        first_defect.get_or_insert(self.blamed(Malformed::BadTimestamp));
+                    }
+                    why => return Err(why),
+                },
+            }
+        }
+        Err(first_defect.unwrap_or(self.blamed(Malformed::NoTimestamp)))
+    }
+
+    /// The fields before the time, read from the first word start before
+    /// `stop` (where the literal before the time starts) from which they
+    /// end right there; none when no start fits.
+    fn before_time<'a>(&self, clock: &mut ClfClock, line: &'a [u8], stop: usize) -> Record<'a> {
+        let starts = std::iter::once(0).chain(memchr::memchr_iter(b' ', &line[..stop]).map(|space| space + 1));
+        for start in starts {
+            let mut record = Record::default();
+            let mut at = start;
+            let fits = self.lead(line, &mut at)
+                && self.steps[..self.time_step]
+                    .iter()
+                    .all(|step| step.next(clock, line, at, &mut record, &mut None).map(|after| at = after).is_ok());
+            if fits && at == stop + self.steps[self.time_step - 1].literal.len() {
+                return record;
+            }
+        }
+        Record::default()
+    }
+
+    /// `why` under [`Tolerance::blame`], else the format's own reason.
+    fn blamed(&self, why: Malformed) -> Malformed {
+        if self.tolerance.blame { why } else { Malformed::NotFormat }
+    }
+
+    /// The reason of a miss: as the matcher found it, or, under
+    /// [`Tolerance::blame`], that of the field at fault. A field whose value
+    /// reads but whose literal is not there blames the next field, which is
+    /// not where it should be.
+    #[cold]
+    fn blame(&self, line: &[u8], miss: Miss) -> Malformed {
+        if !self.tolerance.blame || miss.why != Malformed::NotFormat {
+            return miss.why;
+        }
+        let Some(step) = self.steps.get(miss.step) else { return miss.why };
+        if step.value_reads(line, miss.at) {
+            return self.steps.get(miss.step + 1).map_or(Malformed::NotFormat, |next| missing(next.field));
+        }
+        let rest = &line[miss.at.min(line.len())..];
+        if step.follow == Follow::Status && memchr(step.literal.first(), rest).is_some() {
+            // A quoted request that no status follows.
+            return Malformed::BadStatus;
+        }
+        missing(step.field)
+    }
+
+    /// Matches the line from `start` on.
+    #[inline(always)]
+    fn parse_from<'a>(&self, clock: &mut ClfClock, line: &'a [u8], start: usize) -> Result<Record<'a>, Miss> {
+        let mut record = Record::default();
+        let mut time = None;
+        let mut at = start;
+        if !self.lead(line, &mut at) {
+            return Err(Miss { step: 0, at, why: Malformed::NotFormat });
+        }
+        self.run(0, clock, line, at, &mut record, &mut time)?;
         // The compiler insists on a time field, so `time` is set here.
-        record.time = time.ok_or(Malformed::NoTimestamp)?;
+        record.time = time.ok_or(Miss { step: self.steps.len(), at, why: Malformed::NoTimestamp })?;
         Ok(record)
+    }
+
+    /// Steps over the literal before the first field at `at`, if it is there.
+    #[inline(always)]
+    fn lead(&self, line: &[u8], at: &mut usize) -> bool {
+        let Some(lead) = &self.lead else { return true };
+        if !lead.starts(&line[*at..]) {
+            return false;
+        }
+        *at += lead.len();
+        if self.padded && lead.pads() {
+            *at += line[*at..].iter().take_while(|&&c| c == b' ').count();
+        }
+        true
+    }
+
+    /// Runs the steps from `first` on from `at`, to the line's end.
+    #[inline(always)]
+    fn run<'a>(
+        &self,
+        first: usize,
+        clock: &mut ClfClock,
+        line: &'a [u8],
+        mut at: usize,
+        record: &mut Record<'a>,
+        time: &mut Option<Epoch>,
+    ) -> Result<(), Miss> {
+        for (i, step) in self.steps.iter().enumerate().skip(first) {
+            let from = at;
+            at = step.next(clock, line, at, record, time).map_err(|why| Miss { step: i, at: from, why })?;
+        }
+        if at != line.len() && !(self.tolerance.more && line[at] == b' ') {
+            return Err(Miss { step: self.steps.len(), at, why: Malformed::NotFormat });
+        }
+        Ok(())
+    }
+
+    /// Gives the pattern the tolerance of a description.
+    pub(super) fn tolerate(&mut self, tolerance: Tolerance) {
+        self.tolerance = tolerance;
+        let (lead, steps) = steps(&self.items, tolerance);
+        (self.lead, self.steps) = (lead, steps);
+        self.ops = ops(self.lead.as_ref(), &self.steps, self.padded);
+        if self.padded {
+            self.pad();
+        }
     }
 
     /// Makes spaces after a literal that ends in one padding (Squid's):
@@ -436,10 +636,304 @@ impl Pattern {
                 step.read = Read::General;
             }
         }
+        self.ops = ops(self.lead.as_ref(), &self.steps, true);
     }
 }
 
+/// A literal of up to eight bytes as a word to compare at once, with what
+/// must follow it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Lit {
+    word: u64,
+    mask: u64,
+    len: u8,
+    follow: Follow,
+}
+
+impl Lit {
+    /// `text`, of up to eight bytes, followed by what must follow it.
+    fn new(text: &[u8], follow: Follow) -> Lit {
+        let literal = Literal::new(text);
+        Lit { word: literal.word, mask: literal.mask, len: literal.len.min(8) as u8, follow }
+    }
+
+    /// The step's literal, when it is short enough.
+    fn of(step: &Step) -> Option<Lit> {
+        let literal = &step.literal;
+        (literal.len <= 8).then(|| Lit::new(&literal.bytes, step.follow))
+    }
+
+    /// Where the literal ends, when it is at `at` with what must follow it.
+    #[inline(always)]
+    fn after(&self, line: &[u8], at: usize) -> Option<usize> {
+        let end = at + usize::from(self.len);
+        let rest = line.get(at..)?;
+        let starts = match rest.first_chunk::<8>() {
+            Some(chunk) => u64::from_le_bytes(*chunk) & self.mask == self.word,
+            None => *rest.get(..usize::from(self.len))? == self.word.to_le_bytes()[..usize::from(self.len)],
+        };
+        if !starts {
+            return None;
+        }
+        match self.follow {
+            Follow::Anything => Some(end),
+            follow => follow.fits(&line[end..]).then_some(end),
+        }
+    }
+}
+
+/// A step compiled for the usual form of its field, decided once when the
+/// format is compiled: each reads that form and checks the literal after
+/// it in one go, or gives the line up to the general way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Op {
+    /// A client address, a word up to a literal that starts with a space;
+    /// then, when `skip` fields never read follow, the text they make when
+    /// each is the usual `-` (` - - [`), checked with the literal at once:
+    /// their own operations run only when it is not there.
+    Client { lit: Lit, usual: Option<Lit>, skip: usize },
+    /// A field never read, usually `-`, up to a space or a quote; `quote`
+    /// when a quote ends it.
+    Skip { lit: Lit, quote: bool },
+    /// A field never read before the literal that ends the line.
+    Unread(Lit),
+    /// `10/Oct/2000:13:55:36 -0700`.
+    ClfTime(Lit),
+    /// Three digits.
+    Status(Lit),
+    /// Digits, or `-`.
+    Bytes(Lit),
+    /// `GET /a/b?c HTTP/1.1` up to an unescaped quote that a status follows.
+    Request(Lit),
+    /// The same, and the three-digit status right after the literal, with
+    /// the literal after the status (the request's step and the status's
+    /// in one).
+    RequestStatus { lit: Lit, status: Lit },
+    /// A word up to a literal that starts with a space, of the step it names.
+    Word { lit: Lit, step: usize },
+    /// Any other: the general reading of the step it names.
+    General(usize),
+}
+
+/// The operations of `steps`; none when the lead is padded.
+fn ops(lead: Option<&Literal>, steps: &[Step], padded: bool) -> Vec<Op> {
+    if padded && lead.is_some_and(Literal::pads) {
+        return Vec::new();
+    }
+    let mut ops = Vec::new();
+    let mut i = 0;
+    while let Some(step) = steps.get(i) {
+        let op = match op_of(i, step) {
+            Op::Client { lit, .. } => {
+                let skips = |s: &&Step| matches!(s.read, Read::SkipToSpace | Read::SkipToQuote);
+                let skip = steps[i + 1..].iter().take_while(skips).count();
+                let dashes = steps[i + 1..i + 1 + skip].iter().flat_map(|s| [&b"-"[..], &s.literal.bytes].concat());
+                let text: Vec<u8> = step.literal.bytes.iter().copied().chain(dashes).collect();
+                let usual = match steps.get(i + skip) {
+                    Some(last) if skip > 0 && text.len() <= 8 => Some(Lit::new(&text, last.follow)),
+                    _ => None,
+                };
+                Op::Client { lit, usual, skip: if usual.is_some() { skip } else { 0 } }
+            }
+            Op::Request(lit) => match steps.get(i + 1).map(|next| (next.read, Lit::of(next))) {
+                Some((Read::Status, Some(status))) => {
+                    i += 1;
+                    Op::RequestStatus { lit: Lit { follow: Follow::Anything, ..lit }, status }
+                }
+                _ => Op::Request(lit),
+            },
+            op => op,
+        };
+        ops.push(op);
+        i += 1;
+    }
+    ops
+}
+
+/// The operation of step `i`.
+fn op_of(i: usize, step: &Step) -> Op {
+    let Some(lit) = Lit::of(step) else { return Op::General(i) };
+    match step.read {
+        Read::ClientToSpace => Op::Client { lit, usual: None, skip: 0 },
+        Read::SkipToSpace => Op::Skip { lit, quote: false },
+        Read::SkipToQuote => Op::Skip { lit, quote: true },
+        Read::Unread => Op::Unread(lit),
+        Read::ClfTime => Op::ClfTime(lit),
+        Read::Status => Op::Status(lit),
+        Read::Bytes => Op::Bytes(lit),
+        Read::Request => Op::Request(lit),
+        Read::ToSpace if step.word => Op::Word { lit, step: i },
+        _ => Op::General(i),
+    }
+}
+
+impl Op {
+    /// Reads `step`'s field at `at` in its usual form, and returns where
+    /// the literal after it ends.
+    #[inline(always)]
+    fn read<'a>(
+        &self,
+        steps: &[Step],
+        clock: &mut ClfClock,
+        line: &'a [u8],
+        at: usize,
+        record: &mut Record<'a>,
+        time: &mut Option<Epoch>,
+    ) -> Option<usize> {
+        match self {
+            Op::Client { lit, .. } => {
+                let stop = at + bytes::find(&line[at..], b' ')?;
+                let after = lit.after(line, stop)?;
+                record.client = record.client.or(known(&line[at..stop]));
+                Some(after)
+            }
+            Op::Word { lit, step } => {
+                let stop = at + bytes::find(&line[at..], b' ')?;
+                let after = lit.after(line, stop)?;
+                fill(record, steps.get(*step)?.field, &line[at..stop]).ok()?;
+                Some(after)
+            }
+            Op::Skip { lit, quote } => {
+                if line.get(at) == Some(&b'-')
+                    && let Some(after) = lit.after(line, at + 1)
+                {
+                    return Some(after);
+                }
+                let stop = at + bytes::find(&line[at..], if *quote { b'"' } else { b' ' })?;
+                if *quote && stop > at && line[stop - 1] == b'\\' {
+                    return None;
+                }
+                lit.after(line, stop)
+            }
+            Op::Unread(lit) => {
+                let stop = line.len().checked_sub(usize::from(lit.len)).filter(|&stop| stop >= at)?;
+                lit.after(line, stop)
+            }
+            // Only the line's first time is read this way.
+            Op::ClfTime(lit) if time.is_none() => {
+                let after = lit.after(line, at + CLF_LEN)?;
+                *time = Some(clock.parse(&line[at..at + CLF_LEN])?);
+                Some(after)
+            }
+            Op::ClfTime(_) => None,
+            Op::Status(lit) => {
+                let code = three_digits(line.get(at..at + 3)?)?;
+                let after = lit.after(line, at + 3)?;
+                record.status = code;
+                Some(after)
+            }
+            Op::Bytes(lit) => {
+                let (bytes, len) = match line.get(at) {
+                    Some(b'-') => (0, 1),
+                    _ => bytes::leading_digits(&line[at..]),
+                };
+                if len == 0 {
+                    return None;
+                }
+                let after = lit.after(line, at + len)?;
+                record.bytes = bytes;
+                Some(after)
+            }
+            Op::Request(lit) => {
+                let (method, section, end) = plain_method_and_section(&line[at..])?;
+                let quote = at + end + bytes::find(&line[at + end..], b'"')?;
+                if line[quote - 1] == b'\\' {
+                    return None;
+                }
+                let after = lit.after(line, quote)?;
+                record.section = record.section.or(Some(section));
+                record.method = record.method.or(Some(method));
+                Some(after)
+            }
+            Op::RequestStatus { lit, status } => {
+                let (method, section, end) = plain_method_and_section(&line[at..])?;
+                let quote = at + end + bytes::find(&line[at + end..], b'"')?;
+                if line[quote - 1] == b'\\' {
+                    return None;
+                }
+                let digits = lit.after(line, quote)?;
+                let code = three_digits(line.get(digits..digits + 3)?)?;
+                let after = status.after(line, digits + 3)?;
+                record.section = record.section.or(Some(section));
+                record.method = record.method.or(Some(method));
+                record.status = code;
+                Some(after)
+            }
+            Op::General(i) => steps.get(*i)?.read(clock, line, at, record, time).ok(),
+        }
+    }
+}
+
+/// A status of three digits, 100 to 599 (anything else is read the
+/// general way).
+#[inline(always)]
+fn three_digits(s: &[u8]) -> Option<u16> {
+    let &[a, b, c] = s else { return None };
+    let [a, b, c] = [a.wrapping_sub(b'0'), b.wrapping_sub(b'0'), c.wrapping_sub(b'0')];
+    if a > 9 || b > 9 || c > 9 {
+        return None;
+    }
+    let code = u16::from(a) * 100 + u16::from(b) * 10 + u16::from(c);
+    (100..=599).contains(&code).then_some(code)
+}
+
 impl Step {
+    /// Reads this step's field from `from` on into `record` (or `time`) and
+    /// returns where the literal after it ends.
+    #[inline(always)]
+    fn next<'a>(
+        &self,
+        clock: &mut ClfClock,
+        line: &'a [u8],
+        at: usize,
+        record: &mut Record<'a>,
+        time: &mut Option<Epoch>,
+    ) -> Result<usize, Malformed> {
+        Ok(match self.read {
+            Read::ToSpace => {
+                let stop = self.to_space(line, at)?;
+                self.keep(record, &line[at..stop])?;
+                stop + self.literal.len()
+            }
+            Read::ClientToSpace => {
+                let stop = self.to_space(line, at)?;
+                record.client = record.client.or(known(&line[at..stop]));
+                stop + self.literal.len()
+            }
+            Read::ToQuote => {
+                let stop = self.to_quote(line, at)?;
+                self.keep(record, &line[at..stop])?;
+                stop + self.literal.len()
+            }
+            Read::SkipToSpace => match self.dash(line, at) {
+                Some(after) => after,
+                None => self.to_space(line, at)? + self.literal.len(),
+            },
+            Read::SkipToQuote => match self.dash(line, at) {
+                Some(after) => after,
+                None => self.to_quote(line, at)? + self.literal.len(),
+            },
+            Read::Unread => self.unread(line, at)?,
+            Read::ClfTime => match self.clf_time(clock, line, at, time) {
+                Some(after) => after,
+                None => self.read(clock, line, at, record, time)?,
+            },
+            Read::Status => match self.status(line, at, record)? {
+                Some(after) => after,
+                None => self.read(clock, line, at, record, time)?,
+            },
+            Read::Bytes => match self.bytes(line, at, record) {
+                Some(after) => after,
+                None => self.read(clock, line, at, record, time)?,
+            },
+            Read::Request => match self.request(line, at, record)? {
+                Some(after) => after,
+                None => self.read(clock, line, at, record, time)?,
+            },
+            Read::General => self.read(clock, line, at, record, time)?,
+        })
+    }
+
     /// Where a field up to a literal that starts with a space ends: at a
     /// word's first space, or at the first space that starts the literal.
     #[inline(always)]
@@ -447,7 +941,7 @@ impl Step {
         let mut at = from;
         let stop = loop {
             let space = at + bytes::find(&line[at..], b' ').ok_or(Malformed::NotFormat)?;
-            if self.literal.starts(&line[space..]) {
+            if self.ends_at(line, space) {
                 break space;
             }
             // A word ends at its first space, whatever follows it.
@@ -466,7 +960,7 @@ impl Step {
         let mut at = from;
         let stop = loop {
             let quote = at + bytes::find(&line[at..], b'"').ok_or(Malformed::NotFormat)?;
-            if self.literal.starts(&line[quote..]) && !escaped(&line[from..quote]) {
+            if self.ends_at(line, quote) && !escaped(&line[from..quote]) {
                 break quote;
             }
             at = quote + 1;
@@ -517,8 +1011,12 @@ impl Step {
             End::Line => (line.len(), line.len()),
             End::Last => (last_stop(line, from, literal, self.word)?, line.len()),
             End::Next => {
-                let stop = literal_at(line, from, from, literal, self.before_status, self.word)?;
+                let stop = literal_at(line, from, from, literal, self.follow, self.word)?;
                 (stop, stop + literal.len())
+            }
+            End::Open => {
+                let stop = from + bytes::find(&line[from..], b' ').unwrap_or(line.len() - from);
+                (stop, stop)
             }
         };
         let value = &line[from..stop];
@@ -532,10 +1030,32 @@ impl Step {
         Ok(after)
     }
 
-    /// Whether the literal after the field starts at `stop`.
+    /// Whether the literal after the field starts at `stop`, followed by
+    /// what must follow it.
     #[inline(always)]
     fn ends_at(&self, line: &[u8], stop: usize) -> bool {
-        line.get(stop..).is_some_and(|rest| self.literal.starts(rest))
+        line.get(stop..).is_some_and(|rest| {
+            self.literal.starts(rest)
+                && (self.follow == Follow::Anything || self.follow.fits(&rest[self.literal.len()..]))
+        })
+    }
+
+    /// Whether the field's value, up to where its literal first starts,
+    /// reads: a time, a status or a byte count that is right where the
+    /// literal after it is missing. A literal that starts with a space only
+    /// separates, and the line's end may take its place; any other (`]`,
+    /// a quote) closes the value, which is not whole without it.
+    #[cold]
+    fn value_reads(&self, line: &[u8], from: usize) -> bool {
+        let rest = &line[from.min(line.len())..];
+        let first = self.literal.first();
+        let Some(end) = memchr(first, rest).or((first == b' ').then_some(rest.len())) else { return false };
+        let value = &rest[..end];
+        match self.field {
+            Field::Time(stamp) => read_time(&mut ClfClock::default(), stamp, value).is_ok(),
+            Field::Status | Field::Bytes => fill(&mut Record::default(), self.field, value).is_ok(),
+            _ => false,
+        }
     }
 
     // The usual forms of a time, a status, a byte count and a request, read
@@ -585,12 +1105,35 @@ impl Step {
     /// its end.
     #[inline(always)]
     fn request<'a>(&self, line: &'a [u8], from: usize, record: &mut Record<'a>) -> Result<Option<usize>, Malformed> {
-        let Some((method, section, end)) = parse::plain_method_and_section(&line[from..]) else { return Ok(None) };
-        let stop = literal_at(line, from, from + end, &self.literal, true, false)?;
+        let Some((method, section, end)) = plain_method_and_section(&line[from..]) else { return Ok(None) };
+        let stop = literal_at(line, from, from + end, &self.literal, Follow::Status, false)?;
         record.section = record.section.or(Some(section));
         record.method = record.method.or(Some(method));
         Ok(Some(stop + self.literal.len()))
     }
+}
+
+/// The method and section of the usual request, `GET /a/b?c HTTP/1.1`,
+/// that `rest` starts with, and where in `rest` its section ends (from
+/// there on its end is looked for). `None` for an odd method, no path or a
+/// quote before the section ends: [`parse::request_method`] and
+/// [`section::of_request`] then read the request the long way.
+#[inline(always)]
+fn plain_method_and_section(rest: &[u8]) -> Option<(&[u8], &[u8], usize)> {
+    let method = bytes::find(&rest[..rest.len().min(16)], b' ')?;
+    if method == 0 || !rest[..method].iter().all(u8::is_ascii_uppercase) {
+        return None;
+    }
+    let target = &rest[method + 1..];
+    if target.first() != Some(&b'/') {
+        return None;
+    }
+    let end = 1 + bytes::section_end(&target[1..])?;
+    if target[end] == b'"' {
+        return None;
+    }
+    let section = &target[..end.min(section::MAX_SECTION_LEN)];
+    Some((&rest[..method], section, method + 1 + end))
 }
 
 /// Whether `byte` can be part of a CLF time (`10/Oct/2000:13:55:36 -0700`).
@@ -615,8 +1158,11 @@ fn last_stop(line: &[u8], from: usize, literal: &Literal, word: bool) -> Result<
 }
 
 /// Where `literal` next starts after a field that starts at `from`,
-/// looking from `search` on, in one pass. A quote escaped by a backslash
-/// does not end a field. A `word` never runs past a space: one that would
+/// looking from `search` on, in one pass, followed by what must `follow`
+/// it. A quote escaped by a backslash does not end a field, except the one
+/// rule for a request: when no unescaped quote that a status follows ends
+/// it, the first escaped one does (a request that ends in a backslash its
+/// server did not escape). A `word` never runs past a space: one that would
 /// has matched the wrong text, and the line is of another format.
 #[inline(always)]
 fn literal_at(
@@ -624,34 +1170,57 @@ fn literal_at(
     from: usize,
     search: usize,
     literal: &Literal,
-    before_status: bool,
+    follow: Follow,
     word: bool,
 ) -> Result<usize, Malformed> {
     let first = literal.first();
     let stops_at_space = word && first != b' ';
     let mut at = search;
+    let mut escaped_end = None;
     // Fields are short: a word-at-a-time search beats memchr's setup.
     loop {
-        let start = if stops_at_space {
-            let start = at + bytes::find_either(&line[at..], first, b' ').ok_or(Malformed::NotFormat)?;
-            if line[start] == b' ' {
-                return Err(Malformed::NotFormat);
-            }
-            start
+        let found = if stops_at_space {
+            bytes::find_either(&line[at..], first, b' ').filter(|&i| line[at + i] != b' ')
         } else {
-            at + bytes::find(&line[at..], first).ok_or(Malformed::NotFormat)?
+            bytes::find(&line[at..], first)
         };
-        if literal.starts(&line[start..])
-            && !(first == b'"' && escaped(&line[from..start]))
-            && (!before_status || status_follows(&line[start + literal.len()..]))
-        {
-            return Ok(start);
+        let Some(found) = found else { return escaped_end.ok_or(Malformed::NotFormat) };
+        let start = at + found;
+        if literal.starts(&line[start..]) && follow.fits(&line[start + literal.len()..]) {
+            if !(first == b'"' && escaped(&line[from..start])) {
+                return Ok(start);
+            }
+            if follow == Follow::Status {
+                escaped_end.get_or_insert(start);
+            }
         }
         // A word ends at its first space, whatever follows it.
         if word && first == b' ' {
-            return Err(Malformed::NotFormat);
+            return escaped_end.ok_or(Malformed::NotFormat);
         }
         at = start + 1;
+    }
+}
+
+/// Where and why a try to match a line failed.
+#[derive(Clone, Copy, Debug)]
+struct Miss {
+    /// The step that failed (the number of steps: the line's end).
+    step: usize,
+    /// Where its field starts.
+    at: usize,
+    why: Malformed,
+}
+
+/// Under [`Tolerance::blame`], the reason of a line where a field is not
+/// found.
+fn missing(field: Field) -> Malformed {
+    match field {
+        Field::Time(_) => Malformed::BadTimestamp,
+        Field::Request => Malformed::NoRequest,
+        Field::Status => Malformed::BadStatus,
+        Field::Bytes => Malformed::BadBytes,
+        _ => Malformed::NotFormat,
     }
 }
 
@@ -687,7 +1256,12 @@ fn status_follows(s: &[u8]) -> bool {
 fn read_time(clock: &mut ClfClock, stamp: Stamp, value: &[u8]) -> Result<Epoch, Malformed> {
     match stamp {
         Stamp::Clf(_) if value.len() == CLF_LEN => clock.parse(value),
-        Stamp::Clf(zone) => timestamp::parse_clf_variant(value, zone),
+        // A time whose zone may be missing may also be written in ISO 8601
+        // (as the NCSA built-ins read in brackets).
+        Stamp::Clf(Zone::Optional) => {
+            timestamp::parse_clf_variant(value, Zone::Optional).or_else(|| timestamp::parse_iso8601(value))
+        }
+        Stamp::Clf(Zone::Required) => timestamp::parse_clf_variant(value, Zone::Required),
         Stamp::Iso8601 => timestamp::parse_iso8601(value),
         Stamp::Unix(unit) => timestamp::parse_unix(value, unit),
     }

@@ -1,9 +1,10 @@
 //! The presets: log formats of common servers, each a description in the
 //! Apache `LogFormat` language compiled by the same compiler as the user's
-//! strings, so no preset is a parser of its own. `%{name}x` marks a field
-//! logmon does not read.
+//! strings, so no preset is a parser of its own; the NCSA built-ins
+//! (`common`, `combined`) are described the same way. `%{name}x` marks a
+//! field logmon does not read.
 
-use super::{Pattern, apache, json};
+use super::{Pattern, Tolerance, apache, json};
 use crate::engine::parse::{Malformed, Record};
 use crate::engine::timestamp::ClfClock;
 
@@ -146,6 +147,21 @@ const SQUID: Description = Description {
     padded: true,
     syslog: false,
 };
+
+/// The NCSA formats, `common` and `combined`, described as the presets
+/// are: a `[time]` whose zone may be missing, or in ISO 8601. They tolerate
+/// a prefix before the client (a syslog header) and more fields after the
+/// last, and blame a line that fails on its field at fault.
+pub const COMMON: &str = r#"%h %l %u [%{%d/%b/%Y:%H:%M:%S %z}t] "%r" %>s %b"#;
+pub const COMBINED: &str = r#"%h %l %u [%{%d/%b/%Y:%H:%M:%S %z}t] "%r" %>s %b "%{Referer}i" "%{User-Agent}i""#;
+
+/// The matcher of an NCSA description ([`COMMON`], [`COMBINED`]). The
+/// descriptions are tested to compile.
+pub fn ncsa(format: &str) -> Option<Pattern> {
+    let mut pattern = apache::compile(format).ok()?;
+    pattern.tolerate(Tolerance { prefix: true, more: true, blame: true });
+    Some(pattern)
+}
 
 impl Preset {
     /// Reads a line of this preset with its compiled `pattern`. Envoy's

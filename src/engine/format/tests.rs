@@ -253,12 +253,14 @@ fn rendered_lines_parse_back() {
     }
 }
 
-/// The pattern with every shortcut for a usual form turned off.
+/// The pattern with every shortcut for a usual form turned off, and
+/// without its compiled operations: the slow reference.
 fn general(p: &Pattern) -> Pattern {
     let mut p = p.clone();
     for step in &mut p.steps {
         step.read = Read::General;
     }
+    p.ops.clear();
     p
 }
 
@@ -276,9 +278,15 @@ fn shortcuts_agree_with_the_general_path() {
         ),
         nginx::compile(r#"$time_local $status $body_bytes_sent $request $status"#),
         apache::compile(r#"%{%d/%b/%Y:%H:%M:%S %z}t| %>s| %b| "%r" %>s| %b"#),
+        // The built-ins, with their tolerance.
+        preset::ncsa(preset::COMMON).ok_or(CompileError::new("does not compile", preset::COMMON)),
+        preset::ncsa(preset::COMBINED).ok_or(CompileError::new("does not compile", preset::COMBINED)),
     ];
-    let lines: [&[u8]; 9] = [
+    let lines: [&[u8]; 12] = [
         br#"1.2.3.4 - - [07/Feb/2019:21:11:00 +0000] "GET /api/user?id=1 HTTP/1.1" 200 1234 "-" "curl/8""#,
+        br#"Sep 15 10:00:00 web nginx[2869]: 1.2.3.4 - - [07/Feb/2019:21:11:00 +0000] "GET /a HTTP/1.1" 200 5 "-" "x""#,
+        br#"h - - [07/Feb/2019:21:11:00 +0000] "GET /a\" 200 1 HTTP/1.1" 404 7 "r\"x" "a \" b" 0.1"#,
+        br#"[2001:db8::1] - - [2019-02-07T21:11:00+00:00] "GET /a HTTP/1.1" 200 5"#,
         br#"h - - [07/Feb/2019:21:11:00 +0000] "GET /a"b/c HTTP/1.1" 404 7 "-" "x " 200 y""#,
         br#"h - - [07/Feb/2019:21:11:00 +0000] "GET /a"b/c HTTP/1.1" 000 12345678901234567890 "-" "-""#,
         br#"h - - [7/Feb/2019:21:11:00.5 +0000] "GET http://x/y/z HTTP/1.1" - - "-" "-""#,
@@ -323,12 +331,16 @@ fn shortcuts_agree_with_the_general_path_on_the_presets() {
 }
 
 /// Random combined lines read the same through the nginx format string
-/// that spells out combined and through the built-in `combined`.
+/// that spells out combined and through the built-in `combined`, and each
+/// reads them as its slow reference (no shortcut, no compiled operation)
+/// does.
 #[test]
 fn the_nginx_string_and_combined_agree() {
     use crate::engine::parse::{LogFormat, Parsed, Parser, Scratch};
     const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let nginx = nginx::compile(NGINX_COMBINED).expect("compiles");
+    let slow_nginx = general(&nginx);
+    let slow_combined = general(&preset::ncsa(preset::COMBINED).expect("compiles"));
     let mut clock = ClfClock::default();
     let mut combined = Parser::new(LogFormat::Combined);
     let mut scratch = Scratch::default();
@@ -346,11 +358,10 @@ fn the_nginx_string_and_combined_agree() {
             rng.below(15),
             [0, 30, 45][rng.below(3) as usize],
         );
-        let client = match rng.below(3) {
+        let client = match rng.below(4) {
             0 => format!("{}.{}.{}.{}", rng.below(256), rng.below(256), rng.below(256), rng.below(256)),
             1 => format!("2001:db8::{:x}", rng.below(65536)),
-            // Not `-`, which combined keeps as a client and a format string
-            // reads as none.
+            2 => "-".to_owned(),
             _ => format!("h{}", rng.word(b"abc-.", 12)),
         };
         let user = rng.word(b"ab-", 4);
@@ -377,10 +388,13 @@ fn the_nginx_string_and_combined_agree() {
         let agent = escape(rng.word(b"Mozilla/5.0 ();\"", 60));
         let line = format!(r#"{client} - {user} [{stamp}] "{request}" {status} {bytes} "{referer}" "{agent}""#);
         let by_string = nginx.parse(&mut clock, line.as_bytes());
+        assert_eq!(by_string, slow_nginx.parse(&mut ClfClock::default(), line.as_bytes()), "{line}");
+        let slowly = slow_combined.parse(&mut ClfClock::default(), line.as_bytes());
         let by_name = match combined.parse(line.as_bytes(), &mut scratch) {
             Parsed::Hit(record) => Ok(record),
             other => Err(other),
         };
+        assert_eq!(by_name.as_ref().ok(), slowly.as_ref().ok(), "{line}");
         match (by_string, by_name) {
             (Ok(a), Ok(b)) => assert_eq!(a, b, "{line}"),
             (Err(_), Err(_)) => {}
@@ -403,5 +417,60 @@ fn no_input_makes_the_matcher_panic() {
             }
             let _ = p.parse(&mut ClfClock::default(), &v);
         }
+    }
+}
+
+/// The NCSA built-ins' tolerances, which a user's format string does not
+/// have: a prefix before the client, more fields after the last, and
+/// reasons that name the field at fault.
+#[test]
+fn the_built_ins_tolerate_what_a_format_string_does_not() {
+    let common = preset::ncsa(preset::COMMON).expect("compiles");
+    let combined = preset::ncsa(preset::COMBINED).expect("compiles");
+    let nginx = nginx::compile(NGINX_COMBINED).expect("compiles");
+    let line = r#"1.2.3.4 - - [07/Feb/2019:21:11:00 +0000] "GET /a HTTP/1.1" 200 5 "-" "curl/8""#;
+    let syslog = format!("Sep 15 10:00:00 web nginx[2869]: {line}");
+    let more = format!("{line} vhost.example 0.042");
+    for p in [&common, &combined] {
+        for l in [line, &syslog, &more] {
+            let r = hit(p, l);
+            assert_eq!((r.time, r.client, r.status, r.bytes), (T0, Some(&b"1.2.3.4"[..]), 200, 5), "{l}");
+        }
+    }
+    for l in [&syslog, &more] {
+        assert_eq!(miss(&nginx, l), Malformed::NotFormat, "{l}");
+    }
+    // Fewer words than fields before the time: the line is still read,
+    // without them.
+    let r = hit(&common, r#"1.2.3.4 [07/Feb/2019:21:11:00 +0000] "GET /a HTTP/1.1" 200 5"#);
+    assert_eq!((r.time, r.client, r.status), (T0, None, 200));
+    // Common lines are not combined ones.
+    let short = r#"1.2.3.4 - - [07/Feb/2019:21:11:00 +0000] "GET /a HTTP/1.1" 200 5"#;
+    assert_eq!(hit(&common, short).status, 200);
+    assert!(combined.parse(&mut ClfClock::default(), short.as_bytes()).is_err());
+    // Reasons: the field at fault.
+    let defect = r#"h - - [07/Feb/2019:21:11:00 +0000] GET / 200 5"#;
+    assert_eq!(miss(&common, defect), Malformed::NoRequest);
+    assert_eq!(miss(&nginx, defect), Malformed::NotFormat);
+}
+
+/// Where the built-in `combined` and the format string that spells it out
+/// used to differ, one rule now holds for both.
+#[test]
+fn one_rule_for_a_dash_client_and_an_escaped_quote() {
+    let combined = preset::ncsa(preset::COMBINED).expect("compiles");
+    let nginx = nginx::compile(NGINX_COMBINED).expect("compiles");
+    for p in [&combined, &nginx] {
+        // A client of `-` is none, as every `-` field is.
+        let r = hit(p, r#"- - - [07/Feb/2019:21:11:00 +0000] "GET /a HTTP/1.1" 200 5 "-" "-""#);
+        assert_eq!((r.client, r.status), (None, 200));
+        // A quote escaped with a backslash does not end the request, even
+        // when a status follows it...
+        let r = hit(p, r#"h - - [07/Feb/2019:21:11:00 +0000] "GET /a\" 200 1 HTTP/1.1" 404 7 "-" "-""#);
+        assert_eq!((r.status, r.bytes, r.method), (404, 7, Some(&b"GET"[..])));
+        // ...unless no other quote a status follows ends it: a request
+        // that ends in a backslash its server did not escape.
+        let r = hit(p, r#"h - - [07/Feb/2019:21:11:00 +0000] "GET /a\" 200 5 "-" "-""#);
+        assert_eq!((r.status, r.bytes, r.section), (200, 5, Some(&b"/a\\"[..])));
     }
 }
