@@ -437,9 +437,7 @@ impl RunCounts {
     #[inline(never)]
     fn reduce(&mut self) {
         let table = &mut self.table;
-        self.scratch.clear();
-        self.scratch.extend_from_slice(&table.hits[..table.len]);
-        let (_, &mut cut, _) = self.scratch.select_nth_unstable_by(TRACKED, |a, b| b.cmp(a));
+        let cut = kept_above(&table.hits[..table.len], &mut self.scratch);
         let mut kept = 0;
         for i in 0..table.len {
             if table.hits[i] > cut {
@@ -490,6 +488,34 @@ impl RunCounts {
         self.taken
     }
 }
+
+/// The ([`TRACKED`] + 1)th largest of `counts` (more than that many):
+/// most of a run's counts are small, so they are first counted by value up
+/// to [`SMALL_COUNT`], in one pass; a selection among them all, in
+/// `scratch`, is needed only when [`TRACKED`] + 1 of them are larger.
+fn kept_above(counts: &[u64], scratch: &mut Vec<u64>) -> u64 {
+    let mut by_value = [0usize; SMALL_COUNT];
+    for &n in counts {
+        by_value[n.min(SMALL_COUNT as u64 - 1) as usize] += 1;
+    }
+    let mut at_least = 0;
+    for (value, &n) in by_value.iter().enumerate().rev() {
+        at_least += n;
+        if at_least > TRACKED {
+            if value < SMALL_COUNT - 1 {
+                return value as u64;
+            }
+            break;
+        }
+    }
+    scratch.clear();
+    scratch.extend_from_slice(counts);
+    let (_, &mut cut, _) = scratch.select_nth_unstable_by(TRACKED, |a, b| b.cmp(a));
+    cut
+}
+
+/// Counts below this are counted by value when a run's table is reduced.
+const SMALL_COUNT: usize = 64;
 
 /// A multiply-mix hash for short keys. Every byte is read through whole
 /// (possibly overlapping) word loads: assembling a word byte by byte through
@@ -717,6 +743,21 @@ mod tests {
         }
         let total_after: u64 = t.hits[..t.len].iter().sum();
         assert_eq!(total_after, total_before + keys.len() as u64, "a tracked key was not found");
+    }
+
+    #[test]
+    fn the_cut_is_the_count_after_the_kept_ones() {
+        let mut scratch = Vec::new();
+        for seed in 0..30 {
+            let mut rng = Rng::seeded(seed);
+            // Small counts, large ones (the selection), and both.
+            let most = [4, 70, 1_000][seed as usize % 3];
+            let counts: Vec<u64> =
+                (0..TRACKED as u64 + 1 + rng.below(2_000)).map(|_| 1 + rng.below(most) * rng.below(2)).collect();
+            let mut sorted = counts.clone();
+            sorted.sort_unstable_by(|a, b| b.cmp(a));
+            assert_eq!(kept_above(&counts, &mut scratch), sorted[TRACKED], "seed {seed}");
+        }
     }
 
     /// Merges `reports` report tables of `hits` hits each, their keys
