@@ -161,12 +161,12 @@ impl TopCounts {
     /// entry is free, and says so. A new key that finds the table full is
     /// not counted, and the counts are approximate from then on: the caller
     /// counts it some other way.
-    #[inline]
+    #[inline(always)]
     pub fn add_if_room(&mut self, key: &[u8]) -> bool {
         let hash = hash(key);
         match self.find(key, hash) {
             Ok(index) => self.hits[index] += 1,
-            Err(slot) if self.len < self.capacity => self.insert(key, hash, 1, slot),
+            Err(slot) if self.len < self.capacity => self.push(key, hash, 1, slot),
             Err(_) => {
                 self.evicted = true;
                 return false;
@@ -223,15 +223,22 @@ impl TopCounts {
     /// entry, or Space-Saving's replacement once the table is full.
     #[inline(never)]
     fn insert(&mut self, section: &[u8], hash: u64, n: u64, slot: usize) {
-        let index = self.len;
-        if index < self.capacity {
-            self.slots[slot] = slot_of(hash, index);
-            self.set(index, section, hash);
-            self.hits[index] = n;
-            self.len += 1;
+        if self.len < self.capacity {
+            self.push(section, hash, n, slot);
         } else {
             self.replace_least(section, hash, n);
         }
+    }
+
+    /// A new entry for a key not in the table, whose probe ended at the
+    /// empty `slot`, while there is room.
+    #[inline(always)]
+    fn push(&mut self, key: &[u8], hash: u64, n: u64, slot: usize) {
+        let index = self.len;
+        self.slots[slot] = slot_of(hash, index);
+        self.set(index, key, hash);
+        self.hits[index] = n;
+        self.len = index + 1;
     }
 
     /// Space-Saving's step: the least counted section makes way.
