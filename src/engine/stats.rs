@@ -132,8 +132,8 @@ impl Tally {
         }
     }
 
-    /// Inlined into the loop over a batch's lines, with the client table's
-    /// exact phase out of line: the usual hit then costs no call.
+    /// Inlined into the loop over a batch's lines: the usual hit costs no
+    /// call.
     #[inline(always)]
     pub fn add(&mut self, record: &Record<'_>) {
         self.hits += 1;
@@ -170,9 +170,10 @@ impl Tally {
         }
     }
 
-    /// [`add_client`](Self::add_client) while the table has room: out of
-    /// line, as it is the rarer case in a busy log and the larger code.
-    #[inline(never)]
+    /// [`add_client`](Self::add_client) while the table has room: in line,
+    /// as in a log of up to a thousand clients a report it is every line's
+    /// case, and a call's register saves cost a quarter of it.
+    #[inline(always)]
     fn add_client_exactly(&mut self, client: &[u8]) {
         let client = cut(client);
         if !self.clients.add_if_room(client) {
