@@ -63,6 +63,21 @@ pub fn section_end(s: &[u8]) -> Option<usize> {
     )
 }
 
+/// How many of the first eight bytes of `s` are ASCII capitals before the
+/// first that is not; `None` when all eight are, or `s` is shorter.
+#[inline(always)]
+pub fn capitals(s: &[u8]) -> Option<usize> {
+    let word = u64::from_le_bytes(*s.first_chunk::<8>()?);
+    // Each low seven bits plus 0x3f reaches the high bit from `A` on, plus
+    // 0x25 from past `Z`; no lane carries into the next.
+    let low = word & 0x7f7f_7f7f_7f7f_7f7f;
+    let from_a = low + 0x3f3f_3f3f_3f3f_3f3f;
+    let past_z = low + 0x2525_2525_2525_2525;
+    let capital = from_a & !past_z & !word & HIGHS;
+    let run = (!capital & HIGHS).trailing_zeros() as usize / 8;
+    (run < 8).then_some(run)
+}
+
 /// The run of digits `s` starts with, up to 19 (more could overflow), as a
 /// number, and its length. The usual short run is measured and read eight
 /// bytes at a time.
@@ -117,6 +132,29 @@ fn eight_digits(word: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn capitals_are_counted_eight_bytes_at_a_time() {
+        let words: [&[u8]; 8] = [
+            b"GET /a HTTP",
+            b"OPTIONS * H",
+            b"POST",
+            b"get / HTTP/",
+            b"PROPFIND /x",
+            b"G\xffT /aaaa",
+            b"@[`{ABYZ!!!",
+            b"GET\x80/aaaaa",
+        ];
+        for s in words {
+            let slow = s.iter().take(8).take_while(|c| c.is_ascii_uppercase()).count();
+            let expected = (s.len() >= 8 && slow < 8).then_some(slow);
+            assert_eq!(capitals(s), expected, "{:?}", String::from_utf8_lossy(s));
+        }
+        for byte in 0..=255u8 {
+            let s = [byte, b' ', 0, 0, 0, 0, 0, 0];
+            assert_eq!(capitals(&s), Some(usize::from(byte.is_ascii_uppercase())), "{byte}");
+        }
+    }
 
     #[test]
     fn finds_the_first_byte() {

@@ -295,19 +295,26 @@ impl Parser {
     /// the referer and user agent, to refuse a common line.
     #[inline]
     fn ncsa<'a>(&mut self, line: &'a [u8]) -> Parsed<'a> {
-        let Some(Ncsa { common, combined }) = &self.ncsa else { return Parsed::Malformed(Malformed::NotFormat) };
         if self.strict {
-            return match combined.parse(&mut self.clock, line) {
-                Ok(record) => Parsed::Hit(record),
-                Err(_) => match common.parse(&mut self.clock, line) {
-                    Ok(_) => Parsed::Malformed(Malformed::NotCombined),
-                    Err(why) => Parsed::Malformed(why),
-                },
-            };
+            return self.strict_combined(line);
         }
+        let Some(Ncsa { common, .. }) = &self.ncsa else { return Parsed::Malformed(Malformed::NotFormat) };
         match common.parse(&mut self.clock, line) {
             Ok(record) => Parsed::Hit(record),
             Err(why) => Parsed::Malformed(why),
+        }
+    }
+
+    /// A line of `combined` asked for by name.
+    #[inline(never)]
+    fn strict_combined<'a>(&mut self, line: &'a [u8]) -> Parsed<'a> {
+        let Some(Ncsa { common, combined }) = &self.ncsa else { return Parsed::Malformed(Malformed::NotFormat) };
+        match combined.parse(&mut self.clock, line) {
+            Ok(record) => Parsed::Hit(record),
+            Err(_) => match common.parse(&mut self.clock, line) {
+                Ok(_) => Parsed::Malformed(Malformed::NotCombined),
+                Err(why) => Parsed::Malformed(why),
+            },
         }
     }
 

@@ -78,6 +78,9 @@ struct Step {
     /// Whether spaces after the literal are padding (then the field is read
     /// the general way).
     pads: bool,
+    /// The literal and what follows it as an operation checks them, when
+    /// the literal is short enough.
+    lit: Option<Lit>,
 }
 
 /// Where a field ends.
@@ -139,6 +142,11 @@ enum Read {
     /// A field never read (a referer, a user agent) before the literal that
     /// ends the line: only that literal is checked.
     Unread,
+    /// A last field never read that more fields may follow: when the line
+    /// ends with its literal, not escaped, the line's end serves (the
+    /// field is never read, and any earlier end would leave the rest to
+    /// the fields that may follow); otherwise it is read the general way.
+    Rest,
     /// `10/Oct/2000:13:55:36 -0700`, ended right after its 26 bytes.
     ClfTime,
     /// Three digits.
@@ -156,6 +164,7 @@ impl Read {
         let before_status = follow == Follow::Status;
         match (end, field) {
             (End::Last, Field::Opaque) => Read::Unread,
+            (End::Next, Field::Opaque) if follow == Follow::Break => Read::Rest,
             (End::Open, Field::Status) => Read::Status,
             (End::Open, Field::Bytes) => Read::Bytes,
             (End::Line | End::Last | End::Open, _) => Read::General,
@@ -404,7 +413,8 @@ fn steps(items: &[Item], tolerance: Tolerance) -> (Option<Literal>, Vec<Step>) {
             // Under a prefix, the fields before the time are single words.
             let word = field.is_word() || (tolerance.prefix && i < time);
             let read = Read::of(*field, end, &literal, follow);
-            Some(Step { field: *field, word, end, literal, follow, read, pads: false })
+            let lit = (literal.len() <= 8).then(|| Lit::new(&literal.bytes, follow));
+            Some(Step { field: *field, word, end, literal, follow, read, pads: false, lit })
         })
         .collect();
     (lead, steps)
@@ -659,8 +669,7 @@ impl Lit {
 
     /// The step's literal, when it is short enough.
     fn of(step: &Step) -> Option<Lit> {
-        let literal = &step.literal;
-        (literal.len <= 8).then(|| Lit::new(&literal.bytes, step.follow))
+        step.lit
     }
 
     /// Where the literal ends, when it is at `at` with what must follow it.
@@ -697,6 +706,9 @@ enum Op {
     Skip { lit: Lit, quote: bool },
     /// A field never read before the literal that ends the line.
     Unread(Lit),
+    /// The same, for a last field that more fields may follow: the usual
+    /// line ends with its literal, not escaped.
+    Rest(Lit),
     /// `10/Oct/2000:13:55:36 -0700`.
     ClfTime(Lit),
     /// Three digits.
@@ -725,7 +737,7 @@ fn ops(lead: Option<&Literal>, steps: &[Step], padded: bool) -> Vec<Op> {
     while let Some(step) = steps.get(i) {
         let op = match op_of(i, step) {
             Op::Client { lit, .. } => {
-                let skips = |s: &&Step| matches!(s.read, Read::SkipToSpace | Read::SkipToQuote);
+                let skips = |s: &&Step| matches!(s.read, Read::SkipToSpace | Read::SkipToQuote) && s.lit.is_some();
                 let skip = steps[i + 1..].iter().take_while(skips).count();
                 let dashes = steps[i + 1..i + 1 + skip].iter().flat_map(|s| [&b"-"[..], &s.literal.bytes].concat());
                 let text: Vec<u8> = step.literal.bytes.iter().copied().chain(dashes).collect();
@@ -758,6 +770,7 @@ fn op_of(i: usize, step: &Step) -> Op {
         Read::SkipToSpace => Op::Skip { lit, quote: false },
         Read::SkipToQuote => Op::Skip { lit, quote: true },
         Read::Unread => Op::Unread(lit),
+        Read::Rest => Op::Rest(lit),
         Read::ClfTime => Op::ClfTime(lit),
         Read::Status => Op::Status(lit),
         Read::Bytes => Op::Bytes(lit),
@@ -793,20 +806,16 @@ impl Op {
                 fill(record, steps.get(*step)?.field, &line[at..stop]).ok()?;
                 Some(after)
             }
-            Op::Skip { lit, quote } => {
-                if line.get(at) == Some(&b'-')
-                    && let Some(after) = lit.after(line, at + 1)
-                {
-                    return Some(after);
-                }
-                let stop = at + bytes::find(&line[at..], if *quote { b'"' } else { b' ' })?;
-                if *quote && stop > at && line[stop - 1] == b'\\' {
-                    return None;
-                }
-                lit.after(line, stop)
-            }
+            Op::Skip { lit, quote } => skip_field(lit, *quote, line, at),
             Op::Unread(lit) => {
                 let stop = line.len().checked_sub(usize::from(lit.len)).filter(|&stop| stop >= at)?;
+                lit.after(line, stop)
+            }
+            Op::Rest(lit) => {
+                let stop = line.len().checked_sub(usize::from(lit.len)).filter(|&stop| stop >= at)?;
+                if stop > at && line[stop - 1] == b'\\' {
+                    return None;
+                }
                 lit.after(line, stop)
             }
             // Only the line's first time is read this way.
@@ -822,18 +831,7 @@ impl Op {
                 record.status = code;
                 Some(after)
             }
-            Op::Bytes(lit) => {
-                let (bytes, len) = match line.get(at) {
-                    Some(b'-') => (0, 1),
-                    _ => bytes::leading_digits(&line[at..]),
-                };
-                if len == 0 {
-                    return None;
-                }
-                let after = lit.after(line, at + len)?;
-                record.bytes = bytes;
-                Some(after)
-            }
+            Op::Bytes(lit) => byte_count(lit, line, at, record),
             Op::Request(lit) => {
                 let (method, section, end) = plain_method_and_section(&line[at..])?;
                 let quote = at + end + bytes::find(&line[at + end..], b'"')?;
@@ -862,6 +860,37 @@ impl Op {
             Op::General(i) => steps.get(*i)?.read(clock, line, at, record, time).ok(),
         }
     }
+}
+
+/// A field never read, usually `-`, up to `lit`, which starts with a space
+/// or a quote (`quote`).
+#[inline(always)]
+fn skip_field(lit: &Lit, quote: bool, line: &[u8], at: usize) -> Option<usize> {
+    if line.get(at) == Some(&b'-')
+        && let Some(after) = lit.after(line, at + 1)
+    {
+        return Some(after);
+    }
+    let stop = at + bytes::find(line.get(at..)?, if quote { b'"' } else { b' ' })?;
+    if quote && stop > at && line[stop - 1] == b'\\' {
+        return None;
+    }
+    lit.after(line, stop)
+}
+
+/// Digits, or `-`, before `lit`: the usual byte count.
+#[inline(always)]
+fn byte_count(lit: &Lit, line: &[u8], at: usize, record: &mut Record<'_>) -> Option<usize> {
+    let (bytes, len) = match line.get(at) {
+        Some(b'-') => (0, 1),
+        _ => bytes::leading_digits(line.get(at..)?),
+    };
+    if len == 0 {
+        return None;
+    }
+    let after = lit.after(line, at + len)?;
+    record.bytes = bytes;
+    Some(after)
 }
 
 /// A status of three digits, 100 to 599 (anything else is read the
@@ -914,6 +943,10 @@ impl Step {
                 None => self.to_quote(line, at)? + self.literal.len(),
             },
             Read::Unread => self.unread(line, at)?,
+            Read::Rest => match self.rest(line, at) {
+                Some(end) => end,
+                None => self.read(clock, line, at, record, time)?,
+            },
             Read::ClfTime => match self.clf_time(clock, line, at, time) {
                 Some(after) => after,
                 None => self.read(clock, line, at, record, time)?,
@@ -993,6 +1026,15 @@ impl Step {
             Some(stop) if stop >= from && self.literal.starts(&line[stop..]) => Ok(line.len()),
             _ => Err(Malformed::NotFormat),
         }
+    }
+
+    /// The line's end, when the line ends with the literal, after `from`
+    /// and not escaped.
+    #[inline(always)]
+    fn rest(&self, line: &[u8], from: usize) -> Option<usize> {
+        let stop = line.len().checked_sub(self.literal.len()).filter(|&stop| stop >= from)?;
+        let escaped = self.literal.first() == b'"' && escaped(&line[from..stop]);
+        (self.literal.starts(&line[stop..]) && !escaped).then_some(line.len())
     }
 
     /// Reads this step's field from `from` on into `record` (or `time`) the
@@ -1120,10 +1162,18 @@ impl Step {
 /// [`section::of_request`] then read the request the long way.
 #[inline(always)]
 fn plain_method_and_section(rest: &[u8]) -> Option<(&[u8], &[u8], usize)> {
-    let method = bytes::find(&rest[..rest.len().min(16)], b' ')?;
-    if method == 0 || !rest[..method].iter().all(u8::is_ascii_uppercase) {
-        return None;
-    }
+    let method = match bytes::capitals(rest) {
+        Some(len) if len > 0 && rest.get(len) == Some(&b' ') => len,
+        Some(_) => return None,
+        // Eight capitals or more, or a short line.
+        None => {
+            let method = bytes::find(&rest[..rest.len().min(16)], b' ')?;
+            if method == 0 || !rest[..method].iter().all(u8::is_ascii_uppercase) {
+                return None;
+            }
+            method
+        }
+    };
     let target = &rest[method + 1..];
     if target.first() != Some(&b'/') {
         return None;
