@@ -87,6 +87,11 @@ struct Recent {
     slot: usize,
     /// Its report's tally, as [`Tallies::place_of`] gave it.
     tally: usize,
+    /// Its hits counted by [`Schedule::again`], not yet in the window: they
+    /// go there at once when the second stops being the recent one (see
+    /// [`Schedule::settle_recent`]), which is before anything reads the
+    /// window's open seconds. A count a line, not two and a bounds check.
+    hits: u64,
 }
 
 impl Schedule {
@@ -178,16 +183,25 @@ impl Schedule {
     /// the cost of a compare. `None` for any other.
     #[inline(always)]
     pub fn again(&mut self, time: Epoch) -> Option<&mut Tally> {
-        let recent = self.recent.filter(|r| r.second == time)?;
-        self.window.add_open(recent.slot);
-        Some(self.tallies.nth(recent.tally))
+        let recent = self.recent.as_mut().filter(|r| r.second == time)?;
+        recent.hits += 1;
+        let tally = recent.tally;
+        Some(self.tallies.nth(tally))
     }
 
     /// Forgets the recent second: the shift applied to timestamps changed,
     /// so a hit in it no longer has the timestamp, as logged, of the one
     /// that opened it (see [`crate::engine::Engine`]'s usual hit).
     pub fn forget_recent(&mut self) {
-        self.recent = None;
+        self.settle_recent();
+    }
+
+    /// Adds the hits [`again`](Self::again) counted to the window and
+    /// forgets the recent second.
+    fn settle_recent(&mut self) {
+        if let Some(recent) = self.recent.take() {
+            self.window.add_open(recent.slot, recent.hits);
+        }
     }
 
     /// Counts a hit stamped `time` in the window, and returns the tally of
@@ -195,12 +209,13 @@ impl Schedule {
     /// decided its timestamp is wrong). A hit counted on time becomes the
     /// recent one, for [`again`](Self::again).
     pub fn place(&mut self, time: Epoch, early: bool) -> (Placement, &mut Tally) {
+        self.settle_recent();
         let placement = if early { Placement::Early } else { self.window.add(time) };
         let tally = match placement {
             Placement::Open => {
                 self.newest = self.newest.max(time);
                 let tally = self.tallies.place_of(time);
-                self.recent = Some(Recent { second: time, slot: self.window.slot(time), tally });
+                self.recent = Some(Recent { second: time, slot: self.window.slot(time), tally, hits: 0 });
                 self.tallies.nth(tally)
             }
             Placement::LateInWindow | Placement::LateOutside => {
@@ -254,7 +269,7 @@ impl Schedule {
     fn close_through(&mut self, target: Epoch, out: &mut Outbox) {
         // Closing moves the window and finishes tallies: the recent second
         // may be neither open nor where it was.
-        self.recent = None;
+        self.settle_recent();
         while self.window.closed() < target {
             self.newest = self.newest.max(target);
             self.close_next(out);

@@ -82,6 +82,39 @@ fn one_hit_over_triggers_and_the_window_recovers() {
 }
 
 #[test]
+fn hits_out_of_order_within_the_delay_count_as_in_order() {
+    // Three hits a second, two of them in the second's turn and one after
+    // the next second's first two: that one moves the recent second back
+    // without closing any, and must not lose what the usual hits counted.
+    let run = |out_of_order: bool| {
+        let config = Config { window: 10, threshold: Threshold::per_second(2), max_delay: 2, ..Config::default() };
+        let mut e = Engine::new(config);
+        for s in 0..40 {
+            let times: &[i64] = if !out_of_order {
+                &[s, s, s]
+            } else if s == 0 {
+                &[0, 0]
+            } else {
+                &[s, s, s - 1]
+            };
+            for &t in times {
+                e.handle_line(&line(T0 + t, "/a", 200));
+            }
+        }
+        if out_of_order {
+            e.handle_line(&line(T0 + 39, "/a", 200));
+        }
+        e.finish(None);
+        let evs = events(&mut e);
+        assert_eq!(summary(&evs).hits, 120);
+        alerts(&evs)
+    };
+    let in_order = run(false);
+    assert_eq!(in_order, [(AlertState::Triggered, 6, 21)]);
+    assert_eq!(run(true), in_order);
+}
+
+#[test]
 fn seconds_without_lines_count_as_zero() {
     let mut e = engine(10, 1, Clock::Log);
     feed(&mut e, 0, 5, 5); // 25 hits in 10 s: 2.5/s

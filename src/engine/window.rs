@@ -95,13 +95,13 @@ impl Window {
         }
     }
 
-    /// Counts one more hit in the open second whose slot is `slot`, as
-    /// [`add`](Self::add) of that second would: for a caller that knows the
-    /// second is still open (no second closed since it was added).
-    #[inline]
-    pub fn add_open(&mut self, slot: usize) {
-        self.buckets[slot] += 1;
-        self.pending += 1;
+    /// Counts `n` more hits in the open second whose slot is `slot`, as
+    /// `n` calls of [`add`](Self::add) of that second would: for a caller
+    /// that knows the second is still open (no second closed since it was
+    /// added).
+    pub fn add_open(&mut self, slot: usize, n: u64) {
+        self.buckets[slot] += n;
+        self.pending += n;
     }
 
     /// Closes the next second and returns it with the window's new total.
