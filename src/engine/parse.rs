@@ -299,10 +299,7 @@ impl Parser {
             return self.strict_combined(line);
         }
         let Some(Ncsa { common, .. }) = &self.ncsa else { return Parsed::Malformed(Malformed::NotFormat) };
-        match common.parse(&mut self.clock, line) {
-            Ok(record) => Parsed::Hit(record),
-            Err(why) => Parsed::Malformed(why),
-        }
+        common.parsed(&mut self.clock, line)
     }
 
     /// A line of `combined` asked for by name.

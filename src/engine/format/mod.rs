@@ -17,7 +17,7 @@ use std::fmt;
 use memchr::memchr;
 
 use super::bytes;
-use super::parse::{self, Malformed, Record, UNKNOWN_STATUS};
+use super::parse::{self, Malformed, Parsed, Record, UNKNOWN_STATUS};
 use super::section;
 use super::timestamp::{self, CLF_LEN, ClfClock, Epoch, Unit, Zone};
 
@@ -448,6 +448,19 @@ impl Pattern {
         }
     }
 
+    /// As [`Pattern::parse`], as the parser hands it on.
+    #[inline(always)]
+    pub(crate) fn parsed<'a>(&self, clock: &mut ClfClock, line: &'a [u8]) -> Parsed<'a> {
+        let mut record = Record::default();
+        match self.fast(clock, line, &mut record) {
+            Some(()) => Parsed::Hit(record),
+            None => match self.slow(clock, line) {
+                Ok(record) => Parsed::Hit(record),
+                Err(why) => Parsed::Malformed(why),
+            },
+        }
+    }
+
     /// Reads the usual line into `record` with the compiled operations
     /// alone; `None` for anything they do not read (the general way then
     /// reads it, with the same result on every line they do read: tested).
@@ -720,7 +733,9 @@ enum Op {
     /// The same, and the three-digit status right after the literal, with
     /// the literal after the status (the request's step and the status's
     /// in one).
-    RequestStatus { lit: Lit, status: Lit },
+    /// `around` checks both literals and the status between them with one
+    /// word when eight bytes are left; `lit` and `status` otherwise.
+    RequestStatus { lit: Lit, status: Lit, around: Around },
     /// A word up to a literal that starts with a space, of the step it names.
     Word { lit: Lit, step: usize },
     /// Any other: the general reading of the step it names.
@@ -748,9 +763,9 @@ fn ops(lead: Option<&Literal>, steps: &[Step], padded: bool) -> Vec<Op> {
                 Op::Client { lit, usual, skip: if usual.is_some() { skip } else { 0 } }
             }
             Op::Request(lit) => match steps.get(i + 1).map(|next| (next.read, Lit::of(next))) {
-                Some((Read::Status, Some(status))) => {
+                Some((Read::Status, Some(status))) if let Some(around) = Around::new(&step.literal, status) => {
                     i += 1;
-                    Op::RequestStatus { lit: Lit { follow: Follow::Anything, ..lit }, status }
+                    Op::RequestStatus { lit: Lit { follow: Follow::Anything, ..lit }, status, around }
                 }
                 _ => Op::Request(lit),
             },
@@ -843,15 +858,20 @@ impl Op {
                 record.method = record.method.or(Some(method));
                 Some(after)
             }
-            Op::RequestStatus { lit, status } => {
+            Op::RequestStatus { lit, status, around } => {
                 let (method, section, end) = plain_method_and_section(&line[at..])?;
                 let quote = at + end + bytes::find(&line[at + end..], b'"')?;
                 if line[quote - 1] == b'\\' {
                     return None;
                 }
-                let digits = lit.after(line, quote)?;
-                let code = three_digits(line.get(digits..digits + 3)?)?;
-                let after = status.after(line, digits + 3)?;
+                let (code, after) = match around.status(line, quote) {
+                    Some(read) => read,
+                    None => {
+                        let digits = lit.after(line, quote)?;
+                        let code = three_digits(line.get(digits..digits + 3)?)?;
+                        (code, status.after(line, digits + 3)?)
+                    }
+                };
                 record.section = record.section.or(Some(section));
                 record.method = record.method.or(Some(method));
                 record.status = code;
@@ -891,6 +911,67 @@ fn byte_count(lit: &Lit, line: &[u8], at: usize, record: &mut Record<'_>) -> Opt
     let after = lit.after(line, at + len)?;
     record.bytes = bytes;
     Some(after)
+}
+
+/// A three-digit status and the literals on either side of it (`" 200 `),
+/// as one word to compare.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Around {
+    word: u64,
+    /// The literals' bytes (the digits' are not compared).
+    mask: u64,
+    /// Where the digits start, and the length of the whole.
+    digits: u8,
+    len: u8,
+}
+
+impl Around {
+    /// Around a status after `before`, before `after` (which must be
+    /// followed by anything), when the whole fits in a word.
+    fn new(before: &Literal, after: Lit) -> Option<Around> {
+        let (digits, len) = (before.len(), before.len() + 3 + usize::from(after.len));
+        if len > 8 || after.follow != Follow::Anything {
+            return None;
+        }
+        let mut word = [0u8; 8];
+        let mut mask = [0u8; 8];
+        let after_bytes = after.word.to_le_bytes();
+        let bytes = before
+            .bytes
+            .iter()
+            .map(|&b| Some(b))
+            .chain([None; 3])
+            .chain(after_bytes[..usize::from(after.len)].iter().map(|&b| Some(b)));
+        for (i, byte) in bytes.enumerate() {
+            if let Some(byte) = byte {
+                (word[i], mask[i]) = (byte, 0xff);
+            }
+        }
+        Some(Around {
+            word: u64::from_le_bytes(word),
+            mask: u64::from_le_bytes(mask),
+            digits: digits as u8,
+            len: len as u8,
+        })
+    }
+
+    /// The status, 100 to 599, and where the literal after it ends, when
+    /// the whole is at `at` and eight bytes are there to read.
+    #[inline(always)]
+    fn status(&self, line: &[u8], at: usize) -> Option<(u16, usize)> {
+        let word = u64::from_le_bytes(*line.get(at..)?.first_chunk::<8>()?);
+        if word & self.mask != self.word {
+            return None;
+        }
+        // Each digit XOR '0' is 0 to 9: adding 6 leaves its high nibble
+        // clear, as it is in the byte itself.
+        let t = (word >> (8 * self.digits)) as u32 & 0x00ff_ffff ^ 0x0030_3030;
+        if (t.wrapping_add(0x0006_0606) | t) & 0x00f0_f0f0 != 0 {
+            return None;
+        }
+        let code = (t & 0xff) * 100 + (t >> 8 & 0xff) * 10 + (t >> 16);
+        (100..=599).contains(&code).then_some((code as u16, at + usize::from(self.len)))
+    }
 }
 
 /// A status of three digits, 100 to 599 (anything else is read the
