@@ -222,13 +222,17 @@ struct Account {
     first_bad: Option<(u64, Vec<u8>)>,
     /// The newest timestamp so far (`Epoch::MIN` before the first hit).
     newest: Epoch,
+    /// `newest` less the alert window: a hit older than this goes back
+    /// further than the window. Kept with `newest`, so that a hit that is
+    /// not the newest costs one compare.
+    too_old: Epoch,
     /// The going-back warning was given.
     warned: bool,
 }
 
 impl Default for Account {
     fn default() -> Self {
-        Account { hits: 0, first_bad: None, newest: Epoch::MIN, warned: false }
+        Account { hits: 0, first_bad: None, newest: Epoch::MIN, too_old: Epoch::MIN, warned: false }
     }
 }
 
@@ -255,11 +259,12 @@ impl Account {
         match outcome {
             Outcome::Hit { time, .. } => {
                 self.hits += 1;
-                let newest = self.newest.max(time);
-                self.newest = newest;
-                if newest - time > i64::from(window) && !self.warned {
+                if time > self.newest {
+                    self.newest = time;
+                    self.too_old = time - i64::from(window);
+                } else if time < self.too_old && !self.warned {
                     self.warned = true;
-                    say_back_in_time(name, number, newest - time, window);
+                    say_back_in_time(name, number, self.newest - time, window);
                 }
             }
             Outcome::Malformed(_) if self.first_bad.is_none() => {
