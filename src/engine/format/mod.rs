@@ -472,23 +472,8 @@ impl Pattern {
             Some(lead) => lead.len(),
             None => 0,
         };
-        let mut ops = self.ops.iter();
-        while let Some(op) = ops.next() {
-            at = match op {
-                Op::Client { lit, usual, skip } => {
-                    let stop = at + bytes::find(&line[at..], b' ')?;
-                    record.client = record.client.or(known(&line[at..stop]));
-                    match usual.and_then(|usual| usual.after(line, stop)) {
-                        Some(after) => {
-                            // The fields after it are all `-`: their operations are done.
-                            ops.nth(skip - 1);
-                            after
-                        }
-                        None => lit.after(line, stop)?,
-                    }
-                }
-                op => op.read(&self.steps, clock, line, at, record, &mut time)?,
-            };
+        for op in &self.ops {
+            at = op.read(&self.steps, clock, line, at, record, &mut time)?;
         }
         if at != line.len() && !(self.tolerance.more && line[at] == b' ') {
             return None;
@@ -708,12 +693,14 @@ impl Lit {
 /// format is compiled: each reads that form and checks the literal after
 /// it in one go, or gives the line up to the general way.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+// An explicit tag: a jump on it, rather than one decoded from a niche.
+#[repr(u8)]
 enum Op {
     /// A client address, a word up to a literal that starts with a space;
-    /// then, when `skip` fields never read follow, the text they make when
-    /// each is the usual `-` (` - - [`), checked with the literal at once:
-    /// their own operations run only when it is not there.
-    Client { lit: Lit, usual: Option<Lit>, skip: usize },
+    /// then the `count` fields never read from step `first` on: the text
+    /// they make when each is the usual `-` (` - - [`) is checked with the
+    /// literal at once, else each is read as [`Op::Skip`] reads it.
+    Client { lit: Lit, usual: Option<Lit>, first: usize, count: usize },
     /// A field never read, usually `-`, up to a space or a quote; `quote`
     /// when a quote ends it.
     Skip { lit: Lit, quote: bool },
@@ -760,7 +747,9 @@ fn ops(lead: Option<&Literal>, steps: &[Step], padded: bool) -> Vec<Op> {
                     Some(last) if skip > 0 && text.len() <= 8 => Some(Lit::new(&text, last.follow)),
                     _ => None,
                 };
-                Op::Client { lit, usual, skip: if usual.is_some() { skip } else { 0 } }
+                let count = if usual.is_some() { skip } else { 0 };
+                i += count;
+                Op::Client { lit, usual, first: i + 1 - count, count }
             }
             Op::Request(lit) => match steps.get(i + 1).map(|next| (next.read, Lit::of(next))) {
                 Some((Read::Status, Some(status))) if let Some(around) = Around::new(&step.literal, status) => {
@@ -781,7 +770,7 @@ fn ops(lead: Option<&Literal>, steps: &[Step], padded: bool) -> Vec<Op> {
 fn op_of(i: usize, step: &Step) -> Op {
     let Some(lit) = Lit::of(step) else { return Op::General(i) };
     match step.read {
-        Read::ClientToSpace => Op::Client { lit, usual: None, skip: 0 },
+        Read::ClientToSpace => Op::Client { lit, usual: None, first: 0, count: 0 },
         Read::SkipToSpace => Op::Skip { lit, quote: false },
         Read::SkipToQuote => Op::Skip { lit, quote: true },
         Read::Unread => Op::Unread(lit),
@@ -809,11 +798,18 @@ impl Op {
         time: &mut Option<Epoch>,
     ) -> Option<usize> {
         match self {
-            Op::Client { lit, .. } => {
+            Op::Client { lit, usual, first, count } => {
                 let stop = at + bytes::find(&line[at..], b' ')?;
-                let after = lit.after(line, stop)?;
                 record.client = record.client.or(known(&line[at..stop]));
-                Some(after)
+                if let Some(after) = usual.and_then(|usual| usual.after(line, stop)) {
+                    return Some(after);
+                }
+                let after = lit.after(line, stop)?;
+                // The fields after it, one by one.
+                steps
+                    .get(*first..first + count)?
+                    .iter()
+                    .try_fold(after, |at, step| skip_field(&step.lit?, step.read == Read::SkipToQuote, line, at))
             }
             Op::Word { lit, step } => {
                 let stop = at + bytes::find(&line[at..], b' ')?;
