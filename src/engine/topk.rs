@@ -383,15 +383,17 @@ impl TopCounts {
 /// table full first makes room the Misra-Gries way (Misra and Gries, 1982;
 /// weighted and batched as in Agarwal et al., "Mergeable summaries", 2012):
 /// with `c` the count of the ([`TRACKED`] + 1)th most counted entry, every
-/// count drops by `c` and the entries left with none go, which frees at
-/// least half the table. Each reduction takes `c` from at least
-/// `TRACKED + 1` entries, so their sum, [`taken`](Self::taken), is at most
-/// `N / (TRACKED + 1)` of the `N` hits merged; a key's sum is at most that
-/// much over what the table holds for it, and a key with more than that
-/// many hits is still in it. Counts are given with `taken` added back: upper
-/// bounds, over by at most that, as Space-Saving's are, while a merge costs
-/// a lookup and an append, and a reduction (one in [`TRACKED`] new keys or
-/// fewer) a selection and a pass over the table.
+/// count drops by `c` (or to nothing) and the entries left with none go,
+/// which frees at least half the table. Each reduction takes `c` from each
+/// of the `TRACKED + 1` most counted entries, so the sum of the `c`s,
+/// [`taken`](Self::taken), is at most `N / (TRACKED + 1)` of the `N` hits
+/// merged; a key's sum is at most that much over what the table holds for
+/// it, and a key with more than that many hits is still in it. Counts are
+/// given with `taken` added back: upper bounds, over by at most that, as
+/// Space-Saving's are, while a merge costs a lookup and an append, and a
+/// reduction (at most one per [`TRACKED`] new keys) a pass that counts
+/// the small counts by value (see [`kept_above`]) and a pass over the
+/// table.
 #[derive(Debug)]
 pub struct RunCounts {
     table: TopCounts,
