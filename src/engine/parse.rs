@@ -306,12 +306,12 @@ impl Parser {
     #[inline(never)]
     fn strict_combined<'a>(&mut self, line: &'a [u8]) -> Parsed<'a> {
         let Some(Ncsa { common, combined }) = &self.ncsa else { return Parsed::Malformed(Malformed::NotFormat) };
-        match combined.parse(&mut self.clock, line) {
-            Ok(record) => Parsed::Hit(record),
-            Err(_) => match common.parse(&mut self.clock, line) {
+        match combined.parsed(&mut self.clock, line) {
+            Parsed::Malformed(_) => match common.parse(&mut self.clock, line) {
                 Ok(_) => Parsed::Malformed(Malformed::NotCombined),
                 Err(why) => Parsed::Malformed(why),
             },
+            hit => hit,
         }
     }
 
