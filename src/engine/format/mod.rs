@@ -503,27 +503,33 @@ impl Pattern {
     fn by_time<'a>(&self, clock: &mut ClfClock, line: &'a [u8]) -> Result<Record<'a>, Malformed> {
         let opener = &self.steps[self.time_step - 1].literal;
         let Some(&open_byte) = opener.bytes.last() else { return Err(Malformed::NotFormat) };
+        let time_step = &self.steps[self.time_step];
         let mut first_defect = None;
         for open in memchr::memchr_iter(open_byte, line) {
             let Some(start) = (open + 1).checked_sub(opener.len()).filter(|&s| opener.starts(&line[s..])) else {
                 first_defect.get_or_insert(self.blamed(Malformed::NotClf));
                 continue;
             };
-            let mut record = self.before_time(clock, line, start);
-            let mut time = None;
-            match self.run(self.time_step, clock, line, open + 1, &mut record, &mut time) {
-                Ok(()) => {
-                    // The compiler insists on a time field, so `time` is set here.
-                    record.time = time.ok_or(Malformed::NoTimestamp)?;
-                    return Ok(record);
-                }
-                Err(miss) => match self.blame(line, miss) {
-                    Malformed::BadTimestamp | Malformed::NotFormat if miss.step == self.time_step => {
+            // The time alone first, within the longest a time can be, so
+            // that each bracket of a line of many costs only that.
+            let window = &line[..line.len().min(open + 1 + MAX_TIME_LEN + time_step.literal.len())];
+            if let Err(why) = time_step.next(clock, window, open + 1, &mut Record::default(), &mut None) {
+                match self.blame(window, Miss { step: self.time_step, at: open + 1, why }) {
+                    Malformed::BadTimestamp | Malformed::NotFormat => {
                         first_defect.get_or_insert(self.blamed(Malformed::BadTimestamp));
+                        continue;
                     }
                     why => return Err(why),
-                },
+                }
             }
+            // A time that reads: the line's fate is decided from here on.
+            let mut record = self.before_time(clock, line, start);
+            let mut time = None;
+            self.run(self.time_step, clock, line, open + 1, &mut record, &mut time)
+                .map_err(|miss| self.blame(line, miss))?;
+            // The compiler insists on a time field, so `time` is set here.
+            record.time = time.ok_or(Malformed::NoTimestamp)?;
+            return Ok(record);
         }
         Err(first_defect.unwrap_or(self.blamed(Malformed::NoTimestamp)))
     }
@@ -1328,6 +1334,10 @@ fn literal_at(
         at = start + 1;
     }
 }
+
+/// The longest a time's value can be: an ISO 8601 time with nanoseconds
+/// and an offset is 35 bytes.
+const MAX_TIME_LEN: usize = 64;
 
 /// Where and why a try to match a line failed.
 #[derive(Clone, Copy, Debug)]

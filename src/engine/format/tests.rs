@@ -474,3 +474,17 @@ fn one_rule_for_a_dash_client_and_an_escaped_quote() {
         assert_eq!((r.status, r.bytes, r.section), (200, 5, Some(&b"/a\\"[..])));
     }
 }
+
+/// A line of many brackets, none of which opens a time, costs each bracket
+/// a look of bounded length, not a search of the rest of the line (which
+/// took seconds a line of 60 KB).
+#[test]
+fn many_brackets_are_read_in_linear_time() {
+    let common = preset::ncsa(preset::COMMON).expect("compiles");
+    let line = format!("h - - {}", " [".repeat(30_000));
+    let started = std::time::Instant::now();
+    assert_eq!(miss(&common, &line), Malformed::BadTimestamp);
+    let prefixed = format!("{}[07/Feb/2019:21:11:00 +0000] \"GET / HTTP/1.1\" 200 5", "a ".repeat(30_000));
+    assert_eq!(hit(&common, &prefixed).status, 200);
+    assert!(started.elapsed() < std::time::Duration::from_secs(1), "{:?}", started.elapsed());
+}
