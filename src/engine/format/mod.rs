@@ -671,11 +671,6 @@ impl Lit {
         Lit { word: literal.word, mask: literal.mask, len: literal.len.min(8) as u8, follow }
     }
 
-    /// The step's literal, when it is short enough.
-    fn of(step: &Step) -> Option<Lit> {
-        step.lit
-    }
-
     /// Where the literal ends, when it is at `at` with what must follow it.
     #[inline(always)]
     fn after(&self, line: &[u8], at: usize) -> Option<usize> {
@@ -725,9 +720,9 @@ enum Op {
     Request(Lit),
     /// The same, and the three-digit status right after the literal, with
     /// the literal after the status (the request's step and the status's
-    /// in one).
-    /// `around` checks both literals and the status between them with one
-    /// word when eight bytes are left; `lit` and `status` otherwise.
+    /// in one). `around` checks both literals and the status between them
+    /// with one word when eight bytes are left; `lit` and `status` do
+    /// otherwise.
     RequestStatus { lit: Lit, status: Lit, around: Around },
     /// A word up to a literal that starts with a space, of the step it names.
     Word { lit: Lit, step: usize },
@@ -757,7 +752,7 @@ fn ops(lead: Option<&Literal>, steps: &[Step], padded: bool) -> Vec<Op> {
                 i += count;
                 Op::Client { lit, usual, first: i + 1 - count, count }
             }
-            Op::Request(lit) => match steps.get(i + 1).map(|next| (next.read, Lit::of(next))) {
+            Op::Request(lit) => match steps.get(i + 1).map(|next| (next.read, next.lit)) {
                 Some((Read::Status, Some(status))) if let Some(around) = Around::new(&step.literal, status) => {
                     i += 1;
                     Op::RequestStatus { lit: Lit { follow: Follow::Anything, ..lit }, status, around }
@@ -774,7 +769,7 @@ fn ops(lead: Option<&Literal>, steps: &[Step], padded: bool) -> Vec<Op> {
 
 /// The operation of step `i`.
 fn op_of(i: usize, step: &Step) -> Op {
-    let Some(lit) = Lit::of(step) else { return Op::General(i) };
+    let Some(lit) = step.lit else { return Op::General(i) };
     match step.read {
         Read::ClientToSpace => Op::Client { lit, usual: None, first: 0, count: 0 },
         Read::SkipToSpace => Op::Skip { lit, quote: false },
@@ -791,8 +786,8 @@ fn op_of(i: usize, step: &Step) -> Op {
 }
 
 impl Op {
-    /// Reads `step`'s field at `at` in its usual form, and returns where
-    /// the literal after it ends.
+    /// Reads the field of its step (of `steps`) at `at` in its usual form,
+    /// and returns where the literal after it ends.
     #[inline(always)]
     fn read<'a>(
         &self,
