@@ -846,6 +846,34 @@ mod tests {
         }
     }
 
+    /// One reduction, pinned: it takes the ([`TRACKED`] + 1)th largest
+    /// count, no more and no less, from every entry. The bound tests above
+    /// leave room (their cuts are small), so a reduction that took twice the
+    /// cut would pass them.
+    #[test]
+    fn one_reduction_takes_exactly_the_cut() {
+        let mut run = RunCounts::default();
+        // Keys of counts 1 to 2048 fill the table; a new key then makes room.
+        let key = |c: u64| format!("10.{c}").into_bytes();
+        for c in 1..=RUN_CAPACITY as u64 {
+            run.add(&key(c), hash(&key(c)), c);
+        }
+        assert_eq!(run.taken(), 0);
+        run.add(b"new", hash(b"new"), 1);
+        // The 1025th largest of 1..=2048 is 1024: keys 1025..=2048 are kept,
+        // each listed at its exact sum (what is left plus what was taken),
+        // and 1..=1024, none of them above the cut, are gone.
+        let cut = (RUN_CAPACITY - TRACKED) as u64;
+        assert_eq!(run.taken(), cut);
+        let listed = run.top(RUN_CAPACITY);
+        assert_eq!(listed.len(), TRACKED + 1);
+        let mut expected: Vec<KeyHits> =
+            (cut + 1..=RUN_CAPACITY as u64).map(|c| KeyHits { key: key(c), hits: c }).collect();
+        expected.push(KeyHits { key: b"new".to_vec(), hits: 1 + cut });
+        expected.sort_by(|a, b| b.hits.cmp(&a.hits).then_with(|| a.key.cmp(&b.key)));
+        assert_eq!(listed, expected);
+    }
+
     #[test]
     fn a_smaller_table_keeps_the_heavy_hitters() {
         let mut t = TopCounts::tracking(8);
