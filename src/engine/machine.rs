@@ -272,9 +272,10 @@ impl Engine {
     fn update_offset(&mut self) {
         self.offset = self.wall.as_ref().map_or(0, WallClock::shift) + self.skew.offset();
         // The usual hit relies on its timestamp, as logged, being that of
-        // the hit that opened its second (see `hit`).
+        // the hit that opened its second (see `hit`): that second ends here,
+        // its hits settled into the window.
         if let Phase::Running(schedule) = &mut self.phase {
-            schedule.forget_recent();
+            schedule.settle_recent();
         }
     }
 

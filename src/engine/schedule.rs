@@ -189,16 +189,15 @@ impl Schedule {
         Some(self.tallies.nth(tally))
     }
 
-    /// Forgets the recent second: the shift applied to timestamps changed,
-    /// so a hit in it no longer has the timestamp, as logged, of the one
-    /// that opened it (see [`crate::engine::Engine`]'s usual hit).
-    pub fn forget_recent(&mut self) {
-        self.settle_recent();
-    }
-
-    /// Adds the hits [`again`](Self::again) counted to the window and
-    /// forgets the recent second.
-    fn settle_recent(&mut self) {
+    /// Ends the recent second: the hits [`again`](Self::again) counted in
+    /// it go into the window, and it is forgotten, so that the next hit is
+    /// placed. Called before anything reads or moves the window's open
+    /// seconds, and by the engine when the shift applied to timestamps
+    /// changes: a hit in the recent second would then no longer have the
+    /// timestamp, as logged, of the one that opened it (see
+    /// [`crate::engine::Engine`]'s usual hit). Its hits must not be lost
+    /// with it.
+    pub fn settle_recent(&mut self) {
         if let Some(recent) = self.recent.take() {
             self.window.add_open(recent.slot, recent.hits);
         }

@@ -663,3 +663,19 @@ fn a_hit_shifted_into_the_second_of_the_one_before_still_counts_as_logged() {
     let s = summary(&evs);
     assert_eq!((s.hits, s.first, s.last), (2, Some(T0 - 3600), Some(T0)));
 }
+
+#[test]
+fn hits_counted_before_a_clock_step_stay_in_the_window() {
+    let secs = |s: i64| std::time::Duration::from_secs(s as u64);
+    let mut e = engine(10, 100, Clock::Wall);
+    e.handle_clock(Now { monotonic: secs(1), realtime: secs(T0) });
+    // The first hit opens second T0; the other four are the usual hit,
+    // counted by the schedule until the second stops being the recent one.
+    feed(&mut e, 0, 1, 5);
+    // The realtime clock steps: the shift changes, so the recent second is
+    // forgotten, and its hits must reach the window first.
+    e.handle_clock(Now { monotonic: secs(1), realtime: secs(T0 - 3600) });
+    assert!(matches!(e.poll_notice(), Some(Notice::WallClockStepped { shift: 3600, .. })));
+    e.handle_clock(Now { monotonic: secs(5), realtime: secs(T0 - 3600 + 4) });
+    assert_eq!(e.window_hits(), Some(5), "second T0 closed with all its hits");
+}
