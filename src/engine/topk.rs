@@ -397,6 +397,11 @@ impl TopCounts {
 /// reduction (at most one per [`TRACKED`] new keys) a pass that counts
 /// the small counts by value (see [`kept_above`]) and a pass over the
 /// table.
+///
+/// Memory, fixed: [`RUN_CAPACITY`] entries of 145 bytes (a 128-byte key,
+/// its length, hash and count: 290 KiB), 16 KiB of slots, and, from the
+/// first reduction that selects among large counts, a 16 KiB copy of the
+/// counts (`scratch`).
 #[derive(Debug)]
 pub struct RunCounts {
     table: TopCounts,
@@ -404,8 +409,8 @@ pub struct RunCounts {
     taken: u64,
     /// A merged table was approximate, or a reduction took something.
     approximate: bool,
-    /// The counts while a reduction selects among them: kept to allocate
-    /// nothing after the first.
+    /// The counts while a reduction selects among them, at most
+    /// [`RUN_CAPACITY`] (16 KiB): kept to allocate nothing after the first.
     scratch: Vec<u64>,
 }
 
@@ -872,6 +877,21 @@ mod tests {
         expected.push(KeyHits { key: b"new".to_vec(), hits: 1 + cut });
         expected.sort_by(|a, b| b.hits.cmp(&a.hits).then_with(|| a.key.cmp(&b.key)));
         assert_eq!(listed, expected);
+    }
+
+    /// The selection's copy of the counts is the one part of a run's table
+    /// not made up front: it must stay at the table's size however many
+    /// reductions select.
+    #[test]
+    fn the_selection_keeps_one_table_of_counts() {
+        let mut run = RunCounts::default();
+        for i in 0..4 * RUN_CAPACITY as u64 {
+            let key = format!("10.{i}").into_bytes();
+            // Counts above SMALL_COUNT: every reduction selects.
+            run.add(&key, hash(&key), SMALL_COUNT as u64 + i);
+        }
+        assert!(run.taken() > 0);
+        assert!((1..=RUN_CAPACITY).contains(&run.scratch.capacity()), "{}", run.scratch.capacity());
     }
 
     #[test]
