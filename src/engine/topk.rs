@@ -110,13 +110,9 @@ impl Default for TopCounts {
 
 impl TopCounts {
     /// A table that counts up to `capacity` (1 to [`TRACKED`]) sections
-    /// exactly.
+    /// exactly, in four times as many slots.
     pub fn tracking(capacity: usize) -> TopCounts {
-        TopCounts::with_capacity(capacity.clamp(1, TRACKED))
-    }
-
-    /// A table of `capacity` entries, at most [`RUN_CAPACITY`].
-    fn with_capacity(capacity: usize) -> TopCounts {
+        let capacity = capacity.clamp(1, TRACKED);
         TopCounts::with_slots(capacity, (capacity * 4).next_power_of_two())
     }
 
