@@ -1,0 +1,373 @@
+//! The compiled operations: each step of a pattern compiled once for the
+//! usual form of its field (a client, `-` fields, a CLF time, a request
+//! with its status, a byte count...), read and checked with the literal
+//! after it in one go. Anything an operation does not read it gives up, and
+//! the general reading ([`super::step`]) reads that line, with the same
+//! result on every line an operation does read (format::tests shows it).
+
+use super::{Follow, Literal, Read, Step, fill, known};
+use crate::engine::bytes;
+use crate::engine::parse::Record;
+use crate::engine::section;
+use crate::engine::timestamp::{CLF_LEN, ClfClock, Epoch};
+
+/// A literal of up to eight bytes as a word to compare at once, with what
+/// must follow it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Lit {
+    word: u64,
+    mask: u64,
+    len: u8,
+    follow: Follow,
+}
+
+impl Lit {
+    /// `text`, of up to eight bytes, followed by what must follow it.
+    pub(super) fn new(text: &[u8], follow: Follow) -> Lit {
+        let literal = Literal::new(text);
+        Lit { word: literal.word, mask: literal.mask, len: literal.len.min(8) as u8, follow }
+    }
+
+    /// Where the literal ends, when it is at `at` with what must follow it.
+    #[inline(always)]
+    fn after(&self, line: &[u8], at: usize) -> Option<usize> {
+        let end = at + usize::from(self.len);
+        let rest = line.get(at..)?;
+        let starts = match rest.first_chunk::<8>() {
+            Some(chunk) => u64::from_le_bytes(*chunk) & self.mask == self.word,
+            None => *rest.get(..usize::from(self.len))? == self.word.to_le_bytes()[..usize::from(self.len)],
+        };
+        if !starts {
+            return None;
+        }
+        match self.follow {
+            Follow::Anything => Some(end),
+            follow => follow.fits(&line[end..]).then_some(end),
+        }
+    }
+}
+
+/// A step compiled for the usual form of its field, decided once when the
+/// format is compiled: each reads that form and checks the literal after
+/// it in one go, or gives the line up to the general way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+// An explicit tag: a jump on it, rather than one decoded from a niche.
+#[repr(u8)]
+pub(super) enum Op {
+    /// A client address, a word up to a literal that starts with a space;
+    /// then the `count` fields never read from step `first` on: the text
+    /// they make when each is the usual `-` (` - - [`) is checked with the
+    /// literal at once, else each is read as [`Op::Skip`] reads it.
+    Client { lit: Lit, usual: Option<Lit>, first: usize, count: usize },
+    /// A field never read, usually `-`, up to a space or a quote; `quote`
+    /// when a quote ends it.
+    Skip { lit: Lit, quote: bool },
+    /// A field never read before the literal that ends the line.
+    Unread(Lit),
+    /// The same, for a last field that more fields may follow: the usual
+    /// line ends with its literal, not escaped.
+    Rest(Lit),
+    /// `10/Oct/2000:13:55:36 -0700`.
+    ClfTime(Lit),
+    /// Three digits.
+    Status(Lit),
+    /// Digits, or `-`.
+    Bytes(Lit),
+    /// `GET /a/b?c HTTP/1.1` up to an unescaped quote that a status follows.
+    Request(Lit),
+    /// The same, and the three-digit status right after the literal, with
+    /// the literal after the status (the request's step and the status's
+    /// in one). `around` checks both literals and the status between them
+    /// with one word when eight bytes are left; `lit` and `status` do
+    /// otherwise.
+    RequestStatus { lit: Lit, status: Lit, around: Around },
+    /// A word up to a literal that starts with a space, of the step it names.
+    Word { lit: Lit, step: usize },
+    /// Any other: the general reading of the step it names.
+    General(usize),
+}
+
+/// The operations of `steps`; none when the lead is padded.
+pub(super) fn ops(lead: Option<&Literal>, steps: &[Step], padded: bool) -> Vec<Op> {
+    if padded && lead.is_some_and(Literal::pads) {
+        return Vec::new();
+    }
+    let mut ops = Vec::new();
+    let mut i = 0;
+    while let Some(step) = steps.get(i) {
+        let op = match op_of(i, step) {
+            Op::Client { lit, .. } => {
+                let skips = |s: &&Step| matches!(s.read, Read::SkipToSpace | Read::SkipToQuote) && s.lit.is_some();
+                let skip = steps[i + 1..].iter().take_while(skips).count();
+                let dashes = steps[i + 1..i + 1 + skip].iter().flat_map(|s| [&b"-"[..], &s.literal.bytes].concat());
+                let text: Vec<u8> = step.literal.bytes.iter().copied().chain(dashes).collect();
+                let usual = match steps.get(i + skip) {
+                    Some(last) if skip > 0 && text.len() <= 8 => Some(Lit::new(&text, last.follow)),
+                    _ => None,
+                };
+                let count = if usual.is_some() { skip } else { 0 };
+                i += count;
+                Op::Client { lit, usual, first: i + 1 - count, count }
+            }
+            Op::Request(lit) => match steps.get(i + 1).map(|next| (next.read, next.lit)) {
+                Some((Read::Status, Some(status))) if let Some(around) = Around::new(&step.literal, status) => {
+                    i += 1;
+                    Op::RequestStatus { lit: Lit { follow: Follow::Anything, ..lit }, status, around }
+                }
+                _ => Op::Request(lit),
+            },
+            op => op,
+        };
+        ops.push(op);
+        i += 1;
+    }
+    ops
+}
+
+/// The operation of step `i`.
+fn op_of(i: usize, step: &Step) -> Op {
+    let Some(lit) = step.lit else { return Op::General(i) };
+    match step.read {
+        Read::ClientToSpace => Op::Client { lit, usual: None, first: 0, count: 0 },
+        Read::SkipToSpace => Op::Skip { lit, quote: false },
+        Read::SkipToQuote => Op::Skip { lit, quote: true },
+        Read::Unread => Op::Unread(lit),
+        Read::Rest => Op::Rest(lit),
+        Read::ClfTime => Op::ClfTime(lit),
+        Read::Status => Op::Status(lit),
+        Read::Bytes => Op::Bytes(lit),
+        Read::Request => Op::Request(lit),
+        Read::ToSpace if step.word => Op::Word { lit, step: i },
+        _ => Op::General(i),
+    }
+}
+
+impl Op {
+    /// Reads the field of its step (of `steps`) at `at` in its usual form,
+    /// and returns where the literal after it ends.
+    #[inline(always)]
+    pub(super) fn read<'a>(
+        &self,
+        steps: &[Step],
+        clock: &mut ClfClock,
+        line: &'a [u8],
+        at: usize,
+        record: &mut Record<'a>,
+        time: &mut Option<Epoch>,
+    ) -> Option<usize> {
+        match self {
+            Op::Client { lit, usual, first, count } => {
+                let stop = at + bytes::find(&line[at..], b' ')?;
+                record.client = record.client.or(known(&line[at..stop]));
+                if let Some(after) = usual.and_then(|usual| usual.after(line, stop)) {
+                    return Some(after);
+                }
+                let after = lit.after(line, stop)?;
+                // The fields after it, one by one.
+                steps
+                    .get(*first..first + count)?
+                    .iter()
+                    .try_fold(after, |at, step| skip_field(&step.lit?, step.read == Read::SkipToQuote, line, at))
+            }
+            Op::Word { lit, step } => {
+                let stop = at + bytes::find(&line[at..], b' ')?;
+                let after = lit.after(line, stop)?;
+                fill(record, steps.get(*step)?.field, &line[at..stop]).ok()?;
+                Some(after)
+            }
+            Op::Skip { lit, quote } => skip_field(lit, *quote, line, at),
+            Op::Unread(lit) => {
+                let stop = line.len().checked_sub(usize::from(lit.len)).filter(|&stop| stop >= at)?;
+                lit.after(line, stop)
+            }
+            Op::Rest(lit) => {
+                let stop = line.len().checked_sub(usize::from(lit.len)).filter(|&stop| stop >= at)?;
+                if stop > at && line[stop - 1] == b'\\' {
+                    return None;
+                }
+                lit.after(line, stop)
+            }
+            // Only the line's first time is read this way.
+            Op::ClfTime(lit) if time.is_none() => {
+                let after = lit.after(line, at + CLF_LEN)?;
+                *time = Some(clock.parse(&line[at..at + CLF_LEN])?);
+                Some(after)
+            }
+            Op::ClfTime(_) => None,
+            Op::Status(lit) => {
+                let code = three_digits(line.get(at..at + 3)?)?;
+                let after = lit.after(line, at + 3)?;
+                record.status = code;
+                Some(after)
+            }
+            Op::Bytes(lit) => byte_count(lit, line, at, record),
+            Op::Request(lit) => {
+                let (method, section, end) = plain_method_and_section(&line[at..])?;
+                let quote = at + end + bytes::find(&line[at + end..], b'"')?;
+                if line[quote - 1] == b'\\' {
+                    return None;
+                }
+                let after = lit.after(line, quote)?;
+                record.section = record.section.or(Some(section));
+                record.method = record.method.or(Some(method));
+                Some(after)
+            }
+            Op::RequestStatus { lit, status, around } => {
+                let (method, section, end) = plain_method_and_section(&line[at..])?;
+                let quote = at + end + bytes::find(&line[at + end..], b'"')?;
+                if line[quote - 1] == b'\\' {
+                    return None;
+                }
+                let (code, after) = match around.status(line, quote) {
+                    Some(read) => read,
+                    None => {
+                        let digits = lit.after(line, quote)?;
+                        let code = three_digits(line.get(digits..digits + 3)?)?;
+                        (code, status.after(line, digits + 3)?)
+                    }
+                };
+                record.section = record.section.or(Some(section));
+                record.method = record.method.or(Some(method));
+                record.status = code;
+                Some(after)
+            }
+            Op::General(i) => steps.get(*i)?.read(clock, line, at, record, time).ok(),
+        }
+    }
+}
+
+/// A field never read, usually `-`, up to `lit`, which starts with a space
+/// or a quote (`quote`).
+#[inline(always)]
+fn skip_field(lit: &Lit, quote: bool, line: &[u8], at: usize) -> Option<usize> {
+    if line.get(at) == Some(&b'-')
+        && let Some(after) = lit.after(line, at + 1)
+    {
+        return Some(after);
+    }
+    let stop = at + bytes::find(line.get(at..)?, if quote { b'"' } else { b' ' })?;
+    if quote && stop > at && line[stop - 1] == b'\\' {
+        return None;
+    }
+    lit.after(line, stop)
+}
+
+/// Digits, or `-`, before `lit`: the usual byte count.
+#[inline(always)]
+fn byte_count(lit: &Lit, line: &[u8], at: usize, record: &mut Record<'_>) -> Option<usize> {
+    let (bytes, len) = match line.get(at) {
+        Some(b'-') => (0, 1),
+        _ => bytes::leading_digits(line.get(at..)?),
+    };
+    if len == 0 {
+        return None;
+    }
+    let after = lit.after(line, at + len)?;
+    record.bytes = bytes;
+    Some(after)
+}
+
+/// A three-digit status and the literals on either side of it (`" 200 `),
+/// as one word to compare.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Around {
+    word: u64,
+    /// The literals' bytes (the digits' are not compared).
+    mask: u64,
+    /// Where the digits start, and the length of the whole.
+    digits: u8,
+    len: u8,
+}
+
+impl Around {
+    /// Around a status after `before`, before `after` (which must be
+    /// followed by anything), when the whole fits in a word.
+    fn new(before: &Literal, after: Lit) -> Option<Around> {
+        let (digits, len) = (before.len(), before.len() + 3 + usize::from(after.len));
+        if len > 8 || after.follow != Follow::Anything {
+            return None;
+        }
+        let mut word = [0u8; 8];
+        let mut mask = [0u8; 8];
+        let after_bytes = after.word.to_le_bytes();
+        let bytes = before
+            .bytes
+            .iter()
+            .map(|&b| Some(b))
+            .chain([None; 3])
+            .chain(after_bytes[..usize::from(after.len)].iter().map(|&b| Some(b)));
+        for (i, byte) in bytes.enumerate() {
+            if let Some(byte) = byte {
+                (word[i], mask[i]) = (byte, 0xff);
+            }
+        }
+        Some(Around {
+            word: u64::from_le_bytes(word),
+            mask: u64::from_le_bytes(mask),
+            digits: digits as u8,
+            len: len as u8,
+        })
+    }
+
+    /// The status, 100 to 599, and where the literal after it ends, when
+    /// the whole is at `at` and eight bytes are there to read.
+    #[inline(always)]
+    fn status(&self, line: &[u8], at: usize) -> Option<(u16, usize)> {
+        let word = u64::from_le_bytes(*line.get(at..)?.first_chunk::<8>()?);
+        if word & self.mask != self.word {
+            return None;
+        }
+        // Each digit XOR '0' is 0 to 9: adding 6 leaves its high nibble
+        // clear, as it is in the byte itself.
+        let t = (word >> (8 * self.digits)) as u32 & 0x00ff_ffff ^ 0x0030_3030;
+        if (t.wrapping_add(0x0006_0606) | t) & 0x00f0_f0f0 != 0 {
+            return None;
+        }
+        let code = (t & 0xff) * 100 + (t >> 8 & 0xff) * 10 + (t >> 16);
+        (100..=599).contains(&code).then_some((code as u16, at + usize::from(self.len)))
+    }
+}
+
+/// A status of three digits, 100 to 599 (anything else is read the
+/// general way).
+#[inline(always)]
+fn three_digits(s: &[u8]) -> Option<u16> {
+    let &[a, b, c] = s else { return None };
+    let [a, b, c] = [a.wrapping_sub(b'0'), b.wrapping_sub(b'0'), c.wrapping_sub(b'0')];
+    if a > 9 || b > 9 || c > 9 {
+        return None;
+    }
+    let code = u16::from(a) * 100 + u16::from(b) * 10 + u16::from(c);
+    (100..=599).contains(&code).then_some(code)
+}
+
+/// The method and section of the usual request, `GET /a/b?c HTTP/1.1`,
+/// that `rest` starts with, and where in `rest` its section ends (from
+/// there on its end is looked for). `None` for an odd method, no path or a
+/// quote before the section ends: [`parse::request_method`] and
+/// [`section::of_request`] then read the request the long way.
+#[inline(always)]
+pub(super) fn plain_method_and_section(rest: &[u8]) -> Option<(&[u8], &[u8], usize)> {
+    let method = match bytes::capitals(rest) {
+        Some(len) if len > 0 && rest.get(len) == Some(&b' ') => len,
+        Some(_) => return None,
+        // Eight capitals or more, or a short line.
+        None => {
+            let method = bytes::find(&rest[..rest.len().min(16)], b' ')?;
+            if method == 0 || !rest[..method].iter().all(u8::is_ascii_uppercase) {
+                return None;
+            }
+            method
+        }
+    };
+    let target = &rest[method + 1..];
+    if target.first() != Some(&b'/') {
+        return None;
+    }
+    let end = 1 + bytes::section_end(&target[1..])?;
+    if target[end] == b'"' {
+        return None;
+    }
+    let section = &target[..end.min(section::MAX_SECTION_LEN)];
+    Some((&rest[..method], section, method + 1 + end))
+}
