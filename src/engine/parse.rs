@@ -540,6 +540,10 @@ mod tests {
     fn combined_insists_on_referer_and_agent() {
         let line = br#"1.2.3.4 - - [07/Feb/2019:21:11:00 +0000] "GET / HTTP/1.1" 200 5"#;
         assert_eq!(malformed(LogFormat::Combined, line), Malformed::NotCombined);
+        // A user agent that ends in a backslash its server did not escape
+        // is still one (as under auto and the nginx string).
+        let line = br#"1.2.3.4 - - [07/Feb/2019:21:11:00 +0000] "GET / HTTP/1.1" 200 5 "-" "agent\""#;
+        assert!(matches!(parse(LogFormat::Combined, line), Parsed::Hit(_)));
     }
 
     #[test]

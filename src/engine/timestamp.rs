@@ -399,6 +399,8 @@ impl<'a> Cursor<'a> {
         }
         if let [b'.' | b',', rest @ ..] = self.0 {
             self.0 = rest;
+            // At most nine digits: the matcher looks for a time within
+            // format::MAX_TIME_LEN bytes of its bracket.
             self.number(1, 9)?;
         }
         Epoch::try_from(hour * 3600 + minute * 60 + second).ok()

@@ -52,19 +52,19 @@ pub struct Pattern {
 /// capabilities the NCSA built-ins (`common`, `combined`) are described
 /// with. A user's format string tolerates none of them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Tolerance {
+pub(crate) struct Tolerance {
     /// Any text may come before the first field (a syslog prefix): a line
     /// that does not match from its start is anchored at its time, at the
     /// first place the literal before the time (` [`) opens one that reads,
     /// and its fate is decided from there on. The fields before the time
     /// are single words, read from the first word start from which they
     /// end right at that literal (none when too few words are there).
-    pub prefix: bool,
+    pub(crate) prefix: bool,
     /// More fields may follow the last one, after a space; they are not read.
-    pub more: bool,
+    pub(crate) more: bool,
     /// A line that fails is blamed on the field at fault (no timestamp, bad
     /// status...) rather than on the format as a whole.
-    pub blame: bool,
+    pub(crate) blame: bool,
 }
 
 /// One field of the matcher and where it ends: each field is found once,
@@ -481,7 +481,7 @@ impl Pattern {
         for op in &self.ops {
             at = op.read(&self.steps, clock, line, at, record, &mut time)?;
         }
-        if at != line.len() && !(self.tolerance.more && line[at] == b' ') {
+        if !self.ends_line(line, at) {
             return None;
         }
         record.time = time?;
@@ -629,10 +629,18 @@ impl Pattern {
             let from = at;
             at = step.next(clock, line, at, record, time).map_err(|why| Miss { step: i, at: from, why })?;
         }
-        if at != line.len() && !(self.tolerance.more && line[at] == b' ') {
+        if !self.ends_line(line, at) {
             return Err(Miss { step: self.steps.len(), at, why: Malformed::NotFormat });
         }
         Ok(())
+    }
+
+    /// Whether the line ends at `at`, where its last field's literal
+    /// ended: at the line's end, or, when more fields may follow
+    /// ([`Tolerance::more`]), at a space.
+    #[inline(always)]
+    fn ends_line(&self, line: &[u8], at: usize) -> bool {
+        at == line.len() || (self.tolerance.more && line[at] == b' ')
     }
 
     /// Gives the pattern the tolerance of a description.
@@ -666,8 +674,9 @@ fn in_clf_time(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || matches!(byte, b'/' | b':' | b' ' | b'+' | b'-')
 }
 
-/// The longest a time's value can be: an ISO 8601 time with nanoseconds
-/// and an offset is 35 bytes.
+/// The longest a time's value can be: the longest accepted, a CLF time
+/// with nanoseconds and a `+hh:mm` offset, is 37 bytes (format::tests
+/// checks that none is longer).
 const MAX_TIME_LEN: usize = 64;
 
 /// Where and why a try to match a line failed.

@@ -202,22 +202,14 @@ impl Op {
             }
             Op::Bytes(lit) => byte_count(lit, line, at, record),
             Op::Request(lit) => {
-                let (method, section, end) = plain_method_and_section(&line[at..])?;
-                let quote = at + end + bytes::find(&line[at + end..], b'"')?;
-                if line[quote - 1] == b'\\' {
-                    return None;
-                }
+                let (method, section, quote) = plain_request(line, at)?;
                 let after = lit.after(line, quote)?;
                 record.section = record.section.or(Some(section));
                 record.method = record.method.or(Some(method));
                 Some(after)
             }
             Op::RequestStatus { lit, status, around } => {
-                let (method, section, end) = plain_method_and_section(&line[at..])?;
-                let quote = at + end + bytes::find(&line[at + end..], b'"')?;
-                if line[quote - 1] == b'\\' {
-                    return None;
-                }
+                let (method, section, quote) = plain_request(line, at)?;
                 let (code, after) = match around.status(line, quote) {
                     Some(read) => read,
                     None => {
@@ -234,6 +226,19 @@ impl Op {
             Op::General(i) => steps.get(*i)?.read(clock, line, at, record, time).ok(),
         }
     }
+}
+
+/// The method and section of the usual request at `at`, and where the
+/// first quote after it is; `None` when a backslash is right before that
+/// quote (an escape is the general reading's to decide).
+#[inline(always)]
+fn plain_request(line: &[u8], at: usize) -> Option<(&[u8], &[u8], usize)> {
+    let (method, section, end) = plain_method_and_section(&line[at..])?;
+    let quote = at + end + bytes::find(&line[at + end..], b'"')?;
+    if line[quote - 1] == b'\\' {
+        return None;
+    }
+    Some((method, section, quote))
 }
 
 /// A field never read, usually `-`, up to `lit`, which starts with a space
@@ -331,7 +336,7 @@ impl Around {
 /// A status of three digits, 100 to 599 (anything else is read the
 /// general way).
 #[inline(always)]
-fn three_digits(s: &[u8]) -> Option<u16> {
+pub(super) fn three_digits(s: &[u8]) -> Option<u16> {
     let &[a, b, c] = s else { return None };
     let [a, b, c] = [a.wrapping_sub(b'0'), b.wrapping_sub(b'0'), c.wrapping_sub(b'0')];
     if a > 9 || b > 9 || c > 9 {

@@ -5,10 +5,10 @@
 
 use memchr::memchr;
 
-use super::op::plain_method_and_section;
+use super::op::{plain_method_and_section, three_digits};
 use super::{End, Field, Follow, Literal, Read, Step, escaped, fill, known, read_time};
 use crate::engine::bytes;
-use crate::engine::parse::{Malformed, Record, UNKNOWN_STATUS};
+use crate::engine::parse::{Malformed, Record};
 use crate::engine::timestamp::{CLF_LEN, ClfClock, Epoch};
 
 impl Step {
@@ -47,7 +47,10 @@ impl Step {
                 Some(after) => after,
                 None => self.to_quote(line, at)? + self.literal.len(),
             },
-            Read::Unread => self.unread(line, at)?,
+            Read::Unread => {
+                last_stop(line, at, &self.literal, false)?;
+                line.len()
+            }
             Read::Rest => match self.rest(line, at) {
                 Some(end) => end,
                 None => self.read(clock, line, at, record, time)?,
@@ -56,7 +59,7 @@ impl Step {
                 Some(after) => after,
                 None => self.read(clock, line, at, record, time)?,
             },
-            Read::Status => match self.status(line, at, record)? {
+            Read::Status => match self.status(line, at, record) {
                 Some(after) => after,
                 None => self.read(clock, line, at, record, time)?,
             },
@@ -120,16 +123,6 @@ impl Step {
         match self.field {
             Field::Opaque => Ok(()),
             field => fill(record, field, value),
-        }
-    }
-
-    /// Checks the literal that ends the line after a field never read, and
-    /// returns the line's end.
-    #[inline(always)]
-    fn unread(&self, line: &[u8], from: usize) -> Result<usize, Malformed> {
-        match line.len().checked_sub(self.literal.len()) {
-            Some(stop) if stop >= from && self.literal.starts(&line[stop..]) => Ok(line.len()),
-            _ => Err(Malformed::NotFormat),
         }
     }
 
@@ -220,21 +213,16 @@ impl Step {
         None
     }
 
-    /// Three digits.
+    /// Three digits, 100 to 599 (anything else, `000` included, is the
+    /// general reading's to decide).
     #[inline(always)]
-    fn status(&self, line: &[u8], from: usize, record: &mut Record<'_>) -> Result<Option<usize>, Malformed> {
-        let Some(&[a, b, c]) = line.get(from..from + 3) else { return Ok(None) };
-        if !([a, b, c].iter().all(u8::is_ascii_digit) && self.ends_at(line, from + 3)) {
-            return Ok(None);
+    fn status(&self, line: &[u8], from: usize, record: &mut Record<'_>) -> Option<usize> {
+        let code = three_digits(line.get(from..from + 3)?)?;
+        if !self.ends_at(line, from + 3) {
+            return None;
         }
-        let code = u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0');
-        record.status = match code {
-            // `000` (Squid, CloudFront: no response) is as unknown as `-`.
-            0 => UNKNOWN_STATUS,
-            100..=599 => code,
-            _ => return Err(Malformed::BadStatus),
-        };
-        Ok(Some(from + 3 + self.literal.len()))
+        record.status = code;
+        Some(from + 3 + self.literal.len())
     }
 
     /// Up to 19 digits.
@@ -278,10 +266,13 @@ fn last_stop(line: &[u8], from: usize, literal: &Literal, word: bool) -> Result<
 /// Where `literal` next starts after a field that starts at `from`,
 /// looking from `search` on, in one pass, followed by what must `follow`
 /// it. A quote escaped by a backslash does not end a field, except the one
-/// rule for a request: when no unescaped quote that a status follows ends
-/// it, the first escaped one does (a request that ends in a backslash its
-/// server did not escape). A `word` never runs past a space: one that would
-/// has matched the wrong text, and the line is of another format.
+/// rule for a request and for the last field that more fields may follow
+/// (the built-ins' user agent): when no unescaped quote that a status (or a
+/// space or the line's end) follows ends it, the first escaped one does (a
+/// value that ends in a backslash its server did not escape; the last field
+/// of a strict format string ends at the line's last quote anyway). A
+/// `word` never runs past a space: one that would has matched the wrong
+/// text, and the line is of another format.
 #[inline(always)]
 fn literal_at(
     line: &[u8],
@@ -308,7 +299,7 @@ fn literal_at(
             if !(first == b'"' && escaped(&line[from..start])) {
                 return Ok(start);
             }
-            if follow == Follow::Status {
+            if follow != Follow::Anything {
                 escaped_end.get_or_insert(start);
             }
         }
