@@ -176,9 +176,10 @@ impl Engine {
     #[inline(always)]
     fn count(&mut self, line: &[u8], scratch: &mut Scratch) -> (Outcome, bool) {
         self.totals.lines += 1;
-        // Matched by reference: the record is read where the parser left
-        // it, not moved first.
-        match &self.parser.parse(line, scratch) {
+        // The record is read where the parser built it, not moved first.
+        let mut parsed = Parsed::Skip;
+        self.parser.parse_into(line, scratch, &mut parsed);
+        match &parsed {
             Parsed::Hit(record) => self.hit(record),
             Parsed::Skip => {
                 self.totals.skipped += 1;

@@ -237,13 +237,45 @@ impl Parser {
     /// known to be plain, and wrappers are no longer looked for.
     #[inline]
     pub fn parse<'a>(&mut self, line: &'a [u8], scratch: &'a mut Scratch) -> Parsed<'a> {
+        let mut parsed = Parsed::Skip;
+        self.parse_into(line, scratch, &mut parsed);
+        parsed
+    }
+
+    /// As [`Parser::parse`], into `parsed`: the usual line's record is
+    /// built where the caller reads it, not copied there.
+    #[inline(always)]
+    pub fn parse_into<'a>(&mut self, line: &'a [u8], scratch: &'a mut Scratch, parsed: &mut Parsed<'a>) {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         // A byte-order mark, as editors on Windows leave before a header.
-        let line = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
+        let line = match line {
+            [0xef, 0xbb, 0xbf, rest @ ..] => rest,
+            _ => line,
+        };
         if line.is_empty() {
-            return Parsed::Skip;
+            *parsed = Parsed::Skip;
+            return;
         }
         let Scratch { unwrapped, values } = scratch;
+        if self.look != wrapper::Look::Nothing {
+            *parsed = self.parse_wrapped(line, unwrapped, values);
+            return;
+        }
+        match self.format {
+            LogFormat::Common | LogFormat::Combined => self.ncsa(line, parsed),
+            _ => *parsed = self.parse_unwrapped(line, values),
+        }
+        if let Parsed::Malformed(_) = parsed
+            && is_blank(line)
+        {
+            *parsed = Parsed::Skip;
+        }
+    }
+
+    /// As [`Parser::parse`], while a line may still come in a container's
+    /// wrapper.
+    #[inline(never)]
+    fn parse_wrapped<'a>(&mut self, line: &'a [u8], unwrapped: &'a mut Vec<u8>, values: &'a mut Vec<u8>) -> Parsed<'a> {
         let inner = match wrapper::unwrap(line, self.look, unwrapped) {
             Ok(inner) => inner,
             Err(why) => return Parsed::Malformed(why),
@@ -265,7 +297,11 @@ impl Parser {
     #[inline]
     fn parse_unwrapped<'a>(&mut self, line: &'a [u8], values: &'a mut Vec<u8>) -> Parsed<'a> {
         match &self.format {
-            LogFormat::Common | LogFormat::Combined => self.ncsa(line),
+            LogFormat::Common | LogFormat::Combined => {
+                let mut parsed = Parsed::Skip;
+                self.ncsa(line, &mut parsed);
+                parsed
+            }
             LogFormat::Csv => match csv(line) {
                 Ok(Some(record)) => Parsed::Hit(record),
                 Ok(None) => Parsed::Skip,
@@ -293,20 +329,22 @@ impl Parser {
 
     /// A common or combined line. Only `combined` asked for by name reads
     /// the referer and user agent, to refuse a common line.
-    #[inline]
-    fn ncsa<'a>(&mut self, line: &'a [u8]) -> Parsed<'a> {
-        if self.strict {
-            return self.strict_combined(line);
+    #[inline(always)]
+    fn ncsa<'a>(&mut self, line: &'a [u8], parsed: &mut Parsed<'a>) {
+        match &self.ncsa {
+            Some(_) if self.strict => *parsed = self.strict_combined(line),
+            Some(Ncsa { common, .. }) => common.parse_into(&mut self.clock, line, parsed),
+            None => *parsed = Parsed::Malformed(Malformed::NotFormat),
         }
-        let Some(Ncsa { common, .. }) = &self.ncsa else { return Parsed::Malformed(Malformed::NotFormat) };
-        common.parsed(&mut self.clock, line)
     }
 
     /// A line of `combined` asked for by name.
     #[inline(never)]
     fn strict_combined<'a>(&mut self, line: &'a [u8]) -> Parsed<'a> {
         let Some(Ncsa { common, combined }) = &self.ncsa else { return Parsed::Malformed(Malformed::NotFormat) };
-        match combined.parsed(&mut self.clock, line) {
+        let mut parsed = Parsed::Skip;
+        combined.parse_into(&mut self.clock, line, &mut parsed);
+        match parsed {
             Parsed::Malformed(_) => match common.parse(&mut self.clock, line) {
                 Ok(_) => Parsed::Malformed(Malformed::NotCombined),
                 Err(why) => Parsed::Malformed(why),

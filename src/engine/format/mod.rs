@@ -454,17 +454,20 @@ impl Pattern {
         }
     }
 
-    /// As [`Pattern::parse`], as the parser hands it on.
+    /// As [`Pattern::parse`], into `parsed` as the parser hands it on: the
+    /// usual line's record is built there, not copied there.
     #[inline(always)]
-    pub(crate) fn parsed<'a>(&self, clock: &mut ClfClock, line: &'a [u8]) -> Parsed<'a> {
-        let mut record = Record::default();
-        match self.fast(clock, line, &mut record) {
-            Some(()) => Parsed::Hit(record),
-            None => match self.slow(clock, line) {
-                Ok(record) => Parsed::Hit(record),
-                Err(why) => Parsed::Malformed(why),
-            },
+    pub(crate) fn parse_into<'a>(&self, clock: &mut ClfClock, line: &'a [u8], parsed: &mut Parsed<'a>) {
+        *parsed = Parsed::Hit(Record::default());
+        if let Parsed::Hit(record) = parsed
+            && self.fast(clock, line, record).is_some()
+        {
+            return;
         }
+        *parsed = match self.slow(clock, line) {
+            Ok(record) => Parsed::Hit(record),
+            Err(why) => Parsed::Malformed(why),
+        };
     }
 
     /// Reads the usual line into `record` with the compiled operations
