@@ -261,8 +261,9 @@ impl Parser {
             *parsed = self.parse_wrapped(line, unwrapped, values);
             return;
         }
-        match self.format {
+        match &self.format {
             LogFormat::Common | LogFormat::Combined => self.ncsa(line, parsed),
+            LogFormat::Custom(_) => self.custom(line, parsed),
             _ => *parsed = self.parse_unwrapped(line, values),
         }
         if let Parsed::Malformed(_) = parsed
@@ -319,10 +320,11 @@ impl Parser {
                 Ok(record) => Parsed::Hit(record),
                 Err(why) => Parsed::Malformed(why),
             },
-            LogFormat::Custom(pattern) => match pattern.parse(&mut self.clock, line) {
-                Ok(record) => Parsed::Hit(record),
-                Err(why) => Parsed::Malformed(why),
-            },
+            LogFormat::Custom(_) => {
+                let mut parsed = Parsed::Skip;
+                self.custom(line, &mut parsed);
+                parsed
+            }
             LogFormat::Auto => self.detect(line, values),
         }
     }
@@ -331,25 +333,44 @@ impl Parser {
     /// the referer and user agent, to refuse a common line.
     #[inline(always)]
     fn ncsa<'a>(&mut self, line: &'a [u8], parsed: &mut Parsed<'a>) {
-        match &self.ncsa {
-            Some(_) if self.strict => *parsed = self.strict_combined(line),
-            Some(Ncsa { common, .. }) => common.parse_into(&mut self.clock, line, parsed),
-            None => *parsed = Parsed::Malformed(Malformed::NotFormat),
+        let Some(Ncsa { common, .. }) = &self.ncsa else {
+            *parsed = Parsed::Malformed(Malformed::NotFormat);
+            return;
+        };
+        if !self.strict {
+            return common.parse_into(&mut self.clock, line, parsed);
+        }
+        self.strict_combined(line, parsed);
+    }
+
+    /// A line of `combined` asked for by name (out of line, so that the
+    /// lenient reading alone is inlined where lines are counted).
+    #[inline(never)]
+    fn strict_combined<'a>(&mut self, line: &'a [u8], parsed: &mut Parsed<'a>) {
+        let Some(Ncsa { combined, .. }) = &self.ncsa else { return };
+        combined.parse_into(&mut self.clock, line, parsed);
+        if let Parsed::Malformed(_) = parsed {
+            *parsed = self.not_combined(line);
         }
     }
 
-    /// A line of `combined` asked for by name.
+    /// A line of a format string (out of line, as [`Parser::strict_combined`]).
     #[inline(never)]
-    fn strict_combined<'a>(&mut self, line: &'a [u8]) -> Parsed<'a> {
-        let Some(Ncsa { common, combined }) = &self.ncsa else { return Parsed::Malformed(Malformed::NotFormat) };
-        let mut parsed = Parsed::Skip;
-        combined.parse_into(&mut self.clock, line, &mut parsed);
-        match parsed {
-            Parsed::Malformed(_) => match common.parse(&mut self.clock, line) {
-                Ok(_) => Parsed::Malformed(Malformed::NotCombined),
-                Err(why) => Parsed::Malformed(why),
-            },
-            hit => hit,
+    fn custom<'a>(&mut self, line: &'a [u8], parsed: &mut Parsed<'a>) {
+        if let LogFormat::Custom(pattern) = &self.format {
+            pattern.parse_into(&mut self.clock, line, parsed);
+        }
+    }
+
+    /// Why a line that `combined` asked for by name refuses is malformed:
+    /// a common line lacks the referer and user agent.
+    #[cold]
+    #[inline(never)]
+    fn not_combined(&mut self, line: &[u8]) -> Parsed<'static> {
+        let Some(Ncsa { common, .. }) = &self.ncsa else { return Parsed::Malformed(Malformed::NotFormat) };
+        match common.parse(&mut self.clock, line) {
+            Ok(_) => Parsed::Malformed(Malformed::NotCombined),
+            Err(why) => Parsed::Malformed(why),
         }
     }
 
