@@ -80,7 +80,9 @@ pub(super) enum Op {
     /// in one). `around` checks both literals and the status between them
     /// with one word when eight bytes are left; `lit` and `status` do
     /// otherwise.
-    RequestStatus { lit: Lit, status: Lit, around: Around },
+    /// `bytes`, when a byte count follows the status, is that step's
+    /// literal: the count is read in the same operation.
+    RequestStatus { lit: Lit, status: Lit, around: Around, bytes: Option<Lit> },
     /// A word up to a literal that starts with a space, of the step it names.
     Word { lit: Lit, step: usize },
     /// Any other: the general reading of the step it names.
@@ -112,7 +114,14 @@ pub(super) fn ops(lead: Option<&Literal>, steps: &[Step], padded: bool) -> Vec<O
             Op::Request(lit) => match steps.get(i + 1).map(|next| (next.read, next.lit)) {
                 Some((Read::Status, Some(status))) if let Some(around) = Around::new(&step.literal, status) => {
                     i += 1;
-                    Op::RequestStatus { lit: Lit { follow: Follow::Anything, ..lit }, status, around }
+                    let bytes = match steps.get(i + 1).map(|next| (next.read, next.lit)) {
+                        Some((Read::Bytes, Some(bytes))) => {
+                            i += 1;
+                            Some(bytes)
+                        }
+                        _ => None,
+                    };
+                    Op::RequestStatus { lit: Lit { follow: Follow::Anything, ..lit }, status, around, bytes }
                 }
                 _ => Op::Request(lit),
             },
@@ -208,7 +217,7 @@ impl Op {
                 record.method = record.method.or(Some(method));
                 Some(after)
             }
-            Op::RequestStatus { lit, status, around } => {
+            Op::RequestStatus { lit, status, around, bytes } => {
                 let (method, section, quote) = plain_request(line, at)?;
                 let (code, after) = match around.status(line, quote) {
                     Some(read) => read,
@@ -221,7 +230,10 @@ impl Op {
                 record.section = record.section.or(Some(section));
                 record.method = record.method.or(Some(method));
                 record.status = code;
-                Some(after)
+                match bytes {
+                    Some(lit) => byte_count(lit, line, after, record),
+                    None => Some(after),
+                }
             }
             Op::General(i) => steps.get(*i)?.read(clock, line, at, record, time).ok(),
         }
