@@ -182,12 +182,9 @@ impl TopCounts {
         self.add_hashed(section, hash(section), n);
     }
 
-    /// [`add_n`](Self::add_n) of a key whose hash is known: the parser may
-    /// hash a section while it scans it. `hash` must be [`hash`]`(section)`,
-    /// as for every other key of the table, or a key could have two
-    /// entries.
+    /// [`add_n`](Self::add_n) of a key whose hash is known.
     #[inline(always)]
-    pub(crate) fn add_hashed(&mut self, section: &[u8], hash: u64, n: u64) {
+    fn add_hashed(&mut self, section: &[u8], hash: u64, n: u64) {
         match self.find(section, hash) {
             Ok(index) => self.hits[index] += n,
             Err(slot) => self.insert(section, hash, n, slot),
@@ -541,7 +538,7 @@ const SMALL_COUNT: usize = 64;
 /// memory stalls the load that follows. A weak hash only costs probe length,
 /// which the table size bounds.
 #[inline]
-pub(crate) fn hash(bytes: &[u8]) -> u64 {
+fn hash(bytes: &[u8]) -> u64 {
     const K: u64 = 0x9e37_79b9_7f4a_7c15;
     let len = bytes.len();
     let mut h = (len as u64).wrapping_mul(K);
