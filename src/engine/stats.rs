@@ -6,7 +6,7 @@ use super::histogram::{Histogram, Latency};
 use super::parse::{LogFormat, Record};
 use super::section::MAX_SECTION_LEN;
 use super::timestamp::Epoch;
-use super::topk::{KeyHits, RunCounts, TRACKED, TopCounts};
+use super::topk::{FEW, KeyHits, RunCounts, TRACKED, TopCounts, leading};
 
 /// Once a report's client table is full, one hit in this many is counted.
 const CLIENT_SAMPLE: u64 = 16;
@@ -68,11 +68,13 @@ impl Codes {
 
     /// The `n` codes with most hits, most first; ties by code.
     fn top(&self, n: usize) -> Vec<CodeHits> {
-        let mut codes: Vec<CodeHits> = (100..600)
-            .zip(self.0.iter())
-            .filter(|(_, h)| **h > 0)
-            .map(|(code, &hits)| CodeHits { code, hits })
-            .collect();
+        let hits = |i: usize| CodeHits { code: 100 + i as u16, hits: self.0[i] };
+        if n <= FEW {
+            // Codes are scanned in order: of equal counts, the first listed
+            // is the lower code.
+            return leading(&self.0[..], n, |_, _| true).into_iter().map(hits).collect();
+        }
+        let mut codes: Vec<CodeHits> = (0..self.0.len()).filter(|&i| self.0[i] > 0).map(hits).collect();
         codes.sort_by(|a, b| b.hits.cmp(&a.hits).then(a.code.cmp(&b.code)));
         codes.truncate(n);
         codes
@@ -580,6 +582,19 @@ mod tests {
 
     fn record(status: u16, bytes: u64, section: Option<&'static [u8]>) -> Record<'static> {
         Record { time: 0, status, bytes, section, ..Record::default() }
+    }
+
+    #[test]
+    fn top_codes_are_the_most_hit_first_ties_by_code() {
+        let mut codes = Codes::default();
+        for (code, n) in [(503, 4), (200, 9), (404, 4), (301, 1), (500, 4), (599, 9), (100, 2)] {
+            codes.add(code, n);
+        }
+        let listed = |n: usize| codes.top(n).iter().map(|c| (c.code, c.hits)).collect::<Vec<_>>();
+        let all = [(200, 9), (599, 9), (404, 4), (500, 4), (503, 4), (100, 2), (301, 1)];
+        for n in [0, 1, 3, 7, FEW, FEW + 1, 500] {
+            assert_eq!(listed(n), all[..n.min(all.len())], "top {n}");
+        }
     }
 
     #[test]

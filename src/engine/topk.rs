@@ -323,18 +323,23 @@ impl TopCounts {
     }
 
     /// The `n` entries with most hits, most first; ties in byte order.
-    /// Reports are made often, and a table of client addresses is often
-    /// full of addresses seen once: the count the `n`th has is found among
-    /// the counts alone, and only the entries with at least that many are
-    /// ordered, which compares few keys.
+    /// Reports are made often and list a few ([`FEW`] at most): those are
+    /// picked in one pass over the counts, which passes most entries over
+    /// with a compare. For longer lists, the count the `n`th has is found
+    /// among the counts alone, and only the entries with at least that many
+    /// are ordered, which compares few keys.
     fn leaders(&self, n: usize) -> Vec<usize> {
+        let hits = &self.hits[..self.len];
+        if n <= FEW {
+            return leading(hits, n, |a, b| self.key(a) < self.key(b));
+        }
         let most = |&a: &usize, &b: &usize| self.hits[b].cmp(&self.hits[a]).then_with(|| self.key(a).cmp(self.key(b)));
-        let mut order: Vec<usize> = if n == 0 || n >= self.len {
-            (0..self.len).take(n).collect()
+        let mut order: Vec<usize> = if n >= self.len {
+            (0..self.len).collect()
         } else {
-            let mut counts = self.hits[..self.len].to_vec();
+            let mut counts = hits.to_vec();
             let (_, &mut least, _) = counts.select_nth_unstable_by(n - 1, |a, b| b.cmp(a));
-            (0..self.len).filter(|&i| self.hits[i] >= least).collect()
+            (0..self.len).filter(|&i| hits[i] >= least).collect()
         };
         if n < order.len() {
             order.select_nth_unstable_by(n, most);
@@ -354,17 +359,23 @@ impl TopCounts {
         self.evicted
     }
 
-    /// Empties the table, keeping its memory for the next report. A table
-    /// with few entries empties their slots alone: a report's few sections
-    /// need not wipe the 16 KiB of slots.
+    /// Empties the table, keeping its memory for the next report: only the
+    /// slots in use are emptied, not the 16 KiB of them. From each entry's
+    /// home, its run of full slots is emptied up to the first empty one.
+    /// An entry lies in the run that starts at its home (linear probing,
+    /// and [`unlink`](Self::unlink)'s shifts, keep every slot from its home
+    /// to its own full), and what the walks before emptied of a run is
+    /// always its tail, which a walk stops at: every full slot is emptied
+    /// once, for a read of each entry's hash.
     pub fn clear(&mut self) {
-        if self.len * 16 <= self.slots.len() {
-            for index in 0..self.len {
-                let slot = self.slot_of_entry(index);
-                self.slots[slot] = EMPTY;
+        let slots = &mut *self.slots;
+        let mask = mask(slots);
+        for &hash in &self.hashes[..self.len] {
+            let mut slot = hash as usize & mask;
+            while slots[slot] != EMPTY {
+                slots[slot] = EMPTY;
+                slot = (slot + 1) & mask;
             }
-        } else {
-            self.slots.fill(EMPTY);
         }
         self.len = 0;
         self.least.clear();
@@ -532,6 +543,35 @@ fn kept_above(counts: &[u64], scratch: &mut Vec<u64>) -> u64 {
 
 /// Counts below this are counted by value when a run's table is reduced.
 const SMALL_COUNT: usize = 64;
+
+/// Lists this long at most are made by [`leading`], in one pass.
+pub const FEW: usize = 32;
+
+/// The indices of the `n` largest of `counts` (`n` at most [`FEW`]), most
+/// first, ties in the order `first` says (a strict order on indices); zero
+/// counts are never listed. One pass: once `n` are kept, a count below the
+/// `n`th's is passed over with a compare, and a new one is placed among
+/// the few kept by a binary search.
+pub fn leading(counts: &[u64], n: usize, first: impl Fn(usize, usize) -> bool) -> Vec<usize> {
+    debug_assert!(n <= FEW);
+    let mut order: Vec<usize> = Vec::with_capacity(n + 1);
+    // What a count must reach to be listed: once `n` are, the `n`th's.
+    let mut floor = 1;
+    for (i, &count) in counts.iter().enumerate() {
+        if count < floor {
+            continue;
+        }
+        let at = order.partition_point(|&j| counts[j] > count || (counts[j] == count && first(j, i)));
+        if at < n {
+            order.insert(at, i);
+            order.truncate(n);
+            if order.len() == n {
+                floor = counts[order[n - 1]];
+            }
+        }
+    }
+    order
+}
 
 /// A multiply-mix hash for short keys. Every byte is read through whole
 /// (possibly overlapping) word loads: assembling a word byte by byte through
@@ -701,6 +741,37 @@ mod tests {
         }
     }
 
+    /// Every list, short (one pass) or long (a selection), is the head of
+    /// all the entries sorted, ties included.
+    #[test]
+    fn leaders_are_the_head_of_the_sorted_entries() {
+        for seed in 0..20 {
+            let mut rng = Rng::seeded(seed);
+            let mut t = TopCounts::default();
+            // Few keys and many ties, or many keys seen once or twice.
+            let keys = 1 + rng.below([5, 50, 2_000][seed as usize % 3]);
+            for _ in 0..rng.below(3_000) {
+                t.add(format!("/k{}", rng.below(keys)).as_bytes());
+            }
+            let mut sorted: Vec<KeyHits> =
+                (0..t.len).map(|i| KeyHits { key: t.key(i).to_vec(), hits: t.hits[i] }).collect();
+            sorted.sort_by(|a, b| b.hits.cmp(&a.hits).then_with(|| a.key.cmp(&b.key)));
+            for n in [0, 1, 2, 5, FEW - 1, FEW, FEW + 1, 100, TRACKED] {
+                assert_eq!(t.top(n), sorted[..n.min(sorted.len())], "seed {seed}, top {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn leading_counts_skip_zeros_and_keep_the_tie_order() {
+        let counts = [0, 3, 1, 3, 0, 2, 3];
+        assert_eq!(leading(&counts, 4, |a, b| a < b), [1, 3, 6, 5]);
+        assert_eq!(leading(&counts, 4, |a, b| a > b), [6, 3, 1, 5]);
+        assert_eq!(leading(&counts, FEW, |a, b| a < b), [1, 3, 6, 5, 2]);
+        assert!(leading(&counts, 0, |a, b| a < b).is_empty());
+        assert!(leading(&[0, 0], 3, |a, b| a < b).is_empty());
+    }
+
     #[test]
     fn clear_starts_over() {
         let mut t = TopCounts::default();
@@ -709,6 +780,23 @@ mod tests {
         assert!(t.top(5).is_empty());
         t.add(b"/b");
         assert_eq!(names(&t.top(5)), [("/b".into(), 1)]);
+    }
+
+    /// Clearing empties every slot, whatever runs the probes made: full
+    /// tables, tables that evicted (whose shifts moved slots), and a small
+    /// table whose runs wrap around its end.
+    #[test]
+    fn clear_empties_every_slot() {
+        for (capacity, keys) in [(TRACKED, 10), (TRACKED, TRACKED), (TRACKED, 5_000), (8, 3), (8, 8), (8, 100)] {
+            let mut t = TopCounts::tracking(capacity);
+            for round in 0..3 {
+                for i in 0..keys {
+                    t.add(format!("/k{i}/{round}").as_bytes());
+                }
+                t.clear();
+                assert!(t.slots.iter().all(|&s| s == EMPTY), "{capacity} {keys} round {round}");
+            }
+        }
     }
 
     #[test]
