@@ -270,6 +270,16 @@ impl Engine {
         self.notices.pop_front()
     }
 
+    /// Tests: forgets the seconds the shortcuts remember (see
+    /// [`Schedule::settle_recent`]), so that the next hit takes the full
+    /// placement; what is counted stays the same.
+    #[cfg(test)]
+    pub(super) fn forget_shortcuts(&mut self) {
+        if let Phase::Running(schedule) = &mut self.phase {
+            schedule.settle_recent();
+        }
+    }
+
     fn update_offset(&mut self) {
         self.offset = self.wall.as_ref().map_or(0, WallClock::shift) + self.skew.offset();
         // The usual hit relies on its timestamp, as logged, being that of
@@ -367,10 +377,36 @@ impl Engine {
         (self.hit_elsewhere(record, time), false)
     }
 
-    /// A hit stamped `time` (shifted) in another second than the one
-    /// before, or while others are held.
+    /// The usual hit of a backlog, or of a log whose clock is behind (or
+    /// ahead of) the wall clock: in the second of the hit before, which was
+    /// counted aside, late or early, with nothing held, no second closed and
+    /// no clock read since. It is counted there at once, as
+    /// [`place`](Self::place) would count it, and queues nothing. Its
+    /// timestamp, as logged, is that of the hit before (the shift has not
+    /// changed since: that forgets the second), which the run's first and
+    /// last already took.
+    #[inline(always)]
+    fn hit_aside(&mut self, record: &Record<'_>, time: Epoch) -> Option<Outcome> {
+        let Phase::Running(schedule) = &mut self.phase else { return None };
+        if !self.held.is_empty() {
+            return None;
+        }
+        let (now, floor) = (schedule.now(), schedule.floor());
+        let (placement, tally) = schedule.again_aside(time)?;
+        let outcome = count(tally, &mut self.out.alerts, &mut self.totals, record, time, placement);
+        note_late(&mut self.lateness, placement, time, now, floor);
+        Some(outcome)
+    }
+
+    /// A hit stamped `time` (shifted) not counted on time in the second of
+    /// the one before: the usual late or early one (see
+    /// [`hit_aside`](Self::hit_aside)), else one in another second, or
+    /// while others are held. Out of line: replay's usual hit stays lean.
     #[inline(never)]
     fn hit_elsewhere(&mut self, record: &Record<'_>, time: Epoch) -> Outcome {
+        if let Some(outcome) = self.hit_aside(record, time) {
+            return outcome;
+        }
         if self.config.clock == Clock::Log {
             match &self.phase {
                 Phase::Running(schedule) if self.held.is_empty() && time <= schedule.now() + self.jump_tolerance() => {}
@@ -473,12 +509,18 @@ impl Engine {
         // As logged: they describe the log, whatever shift live mode applies.
         self.totals.first = self.totals.first.min(record.time);
         self.totals.last = self.totals.last.max(record.time);
-        // Live, lines from before the start are late whatever the delay:
-        // they say nothing of how out of order lines arrive.
-        if matches!(placement, Placement::LateInWindow | Placement::LateOutside) && time >= floor {
-            self.lateness.late(time, now);
-        }
+        note_late(&mut self.lateness, placement, time, now, floor);
         outcome
+    }
+}
+
+/// Tells `lateness` of a hit stamped `time` (shifted), placed with the clock
+/// at `now`, if it was late. Live, lines from before the start (`floor`) are
+/// late whatever the delay: they say nothing of how out of order lines arrive.
+#[inline(always)]
+fn note_late(lateness: &mut Lateness, placement: Placement, time: Epoch, now: Epoch, floor: Epoch) {
+    if matches!(placement, Placement::LateInWindow | Placement::LateOutside) && time >= floor {
+        lateness.late(time, now);
     }
 }
 

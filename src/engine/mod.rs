@@ -125,6 +125,8 @@ pub use interface::{
 pub use machine::Engine;
 
 #[cfg(test)]
+mod shortcut_tests;
+#[cfg(test)]
 mod testkit;
 #[cfg(test)]
 mod tests;

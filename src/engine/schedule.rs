@@ -77,6 +77,25 @@ pub struct Schedule {
     /// closes: the next hit of the same second, the usual case, is counted
     /// with a compare.
     recent: Option<Recent>,
+    /// The second of the last hit counted aside (late or early, as the
+    /// window placed it): the next hit of the same second, the usual case
+    /// of a backlog or of a log whose clock is off, is counted with a
+    /// compare. Forgotten with the recent second (see
+    /// [`settle_recent`](Self::settle_recent)): when another hit is placed,
+    /// the shift changes, or seconds close, which every reading of the wall
+    /// clock does, and every move of the log's clock, so that the clock,
+    /// the window and the tally of the moment are as they placed it.
+    aside: Option<Aside>,
+}
+
+/// A second whose hits are counted aside, and where they go.
+#[derive(Clone, Copy, Debug)]
+struct Aside {
+    second: Epoch,
+    /// What the window made of it: late (in or outside it) or early.
+    placement: Placement,
+    /// The tally of the moment, as [`Tallies::place_of`] gave it.
+    tally: usize,
 }
 
 /// An open second and where its hits go.
@@ -131,6 +150,7 @@ impl Schedule {
             newest: now,
             quiet: None,
             recent: None,
+            aside: None,
         };
         schedule.tally_now().malformed = malformed;
         schedule
@@ -198,6 +218,8 @@ impl Schedule {
     /// [`crate::engine::Engine`]'s usual hit). Its hits must not be lost
     /// with it.
     pub fn settle_recent(&mut self) {
+        // The same goes for the second counted aside (see `again_aside`).
+        self.aside = None;
         if let Some(recent) = self.recent.take() {
             self.window.add_open(recent.slot, recent.hits);
         }
@@ -217,18 +239,33 @@ impl Schedule {
                 self.recent = Some(Recent { second: time, slot: self.window.slot(time), tally, hits: 0 });
                 self.tallies.nth(tally)
             }
-            Placement::LateInWindow | Placement::LateOutside => {
-                let tally = self.tally_now();
-                tally.late += 1;
-                tally
-            }
-            Placement::Early => {
-                let tally = self.tally_now();
-                tally.early += 1;
-                tally
+            Placement::LateInWindow | Placement::LateOutside | Placement::Early => {
+                let tally = self.tallies.place_of(self.now);
+                // Not a second the caller decided is early: the window did
+                // not place it, and may place its next hit otherwise.
+                if !early {
+                    self.aside = Some(Aside { second: time, placement, tally });
+                }
+                count_aside(self.tallies.nth(tally), placement)
             }
         };
         (placement, tally)
+    }
+
+    /// Counts a hit stamped `time` if it falls in the second of the last hit
+    /// counted aside (nothing has closed and the clock is where it was),
+    /// and returns its placement and tally: [`place`](Self::place) of the
+    /// usual late or early hit, at the cost of a compare. `None` for any
+    /// other.
+    #[inline(always)]
+    pub fn again_aside(&mut self, time: Epoch) -> Option<(Placement, &mut Tally)> {
+        let aside = self.aside.filter(|a| a.second == time)?;
+        if aside.placement == Placement::LateInWindow {
+            // A closed second still in the window: it takes the hit.
+            let placement = self.window.add(time);
+            debug_assert_eq!(placement, aside.placement);
+        }
+        Some((aside.placement, count_aside(self.tallies.nth(aside.tally), aside.placement)))
     }
 
     /// A report of the oldest interval still open, as it stands up to `now`
@@ -373,6 +410,17 @@ impl Schedule {
             out.events.push_back(Event::Report(*report));
         }
     }
+}
+
+/// Counts a hit placed late or early in `tally`, the report of the moment.
+#[inline(always)]
+fn count_aside(tally: &mut Tally, placement: Placement) -> &mut Tally {
+    if placement == Placement::Early {
+        tally.early += 1;
+    } else {
+        tally.late += 1;
+    }
+    tally
 }
 
 #[cfg(test)]
