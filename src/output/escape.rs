@@ -18,17 +18,24 @@ pub struct Terminal<'a>(pub &'a [u8]);
 impl fmt::Display for Terminal<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for chunk in self.0.utf8_chunks() {
-            for c in chunk.valid().chars() {
-                if c == '\\' {
-                    f.write_str("\\\\")?;
-                } else if hidden(c) {
-                    let mut bytes = [0; 4];
-                    for b in c.encode_utf8(&mut bytes).bytes() {
-                        write!(f, "\\x{b:02x}")?;
+            let mut text = chunk.valid();
+            while !text.is_empty() {
+                // A run of printable ASCII goes out at once.
+                let run = plain_run(text.as_bytes(), b'\\');
+                f.write_str(&text[..run])?;
+                let mut rest = text[run..].chars();
+                match rest.next() {
+                    Some('\\') => f.write_str("\\\\")?,
+                    Some(c) if hidden(c) => {
+                        let mut bytes = [0; 4];
+                        for b in c.encode_utf8(&mut bytes).bytes() {
+                            write!(f, "\\x{b:02x}")?;
+                        }
                     }
-                } else {
-                    f.write_char(c)?;
+                    Some(c) => f.write_char(c)?,
+                    None => {}
                 }
+                text = rest.as_str();
             }
             for b in chunk.invalid() {
                 write!(f, "\\x{b:02x}")?;
@@ -149,7 +156,14 @@ fn is_format(c: char) -> bool {
 pub fn json_string(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'"');
     for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
+        let mut text = chunk.valid();
+        while !text.is_empty() {
+            // A run of printable ASCII is copied at once.
+            let run = plain_run(text.as_bytes(), b'"');
+            out.extend_from_slice(&text.as_bytes()[..run]);
+            let mut rest = text[run..].chars();
+            let Some(c) = rest.next() else { break };
+            text = rest.as_str();
             match c {
                 '"' => out.extend_from_slice(b"\\\""),
                 '\\' => out.extend_from_slice(b"\\\\\\\\"),
@@ -173,6 +187,14 @@ pub fn json_string(out: &mut Vec<u8>, bytes: &[u8]) {
         }
     }
     out.push(b'"');
+}
+
+/// How many of the first `bytes` are printable ASCII other than a
+/// backslash and `also` (a backslash again where nothing else is special):
+/// characters the escapes here show as themselves, as none is a control
+/// or format character.
+fn plain_run(bytes: &[u8], also: u8) -> usize {
+    bytes.iter().position(|&b| !(b' '..=b'~').contains(&b) || b == b'\\' || b == also).unwrap_or(bytes.len())
 }
 
 /// Appends `prefix`, then the low `digits` hex digits of `value`, in
@@ -269,6 +291,19 @@ mod tests {
         assert_eq!(json("\u{9b}2J\u{202e}".as_bytes()), r#""\u009b2J\u202e""#);
         assert_eq!(json("\u{061c}\u{2028}\u{feff}".as_bytes()), r#""\u061c\u2028\ufeff""#);
         assert_eq!(json("\u{e0001}".as_bytes()), r#""\udb40\udc01""#);
+    }
+
+    /// Runs of plain text go out whole: any byte between two of them is
+    /// escaped as it is alone.
+    #[test]
+    fn a_byte_within_plain_runs_is_escaped_as_alone() {
+        for b in 0..=255u8 {
+            let alone_json = json(&[b]);
+            let alone_shown = Terminal(&[b]).to_string();
+            let within = [b"ab~ ".as_slice(), &[b], b"! yz"].concat();
+            assert_eq!(json(&within), format!("\"ab~ {}! yz\"", &alone_json[1..alone_json.len() - 1]), "{b:#x}");
+            assert_eq!(Terminal(&within).to_string(), format!("ab~ {alone_shown}! yz"), "{b:#x}");
+        }
     }
 
     #[test]

@@ -130,14 +130,29 @@ fn civil(t: Epoch) -> Option<OffsetDateTime> {
 /// [`LAST_SHOWN`](crate::engine::timestamp::LAST_SHOWN) cannot be written
 /// so; the parser refuses timestamps that could lead to one, and should
 /// one come anyway, it is shown as `@t` rather than stopping the run.
-fn write_date_time(f: &mut fmt::Formatter<'_>, t: Epoch, between: char, zone: &str) -> fmt::Result {
+fn write_date_time(f: &mut fmt::Formatter<'_>, t: Epoch, between: u8, zone: &str) -> fmt::Result {
     match civil(t) {
+        // Written digit by digit: formatting six padded numbers cost more
+        // than the rest of a report's line.
+        Some(d) if (0..=9999).contains(&d.year()) => {
+            let mut text = *b"YYYY-MM-DD HH:MM:SS";
+            digits(&mut text[0..4], d.year().unsigned_abs());
+            digits(&mut text[5..7], u8::from(d.month()).into());
+            digits(&mut text[8..10], d.day().into());
+            text[10] = between;
+            digits(&mut text[11..13], d.hour().into());
+            digits(&mut text[14..16], d.minute().into());
+            digits(&mut text[17..19], d.second().into());
+            f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)?;
+            f.write_str(zone)
+        }
         Some(d) => write!(
             f,
-            "{:04}-{:02}-{:02}{between}{:02}:{:02}:{:02}{zone}",
+            "{:04}-{:02}-{:02}{}{:02}:{:02}:{:02}{zone}",
             d.year(),
             u8::from(d.month()),
             d.day(),
+            char::from(between),
             d.hour(),
             d.minute(),
             d.second()
@@ -146,22 +161,37 @@ fn write_date_time(f: &mut fmt::Formatter<'_>, t: Epoch, between: char, zone: &s
     }
 }
 
+/// Writes the low decimal digits of `n` into `to`, zero-padded to its
+/// length.
+fn digits(to: &mut [u8], mut n: u32) {
+    for digit in to.iter_mut().rev() {
+        *digit = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+}
+
 impl fmt::Display for Stamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_date_time(f, self.0, ' ', "+00:00")
+        write_date_time(f, self.0, b' ', "+00:00")
     }
 }
 
 impl fmt::Display for Rfc3339 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_date_time(f, self.0, 'T', "Z")
+        write_date_time(f, self.0, b'T', "Z")
     }
 }
 
 impl fmt::Display for TimeOfDay {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match civil(self.0) {
-            Some(d) => write!(f, "{:02}:{:02}:{:02}", d.hour(), d.minute(), d.second()),
+            Some(d) => {
+                let mut text = *b"HH:MM:SS";
+                digits(&mut text[0..2], d.hour().into());
+                digits(&mut text[3..5], d.minute().into());
+                digits(&mut text[6..8], d.second().into());
+                f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
+            }
             None => write!(f, "@{}", self.0),
         }
     }
@@ -206,6 +236,27 @@ mod tests {
         assert_eq!(TimeOfDay(t).to_string(), "21:12:36");
         assert_eq!(Rfc3339(LAST_SHOWN).to_string(), "9999-12-31T23:59:59Z");
         assert_eq!(Stamp(i64::MAX).to_string(), format!("@{}", i64::MAX));
+    }
+
+    /// The digits written one by one read as the padded numbers did, in
+    /// every year shown so, and years outside 0 to 9999 keep the format.
+    #[test]
+    fn times_are_padded_in_every_year() {
+        let padded = |t: Epoch| {
+            let d = civil(t).expect("in range");
+            let date = format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day());
+            let time = format!("{:02}:{:02}:{:02}", d.hour(), d.minute(), d.second());
+            (format!("{date} {time}+00:00"), format!("{date}T{time}Z"), time)
+        };
+        let year_one = -62_135_596_800;
+        for t in [0, 59, 3_599, 86_399, 951_782_400, -1, year_one, year_one - 1, year_one - 86_400 * 400, LAST_SHOWN] {
+            let (stamp, rfc3339, time) = padded(t);
+            assert_eq!(
+                (Stamp(t).to_string(), Rfc3339(t).to_string(), TimeOfDay(t).to_string()),
+                (stamp, rfc3339, time)
+            );
+        }
+        assert_eq!(Rfc3339(year_one + 86_400 * (365 * 9 + 2)).to_string(), "0010-01-01T00:00:00Z");
     }
 
     #[test]
