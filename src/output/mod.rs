@@ -197,6 +197,26 @@ impl fmt::Display for TimeOfDay {
     }
 }
 
+/// Appends `n` in decimal, written in place rather than formatted.
+pub fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut text = [0; 20];
+    let mut at = text.len();
+    loop {
+        at -= 1;
+        text[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&text[at..]);
+}
+
+/// How many digits `n` has in decimal.
+pub fn decimal_width(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |log| log as usize + 1)
+}
+
 /// `1 hit`, `2 hits`: a count and its noun, plural unless the count is 1.
 pub struct Count<'a>(pub u64, pub &'a str);
 
@@ -257,6 +277,16 @@ mod tests {
             );
         }
         assert_eq!(Rfc3339(year_one + 86_400 * (365 * 9 + 2)).to_string(), "0010-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn decimals_are_written_in_place() {
+        for n in [0, 7, 10, 99, 100, 12_345, u64::MAX / 10, u64::MAX] {
+            let mut out = b"x".to_vec();
+            push_decimal(&mut out, n);
+            assert_eq!(out, format!("x{n}").into_bytes());
+            assert_eq!(decimal_width(n), n.to_string().len());
+        }
     }
 
     #[test]

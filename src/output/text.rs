@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 use std::io::{self, Write};
 
 use super::escape::{Shown, Terminal};
-use super::{Count, Duration, Stamp, TimeOfDay};
+use super::{Count, Duration, Stamp, TimeOfDay, decimal_width, push_decimal};
 use crate::engine::Event;
 use crate::engine::alert::{AlertEvent, AlertRecord, AlertState, Fired, InForce};
 use crate::engine::histogram::Latency;
@@ -42,7 +42,7 @@ const GREEN: &str = "1;32";
 /// whole (status classes, response times, a rule) goes on under its label.
 const COLUMNS: usize = 80;
 
-fn report(w: &mut impl Write, r: &Report, paint: Paint) -> io::Result<()> {
+fn report(w: &mut Vec<u8>, r: &Report, paint: Paint) -> io::Result<()> {
     let at = format!("[{}]", Stamp(r.end));
     write!(w, "{at} ")?;
     paint.tag(w, "REPORT", BOLD)?;
@@ -51,8 +51,15 @@ fn report(w: &mut impl Write, r: &Report, paint: Paint) -> io::Result<()> {
         return alerts(w, r, &at);
     }
     // The seconds up to the line's time.
-    write!(w, " {}{}", Duration(r.seconds()), if r.requested { " so far" } else { "" })?;
-    writeln!(w, ": {}, {:.2} req/s, {}", Count(r.hits, "hit"), r.rate(), Bytes(r.bytes))?;
+    let so_far = if r.requested { " so far" } else { "" };
+    writeln!(
+        w,
+        " {}{so_far}: {}, {:.2} req/s, {}",
+        Duration(r.seconds()),
+        Count(r.hits, "hit"),
+        r.rate(),
+        Bytes(r.bytes)
+    )?;
     breakdown(
         w,
         &at,
@@ -72,7 +79,7 @@ fn report(w: &mut impl Write, r: &Report, paint: Paint) -> io::Result<()> {
         let parts = [(r.late, "late"), (r.early, "early"), (r.malformed, "malformed"), (r.no_section, "without path")];
         let said: Vec<String> = parts.iter().filter(|(n, _)| *n > 0).map(|(n, what)| format!("{n} {what}")).collect();
         let last = said.len() - 1;
-        let said = said.into_iter().enumerate().map(|(i, part)| if i < last { part + "," } else { part });
+        let said = said.into_iter().enumerate().map(|(i, part)| Item::Text(if i < last { part + "," } else { part }));
         listed(w, &at, "lines     ", said, " ", Overflow::Wrap)?;
     }
     alerts(w, r, &at)
@@ -82,7 +89,7 @@ fn report(w: &mut impl Write, r: &Report, paint: Paint) -> io::Result<()> {
 /// when it began is worth saying. On the header when the line fits
 /// [`COLUMNS`]; otherwise (it began on an earlier day, so its date is shown)
 /// the header is a normal report's, and the start goes on a line under it.
-fn quiet(w: &mut impl Write, r: &Report, at: &str) -> io::Result<()> {
+fn quiet(w: &mut Vec<u8>, r: &Report, at: &str) -> io::Result<()> {
     let so_far = if r.requested { ", so far" } else { "" };
     let span = format!("{}-{} ({}{so_far})", Clock(r.start, r.end), TimeOfDay(r.end), Duration(r.seconds()));
     const TAG: &str = " [REPORT] ";
@@ -109,25 +116,22 @@ struct Breakdown<'a> {
 }
 
 /// The status classes with their error share, the top codes, sections and
-/// clients, and response times when the log has them.
-fn breakdown(w: &mut impl Write, at: &str, b: &Breakdown<'_>) -> io::Result<()> {
-    let mut classes: Vec<String> = Vec::new();
-    if b.unknown_status > 0 {
-        classes.push(format!("unknown {}", b.unknown_status));
-    }
-    for (i, n) in b.status.iter().enumerate().filter(|(_, n)| **n > 0) {
-        classes.push(format!("{}xx {n}", i + 1));
-    }
+/// clients, and response times when the log has them. Written in place:
+/// a report is made every interval, and a string made for each figure cost
+/// more than the rest of the report.
+fn breakdown(w: &mut Vec<u8>, at: &str, b: &Breakdown<'_>) -> io::Result<()> {
+    const CLASSES: [&str; 5] = ["1xx ", "2xx ", "3xx ", "4xx ", "5xx "];
+    let unknown = (b.unknown_status > 0).then_some(Item::Count("unknown ", b.unknown_status));
+    let classes = CLASSES.iter().zip(b.status).filter(|(_, n)| **n > 0).map(|(class, &n)| Item::Count(class, n));
     let errors = b.status[3] + b.status[4];
-    classes.push(format!("errors {}%", Fixed::ratio(errors * 100, b.hits, TENTHS)));
+    let errors = Item::Text(format!("errors {}%", Fixed::ratio(errors * 100, b.hits, TENTHS)));
     // A run's counts can be too wide for one line; none is left out.
-    listed(w, at, "status    ", classes.into_iter(), "  ", Overflow::Wrap)?;
+    listed(w, at, "status    ", unknown.into_iter().chain(classes).chain([errors]), "  ", Overflow::Wrap)?;
 
-    let codes = b.codes.iter().map(|c| format!("{} {}", c.code, c.hits));
-    listed(w, at, "codes     ", codes, "  ", Overflow::Cut)?;
+    listed(w, at, "codes     ", b.codes.iter().map(Item::Code), "  ", Overflow::Cut)?;
 
     let names: Vec<String> = b.sections.iter().map(|s| Terminal(&s.key).to_string()).collect();
-    let hits_width = b.sections.first().map_or(1, |s| s.hits.to_string().len());
+    let hits_width = b.sections.first().map_or(1, |s| decimal_width(s.hits));
     // Names are padded to line up their counts only as far as the line
     // still fits; a longer name is shown whole, past the edge.
     let room = COLUMNS.saturating_sub(at.chars().count() + 3 + 10 + 2 + hits_width + 2 + "100.0%".len());
@@ -136,24 +140,66 @@ fn breakdown(w: &mut impl Write, at: &str, b: &Breakdown<'_>) -> io::Result<()> 
     for (i, (name, s)) in names.iter().zip(b.sections).enumerate() {
         let label = if i == 0 { label } else { "          " };
         let share = 100.0 * s.hits as f64 / b.hits.max(1) as f64;
-        writeln!(w, "{at}   {label}{name:<name_width$}  {:>hits_width$}  {share:5.1}%", s.hits)?;
+        for part in [at, "   ", label, name] {
+            w.extend_from_slice(part.as_bytes());
+        }
+        let pad =
+            name_width.saturating_sub(name.chars().count()) + 2 + hits_width.saturating_sub(decimal_width(s.hits));
+        w.resize(w.len() + pad, b' ');
+        push_decimal(w, s.hits);
+        writeln!(w, "  {share:5.1}%")?;
     }
 
-    let clients = b.clients.iter().map(|c| format!("{} {}", Terminal(&c.key), c.hits));
     let clients_label = if b.clients_approximate { "clients~  " } else { "clients   " };
-    listed(w, at, clients_label, clients, "  ", Overflow::Cut)?;
+    listed(w, at, clients_label, b.clients.iter().map(Item::Key), "  ", Overflow::Cut)?;
 
     if let Some(l) = b.latency {
         let times = [("p50", l.p50), ("p90", l.p90), ("p99", l.p99), ("max", l.max)];
-        let mut said: Vec<String> = times.iter().map(|(q, us)| format!("{q} {}", Time(*us, Round::Nearest))).collect();
+        let mut said: Vec<Item<'_>> =
+            times.iter().map(|(q, us)| Item::Text(format!("{q} {}", Time(*us, Round::Nearest)))).collect();
         // How many hits the times are of matters only when some had none.
         if l.count < b.hits {
-            said.push(format!("({} timed)", l.count));
+            said.push(Item::Text(format!("({} timed)", l.count)));
         }
         // Single spaces: four times of up to five characters then fit.
         listed(w, at, "latency   ", said.into_iter(), " ", Overflow::Wrap)?;
     }
     Ok(())
+}
+
+/// One item of a [`listed`] line, written where it goes.
+enum Item<'a> {
+    /// A figure after a word: `2xx 416`, `#3`.
+    Count(&'a str, u64),
+    /// `200 407`: a status code and its hits.
+    Code(&'a CodeHits),
+    /// `23.62.170.134 36`: a key, escaped, and its hits.
+    Key(&'a KeyHits),
+    /// Anything else, said once in a while.
+    Text(String),
+}
+
+impl Item<'_> {
+    fn write(&self, w: &mut Vec<u8>) -> io::Result<()> {
+        match self {
+            Item::Count(word, n) => {
+                w.extend_from_slice(word.as_bytes());
+                push_decimal(w, *n);
+            }
+            Item::Code(c) => {
+                push_decimal(w, c.code.into());
+                w.push(b' ');
+                push_decimal(w, c.hits);
+            }
+            Item::Key(k) => {
+                write!(w, "{}", Terminal(&k.key))?;
+                w.push(b' ');
+                push_decimal(w, k.hits);
+            }
+            Item::Text(text) => w.extend_from_slice(text.as_bytes()),
+        }
+        Ok(())
+    }
 }
 
 /// What [`listed`] does with items past [`COLUMNS`].
@@ -166,51 +212,71 @@ enum Overflow {
 }
 
 /// A labelled line of `items` joined by `sep`, as many as fit in
-/// [`COLUMNS`] (at least one a line); nothing when there are none.
-fn listed(
-    w: &mut impl Write,
+/// [`COLUMNS`] (at least one a line); nothing when there are none. Each
+/// item is written where it goes and measured there; one that does not
+/// fit is taken back (cut), or moved to a line of its own (wrapped).
+fn listed<'a>(
+    w: &mut Vec<u8>,
     at: &str,
     label: &str,
-    items: impl Iterator<Item = String>,
+    items: impl Iterator<Item = Item<'a>>,
     sep: &str,
     overflow: Overflow,
 ) -> io::Result<()> {
-    let mut line = format!("{at}   {label}");
-    let mut width = line.chars().count();
-    let bare = width;
+    let mut line = w.len();
+    w.extend_from_slice(at.as_bytes());
+    w.extend_from_slice(b"   ");
+    w.extend_from_slice(label.as_bytes());
+    let bare = at.chars().count() + 3 + label.chars().count();
+    let mut width = bare;
     for item in items {
-        let item_width = item.chars().count();
+        let end = w.len();
+        let sep = if width > bare { sep } else { "" };
+        w.extend_from_slice(sep.as_bytes());
+        let start = w.len();
+        item.write(w)?;
+        let item_width = chars(&w[start..]);
         if width > bare && width + sep.len() + item_width > COLUMNS {
             if overflow == Overflow::Cut {
+                w.truncate(end);
                 break;
             }
-            writeln!(w, "{line}")?;
-            line = format!("{at}   {}", " ".repeat(label.len()));
-            width = bare;
+            let item = w.split_off(start);
+            w.truncate(end);
+            w.push(b'\n');
+            line = w.len();
+            w.extend_from_slice(at.as_bytes());
+            w.extend_from_slice(b"   ");
+            w.resize(w.len() + label.len(), b' ');
+            w.extend_from_slice(&item);
+            width = bare + item_width;
+        } else {
+            width += sep.len() + item_width;
         }
-        if width > bare {
-            line.push_str(sep);
-            width += sep.len();
-        }
-        line.push_str(&item);
-        width += item_width;
     }
     if width > bare {
-        writeln!(w, "{line}")?;
+        w.push(b'\n');
+    } else {
+        w.truncate(line);
     }
     Ok(())
 }
 
+/// The characters in `text`, valid UTF-8: its bytes that start one.
+fn chars(text: &[u8]) -> usize {
+    text.iter().filter(|&&b| (b as i8) >= -0x40).count()
+}
+
 /// The closing lines of a report: each alert in force, oldest first, and
 /// earlier ones when there are any to say.
-fn alerts(w: &mut impl Write, r: &Report, at: &str) -> io::Result<()> {
+fn alerts(w: &mut Vec<u8>, r: &Report, at: &str) -> io::Result<()> {
     for InForce { alert: a, rule } in &r.active {
-        let mut said = vec![format!("#{}", a.id)];
+        let mut said = vec![Item::Count("#", a.id)];
         if let Some(rule) = rule {
-            said.push(format!("{},", Terminal(rule.as_bytes())));
+            said.push(Item::Text(format!("{},", Terminal(rule.as_bytes()))));
         }
-        said.push(format!("active since {}", Clock(a.triggered, r.end)));
-        said.push(format!("({})", Duration(r.end - a.triggered)));
+        said.push(Item::Text(format!("active since {}", Clock(a.triggered, r.end))));
+        said.push(Item::Text(format!("({})", Duration(r.end - a.triggered))));
         // A rule and its time together are often wider than a line.
         listed(w, at, "alert     ", said.into_iter(), " ", Overflow::Wrap)?;
     }
@@ -225,7 +291,7 @@ fn alerts(w: &mut impl Write, r: &Report, at: &str) -> io::Result<()> {
     let width = |k: usize| at.len() + 3 + 10 + said(k).map(|item| item.chars().count() + 1).sum::<usize>() - 1;
     // As many as fit, at least the newest (which wraps if it cannot).
     let Some(k) = (1..=past.len()).take_while(|&k| k == 1 || width(k) <= COLUMNS).last() else { return Ok(()) };
-    listed(w, at, "history   ", said(k), " ", Overflow::Wrap)
+    listed(w, at, "history   ", said(k).map(Item::Text), " ", Overflow::Wrap)
 }
 
 /// A time as `21:12:36` when it is on the day that `now` ends, with the
@@ -425,7 +491,7 @@ impl std::fmt::Display for Measured<'_> {
     }
 }
 
-fn summary(w: &mut impl Write, s: &Summary, paint: Paint) -> io::Result<()> {
+fn summary(w: &mut Vec<u8>, s: &Summary, paint: Paint) -> io::Result<()> {
     match s.time {
         Some(t) => write!(w, "[{}] ", Stamp(t))?,
         None => write!(w, "[no log time] ")?,
@@ -643,6 +709,32 @@ mod tests {
             quiet(day - 50, day + 86_340, true),
             "[2019-02-07 23:59:00+00:00] [REPORT] 23h59m so far: no traffic\n\
              [2019-02-07 23:59:00+00:00]   since     2019-02-06 23:59:10\n"
+        );
+    }
+
+    /// Lists wrap under their label or are cut at the columns, counting
+    /// characters, not bytes; an empty list says nothing.
+    #[test]
+    fn lists_wrap_or_cut_at_the_columns() {
+        let at = "[2019-02-07 21:12:36+00:00]";
+        let list = |items: &[&str], overflow| {
+            let mut w = b"before\n".to_vec();
+            let items = items.iter().map(|i| Item::Text(i.to_string()));
+            listed(&mut w, at, "label     ", items, "  ", overflow).expect("a Vec");
+            String::from_utf8(w).expect("UTF-8")
+        };
+        // 40 columns before the first item: two of 19 fit (40 + 19 + 2 + 19 = 80), not three.
+        let item = "é".repeat(19);
+        let three = [item.as_str(), item.as_str(), "x"];
+        let line = format!("{at}   label     {item}  {item}");
+        assert_eq!(list(&three, Overflow::Cut), format!("before\n{line}\n"));
+        assert_eq!(list(&three, Overflow::Wrap), format!("before\n{line}\n{at}             x\n"));
+        assert_eq!(list(&[], Overflow::Wrap), "before\n");
+        assert_eq!(list(&["", ""], Overflow::Wrap), "before\n");
+        let wide = "w".repeat(60);
+        assert_eq!(
+            list(&["a", &wide, ""], Overflow::Wrap),
+            format!("before\n{at}   label     a\n{at}             {wide}\n")
         );
     }
 
