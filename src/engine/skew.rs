@@ -44,7 +44,9 @@ pub struct Skew {
     off: u64,
     /// Every `stride`-th off line's timestamp, as logged.
     sample: Vec<Epoch>,
-    stride: u64,
+    /// `stride - 1`, the stride a power of two: a mask, so that picking
+    /// costs no division a line.
+    stride_mask: u64,
     /// The errors of the seconds of evidence so far.
     evidence: Vec<i64>,
     /// The last second of evidence and its lines' median timestamp.
@@ -74,9 +76,9 @@ impl Skew {
                 i += 1;
                 i % 2 == 0
             });
-            self.stride = self.stride.max(1) * 2;
+            self.stride_mask = self.stride_mask * 2 + 1;
         }
-        if self.off.is_multiple_of(self.stride.max(1)) {
+        if self.off & self.stride_mask == 0 {
             self.sample.push(time);
         }
     }
@@ -89,7 +91,7 @@ impl Skew {
         }
         let second = std::mem::replace(&mut self.second, now);
         let (on_time, off) = (std::mem::take(&mut self.on_time), std::mem::take(&mut self.off));
-        self.stride = 1;
+        self.stride_mask = 0;
         if on_time + off == 0 {
             return None;
         }
