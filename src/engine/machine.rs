@@ -400,13 +400,22 @@ impl Engine {
 
     /// A hit stamped `time` (shifted) not counted on time in the second of
     /// the one before: the usual late or early one (see
-    /// [`hit_aside`](Self::hit_aside)), else one in another second, or
-    /// while others are held. Out of line: replay's usual hit stays lean.
+    /// [`hit_aside`](Self::hit_aside)), else one to place. Out of line, so
+    /// that replay's usual hit stays lean; and the placing is out of line
+    /// again, so that the usual late hit does not pay for the registers it
+    /// needs (10 instructions a line).
     #[inline(never)]
     fn hit_elsewhere(&mut self, record: &Record<'_>, time: Epoch) -> Outcome {
         if let Some(outcome) = self.hit_aside(record, time) {
             return outcome;
         }
+        self.hit_placed(record, time)
+    }
+
+    /// A hit stamped `time` (shifted) in another second than the one
+    /// before, or while others are held.
+    #[inline(never)]
+    fn hit_placed(&mut self, record: &Record<'_>, time: Epoch) -> Outcome {
         if self.config.clock == Clock::Log {
             match &self.phase {
                 Phase::Running(schedule) if self.held.is_empty() && time <= schedule.now() + self.jump_tolerance() => {}
