@@ -473,7 +473,10 @@ impl Pattern {
     /// Reads the usual line into `record` with the compiled operations
     /// alone; `None` for anything they do not read (the general way then
     /// reads it, with the same result on every line they do read: tested).
-    #[inline(always)]
+    /// Out of line: on its own it keeps its state in registers, where
+    /// inlined into the loop that counts lines it spilled more than the
+    /// call costs (measured with the fused head, [`op::Op::Head`]).
+    #[inline(never)]
     fn fast<'a>(&self, clock: &mut ClfClock, line: &'a [u8], record: &mut Record<'a>) -> Option<()> {
         let mut time = None;
         let mut at = match &self.lead {

@@ -58,7 +58,7 @@ pub(super) enum Op {
     /// then the `count` fields never read from step `first` on: the text
     /// they make when each is the usual `-` (` - - [`) is checked with the
     /// literal at once, else each is read as [`Op::Skip`] reads it.
-    Client { lit: Lit, usual: Option<Lit>, first: usize, count: usize },
+    Client(Client),
     /// A field never read, usually `-`, up to a space or a quote; `quote`
     /// when a quote ends it.
     Skip { lit: Lit, quote: bool },
@@ -82,11 +82,35 @@ pub(super) enum Op {
     /// otherwise.
     /// `bytes`, when a byte count follows the status, is that step's
     /// literal: the count is read in the same operation.
-    RequestStatus { lit: Lit, status: Lit, around: Around, bytes: Option<Lit> },
+    RequestStatus(RequestStatus),
+    /// The usual head of an NCSA line in one operation: the first step's
+    /// client and the fields after it never read, a CLF time, then the
+    /// request with its status (and byte count), as [`Op::Client`],
+    /// [`Op::ClfTime`] and [`Op::RequestStatus`] read them one by one. The
+    /// record is fresh there, so each field is written, not merged.
+    Head { client: Client, time: Lit, request: RequestStatus },
     /// A word up to a literal that starts with a space, of the step it names.
     Word { lit: Lit, step: usize },
     /// Any other: the general reading of the step it names.
     General(usize),
+}
+
+/// [`Op::Client`]'s parts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Client {
+    lit: Lit,
+    usual: Option<Lit>,
+    first: usize,
+    count: usize,
+}
+
+/// [`Op::RequestStatus`]'s parts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct RequestStatus {
+    lit: Lit,
+    status: Lit,
+    around: Around,
+    bytes: Option<Lit>,
 }
 
 /// The operations of `steps`; none when the lead is padded.
@@ -98,7 +122,7 @@ pub(super) fn ops(lead: Option<&Literal>, steps: &[Step], padded: bool) -> Vec<O
     let mut i = 0;
     while let Some(step) = steps.get(i) {
         let op = match op_of(i, step) {
-            Op::Client { lit, .. } => {
+            Op::Client(Client { lit, .. }) => {
                 let skips = |s: &&Step| matches!(s.read, Read::SkipToSpace | Read::SkipToQuote) && s.lit.is_some();
                 let skip = steps[i + 1..].iter().take_while(skips).count();
                 let dashes = steps[i + 1..i + 1 + skip].iter().flat_map(|s| [&b"-"[..], &s.literal.bytes].concat());
@@ -109,7 +133,7 @@ pub(super) fn ops(lead: Option<&Literal>, steps: &[Step], padded: bool) -> Vec<O
                 };
                 let count = if usual.is_some() { skip } else { 0 };
                 i += count;
-                Op::Client { lit, usual, first: i + 1 - count, count }
+                Op::Client(Client { lit, usual, first: i + 1 - count, count })
             }
             Op::Request(lit) => match steps.get(i + 1).map(|next| (next.read, next.lit)) {
                 Some((Read::Status, Some(status))) if let Some(around) = Around::new(&step.literal, status) => {
@@ -121,7 +145,8 @@ pub(super) fn ops(lead: Option<&Literal>, steps: &[Step], padded: bool) -> Vec<O
                         }
                         _ => None,
                     };
-                    Op::RequestStatus { lit: Lit { follow: Follow::Anything, ..lit }, status, around, bytes }
+                    let lit = Lit { follow: Follow::Anything, ..lit };
+                    Op::RequestStatus(RequestStatus { lit, status, around, bytes })
                 }
                 _ => Op::Request(lit),
             },
@@ -130,14 +155,23 @@ pub(super) fn ops(lead: Option<&Literal>, steps: &[Step], padded: bool) -> Vec<O
         ops.push(op);
         i += 1;
     }
+    head(&mut ops);
     ops
+}
+
+/// Fuses the usual head of an NCSA line, when the operations start with
+/// it, into one [`Op::Head`].
+fn head(ops: &mut Vec<Op>) {
+    if let [Op::Client(client), Op::ClfTime(time), Op::RequestStatus(request), ..] = ops[..] {
+        ops.splice(..3, [Op::Head { client, time, request }]);
+    }
 }
 
 /// The operation of step `i`.
 fn op_of(i: usize, step: &Step) -> Op {
     let Some(lit) = step.lit else { return Op::General(i) };
     match step.read {
-        Read::ClientToSpace => Op::Client { lit, usual: None, first: 0, count: 0 },
+        Read::ClientToSpace => Op::Client(Client { lit, usual: None, first: 0, count: 0 }),
         Read::SkipToSpace => Op::Skip { lit, quote: false },
         Read::SkipToQuote => Op::Skip { lit, quote: true },
         Read::Unread => Op::Unread(lit),
@@ -165,18 +199,24 @@ impl Op {
         time: &mut Option<Epoch>,
     ) -> Option<usize> {
         match self {
-            Op::Client { lit, usual, first, count } => {
-                let stop = at + bytes::find(&line[at..], b' ')?;
-                record.client = record.client.or(known(&line[at..stop]));
-                if let Some(after) = usual.and_then(|usual| usual.after(line, stop)) {
-                    return Some(after);
+            Op::Client(client) => {
+                let (value, after) = client.read(steps, line, at)?;
+                record.client = record.client.or(known(value));
+                Some(after)
+            }
+            Op::Head { client, time: time_lit, request } => {
+                let (value, at) = client.read(steps, line, at)?;
+                let after = time_lit.after(line, at + CLF_LEN)?;
+                *time = Some(clock.parse(&line[at..at + CLF_LEN])?);
+                let (method, section, code, after) = request.read(line, after)?;
+                record.client = known(value);
+                record.method = Some(method);
+                record.section = Some(section);
+                record.status = code;
+                match request.bytes {
+                    Some(lit) => byte_count(&lit, line, after, record),
+                    None => Some(after),
                 }
-                let after = lit.after(line, stop)?;
-                // The fields after it, one by one.
-                steps
-                    .get(*first..first + count)?
-                    .iter()
-                    .try_fold(after, |at, step| skip_field(&step.lit?, step.read == Read::SkipToQuote, line, at))
             }
             Op::Word { lit, step } => {
                 let stop = at + bytes::find(&line[at..], b' ')?;
@@ -217,26 +257,56 @@ impl Op {
                 record.method = record.method.or(Some(method));
                 Some(after)
             }
-            Op::RequestStatus { lit, status, around, bytes } => {
-                let (method, section, quote) = plain_request(line, at)?;
-                let (code, after) = match around.status(line, quote) {
-                    Some(read) => read,
-                    None => {
-                        let digits = lit.after(line, quote)?;
-                        let code = three_digits(line.get(digits..digits + 3)?)?;
-                        (code, status.after(line, digits + 3)?)
-                    }
-                };
+            Op::RequestStatus(request) => {
+                let (method, section, code, after) = request.read(line, at)?;
                 record.section = record.section.or(Some(section));
                 record.method = record.method.or(Some(method));
                 record.status = code;
-                match bytes {
-                    Some(lit) => byte_count(lit, line, after, record),
+                match request.bytes {
+                    Some(lit) => byte_count(&lit, line, after, record),
                     None => Some(after),
                 }
             }
             Op::General(i) => steps.get(*i)?.read(clock, line, at, record, time).ok(),
         }
+    }
+}
+
+impl Client {
+    /// The client at `at` (`-` included), and where the literals after it
+    /// and after the fields never read that follow it end.
+    #[inline(always)]
+    fn read<'a>(&self, steps: &[Step], line: &'a [u8], at: usize) -> Option<(&'a [u8], usize)> {
+        let stop = at + bytes::find(&line[at..], b' ')?;
+        let value = &line[at..stop];
+        if let Some(after) = self.usual.and_then(|usual| usual.after(line, stop)) {
+            return Some((value, after));
+        }
+        let after = self.lit.after(line, stop)?;
+        // The fields after it, one by one.
+        let after = steps
+            .get(self.first..self.first + self.count)?
+            .iter()
+            .try_fold(after, |at, step| skip_field(&step.lit?, step.read == Read::SkipToQuote, line, at))?;
+        Some((value, after))
+    }
+}
+
+impl RequestStatus {
+    /// The method, section and status of the usual request at `at`, and
+    /// where the literal after the status ends.
+    #[inline(always)]
+    fn read<'a>(&self, line: &'a [u8], at: usize) -> Option<(&'a [u8], &'a [u8], u16, usize)> {
+        let (method, section, quote) = plain_request(line, at)?;
+        let (code, after) = match self.around.status(line, quote) {
+            Some(read) => read,
+            None => {
+                let digits = self.lit.after(line, quote)?;
+                let code = three_digits(line.get(digits..digits + 3)?)?;
+                (code, self.status.after(line, digits + 3)?)
+            }
+        };
+        Some((method, section, code, after))
     }
 }
 
