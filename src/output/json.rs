@@ -3,8 +3,8 @@
 use std::borrow::Cow;
 use std::io::{self, Write};
 
-use super::Rfc3339;
 use super::escape::json_string;
+use super::{Rfc3339, push_decimal, push_rfc3339};
 use crate::engine::Event;
 use crate::engine::alert::{AlertEvent, AlertRecord, AlertState, InForce};
 use crate::engine::histogram::Latency;
@@ -24,82 +24,115 @@ pub fn event(out: &mut Vec<u8>, event: &Event) -> io::Result<()> {
     }
 }
 
+/// A report, written in place: one is made every interval, and formatting
+/// each of its figures cost more than the rest of the report. Only the two
+/// floats are formatted.
 fn report(out: &mut Vec<u8>, r: &Report) -> io::Result<()> {
-    write!(
-        out,
-        r#"{{"type":"report","time":"{}","start":"{}","end":"{}","seconds":{},"partial":{},"requested":{},"hits":{},"rate":{},"late":{},"early":{},"malformed":{},"bytes":{},"#,
-        Rfc3339(r.end),
-        Rfc3339(r.start),
-        Rfc3339(r.end),
-        r.seconds(),
-        r.partial,
-        r.requested,
-        r.hits,
-        r.rate(),
-        r.late,
-        r.early,
-        r.malformed,
-        r.bytes
-    )?;
-    out.extend_from_slice(br#""status":"#);
-    status(out, &r.status, r.unknown_status)?;
-    write!(
-        out,
-        r#","success":{},"errors":{},"error_share":{},"sections":"#,
-        r.successes(),
-        r.errors(),
-        r.error_share()
-    )?;
-    keyed(out, "section", &r.sections)?;
-    write!(
-        out,
-        r#","sections_approximate":{},"distinct_sections":{},"no_section":{},"codes":"#,
-        r.sections_approximate, r.distinct_sections, r.no_section
-    )?;
-    codes(out, &r.codes)?;
+    out.extend_from_slice(br#"{"type":"report","time":"#);
+    quoted_time(out, r.end);
+    out.extend_from_slice(br#","start":"#);
+    quoted_time(out, r.start);
+    out.extend_from_slice(br#","end":"#);
+    quoted_time(out, r.end);
+    out.extend_from_slice(br#","seconds":"#);
+    push_signed(out, r.seconds());
+    flags(out, &[("partial", r.partial), ("requested", r.requested)]);
+    counts(out, &[("hits", r.hits)]);
+    write!(out, r#","rate":{}"#, r.rate())?;
+    counts(out, &[("late", r.late), ("early", r.early), ("malformed", r.malformed), ("bytes", r.bytes)]);
+    out.extend_from_slice(br#","status":"#);
+    status(out, &r.status, r.unknown_status);
+    counts(out, &[("success", r.successes()), ("errors", r.errors())]);
+    write!(out, r#","error_share":{},"sections":"#, r.error_share())?;
+    keyed(out, "section", &r.sections);
+    flags(out, &[("sections_approximate", r.sections_approximate)]);
+    counts(out, &[("distinct_sections", r.distinct_sections as u64), ("no_section", r.no_section)]);
+    out.extend_from_slice(br#","codes":"#);
+    codes(out, &r.codes);
     out.extend_from_slice(br#","clients":"#);
-    keyed(out, "client", &r.clients)?;
-    write!(out, r#","clients_approximate":{},"latency":"#, r.clients_approximate)?;
+    keyed(out, "client", &r.clients);
+    flags(out, &[("clients_approximate", r.clients_approximate)]);
+    out.extend_from_slice(br#","latency":"#);
     latency(out, r.latency)?;
     out.extend_from_slice(br#","alert":"#);
     match &r.alert {
-        Some(a) => record(out, a)?,
+        Some(a) => record(out, a),
         None => out.extend_from_slice(b"null"),
     }
     out.extend_from_slice(br#","active":"#);
-    in_force(out, &r.active)?;
+    in_force(out, &r.active);
     out.extend_from_slice(b",\"history\":[");
     for (i, a) in r.history.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        record(out, a)?;
+        record(out, a);
     }
-    writeln!(out, r#"],"alerts":{}}}"#, r.alerts)
-}
-
-fn record(out: &mut Vec<u8>, a: &AlertRecord) -> io::Result<()> {
-    record_fields(out, a)?;
-    out.push(b'}');
+    out.extend_from_slice(b"]");
+    counts(out, &[("alerts", r.alerts)]);
+    out.extend_from_slice(b"}\n");
     Ok(())
 }
 
+/// `,"name":n` for each of `fields`.
+fn counts(out: &mut Vec<u8>, fields: &[(&str, u64)]) {
+    for &(name, n) in fields {
+        out.extend_from_slice(b",\"");
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"\":");
+        push_decimal(out, n);
+    }
+}
+
+/// `,"name":true` or `false` for each of `fields`.
+fn flags(out: &mut Vec<u8>, fields: &[(&str, bool)]) {
+    for &(name, flag) in fields {
+        out.extend_from_slice(b",\"");
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(if flag { b"\":true" } else { b"\":false" });
+    }
+}
+
+/// `n` in decimal, with its sign.
+fn push_signed(out: &mut Vec<u8>, n: i64) {
+    if n < 0 {
+        out.push(b'-');
+    }
+    push_decimal(out, n.unsigned_abs());
+}
+
+/// `"2019-02-07T21:12:36Z"`
+fn quoted_time(out: &mut Vec<u8>, t: Epoch) {
+    out.push(b'"');
+    push_rfc3339(out, t);
+    out.push(b'"');
+}
+
+fn record(out: &mut Vec<u8>, a: &AlertRecord) {
+    record_fields(out, a);
+    out.push(b'}');
+}
+
 /// An alert record's object without its closing brace.
-fn record_fields(out: &mut Vec<u8>, a: &AlertRecord) -> io::Result<()> {
-    write!(out, r#"{{"id":{},"triggered":"{}","recovered":"#, a.id, Rfc3339(a.triggered))?;
-    optional_time(out, a.recovered)?;
-    write!(out, r#","hits":{}"#, a.hits)
+fn record_fields(out: &mut Vec<u8>, a: &AlertRecord) {
+    out.extend_from_slice(br#"{"id":"#);
+    push_decimal(out, a.id);
+    out.extend_from_slice(br#","triggered":"#);
+    quoted_time(out, a.triggered);
+    out.extend_from_slice(br#","recovered":"#);
+    optional_time(out, a.recovered);
+    counts(out, &[("hits", a.hits)]);
 }
 
 /// `[{"id":1,...,"rule":"p99 > 500ms over 5m"},...]`: alert records with
 /// their rule (`null` for the default rule).
-fn in_force(out: &mut Vec<u8>, list: &[InForce]) -> io::Result<()> {
+fn in_force(out: &mut Vec<u8>, list: &[InForce]) {
     out.push(b'[');
     for (i, a) in list.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        record_fields(out, &a.alert)?;
+        record_fields(out, &a.alert);
         out.extend_from_slice(br#","rule":"#);
         match &a.rule {
             // The rule's section came from the command line; escape it all the same.
@@ -109,7 +142,6 @@ fn in_force(out: &mut Vec<u8>, list: &[InForce]) -> io::Result<()> {
         out.push(b'}');
     }
     out.push(b']');
-    Ok(())
 }
 
 fn alert(out: &mut Vec<u8>, a: &AlertEvent) -> io::Result<()> {
@@ -170,72 +202,90 @@ pub fn measured(a: &AlertEvent) -> Option<f64> {
 
 fn summary(out: &mut Vec<u8>, s: &Summary) -> io::Result<()> {
     out.extend_from_slice(br#"{"type":"summary","time":"#);
-    optional_time(out, s.time)?;
-    write!(
+    optional_time(out, s.time);
+    counts(
         out,
-        r#","lines":{},"hits":{},"malformed":{},"late":{},"early":{},"skipped":{},"alerts":{},"alert":"#,
-        s.lines, s.hits, s.malformed, s.late, s.early, s.skipped, s.alerts
-    )?;
+        &[
+            ("lines", s.lines),
+            ("hits", s.hits),
+            ("malformed", s.malformed),
+            ("late", s.late),
+            ("early", s.early),
+            ("skipped", s.skipped),
+            ("alerts", s.alerts),
+        ],
+    );
+    out.extend_from_slice(br#","alert":"#);
     match &s.alert {
-        Some(a) => record(out, a)?,
+        Some(a) => record(out, a),
         None => out.extend_from_slice(b"null"),
     }
     out.extend_from_slice(br#","active":"#);
-    in_force(out, &s.active)?;
+    in_force(out, &s.active);
     out.extend_from_slice(br#","first":"#);
-    optional_time(out, s.first)?;
+    optional_time(out, s.first);
     out.extend_from_slice(br#","last":"#);
-    optional_time(out, s.last)?;
+    optional_time(out, s.last);
     match &s.format {
         LogFormat::Auto => write!(out, r#","format":null"#)?,
         f => write!(out, r#","format":"{}""#, f.name())?,
     }
     let t = &s.totals;
-    write!(out, r#","bytes":{},"status":"#, t.bytes)?;
-    status(out, &t.status, t.unknown_status)?;
+    counts(out, &[("bytes", t.bytes)]);
+    out.extend_from_slice(br#","status":"#);
+    status(out, &t.status, t.unknown_status);
     out.extend_from_slice(br#","codes":"#);
-    codes(out, &t.codes)?;
+    codes(out, &t.codes);
     out.extend_from_slice(br#","sections":"#);
-    keyed(out, "section", &t.sections)?;
-    write!(out, r#","sections_approximate":{},"clients":"#, t.sections_approximate)?;
-    keyed(out, "client", &t.clients)?;
-    write!(out, r#","clients_approximate":{},"latency":"#, t.clients_approximate)?;
+    keyed(out, "section", &t.sections);
+    flags(out, &[("sections_approximate", t.sections_approximate)]);
+    out.extend_from_slice(br#","clients":"#);
+    keyed(out, "client", &t.clients);
+    flags(out, &[("clients_approximate", t.clients_approximate)]);
+    out.extend_from_slice(br#","latency":"#);
     latency(out, t.latency)?;
     writeln!(out, "}}")
 }
 
 /// `{"1xx":n,...,"5xx":n,"unknown":n}`
-fn status(out: &mut Vec<u8>, classes: &StatusClasses, unknown: u64) -> io::Result<()> {
-    let [s1, s2, s3, s4, s5] = classes;
-    write!(out, r#"{{"1xx":{s1},"2xx":{s2},"3xx":{s3},"4xx":{s4},"5xx":{s5},"unknown":{unknown}}}"#)
+fn status(out: &mut Vec<u8>, classes: &StatusClasses, unknown: u64) {
+    let [s1, s2, s3, s4, s5] = *classes;
+    out.extend_from_slice(br#"{"1xx":"#);
+    push_decimal(out, s1);
+    counts(out, &[("2xx", s2), ("3xx", s3), ("4xx", s4), ("5xx", s5), ("unknown", unknown)]);
+    out.push(b'}');
 }
 
 /// `[{"<name>":"/api","hits":12},...]`
-fn keyed(out: &mut Vec<u8>, name: &str, list: &[KeyHits]) -> io::Result<()> {
+fn keyed(out: &mut Vec<u8>, name: &str, list: &[KeyHits]) {
     out.push(b'[');
     for (i, k) in list.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        write!(out, r#"{{"{name}":"#)?;
+        out.extend_from_slice(b"{\"");
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"\":");
         json_string(out, &k.key);
-        write!(out, r#","hits":{}}}"#, k.hits)?;
+        counts(out, &[("hits", k.hits)]);
+        out.push(b'}');
     }
     out.push(b']');
-    Ok(())
 }
 
 /// `[{"code":503,"hits":7},...]`
-fn codes(out: &mut Vec<u8>, list: &[CodeHits]) -> io::Result<()> {
+fn codes(out: &mut Vec<u8>, list: &[CodeHits]) {
     out.push(b'[');
     for (i, c) in list.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        write!(out, r#"{{"code":{},"hits":{}}}"#, c.code, c.hits)?;
+        out.extend_from_slice(br#"{"code":"#);
+        push_decimal(out, c.code.into());
+        counts(out, &[("hits", c.hits)]);
+        out.push(b'}');
     }
     out.push(b']');
-    Ok(())
 }
 
 /// `{"count":n,"p50":s,"p90":s,"p99":s,"max":s}` in seconds, or `null`.
@@ -256,9 +306,9 @@ fn latency(out: &mut Vec<u8>, latency: Option<Latency>) -> io::Result<()> {
     )
 }
 
-fn optional_time(out: &mut Vec<u8>, t: Option<Epoch>) -> io::Result<()> {
+fn optional_time(out: &mut Vec<u8>, t: Option<Epoch>) {
     match t {
-        Some(t) => write!(out, "\"{}\"", Rfc3339(t)),
-        None => write!(out, "null"),
+        Some(t) => quoted_time(out, t),
+        None => out.extend_from_slice(b"null"),
     }
 }

@@ -131,33 +131,52 @@ fn civil(t: Epoch) -> Option<OffsetDateTime> {
 /// so; the parser refuses timestamps that could lead to one, and should
 /// one come anyway, it is shown as `@t` rather than stopping the run.
 fn write_date_time(f: &mut fmt::Formatter<'_>, t: Epoch, between: u8, zone: &str) -> fmt::Result {
-    match civil(t) {
-        // Written digit by digit: formatting six padded numbers cost more
-        // than the rest of a report's line.
-        Some(d) if (0..=9999).contains(&d.year()) => {
-            let mut text = *b"YYYY-MM-DD HH:MM:SS";
-            digits(&mut text[0..4], d.year().unsigned_abs());
-            digits(&mut text[5..7], u8::from(d.month()).into());
-            digits(&mut text[8..10], d.day().into());
-            text[10] = between;
-            digits(&mut text[11..13], d.hour().into());
-            digits(&mut text[14..16], d.minute().into());
-            digits(&mut text[17..19], d.second().into());
+    match date_time(t, between) {
+        Some(text) => {
             f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)?;
             f.write_str(zone)
         }
-        Some(d) => write!(
-            f,
-            "{:04}-{:02}-{:02}{}{:02}:{:02}:{:02}{zone}",
-            d.year(),
-            u8::from(d.month()),
-            d.day(),
-            char::from(between),
-            d.hour(),
-            d.minute(),
-            d.second()
-        ),
-        None => write!(f, "@{t}"),
+        None => match civil(t) {
+            Some(d) => write!(
+                f,
+                "{:04}-{:02}-{:02}{}{:02}:{:02}:{:02}{zone}",
+                d.year(),
+                u8::from(d.month()),
+                d.day(),
+                char::from(between),
+                d.hour(),
+                d.minute(),
+                d.second()
+            ),
+            None => write!(f, "@{t}"),
+        },
+    }
+}
+
+/// `t` as `YYYY-MM-DD<between>HH:MM:SS`, in years 0 to 9999: written
+/// digit by digit, as formatting six padded numbers cost more than the
+/// rest of a report's line.
+fn date_time(t: Epoch, between: u8) -> Option<[u8; 19]> {
+    let d = civil(t).filter(|d| (0..=9999).contains(&d.year()))?;
+    let mut text = *b"YYYY-MM-DD HH:MM:SS";
+    digits(&mut text[0..4], d.year().unsigned_abs());
+    digits(&mut text[5..7], u8::from(d.month()).into());
+    digits(&mut text[8..10], d.day().into());
+    text[10] = between;
+    digits(&mut text[11..13], d.hour().into());
+    digits(&mut text[14..16], d.minute().into());
+    digits(&mut text[17..19], d.second().into());
+    Some(text)
+}
+
+/// Appends `t` as [`Rfc3339`] shows it.
+pub fn push_rfc3339(out: &mut Vec<u8>, t: Epoch) {
+    match date_time(t, b'T') {
+        Some(text) => {
+            out.extend_from_slice(&text);
+            out.push(b'Z');
+        }
+        None => out.extend_from_slice(Rfc3339(t).to_string().as_bytes()),
     }
 }
 
@@ -275,8 +294,14 @@ mod tests {
                 (Stamp(t).to_string(), Rfc3339(t).to_string(), TimeOfDay(t).to_string()),
                 (stamp, rfc3339, time)
             );
+            let mut pushed = Vec::new();
+            push_rfc3339(&mut pushed, t);
+            assert_eq!(pushed, Rfc3339(t).to_string().into_bytes());
         }
         assert_eq!(Rfc3339(year_one + 86_400 * (365 * 9 + 2)).to_string(), "0010-01-01T00:00:00Z");
+        let mut pushed = Vec::new();
+        push_rfc3339(&mut pushed, i64::MAX);
+        assert_eq!(pushed, format!("@{}", i64::MAX).into_bytes());
     }
 
     #[test]
