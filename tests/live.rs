@@ -6,7 +6,7 @@ use std::process::Stdio;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use crate::util::{Json, PATIENCE, Running, clf_line, logmon, now};
+use crate::util::{Json, PATIENCE, Running, clf_line, data, logmon, now};
 
 fn lines(n: usize, t: i64) -> String {
     (0..n).map(|i| clf_line(t, &format!("/live/{i}"))).collect()
@@ -114,6 +114,24 @@ fn old_lines_do_not_alert() {
     assert!(run.json_of("alert").is_empty(), "{run}");
     let summary = run.summary();
     assert_eq!((summary.int("hits"), summary.int("late")), (1000, 1000), "{run}");
+}
+
+#[test]
+fn an_old_log_through_a_pipe_is_counted_as_replay_counts_it() {
+    // Every line is late on the wall clock, so after the first of each
+    // second (2 to 20 lines a second here) all take the shortcut for the
+    // usual late hit: what they add up to is what replay makes of the same
+    // lines (it places them by the log's own clock, so its late count and
+    // its sampled clients may differ).
+    let log = data("spike.log");
+    let live = logmon().args(["-o", "json"]).stdin(std::fs::read(&log).expect("fixture")).run();
+    let replay = logmon().args(["--replay", "-o", "json"]).arg(&log).run();
+    live.expect_success();
+    let (l, r) = (live.summary(), replay.summary());
+    for key in ["lines", "hits", "malformed", "skipped", "bytes", "first", "last", "status", "codes", "sections"] {
+        assert_eq!(l[key], r[key], "{key}: {live}\n{replay}");
+    }
+    assert_eq!(l.int("late"), l.int("hits"), "{live}");
 }
 
 #[test]
