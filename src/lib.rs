@@ -28,13 +28,13 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use cli::{ColorChoice, Command, Options};
-use engine::{Clock, Engine};
+use engine::{Clock, Config, Engine};
 use error::Error;
 use hooks::Hooks;
 use input::Input;
 use monitor::Monitor;
 use output::metrics::MetricsFile;
-use output::{Format, Output, Style};
+use output::{Format, Output, Style, Verbosity};
 use signals::Signals;
 use suspect::Suspect;
 
@@ -78,7 +78,10 @@ pub fn run(command: Command) -> Result<u8, Error> {
         None => None,
     };
     let suspect = (clock == Clock::Wall).then(Suspect::default);
-    let mut monitor = Monitor::new(Engine::new(options.engine_config(clock)), out)
+    // Reports are written, counted in the metrics, or looked at for
+    // malformed input live; otherwise none is made.
+    let reports = options.verbosity == Verbosity::Normal || metrics.is_some() || suspect.is_some();
+    let mut monitor = Monitor::new(Engine::new(Config { reports, ..options.engine_config(clock) }), out)
         .with_metrics(metrics)
         .with_suspect(suspect)
         .with_hooks(hooks);

@@ -43,6 +43,11 @@ pub struct Config {
     pub rules: Vec<Rule>,
     /// The default rule: `rate > threshold over window`.
     pub default_rule: bool,
+    /// Reports are made. Off when nothing would read them (`--summary` or
+    /// `--quiet` in replay, without `--metrics`): one is then not built
+    /// every interval only to be dropped. The run's totals, the alerts and
+    /// the summary are the same either way.
+    pub reports: bool,
 }
 
 impl Default for Config {
@@ -57,6 +62,7 @@ impl Default for Config {
             clock: Clock::Log,
             rules: Vec::new(),
             default_rule: true,
+            reports: true,
         }
     }
 }

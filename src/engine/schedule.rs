@@ -57,6 +57,8 @@ pub struct Schedule {
     clock: Clock,
     interval: u32,
     top: usize,
+    /// Reports are made ([`Config::reports`]).
+    reports: bool,
     delay: MaxDelay,
     window: Window,
     tallies: Tallies,
@@ -138,6 +140,7 @@ impl Schedule {
             clock: config.clock,
             interval: config.interval,
             top: config.top,
+            reports: config.reports,
             delay,
             window: Window::new(config.window, open, closed),
             tallies: Tallies::new(config.interval, closed + 1, open),
@@ -272,6 +275,9 @@ impl Schedule {
     /// (`None`: the clock), without closing anything. Its time is never
     /// later than the reports still to come.
     pub fn request_report(&mut self, now: Option<Epoch>, out: &mut Outbox) {
+        if !self.reports {
+            return;
+        }
         let (start, end) = self.current_bounds();
         let end = (now.unwrap_or(self.now) + 1).clamp(start + 1, end);
         let (interval, top, alerts) = (self.interval, self.top, &out.alerts);
@@ -370,19 +376,22 @@ impl Schedule {
         (start.max(self.floor), end)
     }
 
-    /// Emits the report being built, which ends at `end`.
+    /// Emits the report being built, which ends at `end`, if reports are
+    /// made; its hits go to the run's totals all the same.
     fn finish_report(&mut self, end: Epoch, out: &mut Outbox) {
         let (start, _) = self.current_bounds();
         let (interval, top, alerts, run) = (self.interval, self.top, &out.alerts, &mut out.run);
+        let reports = self.reports;
         let report = self.tallies.finish_current(|tally| {
             run.merge(tally);
-            (!tally.is_empty()).then(|| tally.report(start, end, interval, top, alerts))
+            (!tally.is_empty()).then(|| reports.then(|| tally.report(start, end, interval, top, alerts)))
         });
         match report {
-            Some(report) => {
+            Some(Some(report)) => {
                 self.flush_quiet(out);
                 out.events.push_back(Event::Report(report));
             }
+            Some(None) => {}
             None if end <= self.started => {}
             None => self.note_quiet(start, end, out),
         }
@@ -394,6 +403,9 @@ impl Schedule {
     /// [`close_next`](Self::close_next)), and by the time it is written they
     /// may hold one from after its end.
     fn note_quiet(&mut self, start: Epoch, end: Epoch, out: &mut Outbox) {
+        if !self.reports {
+            return;
+        }
         if let Some(report) = &mut self.quiet
             && report.end == start
         {

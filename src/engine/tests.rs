@@ -114,6 +114,32 @@ fn hits_out_of_order_within_the_delay_count_as_in_order() {
     assert_eq!(run(true), in_order);
 }
 
+/// Without reports, the same run says the same alerts and summary, and no
+/// report: not for an interval, a quiet stretch, nor one asked for.
+#[test]
+fn a_run_without_reports_says_the_rest_the_same() {
+    let run = |reports: bool| {
+        let config = Config { window: 10, threshold: Threshold::per_second(2), reports, ..Config::default() };
+        let mut e = Engine::new(config);
+        feed(&mut e, 0, 30, 3);
+        e.handle_line(b"not a log line");
+        e.handle_line(&line(T0 + 1, "/late", 503));
+        e.request_report(None);
+        // A quiet stretch of an hour, then more hits.
+        feed(&mut e, 3_600, 3_630, 1);
+        e.finish(None);
+        events(&mut e)
+    };
+    let (with, without) = (run(true), run(false));
+    assert!(reports(&with).len() > 3 && reports(&with).iter().any(|r| r.requested && r.hits > 0));
+    assert!(reports(&with).iter().any(|r| r.hits == 0 && r.seconds() > 3_000), "a quiet stretch");
+    assert!(reports(&without).is_empty());
+    assert_eq!(alerts(&without), alerts(&with));
+    assert!(!alerts(&with).is_empty());
+    assert_eq!(summary(&without), summary(&with));
+    assert_eq!(without.len(), with.len() - reports(&with).len());
+}
+
 #[test]
 fn seconds_without_lines_count_as_zero() {
     let mut e = engine(10, 1, Clock::Log);
