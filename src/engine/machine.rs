@@ -361,6 +361,12 @@ impl Engine {
         let time = record.time + self.offset;
         if self.config.clock == Clock::Wall {
             self.skew.line(time - self.skew.offset());
+            // Live, a backlog's usual hit is late (or, from a log ahead of
+            // the clock, early): counted here, in the branch that replay
+            // never takes, so that replay's usual hit stays as lean.
+            if let Some(outcome) = self.hit_aside(record, time) {
+                return (outcome, true);
+            }
         }
         // The usual hit: in the open second of the last one counted on
         // time, nothing held in doubt. It is not ahead of the clock, and
@@ -399,11 +405,11 @@ impl Engine {
     }
 
     /// A hit stamped `time` (shifted) not counted on time in the second of
-    /// the one before: the usual late or early one (see
-    /// [`hit_aside`](Self::hit_aside)), else one to place. Out of line, so
-    /// that replay's usual hit stays lean; and the placing is out of line
-    /// again, so that the usual late hit does not pay for the registers it
-    /// needs (10 instructions a line).
+    /// the one before: replay's usual late one (see
+    /// [`hit_aside`](Self::hit_aside); live's was counted before), else
+    /// one to place. Out of line, so that replay's usual hit stays lean;
+    /// and the placing is out of line again, so that the usual late hit
+    /// does not pay for the registers it needs.
     #[inline(never)]
     fn hit_elsewhere(&mut self, record: &Record<'_>, time: Epoch) -> Outcome {
         if let Some(outcome) = self.hit_aside(record, time) {
