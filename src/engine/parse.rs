@@ -246,16 +246,25 @@ impl Parser {
     /// built where the caller reads it, not copied there.
     #[inline(always)]
     pub fn parse_into<'a>(&mut self, line: &'a [u8], scratch: &'a mut Scratch, parsed: &mut Parsed<'a>) {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        // The last byte is looked at once: a carriage return goes, and
+        // nothing at all is an empty line.
+        let line = match line {
+            [rest @ .., b'\r'] => rest,
+            [_, ..] => line,
+            [] => {
+                *parsed = Parsed::Skip;
+                return;
+            }
+        };
         // A byte-order mark, as editors on Windows leave before a header.
         let line = match line {
             [0xef, 0xbb, 0xbf, rest @ ..] => rest,
-            _ => line,
+            [_, ..] => line,
+            [] => {
+                *parsed = Parsed::Skip;
+                return;
+            }
         };
-        if line.is_empty() {
-            *parsed = Parsed::Skip;
-            return;
-        }
         let Scratch { unwrapped, values } = scratch;
         if self.look != wrapper::Look::Nothing {
             *parsed = self.parse_wrapped(line, unwrapped, values);
@@ -343,9 +352,8 @@ impl Parser {
         self.strict_combined(line, parsed);
     }
 
-    /// A line of `combined` asked for by name (out of line, so that the
-    /// lenient reading alone is inlined where lines are counted).
-    #[inline(never)]
+    /// A line of `combined` asked for by name.
+    #[inline]
     fn strict_combined<'a>(&mut self, line: &'a [u8], parsed: &mut Parsed<'a>) {
         let Some(Ncsa { combined, .. }) = &self.ncsa else { return };
         combined.parse_into(&mut self.clock, line, parsed);
@@ -354,8 +362,8 @@ impl Parser {
         }
     }
 
-    /// A line of a format string (out of line, as [`Parser::strict_combined`]).
-    #[inline(never)]
+    /// A line of a format string.
+    #[inline]
     fn custom<'a>(&mut self, line: &'a [u8], parsed: &mut Parsed<'a>) {
         if let LogFormat::Custom(pattern) = &self.format {
             pattern.parse_into(&mut self.clock, line, parsed);

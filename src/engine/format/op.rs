@@ -87,8 +87,11 @@ pub(super) enum Op {
     /// client and the fields after it never read, a CLF time, then the
     /// request with its status (and byte count), as [`Op::Client`],
     /// [`Op::ClfTime`] and [`Op::RequestStatus`] read them one by one. The
-    /// record is fresh there, so each field is written, not merged.
-    Head { client: Client, time: Lit, request: RequestStatus },
+    /// record is fresh there, so each field is written, not merged. With
+    /// `tail`, the two quoted fields never read that end a combined line
+    /// (the referer and the user agent) are in it too, as [`Op::Skip`] and
+    /// [`Op::Unread`] read them.
+    Head { client: Client, time: Lit, request: RequestStatus, tail: Option<Tail> },
     /// A word up to a literal that starts with a space, of the step it names.
     Word { lit: Lit, step: usize },
     /// Any other: the general reading of the step it names.
@@ -102,6 +105,14 @@ pub(super) struct Client {
     usual: Option<Lit>,
     first: usize,
     count: usize,
+}
+
+/// The literals of [`Op::Head`]'s tail: after a quoted field never read,
+/// and at the line's end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Tail {
+    skip: Lit,
+    last: Lit,
 }
 
 /// [`Op::RequestStatus`]'s parts.
@@ -160,10 +171,23 @@ pub(super) fn ops(lead: Option<&Literal>, steps: &[Step], padded: bool) -> Vec<O
 }
 
 /// Fuses the usual head of an NCSA line, when the operations start with
-/// it, into one [`Op::Head`].
+/// it, into one [`Op::Head`], with the end of a combined line when that is
+/// all that follows.
 fn head(ops: &mut Vec<Op>) {
-    if let [Op::Client(client), Op::ClfTime(time), Op::RequestStatus(request), ..] = ops[..] {
-        ops.splice(..3, [Op::Head { client, time, request }]);
+    match ops[..] {
+        [
+            Op::Client(client),
+            Op::ClfTime(time),
+            Op::RequestStatus(request),
+            Op::Skip { lit: skip, quote: true },
+            Op::Unread(last),
+        ] => {
+            *ops = vec![Op::Head { client, time, request, tail: Some(Tail { skip, last }) }];
+        }
+        [Op::Client(client), Op::ClfTime(time), Op::RequestStatus(request), ..] => {
+            ops.splice(..3, [Op::Head { client, time, request, tail: None }]);
+        }
+        _ => {}
     }
 }
 
@@ -204,7 +228,7 @@ impl Op {
                 record.client = record.client.or(known(value));
                 Some(after)
             }
-            Op::Head { client, time: time_lit, request } => {
+            Op::Head { client, time: time_lit, request, tail } => {
                 let (value, at) = client.read(steps, line, at)?;
                 let after = time_lit.after(line, at + CLF_LEN)?;
                 *time = Some(clock.parse(&line[at..at + CLF_LEN])?);
@@ -213,8 +237,12 @@ impl Op {
                 record.method = Some(method);
                 record.section = Some(section);
                 record.status = code;
-                match request.bytes {
-                    Some(lit) => byte_count(&lit, line, after, record),
+                let after = match request.bytes {
+                    Some(lit) => byte_count(&lit, line, after, record)?,
+                    None => after,
+                };
+                match tail {
+                    Some(Tail { skip, last }) => unread(last, line, skip_field(skip, true, line, after)?),
                     None => Some(after),
                 }
             }
@@ -225,10 +253,7 @@ impl Op {
                 Some(after)
             }
             Op::Skip { lit, quote } => skip_field(lit, *quote, line, at),
-            Op::Unread(lit) => {
-                let stop = line.len().checked_sub(usize::from(lit.len)).filter(|&stop| stop >= at)?;
-                lit.after(line, stop)
-            }
+            Op::Unread(lit) => unread(lit, line, at),
             Op::Rest(lit) => {
                 let stop = line.len().checked_sub(usize::from(lit.len)).filter(|&stop| stop >= at)?;
                 if stop > at && line[stop - 1] == b'\\' {
@@ -321,6 +346,13 @@ fn plain_request(line: &[u8], at: usize) -> Option<(&[u8], &[u8], usize)> {
         return None;
     }
     Some((method, section, quote))
+}
+
+/// A field never read from `at` up to `lit`, which ends the line.
+#[inline(always)]
+fn unread(lit: &Lit, line: &[u8], at: usize) -> Option<usize> {
+    let stop = line.len().checked_sub(usize::from(lit.len)).filter(|&stop| stop >= at)?;
+    lit.after(line, stop)
 }
 
 /// A field never read, usually `-`, up to `lit`, which starts with a space
