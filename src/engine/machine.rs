@@ -352,7 +352,8 @@ impl Engine {
         Outcome::Malformed(why)
     }
 
-    /// Counts a hit, and says whether it was the usual one. That one is
+    /// Counts a hit, and says whether it was the usual one: in the second
+    /// of the hit before, on time, or live late or early. That one is
     /// counted inline, in the loop over a batch's lines, and neither closes
     /// a second nor touches a clock, so it queues nothing; any other hit is
     /// counted out of line.

@@ -231,7 +231,8 @@ impl Schedule {
     /// Counts a hit stamped `time` in the window, and returns the tally of
     /// the report it belongs to. `early` keeps it out of the window (replay
     /// decided its timestamp is wrong). A hit counted on time becomes the
-    /// recent one, for [`again`](Self::again).
+    /// recent one, for [`again`](Self::again); one the window places late
+    /// or early, the aside one, for [`again_aside`](Self::again_aside).
     pub fn place(&mut self, time: Epoch, early: bool) -> (Placement, &mut Tally) {
         self.settle_recent();
         let placement = if early { Placement::Early } else { self.window.add(time) };
