@@ -75,6 +75,7 @@ fn report(out: &mut Vec<u8>, r: &Report) -> io::Result<()> {
 }
 
 /// `,"name":n` for each of `fields`.
+#[inline(always)]
 fn counts(out: &mut Vec<u8>, fields: &[(&str, u64)]) {
     for &(name, n) in fields {
         out.extend_from_slice(b",\"");
@@ -85,6 +86,7 @@ fn counts(out: &mut Vec<u8>, fields: &[(&str, u64)]) {
 }
 
 /// `,"name":true` or `false` for each of `fields`.
+#[inline(always)]
 fn flags(out: &mut Vec<u8>, fields: &[(&str, bool)]) {
     for &(name, flag) in fields {
         out.extend_from_slice(b",\"");
