@@ -83,6 +83,9 @@ impl<W: Write> Monitor<W> {
 
     /// Counts a batch of lines of `source`, then writes what they brought;
     /// `also` is told each line's outcome after the monitor's own use of it.
+    /// Inlined into the caller's read loop, whatever the size of the
+    /// counting inlined into it: it holds the loop over a batch's lines.
+    #[inline(always)]
     pub fn lines<'a>(
         &mut self,
         source: &Name,

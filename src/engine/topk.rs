@@ -25,38 +25,35 @@ const RUN_CAPACITY: usize = 2 * TRACKED;
 /// 224 K-line log of ~700 clients a report).
 const RUN_SLOTS: usize = 2 * RUN_CAPACITY;
 
-/// A slot holds the low 20 bits of its entry's hash above the entry's
-/// index (12 bits): a probe passes other keys without reading their
-/// entries, and the slot says its entry's home (the hash's low bits, as
-/// there are at most 8,192 slots) for [`TopCounts::unlink`]. No entry has
-/// index `0xfff`, so no full slot is `EMPTY`.
+/// A slot holds an entry's index (12 bits), its key's length (8 bits) and
+/// 12 bits of its key's hash, so that one compare passes other keys without
+/// reading their entries, and finds the one whose length and hash bits are
+/// those sought; a key of up to 8 bytes is then one word compared (see
+/// [`head`]). No entry has index `0xfff`, so no full slot is `EMPTY`.
 const EMPTY: u32 = u32::MAX;
 const INDEX_BITS: u32 = 12;
+const LEN_BITS: u32 = 8;
 const INDEX: u32 = (1 << INDEX_BITS) - 1;
-const _: () = assert!(RUN_CAPACITY < INDEX as usize && 4 * RUN_CAPACITY <= 1 << (32 - INDEX_BITS));
+const _: () = assert!(RUN_CAPACITY < INDEX as usize && MAX_SECTION_LEN < 1 << LEN_BITS);
 
-/// The slot of entry `index`, whose key hashes to `hash`.
+/// The slot of entry `index`, whose key, `len` bytes long, hashes to `hash`.
 #[inline(always)]
-fn slot_of(hash: u64, index: usize) -> u32 {
-    tag(hash) | index as u32
+fn slot_of(hash: u64, len: usize, index: usize) -> u32 {
+    tag(hash, len) | index as u32
 }
 
-/// The part of a slot that a key's hash decides.
+/// The part of a slot that a key decides: its length, and hash bits other
+/// than those of its home slot (the low ones), which would tell apart few
+/// of the keys that meet there.
 #[inline(always)]
-fn tag(hash: u64) -> u32 {
-    (hash as u32) << INDEX_BITS
+fn tag(hash: u64, len: usize) -> u32 {
+    ((hash >> 12) as u32) << (INDEX_BITS + LEN_BITS) | (len as u32) << INDEX_BITS
 }
 
 /// The entry index that slot `s` holds.
 #[inline(always)]
 fn index_of(s: u32) -> usize {
     (s & INDEX) as usize
-}
-
-/// The hash bits that slot `s` holds, which decide its home.
-#[inline(always)]
-fn hash_bits(s: u32) -> usize {
-    (s >> INDEX_BITS) as usize
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -195,7 +192,7 @@ impl TopCounts {
     /// its probe ended.
     #[inline(always)]
     fn find(&self, key: &[u8], hash: u64) -> Result<usize, usize> {
-        let tag = tag(hash);
+        let tag = tag(hash, key.len());
         // The mask of this very slice, so that the compiler sees every
         // probe in bounds and checks none.
         let slots = &*self.slots;
@@ -208,9 +205,9 @@ impl TopCounts {
             }
             if s & !INDEX == tag {
                 let index = index_of(s);
-                // The slot's 21 bits of hash rarely match another key's:
-                // the key is compared without checking the rest first.
-                if same_key(self.key(index), key) {
+                // The slot's 12 bits of hash rarely match another key's of
+                // the same length: the bytes are compared at once.
+                if same_bytes(&self.keys[index], key) {
                     return Ok(index);
                 }
             }
@@ -234,7 +231,7 @@ impl TopCounts {
     #[inline(always)]
     fn push(&mut self, key: &[u8], hash: u64, n: u64, slot: usize) {
         let index = self.len;
-        self.slots[slot] = slot_of(hash, index);
+        self.slots[slot] = slot_of(hash, key.len(), index);
         self.set(index, key, hash);
         self.hits[index] = n;
         self.len = index + 1;
@@ -258,7 +255,7 @@ impl TopCounts {
         while self.slots[slot] != EMPTY {
             slot = (slot + 1) & mask;
         }
-        self.slots[slot] = slot_of(hash, least);
+        self.slots[slot] = slot_of(hash, section.len(), least);
         self.evicted = true;
     }
 
@@ -303,7 +300,7 @@ impl TopCounts {
         let mut hole = self.slot_of_entry(index);
         let mut next = (hole + 1) & mask;
         while self.slots[next] != EMPTY {
-            let home = hash_bits(self.slots[next]) & mask;
+            let home = self.hashes[index_of(self.slots[next])] as usize & mask;
             // The entry at `next` may fill the hole unless its home lies
             // cyclically after the hole, up to `next` itself.
             let distance_home = next.wrapping_sub(home) & mask;
@@ -498,7 +495,7 @@ impl RunCounts {
             while table.slots[slot] != EMPTY {
                 slot = (slot + 1) & mask;
             }
-            table.slots[slot] = slot_of(hash, index);
+            table.slots[slot] = slot_of(hash, usize::from(table.lens[index]), index);
         }
         self.taken += cut;
         self.approximate = true;
@@ -594,20 +591,22 @@ fn hash(bytes: &[u8]) -> u64 {
     let len = bytes.len();
     let mut h = (len as u64).wrapping_mul(K);
     let mix = |h: u64, v: u64| (h ^ v).wrapping_mul(K).rotate_left(29);
-    if len >= 8 {
+    if len > 16 {
         let mut at = 0;
         while at + 8 < len {
             h = mix(h, word(bytes, at));
             at += 8;
         }
         h = mix(h, word(bytes, len - 8));
+    } else if len > 8 {
+        h = mix(mix(h, word(bytes, 0)), word(bytes, len - 8));
     } else if len >= 4 {
         h = mix(h, u64::from(half(bytes, 0)) << 32 | u64::from(half(bytes, len - 4)));
     } else if len > 0 {
         let (a, b, c) = (bytes[0], bytes[len / 2], bytes[len - 1]);
         h = mix(h, u64::from(a) << 16 | u64::from(b) << 8 | u64::from(c));
     }
-    h ^ (h >> 32)
+    h ^ (h >> 21)
 }
 
 /// The mask of a table of `slots`, a power of two of them: taken from
@@ -636,33 +635,37 @@ fn half(s: &[u8], at: usize) -> u32 {
 #[inline(always)]
 fn copy_key(to: &mut [u8; MAX_SECTION_LEN], key: &[u8]) {
     let len = key.len();
-    let mut copy = |at: usize, n: usize| to[at..at + n].copy_from_slice(&key[at..at + n]);
-    if len >= 8 {
+    // Each store of its own width: copies of two widths told apart only by
+    // a number may be merged into one call to memcpy.
+    let mut put_word = |at: usize| to[at..at + 8].copy_from_slice(&word(key, at).to_le_bytes());
+    if len > 16 {
         let mut at = 0;
         while at + 8 < len {
-            copy(at, 8);
+            put_word(at);
             at += 8;
         }
-        copy(len - 8, 8);
+        put_word(len - 8);
+    } else if len >= 8 {
+        put_word(0);
+        put_word(len - 8);
     } else if len >= 4 {
-        copy(0, 4);
-        copy(len - 4, 4);
+        to[..4].copy_from_slice(&half(key, 0).to_le_bytes());
+        to[len - 4..len].copy_from_slice(&half(key, len - 4).to_le_bytes());
     } else {
-        for at in 0..len {
-            copy(at, 1);
-        }
+        to[..len].copy_from_slice(key);
     }
 }
 
-/// Whether two keys are equal, compared through the word loads [`hash`]
-/// makes: for keys this short, a call to memcmp costs more than the compare.
+/// Whether `stored`, an entry's key bytes, holds `key`, where the entry's
+/// key is as long as `key` (its slot says so): compared through the word
+/// loads [`hash`] makes, as for keys this short a call to memcmp costs more
+/// than the compare. Up to 16 bytes, the loads are seen in bounds of the
+/// entry's bytes, and none is checked.
 #[inline(always)]
-fn same_key(a: &[u8], b: &[u8]) -> bool {
-    let len = a.len();
-    if len != b.len() {
-        return false;
-    }
-    if len >= 8 {
+fn same_bytes(stored: &Key, key: &[u8]) -> bool {
+    let (a, b, len) = (&stored.0, key, key.len());
+    if len > 16 {
+        let a = &a[..len];
         let mut at = 0;
         while at + 8 < len {
             if word(a, at) != word(b, at) {
@@ -671,6 +674,8 @@ fn same_key(a: &[u8], b: &[u8]) -> bool {
             at += 8;
         }
         word(a, len - 8) == word(b, len - 8)
+    } else if len >= 8 {
+        word(a, 0) == word(b, 0) && word(a, len - 8) == word(b, len - 8)
     } else if len >= 4 {
         half(a, 0) == half(b, 0) && half(a, len - 4) == half(b, len - 4)
     } else {
@@ -684,19 +689,35 @@ mod tests {
     use crate::engine::testkit::Rng;
     use std::collections::HashMap;
 
+    /// Every pair of keys of one length, one as a table holds it.
     #[test]
     fn keys_compare_whole() {
-        let keys: [&[u8]; 9] =
-            [b"", b"/", b"/a", b"/ab", b"/abc", b"/abcdef", b"/abcdefg", b"/abcdefgh", b"10.0.0.1/x/y/z/w"];
+        let keys: [&[u8]; 12] = [
+            b"",
+            b"/",
+            b"/a",
+            b"/ab",
+            b"/abc",
+            b"/abcdef",
+            b"/abcdefg",
+            b"/abcdefgh",
+            b"/abcdefghi",
+            b"10.0.0.1/x/y/z/w",
+            b"10.0.0.1/x/y/z/w/v",
+            &[0; 8],
+        ];
         for a in keys {
-            for b in keys {
-                assert_eq!(same_key(a, b), a == b, "{a:?} {b:?}");
+            let mut held = Key([b'#'; MAX_SECTION_LEN]);
+            copy_key(&mut held.0, a);
+            let same = |b: &[u8]| same_bytes(&held, b);
+            for b in keys.iter().filter(|b| b.len() == a.len()) {
+                assert_eq!(same(b), a == *b, "{a:?} {b:?}");
             }
             // One byte changed anywhere is seen.
             for i in 0..a.len() {
                 let mut c = a.to_vec();
                 c[i] ^= 1;
-                assert!(!same_key(a, &c), "{a:?} at {i}");
+                assert!(!same(&c), "{a:?} at {i}");
             }
         }
     }
@@ -708,6 +729,25 @@ mod tests {
             let mut to = [b'#'; MAX_SECTION_LEN];
             copy_key(&mut to, &long[..len]);
             assert_eq!(to[..len], long[..len], "{len}");
+        }
+    }
+
+    /// Keys whose bytes compare alike as far as the shorter goes: only
+    /// their lengths, in their slots, tell them apart.
+    #[test]
+    fn keys_that_differ_in_trailing_zeros_stay_apart() {
+        let mut t = TopCounts::default();
+        let keys: [&[u8]; 6] = [b"a", b"a\0", b"a\0\0\0", b"a\0\0\0\0\0\0\0", b"", b"\0"];
+        for (i, k) in keys.iter().enumerate() {
+            for _ in 0..=i {
+                t.add(k);
+            }
+        }
+        let top = t.top(10);
+        assert_eq!(top.len(), keys.len());
+        for s in top {
+            let i = keys.iter().position(|k| *k == s.key).expect("a key added");
+            assert_eq!(s.hits as usize, i + 1, "{:?}", s.key);
         }
     }
 
