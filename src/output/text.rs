@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 use std::io::{self, Write};
 
 use super::escape::{Shown, Terminal};
-use super::{Count, Duration, Stamp, TimeOfDay, decimal_width, push_decimal};
+use super::{Count, Duration, Stamp, TimeOfDay, decimal_width, push_decimal, push_fixed};
 use crate::engine::Event;
 use crate::engine::alert::{AlertEvent, AlertRecord, AlertState, Fired, InForce};
 use crate::engine::histogram::Latency;
@@ -52,14 +52,9 @@ fn report(w: &mut Vec<u8>, r: &Report, paint: Paint) -> io::Result<()> {
     }
     // The seconds up to the line's time.
     let so_far = if r.requested { " so far" } else { "" };
-    writeln!(
-        w,
-        " {}{so_far}: {}, {:.2} req/s, {}",
-        Duration(r.seconds()),
-        Count(r.hits, "hit"),
-        r.rate(),
-        Bytes(r.bytes)
-    )?;
+    write!(w, " {}{so_far}: {}, ", Duration(r.seconds()), Count(r.hits, "hit"))?;
+    push_fixed(w, r.rate(), 2, 0);
+    writeln!(w, " req/s, {}", Bytes(r.bytes))?;
     breakdown(
         w,
         &at,
@@ -147,7 +142,9 @@ fn breakdown(w: &mut Vec<u8>, at: &str, b: &Breakdown<'_>) -> io::Result<()> {
             name_width.saturating_sub(name.chars().count()) + 2 + hits_width.saturating_sub(decimal_width(s.hits));
         w.resize(w.len() + pad, b' ');
         push_decimal(w, s.hits);
-        writeln!(w, "  {share:5.1}%")?;
+        w.extend_from_slice(b"  ");
+        push_fixed(w, share, 1, 5);
+        w.extend_from_slice(b"%\n");
     }
 
     let clients_label = if b.clients_approximate { "clients~  " } else { "clients   " };
