@@ -5,7 +5,7 @@
 //! and only strings with escapes are decoded, into reused scratch space.
 //! Their times go through a cache ([`TimeCache`]), as CLF times do.
 
-use memchr::{memchr, memchr2};
+use memchr::memchr;
 
 use super::Span;
 use crate::engine::bytes;
@@ -362,18 +362,11 @@ pub fn string(s: &[u8]) -> Option<(&[u8], bool)> {
 }
 
 /// Where the first `"` or `\\` of `s` is. Most strings of a JSON line are
-/// short names and values, found in a word or two, before memchr's setup
-/// would pay off; longer ones (user agents, wrapped log lines) are left
-/// to memchr.
+/// short names and values, found in the first sixteen bytes by the inlined
+/// search of [`bytes::find_either`].
 #[inline(always)]
 fn quote_or_backslash(s: &[u8]) -> Option<usize> {
-    const SHORT: usize = 16;
-    match s.split_at_checked(SHORT) {
-        Some((short, rest)) => {
-            bytes::find_either(short, b'"', b'\\').or_else(|| memchr2(b'"', b'\\', rest).map(|i| SHORT + i))
-        }
-        None => bytes::find_either(s, b'"', b'\\'),
-    }
+    bytes::find_either(s, b'"', b'\\')
 }
 
 /// A cursor over a line of JSON.
