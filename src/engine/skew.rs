@@ -47,6 +47,10 @@ pub struct Skew {
     /// `stride - 1`, the stride a power of two: a mask, so that picking
     /// costs no division a line.
     stride_mask: u64,
+    /// The off lines looked at for the sample are those whose count has no
+    /// bit of this mask: the stride's, or none while the sample is full,
+    /// so that the next off line halves it. The others cost a test.
+    look_mask: u64,
     /// The errors of the seconds of evidence so far.
     evidence: Vec<i64>,
     /// The last second of evidence and its lines' median timestamp.
@@ -68,6 +72,14 @@ impl Skew {
             return;
         }
         self.off += 1;
+        if self.off & self.look_mask == 0 {
+            self.pick(time);
+        }
+    }
+
+    /// An off line stamped `time` that may go into the sample: the first
+    /// after the sample filled, or one of the stride's.
+    fn pick(&mut self, time: Epoch) {
         if self.sample.len() == SAMPLE {
             // Full: keep every other one and sample half as often, so the
             // sample stays spread over the whole second.
@@ -81,6 +93,7 @@ impl Skew {
         if self.off & self.stride_mask == 0 {
             self.sample.push(time);
         }
+        self.look_mask = if self.sample.len() == SAMPLE { 0 } else { self.stride_mask };
     }
 
     /// The wall clock reads `now`: the second before it is over and votes.
@@ -91,7 +104,7 @@ impl Skew {
         }
         let second = std::mem::replace(&mut self.second, now);
         let (on_time, off) = (std::mem::take(&mut self.on_time), std::mem::take(&mut self.off));
-        self.stride_mask = 0;
+        (self.stride_mask, self.look_mask) = (0, 0);
         if on_time + off == 0 {
             return None;
         }
@@ -222,6 +235,58 @@ mod tests {
         assert_eq!(s.offset, 3600);
         let decided = (100..100 + SETTLE as i64).filter_map(|now| second(&mut s, now, &[(5, 0)])).last();
         assert_eq!(decided, Some(0));
+    }
+
+    /// The sample as it was first written: every off line checks whether
+    /// the sample is full, and whether its count is a multiple of the stride.
+    #[derive(Default)]
+    struct Model {
+        off: u64,
+        stride: u64,
+        sample: Vec<Epoch>,
+    }
+
+    impl Model {
+        fn off_line(&mut self, time: Epoch) {
+            self.off += 1;
+            if self.sample.len() == SAMPLE {
+                let mut i = 0;
+                self.sample.retain(|_| {
+                    i += 1;
+                    i % 2 == 0
+                });
+                self.stride = self.stride.max(1) * 2;
+            }
+            if self.off.is_multiple_of(self.stride.max(1)) {
+                self.sample.push(time);
+            }
+        }
+    }
+
+    #[test]
+    fn the_sample_is_the_model_s_at_every_line() {
+        // Seconds of up to a few thousand lines, mostly off, each ending in
+        // a tick that votes (and so clears the sample): the sample holds the
+        // same lines as the model's after every line, whenever the second
+        // ends.
+        let mut rng = crate::engine::testkit::Rng::seeded(7);
+        let mut s = Skew::default();
+        let mut model = Model::default();
+        for now in 1..300 {
+            for _ in 0..rng.below(3000) {
+                let time = if rng.below(10) < 8 { now - 3600 - rng.below(50) as i64 } else { now };
+                // Off as the shift in force has it (the log is taken to be
+                // an hour behind after a while).
+                if (now - time - s.offset).abs() > TOLERANCE {
+                    model.off_line(time);
+                }
+                s.line(time);
+                assert_eq!(s.sample, model.sample, "second {now}, off line {}", model.off);
+            }
+            s.tick(now + 1);
+            model = Model::default();
+            assert!(s.sample.is_empty(), "a tick after lines clears the sample");
+        }
     }
 
     #[test]
