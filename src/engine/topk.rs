@@ -426,17 +426,6 @@ impl Default for RunCounts {
     }
 }
 
-/// Where a run's table places a key: the bits of the key's [`hash`] above
-/// the 20 that a report's table reads (its home slot and the part of the
-/// hash its slots hold). The hash's lowest bits cluster on addresses
-/// (measured on 2,048 client addresses of a web log, 8,192 slots: 1.9
-/// slots read to place a key with the low bits, 1.2 with these, as for
-/// random homes).
-#[inline(always)]
-fn run_hash(hash: u64) -> u64 {
-    hash >> 20
-}
-
 impl RunCounts {
     /// Adds every entry of a report's table.
     pub fn merge(&mut self, other: &TopCounts) {
@@ -445,7 +434,7 @@ impl RunCounts {
         let n = other.len;
         let entries = other.hits[..n].iter().zip(&other.hashes[..n]).zip(&other.lens[..n]).zip(&other.keys[..n]);
         for (((&hits, &hash), &len), key) in entries {
-            self.add(&key.0[..usize::from(len)], run_hash(hash), hits);
+            self.add(&key.0[..usize::from(len)], hash, hits);
         }
         self.approximate |= other.evicted;
     }
