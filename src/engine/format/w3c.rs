@@ -3,8 +3,6 @@
 //! mid-file. Columns are separated by spaces (IIS) or tabs (CloudFront);
 //! `date` and `time` are UTC.
 
-use memchr::memchr;
-
 use super::{Span, duration_us};
 use crate::engine::bytes;
 use crate::engine::parse::{self, Malformed, Record, UNKNOWN_STATUS};
@@ -87,7 +85,7 @@ impl W3c {
             }
             return Ok(None);
         }
-        let separator = if memchr(b'\t', line).is_some() { b'\t' } else { b' ' };
+        let separator = if bytes::find(line, b'\t').is_some() { b'\t' } else { b' ' };
         let mut record = Record::default();
         let (mut date, mut time, mut status, mut bytes) = (None, None, None, None);
         // One pass: each column is found once, and counted, to the end of
@@ -109,7 +107,7 @@ impl W3c {
                     Column::Status => status = Some(value),
                     Column::Bytes => bytes = Some(value),
                     Column::TimeTaken => {
-                        let span = if memchr(b'.', value).is_some() { Span::Seconds } else { Span::Millis };
+                        let span = if bytes::find(value, b'.').is_some() { Span::Seconds } else { Span::Millis };
                         record.latency_us = duration_us(value, span);
                     }
                     // The last of them: CloudFront's x-host-header, after cs(Host).
