@@ -20,10 +20,12 @@ const T0: Epoch = 1_549_573_860;
 struct Pair {
     fast: Engine,
     placed: Engine,
+    /// The seed, said when they differ.
+    case: u64,
 }
 
 impl Pair {
-    fn new(rng: &mut Rng, clock: Clock) -> Pair {
+    fn new(case: u64, rng: &mut Rng, clock: Clock) -> Pair {
         let window = 1 + rng.below(8) as u32;
         let rules = match rng.below(3) {
             0 => vec![],
@@ -40,7 +42,7 @@ impl Pair {
             default_rule: rules.is_empty() || rng.below(2) == 0,
             ..Config::default()
         };
-        Pair { fast: Engine::new(config.clone()), placed: Engine::new(config) }
+        Pair { fast: Engine::new(config.clone()), placed: Engine::new(config), case }
     }
 
     /// Does `f` to both, then checks they said the same since.
@@ -52,6 +54,7 @@ impl Pair {
     fn both_told<T: PartialEq + std::fmt::Debug>(&mut self, what: &str, mut f: impl FnMut(&mut Engine, bool) -> T) {
         let fast = f(&mut self.fast, false);
         let placed = f(&mut self.placed, true);
+        let what = format!("case {}, {what}", self.case);
         assert_eq!(fast, placed, "{what}");
         assert_eq!(self.fast.window_hits(), self.placed.window_hits(), "{what}: window");
         let drain = |e: &mut Engine| {
@@ -85,7 +88,7 @@ fn next_second(rng: &mut Rng, before: Epoch, now: Epoch, reach: i64) -> Epoch {
 fn live_the_shortcuts_count_as_placing_would() {
     for case in 0..100 {
         let mut rng = Rng::seeded(case);
-        let mut pair = Pair::new(&mut rng, Clock::Wall);
+        let mut pair = Pair::new(case, &mut rng, Clock::Wall);
         // Some logs run behind or ahead of the wall clock, by more than the
         // skew rule tolerates: after a while the engine shifts them.
         let error = [0, 0, 3600, -300][rng.below(4) as usize];
@@ -122,7 +125,7 @@ fn live_the_shortcuts_count_as_placing_would() {
 fn replay_the_shortcuts_count_as_placing_would() {
     for case in 0..100 {
         let mut rng = Rng::seeded(case);
-        let mut pair = Pair::new(&mut rng, Clock::Log);
+        let mut pair = Pair::new(case, &mut rng, Clock::Log);
         let (mut now, mut t) = (T0, T0);
         for _ in 0..400 {
             match rng.below(100) {
