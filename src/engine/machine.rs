@@ -369,8 +369,8 @@ impl Engine {
                 return (outcome, true);
             }
         }
-        // The usual hit: in the open second of the last one counted on
-        // time, nothing held in doubt. It is not ahead of the clock, and
+        // The usual hit: in the open second of one of the last ones counted
+        // on time, nothing held in doubt. It is not ahead of the clock, and
         // moves it nowhere: it is counted there at once. Its timestamp, as
         // logged, is that of the hit that opened the second (the shift has
         // not changed since: that forgets the second), which the run's

@@ -114,6 +114,31 @@ fn hits_out_of_order_within_the_delay_count_as_in_order() {
     assert_eq!(run(true), in_order);
 }
 
+/// Hits that interleave every second still open, as a busy server's log
+/// does (each line written as its request ends), give what the same hits
+/// in order give: every report, alert and total.
+#[test]
+fn hits_interleaving_the_open_seconds_count_as_in_order() {
+    let run = |interleaved: bool| {
+        let config = Config { window: 10, threshold: Threshold::per_second(3), max_delay: 2, ..Config::default() };
+        let mut e = Engine::new(config);
+        for turn in 0..42 {
+            // Four hits a second; interleaved, two in its turn and one in
+            // each of the next two, between the newer seconds' hits.
+            let times: Vec<i64> = if interleaved { vec![turn, turn - 2, turn - 1, turn] } else { vec![turn; 4] };
+            for t in times.into_iter().filter(|t| (0..40).contains(t)) {
+                e.handle_line(&line(T0 + t, "/a", 200));
+            }
+        }
+        e.finish(None);
+        events(&mut e)
+    };
+    let in_order = run(false);
+    assert_eq!(summary(&in_order).hits, 160);
+    assert_eq!(alerts(&in_order), [(AlertState::Triggered, 7, 32)]);
+    assert_eq!(run(true), in_order);
+}
+
 /// Without reports, the same run says the same alerts and summary, and no
 /// report: not for an interval, a quiet stretch, nor one asked for.
 #[test]
