@@ -345,6 +345,18 @@ impl LineReader {
     /// hand out (it was dropped early) stay for the next one.
     pub fn batch(&mut self) -> Batch<'_> {
         let LineReader { newline, buf, start, end, skipping, line } = self;
+        // The rest of an overlong line, or of the line a reader started in
+        // the middle of, is dropped here, once a batch rather than looked
+        // for at every line.
+        if *skipping {
+            match newline.find(&buf[*start..*end]) {
+                Some(i) => {
+                    *start += i + 1;
+                    *skipping = false;
+                }
+                None => *start = *end,
+            }
+        }
         Batch { newline: *newline, buf: &buf[..*end], start, skipping, line }
     }
 
@@ -379,20 +391,15 @@ impl<'a> Iterator for Batch<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<(u64, Line<'a>)> {
-        loop {
-            let pending = &self.buf[*self.start..];
-            match self.newline.find(pending) {
-                Some(i) => {
-                    let line = &pending[..i];
-                    *self.start += i + 1;
-                    if std::mem::take(self.skipping) {
-                        continue;
-                    }
-                    *self.line += 1;
-                    return Some((*self.line, if line.len() > MAX_LINE { Line::Overlong } else { Line::Text(line) }));
-                }
-                None => return self.rest(pending.len()),
+        let pending = &self.buf[*self.start..];
+        match self.newline.find(pending) {
+            Some(i) => {
+                let line = &pending[..i];
+                *self.start += i + 1;
+                *self.line += 1;
+                Some((*self.line, if line.len() > MAX_LINE { Line::Overlong } else { Line::Text(line) }))
             }
+            None => self.rest(pending.len()),
         }
     }
 }
