@@ -217,10 +217,11 @@ fn first_time(input: &Input, format: &LogFormat, reader: &mut LineReader) -> Res
 /// What one input gave, for the warnings that name it.
 #[derive(Debug)]
 struct Account {
-    hits: u64,
     /// The first malformed line: its number and its first bytes.
     first_bad: Option<(u64, Vec<u8>)>,
-    /// The newest timestamp so far (`Epoch::MIN` before the first hit).
+    /// The newest timestamp so far: `Epoch::MIN` until the first hit, as
+    /// every timestamp read is from 1970 on (see
+    /// [`had_hits`](Self::had_hits)).
     newest: Epoch,
     /// `newest` less the alert window: a hit older than this goes back
     /// further than the window. Kept with `newest`, so that a hit that is
@@ -232,7 +233,7 @@ struct Account {
 
 impl Default for Account {
     fn default() -> Self {
-        Account { hits: 0, first_bad: None, newest: Epoch::MIN, too_old: Epoch::MIN, warned: false }
+        Account { first_bad: None, newest: Epoch::MIN, too_old: Epoch::MIN, warned: false }
     }
 }
 
@@ -245,7 +246,7 @@ struct Accounting<'a> {
 }
 
 impl LineSink for Accounting<'_> {
-    /// Inlined into the per-line loop: a hit costs a count and a compare.
+    /// Inlined into the per-line loop: a hit costs a compare.
     #[inline(always)]
     fn line(&mut self, number: u64, line: Line<'_>, outcome: Outcome) {
         let Accounting { account, name, window } = self;
@@ -254,11 +255,16 @@ impl LineSink for Accounting<'_> {
 }
 
 impl Account {
+    /// Whether a hit was counted: the newest timestamp says so, and a hit
+    /// costs no count of its own.
+    fn had_hits(&self) -> bool {
+        self.newest != Epoch::MIN
+    }
+
     #[inline(always)]
     fn line(&mut self, name: &Name, number: u64, line: Line<'_>, outcome: Outcome, window: u32) {
         match outcome {
             Outcome::Hit { time, .. } => {
-                self.hits += 1;
                 if time > self.newest {
                     self.newest = time;
                     self.too_old = time - i64::from(window);
@@ -293,7 +299,7 @@ fn say_back_in_time(name: &Name, number: u64, by: i64, window: u32) {
 /// the whole replay found none.
 fn judge(accounts: &[(Name, Account)]) -> End {
     for (name, account) in accounts {
-        let Some((number, line)) = account.first_bad.as_ref().filter(|_| account.hits == 0) else { continue };
+        let Some((number, line)) = account.first_bad.as_ref().filter(|_| !account.had_hits()) else { continue };
         let shown = if line.is_empty() { "(a line too long to show)".to_owned() } else { Terminal(line).to_string() };
         diag::say(format_args!(
             "{}: not one valid log line; line {number} reads: {shown}\n\
@@ -302,7 +308,7 @@ fn judge(accounts: &[(Name, Account)]) -> End {
         ));
     }
     let read_something = accounts.iter().any(|(_, a)| a.first_bad.is_some());
-    if read_something && accounts.iter().all(|(_, a)| a.hits == 0) { End::NothingValid } else { End::Complete }
+    if read_something && accounts.iter().all(|(_, a)| !a.had_hits()) { End::NothingValid } else { End::Complete }
 }
 
 /// After a signal: says what the replay did not read.

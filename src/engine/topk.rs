@@ -28,8 +28,8 @@ const RUN_SLOTS: usize = 2 * RUN_CAPACITY;
 /// A slot holds an entry's index (12 bits), its key's length (8 bits) and
 /// 12 bits of its key's hash, so that one compare passes other keys without
 /// reading their entries, and finds the one whose length and hash bits are
-/// those sought; a key of up to 8 bytes is then one word compared (see
-/// [`head`]). No entry has index `0xfff`, so no full slot is `EMPTY`.
+/// those sought: its bytes are then compared knowing their length (see
+/// [`same_bytes`]). No entry has index `0xfff`, so no full slot is `EMPTY`.
 const EMPTY: u32 = u32::MAX;
 const INDEX_BITS: u32 = 12;
 const LEN_BITS: u32 = 8;
@@ -42,12 +42,13 @@ fn slot_of(hash: u64, len: usize, index: usize) -> u32 {
     tag(hash, len) | index as u32
 }
 
-/// The part of a slot that a key decides: its length, and hash bits other
-/// than those of its home slot (the low ones), which would tell apart few
-/// of the keys that meet there.
+/// The part of a slot that a key decides: its length, and bits 20 to 31 of
+/// its hash, where a slot holds them. Not those of its home slot (the low
+/// ones, at most 13: 8,192 slots), which would tell apart few of the keys
+/// that meet there.
 #[inline(always)]
 fn tag(hash: u64, len: usize) -> u32 {
-    ((hash >> 12) as u32) << (INDEX_BITS + LEN_BITS) | (len as u32) << INDEX_BITS
+    (hash as u32) & !((1 << (INDEX_BITS + LEN_BITS)) - 1) | (len as u32) << INDEX_BITS
 }
 
 /// The entry index that slot `s` holds.
