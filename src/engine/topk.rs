@@ -469,30 +469,35 @@ impl RunCounts {
     #[inline(never)]
     fn reduce(&mut self) {
         let table = &mut self.table;
-        let cut = kept_above(&table.hits[..table.len], &mut self.scratch);
+        let len = table.len;
+        let cut = kept_above(&table.hits[..len], &mut self.scratch);
+        // The columns as slices of the entries: indices below `len` are
+        // then checked no more.
+        let (hits, hashes, lens, keys) =
+            (&mut table.hits[..len], &mut table.hashes[..len], &mut table.lens[..len], &mut table.keys[..len]);
         let mut kept = 0;
-        for i in 0..table.len {
-            if table.hits[i] > cut {
-                table.hits[kept] = table.hits[i] - cut;
-                table.hashes[kept] = table.hashes[i];
-                table.lens[kept] = table.lens[i];
+        for i in 0..len {
+            if hits[i] > cut {
+                hits[kept] = hits[i] - cut;
+                hashes[kept] = hashes[i];
+                lens[kept] = lens[i];
                 if kept != i {
-                    let (to, from) = table.keys.split_at_mut(i);
-                    copy_key(&mut to[kept].0, &from[0].0[..usize::from(table.lens[i])]);
+                    let (to, from) = keys.split_at_mut(i);
+                    copy_key(&mut to[kept].0, &from[0].0[..usize::from(lens[i])]);
                 }
                 kept += 1;
             }
         }
         table.len = kept;
-        table.slots.fill(EMPTY);
-        let mask = table.mask();
-        for index in 0..kept {
-            let hash = table.hashes[index];
+        let slots = &mut *table.slots;
+        slots.fill(EMPTY);
+        let mask = mask(slots);
+        for (index, (&hash, &len)) in table.hashes[..kept].iter().zip(&table.lens[..kept]).enumerate() {
             let mut slot = hash as usize & mask;
-            while table.slots[slot] != EMPTY {
+            while slots[slot] != EMPTY {
                 slot = (slot + 1) & mask;
             }
-            table.slots[slot] = slot_of(hash, usize::from(table.lens[index]), index);
+            slots[slot] = slot_of(hash, usize::from(len), index);
         }
         self.taken += cut;
         self.approximate = true;
