@@ -86,6 +86,25 @@ fn metrics_agree_with_the_json_summary_and_pass_promtool() {
     assert_eq!(leftovers, ["logmon.prom"], "the temporary file is renamed away");
 }
 
+/// The metrics' requests and bytes are sums of reports: under `--summary`
+/// and `--quiet`, which show none, reports must still be made for them.
+#[test]
+fn metrics_count_every_hit_when_no_report_is_shown() {
+    let dir = TempDir::new("metrics-no-reports");
+    let file = dir.path("logmon.prom");
+    for shown in ["-s", "-q"] {
+        let run = logmon().args([shown, "-o", "json", "--metrics"]).arg(&file).arg(data("exercise_sample.csv")).run();
+        run.expect_success();
+        let text = fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}{run}", file.display()));
+        let m = series(&text);
+        let s = run.summary();
+        assert!(s.int("hits") > 0, "{run}");
+        let requests: f64 = m.iter().filter(|(k, _)| k.starts_with("logmon_requests_total")).map(|(_, v)| v).sum();
+        assert_eq!(requests as u64, s.int("hits"), "{shown}: {text}");
+        assert_eq!(m["logmon_response_bytes_total"] as u64, s.int("bytes"), "{shown}: {text}");
+    }
+}
+
 #[test]
 fn a_reader_never_sees_a_half_written_file() {
     let dir = TempDir::new("metrics-atomic");
