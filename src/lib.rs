@@ -34,7 +34,7 @@ use hooks::Hooks;
 use input::Input;
 use monitor::Monitor;
 use output::metrics::MetricsFile;
-use output::{Format, Output, Style, Verbosity};
+use output::{Format, Output, Style};
 use signals::Signals;
 use suspect::Suspect;
 
@@ -78,9 +78,7 @@ pub fn run(command: Command) -> Result<u8, Error> {
         None => None,
     };
     let suspect = (clock == Clock::Wall).then(Suspect::default);
-    // Reports are written, counted in the metrics, or looked at for
-    // malformed input live; otherwise none is made.
-    let reports = options.verbosity == Verbosity::Normal || metrics.is_some() || suspect.is_some();
+    let reports = Monitor::needs_reports(&out, metrics.as_ref(), suspect.as_ref());
     let mut monitor = Monitor::new(Engine::new(Config { reports, ..options.engine_config(clock) }), out)
         .with_metrics(metrics)
         .with_suspect(suspect)

@@ -180,6 +180,18 @@ impl<W: Write> Monitor<W> {
 
     /// Writes every event the engine has queued, and says its notices.
     #[inline]
+    /// Whether the engine is to make reports: whether anything [`flush`]
+    /// hands them to reads them. That is the output unless `--quiet` or
+    /// `--summary`, the metrics file (its requests and bytes are sums of
+    /// reports) and the live format check; hooks run on alerts alone. A new
+    /// reader of `Event::Report` in `flush` must be named here too, or it
+    /// gets none.
+    ///
+    /// [`flush`]: Monitor::flush
+    pub fn needs_reports(out: &Output<W>, metrics: Option<&MetricsFile>, suspect: Option<&Suspect>) -> bool {
+        out.wants_reports() || metrics.is_some() || suspect.is_some()
+    }
+
     fn flush(&mut self) -> Result<(), Error> {
         while let Some(notice) = self.engine.poll_notice() {
             say(notice);

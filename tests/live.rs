@@ -158,3 +158,13 @@ fn a_reader_that_leaves_ends_an_idle_run() {
     assert_eq!(status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains("error") && !stderr.contains("panicked"), "{stderr}");
 }
+
+/// The live format check reads reports: under `--quiet`, which shows none,
+/// a report with more than a tenth of its lines malformed is still warned
+/// about.
+#[test]
+fn quiet_still_warns_of_a_report_mostly_malformed() {
+    let input = format!("{}{}", lines(20, now()), "garbage\n".repeat(10));
+    let run = logmon().arg("-q").stdin(input).run();
+    run.expect_success().expect_stderr_contains("lines in the report ending").expect_stderr_contains("were malformed");
+}

@@ -43,8 +43,8 @@ pub struct Config {
     pub rules: Vec<Rule>,
     /// The default rule: `rate > threshold over window`.
     pub default_rule: bool,
-    /// Reports are made. Off when nothing would read them (`--summary` or
-    /// `--quiet` in replay, without `--metrics`): one is then not built
+    /// Reports are made. Off when nothing would read them (the caller
+    /// decides: logmon's `Monitor::needs_reports`): one is then not built
     /// every interval only to be dropped. The run's totals, the alerts and
     /// the summary are the same either way.
     pub reports: bool,

@@ -91,11 +91,19 @@ impl<W: Write> Output<W> {
         &mut self.troubles
     }
 
+    /// Whether reports are shown: not under `--quiet` or `--summary`.
+    /// [`Monitor::needs_reports`](crate::monitor::Monitor::needs_reports)
+    /// asks, so that none is made only to be dropped here.
+    pub fn wants_reports(&self) -> bool {
+        self.style.verbosity == Verbosity::Normal
+    }
+
     pub fn event(&mut self, event: &Event) -> Result<(), Error> {
-        let wanted = matches!(
-            (self.style.verbosity, event),
-            (_, Event::Summary(_)) | (Verbosity::Normal, _) | (Verbosity::Quiet, Event::Alert(_))
-        );
+        let wanted = match event {
+            Event::Report(_) => self.wants_reports(),
+            Event::Alert(_) => self.style.verbosity != Verbosity::Summary,
+            Event::Summary(_) => true,
+        };
         if !wanted {
             return Ok(());
         }
