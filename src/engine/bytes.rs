@@ -44,6 +44,13 @@ pub fn find(s: &[u8], byte: u8) -> Option<usize> {
     if let Some(one) = memchr::arch::x86_64::sse2::memchr::One::new(byte) {
         return one.find(s);
     }
+    find_swar(s, byte)
+}
+
+/// [`find`] eight bytes at a time: the search off x86_64, tested on every
+/// architecture.
+#[inline(always)]
+fn find_swar(s: &[u8], byte: u8) -> Option<usize> {
     first(s, |v| zeros(v ^ splat(byte)), |c| c == byte)
 }
 
@@ -55,6 +62,12 @@ pub fn find_either(s: &[u8], a: u8, b: u8) -> Option<usize> {
     if let Some(two) = memchr::arch::x86_64::sse2::memchr::Two::new(a, b) {
         return two.find(s);
     }
+    find_either_swar(s, a, b)
+}
+
+/// [`find_either`] eight bytes at a time, as [`find_swar`].
+#[inline(always)]
+fn find_either_swar(s: &[u8], a: u8, b: u8) -> Option<usize> {
     first(s, |v| zeros(v ^ splat(a)) | zeros(v ^ splat(b)), |c| c == a || c == b)
 }
 
@@ -168,35 +181,54 @@ mod tests {
         }
     }
 
+    /// Both searchers: the one this architecture uses, and SWAR, which is
+    /// the one off x86_64.
+    const FINDS: [(&str, fn(&[u8], u8) -> Option<usize>); 2] = [("find", find), ("find_swar", find_swar)];
+    const FINDS_EITHER: [(&str, fn(&[u8], u8, u8) -> Option<usize>); 2] =
+        [("find_either", find_either), ("find_either_swar", find_either_swar)];
+
     #[test]
     fn finds_the_first_byte() {
-        let s = b"192.168.100.200 - - [07/Feb/2019";
-        assert_eq!(find(s, b'['), Some(20));
-        assert_eq!(find(s, b'1'), Some(0));
-        assert_eq!(find(s, b'9'), Some(1));
-        assert_eq!(find(s, b'x'), None);
-        assert_eq!(find(b"", b'x'), None);
-        // Bytes that borrow in the word arithmetic before the match.
-        assert_eq!(find(b"\x00\x01\x80\xff\x00\x01\x80[", b'['), Some(7));
-        assert_eq!(find(b"\x01\x01\x01\x01\x01\x01\x01\x01\x01\x00", 0), Some(9));
-        for n in 0..40 {
-            let mut v = vec![b'a'; n];
-            v.push(b'"');
-            v.extend_from_slice(b"\"zz");
-            assert_eq!(find(&v, b'"'), Some(n), "at {n}");
+        for (name, find) in FINDS {
+            let s = b"192.168.100.200 - - [07/Feb/2019";
+            assert_eq!(find(s, b'['), Some(20), "{name}");
+            assert_eq!(find(s, b'1'), Some(0), "{name}");
+            assert_eq!(find(s, b'9'), Some(1), "{name}");
+            assert_eq!(find(s, b'x'), None, "{name}");
+            assert_eq!(find(b"", b'x'), None, "{name}");
+            // Bytes that borrow in the word arithmetic before the match.
+            assert_eq!(find(b"\x00\x01\x80\xff\x00\x01\x80[", b'['), Some(7), "{name}");
+            assert_eq!(find(b"\x01\x01\x01\x01\x01\x01\x01\x01\x01\x00", 0), Some(9), "{name}");
+            for n in 0..40 {
+                let mut v = vec![b'a'; n];
+                v.push(b'"');
+                v.extend_from_slice(b"\"zz");
+                assert_eq!(find(&v, b'"'), Some(n), "{name} at {n}");
+            }
+            // Every byte sought after every other, at each place in a word.
+            for byte in 0..=255u8 {
+                for at in 0..17 {
+                    let mut v: Vec<u8> = (0..at).map(|i| byte.wrapping_add(1 + i as u8)).collect();
+                    v.extend_from_slice(&[byte, byte]);
+                    assert_eq!(find(&v, byte), v.iter().position(|&c| c == byte), "{name} {byte} at {at}");
+                }
+            }
         }
     }
 
     #[test]
     fn finds_the_first_of_two_bytes() {
-        let s = b"192.168.100.200 - - [07/Feb/2019";
-        assert_eq!(find_either(s, b' ', b'['), Some(15));
-        assert_eq!(find_either(s, b'[', b' '), Some(15));
-        assert_eq!(find_either(b"[::1] - - [", b' ', b'['), Some(0));
-        assert_eq!(find_either(b"abcdefghij[", b' ', b'['), Some(10));
-        assert_eq!(find_either(b"abc", b' ', b'['), None);
-        // A borrow from one byte's match must not hide the other's.
-        assert_eq!(find_either(b"\x01\x00\x01\x01\x01\x01\x01\x01", 0, 1), Some(0));
+        for (name, find_either) in FINDS_EITHER {
+            let s = b"192.168.100.200 - - [07/Feb/2019";
+            assert_eq!(find_either(s, b' ', b'['), Some(15), "{name}");
+            assert_eq!(find_either(s, b'[', b' '), Some(15), "{name}");
+            assert_eq!(find_either(b"[::1] - - [", b' ', b'['), Some(0), "{name}");
+            assert_eq!(find_either(b"abcdefghij[", b' ', b'['), Some(10), "{name}");
+            assert_eq!(find_either(b"abc", b' ', b'['), None, "{name}");
+            // A borrow from one byte's match must not hide the other's.
+            assert_eq!(find_either(b"\x01\x00\x01\x01\x01\x01\x01\x01", 0, 1), Some(0), "{name}");
+            assert_eq!(find_either(b"\x02\x02\x02\x01\x00\x02\x02\x02\x02", 0, 3), Some(4), "{name}");
+        }
     }
 
     #[test]
