@@ -181,10 +181,13 @@ mod tests {
         }
     }
 
+    type Find = fn(&[u8], u8) -> Option<usize>;
+    type FindEither = fn(&[u8], u8, u8) -> Option<usize>;
+
     /// Both searchers: the one this architecture uses, and SWAR, which is
     /// the one off x86_64.
-    const FINDS: [(&str, fn(&[u8], u8) -> Option<usize>); 2] = [("find", find), ("find_swar", find_swar)];
-    const FINDS_EITHER: [(&str, fn(&[u8], u8, u8) -> Option<usize>); 2] =
+    const FINDS: [(&str, Find); 2] = [("find", find), ("find_swar", find_swar)];
+    const FINDS_EITHER: [(&str, FindEither); 2] =
         [("find_either", find_either), ("find_either_swar", find_either_swar)];
 
     #[test]
