@@ -75,12 +75,12 @@ pub struct Schedule {
     /// Consecutive report intervals without a line, reported as one report
     /// when something else happens (or, live, when the clock step ends).
     quiet: Option<Box<Report>>,
-    /// The open seconds of the last hits counted on time, the newest first,
-    /// until a second closes: the next hit of one of them, the usual case,
-    /// is counted with a compare or a few. Lines written as requests end
-    /// (nginx, Apache) interleave a few seconds: on a log of ~100 lines a
-    /// second, the last second alone was the next hit's 86 % of the time,
-    /// the last three 98.6 %.
+    /// The open seconds of the last hits counted on time, until a second
+    /// closes, each at the place its second's low bits give: the next hit
+    /// of one of them, the usual case, is counted with a compare. Lines
+    /// written as requests end (nginx, Apache) interleave a few seconds: on
+    /// a log of ~100 lines a second, the last second alone was the next
+    /// hit's 86 % of the time, the last three 98.6 %.
     recent: [Option<Recent>; RECENT],
     /// The second of the last hit counted aside (late or early, as the
     /// window placed it): the next hit of the same second, the usual case
@@ -103,9 +103,17 @@ struct Aside {
     tally: usize,
 }
 
-/// Open seconds remembered for [`Schedule::again`]: as many as replay's
-/// default `--max-delay` leaves open.
-const RECENT: usize = 3;
+/// Open seconds remembered for [`Schedule::again`], a power of two: more
+/// than replay's default `--max-delay` leaves open (3), so that those never
+/// take each other's place.
+const RECENT: usize = 4;
+
+/// Where second `t` is remembered among the recent ones.
+#[inline(always)]
+fn recent_place(t: Epoch) -> usize {
+    // Two's complement makes the mask a Euclidean remainder.
+    t as usize & (RECENT - 1)
+}
 
 /// An open second and where its hits go.
 #[derive(Clone, Copy, Debug)]
@@ -210,10 +218,10 @@ impl Schedule {
     /// Counts a hit stamped `time` in the window if it falls in the open
     /// second of one of the last hits counted on time (no second has closed
     /// since), and returns its tally: [`place`](Self::place) of the usual
-    /// hit, at the cost of a compare or a few. `None` for any other.
+    /// hit, at the cost of a compare. `None` for any other.
     #[inline(always)]
     pub fn again(&mut self, time: Epoch) -> Option<&mut Tally> {
-        let recent = self.recent.iter_mut().flatten().find(|r| r.second == time)?;
+        let recent = self.recent[recent_place(time)].as_mut().filter(|r| r.second == time)?;
         recent.hits += 1;
         let tally = recent.tally;
         Some(self.tallies.nth(tally))
@@ -238,17 +246,19 @@ impl Schedule {
     }
 
     /// Remembers the open second `second`, whose hits go to the tally at
-    /// place `tally`, as the newest recent one; the oldest, if all are
-    /// taken, is settled into the window and forgotten.
+    /// place `tally`, as a recent one; the one in its place, if another
+    /// (live, with seconds ahead of the clock open), is settled into the
+    /// window and forgotten.
     fn remember(&mut self, second: Epoch, tally: usize) {
-        if self.recent.iter().flatten().any(|r| r.second == second) {
-            return;
+        let place = &mut self.recent[recent_place(second)];
+        match place {
+            Some(recent) if recent.second == second => {}
+            _ => {
+                if let Some(other) = place.replace(Recent { second, slot: self.window.slot(second), tally, hits: 0 }) {
+                    self.window.add_open(other.slot, other.hits);
+                }
+            }
         }
-        if let Some(oldest) = self.recent[RECENT - 1].take() {
-            self.window.add_open(oldest.slot, oldest.hits);
-        }
-        self.recent.rotate_right(1);
-        self.recent[0] = Some(Recent { second, slot: self.window.slot(second), tally, hits: 0 });
     }
 
     /// Counts a hit stamped `time` in the window, and returns the tally of
