@@ -178,8 +178,6 @@ impl<W: Write> Monitor<W> {
         self.flush()
     }
 
-    /// Writes every event the engine has queued, and says its notices.
-    #[inline]
     /// Whether the engine is to make reports: whether anything [`flush`]
     /// hands them to reads them. That is the output unless `--quiet` or
     /// `--summary`, the metrics file (its requests and bytes are sums of
@@ -192,6 +190,8 @@ impl<W: Write> Monitor<W> {
         out.wants_reports() || metrics.is_some() || suspect.is_some()
     }
 
+    /// Writes every event the engine has queued, and says its notices.
+    #[inline]
     fn flush(&mut self) -> Result<(), Error> {
         while let Some(notice) = self.engine.poll_notice() {
             say(notice);
