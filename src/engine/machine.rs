@@ -407,13 +407,16 @@ impl Engine {
 
     /// A hit stamped `time` (shifted) not counted on time in the second of
     /// the one before: replay's usual late one (see
-    /// [`hit_aside`](Self::hit_aside); live's was counted before), else
-    /// one to place. Out of line, so that replay's usual hit stays lean;
-    /// and the placing is out of line again, so that the usual late hit
-    /// does not pay for the registers it needs.
+    /// [`hit_aside`](Self::hit_aside); live's was looked for in
+    /// [`hit`](Self::hit), with nothing changed since, so it is not looked
+    /// for again), else one to place. Out of line, so that replay's usual
+    /// hit stays lean; and the placing is out of line again, so that the
+    /// usual late hit does not pay for the registers it needs.
     #[inline(never)]
     fn hit_elsewhere(&mut self, record: &Record<'_>, time: Epoch) -> Outcome {
-        if let Some(outcome) = self.hit_aside(record, time) {
+        if self.config.clock == Clock::Log
+            && let Some(outcome) = self.hit_aside(record, time)
+        {
             return outcome;
         }
         self.hit_placed(record, time)
