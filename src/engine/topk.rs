@@ -65,12 +65,12 @@ pub struct KeyHits {
 
 #[derive(Debug)]
 pub struct TopCounts {
-    /// Open addressing with linear probing; each slot holds an entry index
-    /// and part of its hash.
-    /// Four times as many slots as entries keeps probes short (1.2 slots
-    /// read for a key counted, 1.4 for a new one, 16 KiB for a report's
-    /// table); a power
-    /// of two makes the slot of a hash a mask (see [`mask`](Self::mask)).
+    /// Open addressing with linear probing; each slot holds an entry's
+    /// index, its key's length and part of its hash (see [`EMPTY`]). Four
+    /// times as many slots as entries keeps probes short (1.2 slots read
+    /// for a key counted, 1.4 for a new one, 16 KiB for a report's table);
+    /// a power of two makes the slot of a hash a mask (see
+    /// [`mask`](Self::mask)).
     slots: Box<[u32]>,
     /// The entries, a column per field, the first `len` of each in use.
     /// Columns, not a row per entry: the scans a report and the run's
