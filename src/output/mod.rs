@@ -139,33 +139,33 @@ fn civil(t: Epoch) -> Option<OffsetDateTime> {
 /// so; the parser refuses timestamps that could lead to one, and should
 /// one come anyway, it is shown as `@t` rather than stopping the run.
 fn write_date_time(f: &mut fmt::Formatter<'_>, t: Epoch, between: u8, zone: &str) -> fmt::Result {
-    match date_time(t, between) {
+    let Some(d) = civil(t) else { return write!(f, "@{t}") };
+    match date_time(d, between) {
         Some(text) => {
-            f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)?;
+            write_ascii(f, &text)?;
             f.write_str(zone)
         }
-        None => match civil(t) {
-            Some(d) => write!(
-                f,
-                "{:04}-{:02}-{:02}{}{:02}:{:02}:{:02}{zone}",
-                d.year(),
-                u8::from(d.month()),
-                d.day(),
-                char::from(between),
-                d.hour(),
-                d.minute(),
-                d.second()
-            ),
-            None => write!(f, "@{t}"),
-        },
+        None => write!(
+            f,
+            "{:04}-{:02}-{:02}{}{:02}:{:02}:{:02}{zone}",
+            d.year(),
+            u8::from(d.month()),
+            d.day(),
+            char::from(between),
+            d.hour(),
+            d.minute(),
+            d.second()
+        ),
     }
 }
 
-/// `t` as `YYYY-MM-DD<between>HH:MM:SS`, in years 0 to 9999: written
+/// `d` as `YYYY-MM-DD<between>HH:MM:SS`, in years 0 to 9999: written
 /// digit by digit, as formatting six padded numbers cost more than the
 /// rest of a report's line.
-fn date_time(t: Epoch, between: u8) -> Option<[u8; 19]> {
-    let d = civil(t).filter(|d| (0..=9999).contains(&d.year()))?;
+fn date_time(d: OffsetDateTime, between: u8) -> Option<[u8; 19]> {
+    if !(0..=9999).contains(&d.year()) {
+        return None;
+    }
     let mut text = *b"YYYY-MM-DD HH:MM:SS";
     digits(&mut text[0..4], d.year().unsigned_abs());
     digits(&mut text[5..7], u8::from(d.month()).into());
@@ -177,9 +177,14 @@ fn date_time(t: Epoch, between: u8) -> Option<[u8; 19]> {
     Some(text)
 }
 
+/// Writes `text`, ASCII put together in place, to a formatter.
+fn write_ascii(f: &mut fmt::Formatter<'_>, text: &[u8]) -> fmt::Result {
+    f.write_str(std::str::from_utf8(text).map_err(|_| fmt::Error)?)
+}
+
 /// Appends `t` as [`Rfc3339`] shows it.
 pub fn push_rfc3339(out: &mut Vec<u8>, t: Epoch) {
-    match date_time(t, b'T') {
+    match civil(t).and_then(|d| date_time(d, b'T')) {
         Some(text) => {
             out.extend_from_slice(&text);
             out.push(b'Z');
@@ -217,7 +222,7 @@ impl fmt::Display for TimeOfDay {
                 digits(&mut text[0..2], d.hour().into());
                 digits(&mut text[3..5], d.minute().into());
                 digits(&mut text[6..8], d.second().into());
-                f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
+                write_ascii(f, &text)
             }
             None => write!(f, "@{}", self.0),
         }
