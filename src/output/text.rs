@@ -119,6 +119,10 @@ fn breakdown(w: &mut Vec<u8>, at: &str, b: &Breakdown<'_>) -> io::Result<()> {
     let unknown = (b.unknown_status > 0).then_some(Item::Count("unknown ", b.unknown_status));
     let classes = CLASSES.iter().zip(b.status).filter(|(_, n)| **n > 0).map(|(class, &n)| Item::Count(class, n));
     let errors = b.status[3] + b.status[4];
+    // Rounded half up, in integers; the sections' shares below are rounded
+    // as float formatting did, so an exact tie (1 of 16: 6.25 %) shows as
+    // 6.3 here and 6.2 there. Kept so that output stays byte for byte what
+    // it was.
     let errors = Item::Text(format!("errors {}%", Fixed::ratio(errors * 100, b.hits, TENTHS)));
     // A run's counts can be too wide for one line; none is left out.
     listed(w, at, "status    ", unknown.into_iter().chain(classes).chain([errors]), "  ", Overflow::Wrap)?;
@@ -143,6 +147,9 @@ fn breakdown(w: &mut Vec<u8>, at: &str, b: &Breakdown<'_>) -> io::Result<()> {
         w.resize(w.len() + pad, b' ');
         push_decimal(w, s.hits);
         w.extend_from_slice(b"  ");
+        // As `{share:5.1}` formatted it, a tie to even: unlike the errors'
+        // share above (`Fixed::ratio`, half up), kept so for byte-identical
+        // output.
         push_fixed(w, share, 1, 5);
         w.extend_from_slice(b"%\n");
     }
