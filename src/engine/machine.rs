@@ -375,8 +375,9 @@ impl Engine {
         // logged, is that of the hit that opened the second (the shift has
         // not changed since: that forgets the second), which the run's
         // first and last already took.
-        if self.held.is_empty()
-            && let Phase::Running(schedule) = &mut self.phase
+        // No second is recent while hits are held (see `hit_in_doubt`):
+        // that they are not needs no test here.
+        if let Phase::Running(schedule) = &mut self.phase
             && let Some(tally) = schedule.again(time)
         {
             return (count(tally, &mut self.out.alerts, &mut self.totals, record, time, Placement::Open), true);
@@ -459,6 +460,11 @@ impl Engine {
         }
         let offset = self.offset;
         self.release_held(|h| outlier::contradicts(time, h.time + offset, tolerance), true);
+        // While hits are held, the usual hit's shortcut must not count
+        // another in a recent second: the held ones decide first.
+        if let Phase::Running(schedule) = &mut self.phase {
+            schedule.settle_recent();
+        }
         self.held.push(Held::new(record));
         if self.held.len() == CONFIRM {
             // The log did jump.

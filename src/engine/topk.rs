@@ -591,7 +591,8 @@ pub fn leading(counts: &[u64], n: usize, first: impl Fn(usize, usize) -> bool) -
 fn hash(bytes: &[u8]) -> u64 {
     const K: u64 = 0x9e37_79b9_7f4a_7c15;
     let len = bytes.len();
-    let mut h = (len as u64).wrapping_mul(K);
+    // The length goes into the first multiply with the first bytes.
+    let mut h = len as u64;
     let mix = |h: u64, v: u64| (h ^ v).wrapping_mul(K).rotate_left(29);
     // The short keys first, each length class found in two compares: most
     // sections are up to 8 bytes, most client addresses up to 16.
