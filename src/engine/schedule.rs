@@ -81,7 +81,8 @@ pub struct Schedule {
     /// written as requests end (nginx, Apache) interleave a few seconds: on
     /// a log of ~100 lines a second, the last second alone was the next
     /// hit's 86 % of the time, the last three 98.6 %.
-    recent: [Option<Recent>; RECENT],
+    /// A place without one holds a vacant second (see [`Recent::vacant`]).
+    recent: [Recent; RECENT],
     /// The second of the last hit counted aside (late or early, as the
     /// window placed it): the next hit of the same second, the usual case
     /// of a backlog or of a log whose clock is off, is counted with a
@@ -134,6 +135,20 @@ struct Recent {
     hits: u64,
 }
 
+impl Recent {
+    /// What place `place` holds while no open second is remembered there:
+    /// a second whose own place is the next, so that no hit looked up there
+    /// can match it, and no hits.
+    fn vacant(place: usize) -> Recent {
+        Recent { second: place as Epoch + 1, slot: 0, tally: 0, hits: 0 }
+    }
+
+    /// Empties place `place`, and returns what it held.
+    fn vacate(&mut self, place: usize) -> Recent {
+        std::mem::replace(self, Recent::vacant(place))
+    }
+}
+
 impl Schedule {
     /// Starts the clock at `now`; `malformed` lines read before go to the
     /// first report.
@@ -171,7 +186,7 @@ impl Schedule {
             now,
             newest: now,
             quiet: None,
-            recent: [None; RECENT],
+            recent: std::array::from_fn(Recent::vacant),
             aside: None,
         };
         schedule.tally_now().malformed = malformed;
@@ -225,7 +240,10 @@ impl Schedule {
     /// hit, at the cost of a compare. `None` for any other.
     #[inline(always)]
     pub fn again(&mut self, time: Epoch) -> Option<&mut Tally> {
-        let recent = self.recent[recent_place(time)].as_mut().filter(|r| r.second == time)?;
+        let recent = &mut self.recent[recent_place(time)];
+        if recent.second != time {
+            return None;
+        }
         recent.hits += 1;
         let tally = recent.tally;
         Some(self.tallies.nth(tally))
@@ -242,8 +260,9 @@ impl Schedule {
     pub fn settle_recent(&mut self) {
         // The same goes for the second counted aside (see `again_aside`).
         self.aside = None;
-        for recent in &mut self.recent {
-            if let Some(recent) = recent.take() {
+        for (place, recent) in self.recent.iter_mut().enumerate() {
+            let recent = recent.vacate(place);
+            if recent.hits > 0 {
                 self.window.add_open(recent.slot, recent.hits);
             }
         }
@@ -254,15 +273,15 @@ impl Schedule {
     /// (live, with seconds ahead of the clock open), is settled into the
     /// window and forgotten.
     fn remember(&mut self, second: Epoch, tally: usize) {
-        let place = &mut self.recent[recent_place(second)];
-        match place {
-            Some(recent) if recent.second == second => {}
-            _ => {
-                if let Some(other) = place.replace(Recent { second, slot: self.window.slot(second), tally, hits: 0 }) {
-                    self.window.add_open(other.slot, other.hits);
-                }
-            }
+        let place = recent_place(second);
+        if self.recent[place].second == second {
+            return;
         }
+        let other = self.recent[place].vacate(place);
+        if other.hits > 0 {
+            self.window.add_open(other.slot, other.hits);
+        }
+        self.recent[place] = Recent { second, slot: self.window.slot(second), tally, hits: 0 };
     }
 
     /// Counts a hit stamped `time` in the window, and returns the tally of
