@@ -112,6 +112,8 @@ struct Aside {
 /// than replay's default `--max-delay` leaves open (3), so that those never
 /// take each other's place.
 const RECENT: usize = 4;
+// `recent_place` masks, and `Recent::vacant` holds the next place's second.
+const _: () = assert!(RECENT.is_power_of_two() && RECENT > 1);
 
 /// Where second `t` is remembered among the recent ones.
 #[inline(always)]
@@ -517,6 +519,17 @@ mod tests {
         assert_eq!(delay.last_closed(103), 100);
         assert_eq!(delay.last_closed(102), 99, "one tick earlier it is still open");
         assert_eq!(delay.open_seconds(), 3, "100, 101 and 102 at 102");
+    }
+
+    #[test]
+    fn a_fresh_schedule_remembers_no_second_even_at_epoch_zero() {
+        // Vacant places hold seconds too: none may be one a hit looks up.
+        let config = Config::default();
+        let mut alerts = Alerts::new(config.threshold, config.window);
+        let mut schedule = Schedule::start(&config, 0, 0, &mut alerts);
+        for t in -(2 * RECENT as Epoch)..2 * RECENT as Epoch {
+            assert!(schedule.again(t).is_none(), "second {t} taken for a recent one");
+        }
     }
 
     #[test]
