@@ -272,8 +272,8 @@ impl Schedule {
 
     /// Remembers the open second `second`, whose hits go to the tally at
     /// place `tally`, as a recent one; the one in its place, if another
-    /// (live, with seconds ahead of the clock open), is settled into the
-    /// window and forgotten.
+    /// (live, with seconds ahead of the clock open, or a `--max-delay` of
+    /// `RECENT` or more), is settled into the window and forgotten.
     fn remember(&mut self, second: Epoch, tally: usize) {
         let place = recent_place(second);
         if self.recent[place].second == second {

@@ -35,7 +35,9 @@ impl Pair {
         let config = Config {
             window,
             interval: 1 + rng.below(6) as u32,
-            max_delay: rng.below(4) as u32,
+            // Up to 7: replay then opens more seconds than RECENT (4), so
+            // that one recent second displaces another.
+            max_delay: rng.below(8) as u32,
             threshold: Threshold::per_second(rng.below(6)),
             clock,
             rules: rules.iter().map(|r| Rule::parse(r, window).expect("valid rule")).collect(),
