@@ -102,10 +102,6 @@ struct Aside {
     placement: Placement,
     /// The tally of the moment, as [`Tallies::place_of`] gave it.
     tally: usize,
-    /// Placed early by the caller's decision, not the window's: see
-    /// [`Schedule::again_aside`], which is never asked for such a second.
-    #[cfg(debug_assertions)]
-    decided_early: bool,
 }
 
 /// Open seconds remembered for [`Schedule::again`], a power of two: more
@@ -305,13 +301,10 @@ impl Schedule {
             }
             Placement::LateInWindow | Placement::LateOutside | Placement::Early => {
                 let tally = self.tallies.place_of(self.now);
-                self.aside = Some(Aside {
-                    second: time,
-                    placement,
-                    tally,
-                    #[cfg(debug_assertions)]
-                    decided_early: early,
-                });
+                // Not a second the caller decided early: the window may place its next hit otherwise.
+                if !early {
+                    self.aside = Some(Aside { second: time, placement, tally });
+                }
                 count_aside(self.tallies.nth(tally), placement)
             }
         };
@@ -326,16 +319,6 @@ impl Schedule {
     #[inline(always)]
     pub fn again_aside(&mut self, time: Epoch) -> Option<(Placement, &mut Tally)> {
         let aside = self.aside.filter(|a| a.second == time)?;
-        // A second the caller decided is early (the window did not place
-        // it, and may place its next hit otherwise) is never asked for
-        // here. Only replay decides so, in Engine::release_held, and each
-        // such release is followed, before any hit can be counted aside, by
-        // a place of the hit at hand (which forgets the second), by a push
-        // onto the held hits (Engine::hit_aside refuses while any is held,
-        // and they empty again only by a release in their own seconds, or
-        // one as early then a place), or by the end of the run.
-        #[cfg(debug_assertions)]
-        debug_assert!(!aside.decided_early, "a second decided early is counted aside: {time}");
         if aside.placement == Placement::LateInWindow {
             // A closed second still in the window: it takes the hit.
             let placement = self.window.add(time);
