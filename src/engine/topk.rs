@@ -35,6 +35,9 @@ const INDEX_BITS: u32 = 12;
 const LEN_BITS: u32 = 8;
 const INDEX: u32 = (1 << INDEX_BITS) - 1;
 const _: () = assert!(RUN_CAPACITY < INDEX as usize && MAX_SECTION_LEN < 1 << LEN_BITS);
+// The home bits of the largest table stay below the hash bits `tag` keeps.
+const _: () =
+    assert!(RUN_SLOTS <= 1 << (INDEX_BITS + LEN_BITS) && tracking_slots(TRACKED) <= 1 << (INDEX_BITS + LEN_BITS));
 
 /// The slot of entry `index`, whose key, `len` bytes long, hashes to `hash`.
 #[inline(always)]
@@ -44,7 +47,7 @@ fn slot_of(hash: u64, len: usize, index: usize) -> u32 {
 
 /// The part of a slot that a key decides: its length, and bits 20 to 31 of
 /// its hash, where a slot holds them. Not those of its home slot (the low
-/// ones, at most 13: 8,192 slots), which would tell apart few of the keys
+/// ones, at most 12: 4,096 slots), which would tell apart few of the keys
 /// that meet there.
 #[inline(always)]
 fn tag(hash: u64, len: usize) -> u32 {
@@ -100,6 +103,11 @@ pub struct TopCounts {
 #[repr(align(64))]
 struct Key([u8; MAX_SECTION_LEN]);
 
+/// The slots of [`TopCounts::tracking`]'s table of `capacity` entries.
+const fn tracking_slots(capacity: usize) -> usize {
+    (capacity * 4).next_power_of_two()
+}
+
 impl Default for TopCounts {
     fn default() -> Self {
         TopCounts::tracking(TRACKED)
@@ -111,7 +119,7 @@ impl TopCounts {
     /// exactly, in four times as many slots.
     pub fn tracking(capacity: usize) -> TopCounts {
         let capacity = capacity.clamp(1, TRACKED);
-        TopCounts::with_slots(capacity, (capacity * 4).next_power_of_two())
+        TopCounts::with_slots(capacity, tracking_slots(capacity))
     }
 
     /// A table of `capacity` entries in `slots` slots, a power of two.
