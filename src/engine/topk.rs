@@ -103,6 +103,15 @@ pub struct TopCounts {
 #[repr(align(64))]
 struct Key([u8; MAX_SECTION_LEN]);
 
+impl Key {
+    /// The key an entry holds here, `len` (its `lens` column) bytes long:
+    /// the one place that says so.
+    #[inline(always)]
+    fn first(&self, len: u8) -> &[u8] {
+        &self.0[..usize::from(len)]
+    }
+}
+
 /// The slots of [`TopCounts::tracking`]'s table of `capacity` entries.
 const fn tracking_slots(capacity: usize) -> usize {
     (capacity * 4).next_power_of_two()
@@ -147,7 +156,7 @@ impl TopCounts {
     /// The key of entry `index`.
     #[inline(always)]
     fn key(&self, index: usize) -> &[u8] {
-        &self.keys[index].0[..usize::from(self.lens[index])]
+        self.keys[index].first(self.lens[index])
     }
 
     /// Counts one hit. `section` is at most [`MAX_SECTION_LEN`] bytes long.
@@ -376,7 +385,7 @@ impl TopCounts {
         let (hits, hashes, lens, keys) =
             (&other.hits[..all], &other.hashes[..all], &other.lens[..all], &other.keys[..all]);
         for i in from..all {
-            let (key, hash, n) = (&keys[i].0[..usize::from(lens[i])], hashes[i], hits[i]);
+            let (key, hash, n) = (keys[i].first(lens[i]), hashes[i], hits[i]);
             match self.find(key, hash) {
                 Ok(index) => self.hits[index] += n,
                 Err(slot) if self.len < self.capacity => self.push(key, hash, n, slot),
@@ -491,7 +500,7 @@ impl RunCounts {
                 lens[kept] = lens[i];
                 if kept != i {
                     let (to, from) = keys.split_at_mut(i);
-                    copy_key(&mut to[kept].0, &from[0].0[..usize::from(lens[i])]);
+                    copy_key(&mut to[kept].0, from[0].first(lens[i]));
                 }
                 kept += 1;
             }
