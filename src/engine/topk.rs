@@ -688,6 +688,9 @@ fn copy_key(to: &mut [u8; MAX_SECTION_LEN], key: &[u8]) {
 #[inline(always)]
 fn same_bytes(stored: &Key, key: &[u8]) -> bool {
     let (a, b, len) = (&stored.0, key, key.len());
+    // Unlike in `hash`, 8 bytes go with the longer keys: one word load
+    // compares them whole, where `hash` takes them as two halves so as to
+    // mix once rather than twice. Both boundaries are right.
     if len < 8 {
         if len >= 4 {
             half(a, 0) == half(b, 0) && half(a, len - 4) == half(b, len - 4)
