@@ -34,7 +34,8 @@ const EMPTY: u32 = u32::MAX;
 const INDEX_BITS: u32 = 12;
 const LEN_BITS: u32 = 8;
 const INDEX: u32 = (1 << INDEX_BITS) - 1;
-const _: () = assert!(RUN_CAPACITY < INDEX as usize && MAX_SECTION_LEN < 1 << LEN_BITS);
+// No tag is `EMPTY`'s: its length bits would be 255.
+const _: () = assert!(RUN_CAPACITY < INDEX as usize && MAX_SECTION_LEN < (1 << LEN_BITS) - 1);
 // The home bits of the largest table stay below the hash bits `tag` keeps.
 const _: () =
     assert!(RUN_SLOTS <= 1 << (INDEX_BITS + LEN_BITS) && tracking_slots(TRACKED) <= 1 << (INDEX_BITS + LEN_BITS));
@@ -177,40 +178,40 @@ impl TopCounts {
     /// counts it some other way.
     #[inline(always)]
     pub fn add_if_room(&mut self, key: &[u8]) -> bool {
-        let hash = hash(key);
-        match self.find(key, hash) {
-            Ok(index) => self.hits[index] += 1,
-            Err(slot) if self.len < self.capacity => self.push(key, hash, 1, slot),
-            Err(_) => {
-                self.evicted = true;
-                return false;
+        with_shape!(key, |shape| {
+            let hash = shape.hash();
+            match self.find(&shape, key.len(), hash) {
+                Ok(index) => self.hits[index] += 1,
+                Err(slot) if self.len < self.capacity => self.push(key, hash, 1, slot),
+                Err(_) => {
+                    self.evicted = true;
+                    return false;
+                }
             }
-        }
+        });
         true
     }
 
     /// Counts `n` hits of one key, at most [`MAX_SECTION_LEN`] bytes long.
     /// Kept small enough to inline: a key already counted, the usual case,
-    /// costs a hash, a probe or two and a compare.
+    /// costs a hash, a probe or two and a compare, each made of the word
+    /// loads of its length class, found once.
     #[inline(always)]
-    fn add_n(&mut self, section: &[u8], n: u64) {
-        self.add_hashed(section, hash(section), n);
+    fn add_n(&mut self, key: &[u8], n: u64) {
+        with_shape!(key, |shape| {
+            let hash = shape.hash();
+            match self.find(&shape, key.len(), hash) {
+                Ok(index) => self.hits[index] += n,
+                Err(slot) => self.insert(key, hash, n, slot),
+            }
+        })
     }
 
-    /// [`add_n`](Self::add_n) of a key whose hash is known.
+    /// The entry of the key of `shape`, `len` bytes long, whose hash is
+    /// `hash`, or the empty slot where its probe ended.
     #[inline(always)]
-    fn add_hashed(&mut self, section: &[u8], hash: u64, n: u64) {
-        match self.find(section, hash) {
-            Ok(index) => self.hits[index] += n,
-            Err(slot) => self.insert(section, hash, n, slot),
-        }
-    }
-
-    /// The entry of `key`, whose hash is `hash`, or the empty slot where
-    /// its probe ended.
-    #[inline(always)]
-    fn find(&self, key: &[u8], hash: u64) -> Result<usize, usize> {
-        let tag = tag(hash, key.len());
+    fn find(&self, shape: &impl Shape, len: usize, hash: u64) -> Result<usize, usize> {
+        let tag = tag(hash, len);
         // The mask of this very slice, so that the compiler sees every
         // probe in bounds and checks none.
         let slots = &*self.slots;
@@ -218,16 +219,17 @@ impl TopCounts {
         let mut slot = hash as usize & mask;
         loop {
             let s = slots[slot];
-            if s == EMPTY {
-                return Err(slot);
-            }
+            // The tag first: no tag is that of an empty slot (see `EMPTY`),
+            // and the slot sought is usually the first.
             if s & !INDEX == tag {
-                let index = index_of(s);
                 // The slot's 12 bits of hash rarely match another key's of
                 // the same length: the bytes are compared at once.
-                if same_bytes(&self.keys[index], key) {
+                let index = index_of(s);
+                if shape.held_by(&self.keys[index]) {
                     return Ok(index);
                 }
+            } else if s == EMPTY {
+                return Err(slot);
             }
             slot = (slot + 1) & mask;
         }
@@ -386,7 +388,8 @@ impl TopCounts {
             (&other.hits[..all], &other.hashes[..all], &other.lens[..all], &other.keys[..all]);
         for i in from..all {
             let (key, hash, n) = (keys[i].first(lens[i]), hashes[i], hits[i]);
-            match self.find(key, hash) {
+            let found = with_shape!(key, |shape| self.find(&shape, key.len(), hash));
+            match found {
                 Ok(index) => self.hits[index] += n,
                 Err(slot) if self.len < self.capacity => self.push(key, hash, n, slot),
                 Err(_) => return i,
@@ -600,37 +603,153 @@ pub fn leading(counts: &[u64], n: usize, first: impl Fn(usize, usize) -> bool) -
     order
 }
 
-/// A multiply-mix hash for short keys. Every byte is read through whole
-/// (possibly overlapping) word loads: assembling a word byte by byte through
-/// memory stalls the load that follows. A weak hash only costs probe length,
-/// which the table size bounds.
-#[inline]
-fn hash(bytes: &[u8]) -> u64 {
-    const K: u64 = 0x9e37_79b9_7f4a_7c15;
-    let len = bytes.len();
-    // The length goes into the first multiply with the first bytes.
-    let mut h = len as u64;
-    let mix = |h: u64, v: u64| (h ^ v).wrapping_mul(K).rotate_left(29);
-    // The short keys first, each length class found in two compares: most
-    // sections are up to 8 bytes, most client addresses up to 16.
-    if len <= 8 {
-        if len >= 4 {
-            h = mix(h, u64::from(half(bytes, 0)) << 32 | u64::from(half(bytes, len - 4)));
-        } else if len > 0 {
-            let (a, b, c) = (bytes[0], bytes[len / 2], bytes[len - 1]);
-            h = mix(h, u64::from(a) << 16 | u64::from(b) << 8 | u64::from(c));
+/// A key as a lookup reads it: through the (possibly overlapping) word
+/// loads of its length class, made once for both its hash and its compare
+/// with the entries it meets. Assembling a word byte by byte through memory
+/// would stall the load that follows, and for keys this short a call to
+/// memcmp costs more than the compare.
+trait Shape {
+    /// The key's hash: a multiply-mix of its words, its bytes swapped so
+    /// that the product's best-mixed high bits make the home slot (the low
+    /// bits) and its middle ones the tag (bits 20 to 31; see [`tag`]). The
+    /// same key hashes the same whatever the table; which hash it is only
+    /// decides probe lengths, which the table size bounds, never a count.
+    fn hash(&self) -> u64;
+
+    /// Whether `stored`, the bytes of an entry whose key is as long as this
+    /// one (its slot says so), hold this key.
+    fn held_by(&self, stored: &Key) -> bool;
+}
+
+/// Evaluates `$body` with `$shape` bound to the [`Shape`] of `$key`, a
+/// key of at most [`MAX_SECTION_LEN`] bytes: the one dispatch on its
+/// length that both its hash and its compares then follow. Most sections
+/// are up to 8 bytes, most client addresses up to 16.
+macro_rules! with_shape {
+    ($key:expr, |$shape:ident| $body:expr) => {{
+        let key: &[u8] = $key;
+        if key.len() <= 8 {
+            let $shape = Short::of(key);
+            $body
+        } else if key.len() <= 16 {
+            let $shape = Pair::of(key);
+            $body
+        } else {
+            let $shape = Long(key);
+            $body
         }
-    } else if len <= 16 {
-        h = mix(mix(h, word(bytes, 0)), word(bytes, len - 8));
-    } else {
+    }};
+}
+use with_shape;
+
+const K: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// One step of the hash: the words so far, turned so that their high bits
+/// meet the next word's low ones, then multiplied.
+#[inline(always)]
+fn mix(h: u64, v: u64) -> u64 {
+    (h.rotate_left(32) ^ v).wrapping_mul(K)
+}
+
+/// A key of up to 8 bytes as one word, zero-padded: the word an entry's
+/// bytes start with when they hold such a key (see [`copy_key`]), so that
+/// one compare tells them apart. Keys that differ only in trailing zero
+/// bytes have the same word: their lengths, in their slots, tell them apart.
+struct Short(u64);
+
+impl Short {
+    #[inline(always)]
+    fn of(key: &[u8]) -> Short {
+        let len = key.len();
+        debug_assert!(len <= 8);
+        Short(if len >= 4 {
+            // Two halves that overlap unless the key is 8 bytes: the bytes
+            // they share are the same, so or-ing them is exact.
+            u64::from(half(key, 0)) | u64::from(half(key, len - 4)) << (8 * (len - 4))
+        } else if len > 0 {
+            // The first, middle and last bytes are every byte of a key of 3.
+            let (mid, last) = (len / 2, len - 1);
+            u64::from(key[0]) | u64::from(key[mid]) << (8 * mid) | u64::from(key[last]) << (8 * last)
+        } else {
+            0
+        })
+    }
+}
+
+impl Shape for Short {
+    #[inline(always)]
+    fn hash(&self) -> u64 {
+        mix(0, self.0).swap_bytes()
+    }
+
+    #[inline(always)]
+    fn held_by(&self, stored: &Key) -> bool {
+        word(&stored.0, 0) == self.0
+    }
+}
+
+/// A key of 9 to 16 bytes as its first 8 and its last 8, which overlap
+/// unless it is 16 bytes long.
+struct Pair {
+    first: u64,
+    last: u64,
+    len: usize,
+}
+
+impl Pair {
+    #[inline(always)]
+    fn of(key: &[u8]) -> Pair {
+        let len = key.len();
+        debug_assert!((9..=16).contains(&len));
+        Pair { first: word(key, 0), last: word(key, len - 8), len }
+    }
+}
+
+impl Shape for Pair {
+    #[inline(always)]
+    fn hash(&self) -> u64 {
+        mix(mix(0, self.first), self.last).swap_bytes()
+    }
+
+    /// Up to 16 bytes, the loads are seen in bounds of the entry's bytes,
+    /// and none is checked.
+    #[inline(always)]
+    fn held_by(&self, stored: &Key) -> bool {
+        word(&stored.0, 0) == self.first && word(&stored.0, self.len.min(16) - 8) == self.last
+    }
+}
+
+/// A key of more than 16 bytes, read 8 bytes at a time, the last 8 as
+/// such.
+struct Long<'k>(&'k [u8]);
+
+impl Shape for Long<'_> {
+    #[inline(always)]
+    fn hash(&self) -> u64 {
+        let (bytes, len) = (self.0, self.0.len());
+        // The length goes into the first multiply with the first bytes.
+        let mut h = len as u64;
         let mut at = 0;
         while at + 8 < len {
             h = mix(h, word(bytes, at));
             at += 8;
         }
-        h = mix(h, word(bytes, len - 8));
+        mix(h, word(bytes, len - 8)).swap_bytes()
     }
-    h ^ (h >> 21)
+
+    #[inline(always)]
+    fn held_by(&self, stored: &Key) -> bool {
+        let (b, len) = (self.0, self.0.len());
+        let a = &stored.0[..len];
+        let mut at = 0;
+        while at + 8 < len {
+            if word(a, at) != word(b, at) {
+                return false;
+            }
+            at += 8;
+        }
+        word(a, len - 8) == word(b, len - 8)
+    }
 }
 
 /// The mask of a table of `slots`, a power of two of them: taken from
@@ -654,8 +773,10 @@ fn half(s: &[u8], at: usize) -> u32 {
 }
 
 /// Copies `key` to the front of `to` through the word loads and stores
-/// [`hash`] makes: for keys this short, a call to memcpy costs more than
-/// the copy. Bytes past the key's end may be overwritten.
+/// its [`Shape`] makes: for keys this short, a call to memcpy costs more
+/// than the copy. A key of up to 8 bytes is written as its [`Short`] word,
+/// zero-padded, which its compares read; bytes past a longer key's end may
+/// be overwritten.
 #[inline(always)]
 fn copy_key(to: &mut [u8; MAX_SECTION_LEN], key: &[u8]) {
     let len = key.len();
@@ -669,47 +790,19 @@ fn copy_key(to: &mut [u8; MAX_SECTION_LEN], key: &[u8]) {
             at += 8;
         }
         put_word(len - 8);
-    } else if len >= 8 {
+    } else if len > 8 {
         put_word(0);
         put_word(len - 8);
-    } else if len >= 4 {
-        to[..4].copy_from_slice(&half(key, 0).to_le_bytes());
-        to[len - 4..len].copy_from_slice(&half(key, len - 4).to_le_bytes());
     } else {
-        to[..len].copy_from_slice(key);
+        to[..8].copy_from_slice(&Short::of(key).0.to_le_bytes());
     }
 }
 
 /// Whether `stored`, an entry's key bytes, holds `key`, where the entry's
-/// key is as long as `key` (its slot says so): compared through the word
-/// loads [`hash`] makes, as for keys this short a call to memcmp costs more
-/// than the compare. Up to 16 bytes, the loads are seen in bounds of the
-/// entry's bytes, and none is checked.
-#[inline(always)]
+/// key is as long as `key`.
+#[cfg(test)]
 fn same_bytes(stored: &Key, key: &[u8]) -> bool {
-    let (a, b, len) = (&stored.0, key, key.len());
-    // Unlike in `hash`, 8 bytes go with the longer keys: one word load
-    // compares them whole, where `hash` takes them as two halves so as to
-    // mix once rather than twice. Both boundaries are right.
-    if len < 8 {
-        if len >= 4 {
-            half(a, 0) == half(b, 0) && half(a, len - 4) == half(b, len - 4)
-        } else {
-            a.iter().zip(b).all(|(x, y)| x == y)
-        }
-    } else if len <= 16 {
-        word(a, 0) == word(b, 0) && word(a, len - 8) == word(b, len - 8)
-    } else {
-        let a = &a[..len];
-        let mut at = 0;
-        while at + 8 < len {
-            if word(a, at) != word(b, at) {
-                return false;
-            }
-            at += 8;
-        }
-        word(a, len - 8) == word(b, len - 8)
-    }
+    with_shape!(key, |shape| shape.held_by(stored))
 }
 
 #[cfg(test)]
@@ -748,6 +841,21 @@ mod tests {
                 c[i] ^= 1;
                 assert!(!same(&c), "{a:?} at {i}");
             }
+        }
+    }
+
+    /// A short key's word is its bytes, zero-padded, as the entry holding
+    /// it starts with them.
+    #[test]
+    fn short_keys_are_their_bytes_zero_padded() {
+        let bytes = *b"\x01\x82/abc\xffz";
+        for len in 0..=8 {
+            let mut padded = [0; 8];
+            padded[..len].copy_from_slice(&bytes[..len]);
+            assert_eq!(Short::of(&bytes[..len]).0, u64::from_le_bytes(padded), "{len}");
+            let mut held = Key([b'#'; MAX_SECTION_LEN]);
+            copy_key(&mut held.0, &bytes[..len]);
+            assert_eq!(held.0[..8], padded, "{len}");
         }
     }
 
