@@ -94,7 +94,11 @@ pub struct Tally {
     pub late: u64,
     pub early: u64,
     pub malformed: u64,
-    bytes: u64,
+    /// Summed exactly, so that a hit is an add with carry rather than a
+    /// saturating add: at most 2^64 hits of at most 2^64 - 1 bytes each
+    /// stay below 2^128. Reports give it saturated to 64 bits (see
+    /// [`bytes`](Self::bytes)), which is what saturating each add gave.
+    bytes: u128,
     no_section: u64,
     sections: TopCounts,
     codes: Codes,
@@ -139,8 +143,7 @@ impl Tally {
     #[inline(always)]
     pub fn add(&mut self, record: &Record<'_>) {
         self.hits += 1;
-        // Byte counts come from the log; a hostile one must not overflow.
-        self.bytes = self.bytes.saturating_add(record.bytes);
+        self.bytes += u128::from(record.bytes);
         match record.section {
             Some(section) => self.sections.add(section),
             None => self.no_section += 1,
@@ -186,6 +189,12 @@ impl Tally {
         }
     }
 
+    /// The bytes of the hits, saturated: a hostile log's byte counts must
+    /// not overflow.
+    fn bytes(&self) -> u64 {
+        u64::try_from(self.bytes).unwrap_or(u64::MAX)
+    }
+
     /// Nothing was read for this interval: it belongs in a quiet stretch.
     pub fn is_empty(&self) -> bool {
         self.hits == 0 && self.malformed == 0
@@ -207,9 +216,10 @@ impl Tally {
             client_sample,
             latency,
         } = self;
-        for n in [hits, late, early, malformed, bytes, no_section] {
+        for n in [hits, late, early, malformed, no_section] {
             *n = 0;
         }
+        *bytes = 0;
         sections.clear();
         codes.0.fill(0);
         clients.clear();
@@ -229,7 +239,7 @@ impl Tally {
             late: self.late,
             early: self.early,
             malformed: self.malformed,
-            bytes: self.bytes,
+            bytes: self.bytes(),
             status,
             unknown_status,
             sections: self.sections.top(top),
@@ -263,7 +273,7 @@ impl RunTally {
     /// Adds a finished report's hits.
     pub fn merge(&mut self, report: &Tally) {
         self.hits += report.hits;
-        self.bytes = self.bytes.saturating_add(report.bytes);
+        self.bytes = self.bytes.saturating_add(report.bytes());
         self.sections.merge(&report.sections);
         // Every code added, zeros too: a loop without a branch, made of
         // wide adds, costs less than looking for the few codes a report has.

@@ -220,11 +220,12 @@ impl TopCounts {
         loop {
             let s = slots[slot];
             // The tag first: no tag is that of an empty slot (see `EMPTY`),
-            // and the slot sought is usually the first.
-            if s & !INDEX == tag {
+            // and the slot sought is usually the first. Where the tag is
+            // the slot's, what the xor leaves is the entry's index.
+            let index = (s ^ tag) as usize;
+            if index <= INDEX as usize {
                 // The slot's 12 bits of hash rarely match another key's of
                 // the same length: the bytes are compared at once.
-                let index = index_of(s);
                 if shape.held_by(&self.keys[index]) {
                     return Ok(index);
                 }
