@@ -223,17 +223,13 @@ struct Account {
     /// every timestamp read is from 1970 on (see
     /// [`had_hits`](Self::had_hits)).
     newest: Epoch,
-    /// `newest` less the alert window: a hit older than this goes back
-    /// further than the window. Kept with `newest`, so that a hit that is
-    /// not the newest costs one compare.
-    too_old: Epoch,
     /// The going-back warning was given.
     warned: bool,
 }
 
 impl Default for Account {
     fn default() -> Self {
-        Account { first_bad: None, newest: Epoch::MIN, too_old: Epoch::MIN, warned: false }
+        Account { first_bad: None, newest: Epoch::MIN, warned: false }
     }
 }
 
@@ -264,20 +260,29 @@ impl Account {
     #[inline(always)]
     fn line(&mut self, name: &Name, number: u64, line: Line<'_>, outcome: Outcome, window: u32) {
         match outcome {
-            Outcome::Hit { time, .. } => {
-                if time > self.newest {
-                    self.newest = time;
-                    self.too_old = time - i64::from(window);
-                } else if time < self.too_old && !self.warned {
-                    self.warned = true;
-                    say_back_in_time(name, number, self.newest - time, window);
-                }
+            // The usual hit is no newer than the newest and within the
+            // window behind it: one compare, as the difference wraps to a
+            // large unsigned number when the hit is newer (or the first).
+            Outcome::Hit { time, .. } if self.newest.wrapping_sub(time) as u64 > u64::from(window) => {
+                self.unusual_hit(name, number, time, window);
             }
             Outcome::Malformed(_) if self.first_bad.is_none() => {
                 let bytes = line.bytes();
                 self.first_bad = Some((number, bytes[..bytes.len().min(EXCERPT)].to_vec()));
             }
-            Outcome::Malformed(_) | Outcome::Skipped => {}
+            Outcome::Hit { .. } | Outcome::Malformed(_) | Outcome::Skipped => {}
+        }
+    }
+
+    /// A hit newer than the newest, or further back than the window (said
+    /// once an input).
+    #[cold]
+    fn unusual_hit(&mut self, name: &Name, number: u64, time: Epoch, window: u32) {
+        if time > self.newest {
+            self.newest = time;
+        } else if !self.warned {
+            self.warned = true;
+            say_back_in_time(name, number, self.newest - time, window);
         }
     }
 }
