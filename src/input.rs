@@ -357,7 +357,15 @@ impl LineReader {
                 None => *start = *end,
             }
         }
-        Batch { newline: *newline, buf: &buf[..*end], start, skipping, line }
+        Batch {
+            newline: *newline,
+            buf: &buf[..*end],
+            start: *start,
+            base: *line,
+            ends: [NO_END; ENDS],
+            next: 0,
+            kept: Kept { start, line, skipping },
+        }
     }
 
     /// At the end of a stream: hands out its last line if it had no newline,
@@ -375,15 +383,50 @@ impl LineReader {
     }
 }
 
-/// The complete lines of a [`LineReader`]'s buffer, numbered, split with
-/// memchr as they are asked for.
+/// Slots for the newlines a batch finds in one search: up to `ENDS - 1`
+/// newlines, then [`NO_END`]. 256, so that an index of one byte never
+/// leaves the array.
+const ENDS: usize = 256;
+
+/// Marks the end of the newlines found: no offset in the buffer is this
+/// large.
+const NO_END: u32 = u32::MAX;
+
+const _: () = assert!(BUFFER < NO_END as usize && ENDS == u8::MAX as usize + 1);
+
+/// The complete lines of a [`LineReader`]'s buffer, numbered. The newlines
+/// of up to 255 lines are found in one search, a tight loop of memchr
+/// calls, and the lines handed out from their offsets: the caller's work
+/// on each line runs without a search in between, and the search without
+/// the caller's work. Memory: the offsets' fixed array, 1 KiB, on the
+/// stack.
 pub struct Batch<'a> {
     newline: Newline,
-    /// The bytes read; the unread ones start at `start`.
+    /// The bytes read; the next line starts at `start`.
     buf: &'a [u8],
+    start: usize,
+    /// Offsets in `buf` of the newlines found ahead, [`NO_END`] after the
+    /// last: the next line ends at `ends[next]`...
+    ends: [u32; ENDS],
+    next: u8,
+    /// ...and its number is `base + next + 1`.
+    base: u64,
+    /// The reader's own, written back when the batch is dropped.
+    kept: Kept<'a>,
+}
+
+/// Where a [`LineReader`] keeps what a [`Batch`] moves on.
+struct Kept<'a> {
     start: &'a mut usize,
-    skipping: &'a mut bool,
     line: &'a mut u64,
+    skipping: &'a mut bool,
+}
+
+impl Drop for Batch<'_> {
+    fn drop(&mut self) {
+        *self.kept.start = self.start;
+        *self.kept.line = self.base + u64::from(self.next);
+    }
 }
 
 impl<'a> Iterator for Batch<'a> {
@@ -391,17 +434,83 @@ impl<'a> Iterator for Batch<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<(u64, Line<'a>)> {
-        let pending = &self.buf[*self.start..];
-        match self.newline.find(pending) {
-            Some(i) => {
-                let line = &pending[..i];
-                *self.start += i + 1;
-                *self.line += 1;
-                Some((*self.line, if line.len() > MAX_LINE { Line::Overlong } else { Line::Text(line) }))
-            }
-            None => self.rest(pending.len()),
-        }
+        let end = match self.ends[usize::from(self.next)] {
+            NO_END => match self.search() {
+                Some(end) => end,
+                None => return self.rest(),
+            },
+            end => end,
+        };
+        // At most ENDS - 1 offsets before NO_END: `next` stays below ENDS.
+        self.next += 1;
+        let end = end as usize;
+        let line = &self.buf[self.start..end];
+        self.start = end + 1;
+        Some((self.base + u64::from(self.next), if line.len() > MAX_LINE { Line::Overlong } else { Line::Text(line) }))
     }
+}
+
+impl Batch<'_> {
+    /// Finds the next newlines from `start`, up to `ENDS - 1` of them, and
+    /// says where the first is; `None` when there is none. Out of line: it
+    /// runs once every 255 lines.
+    #[inline(never)]
+    fn search(&mut self) -> Option<u32> {
+        let (ends, buf, from) = (&mut self.ends, self.buf, self.start);
+        // The searcher chosen once for the whole loop.
+        let found = match self.newline {
+            #[cfg(target_arch = "x86_64")]
+            // A haystack of 32 bytes or more goes straight to the AVX2
+            // loop: the searcher's short-input path stays out of this one.
+            Newline::Avx2(avx2) => {
+                find_ends(
+                    ends,
+                    buf,
+                    from,
+                    |bytes| {
+                        if bytes.len() >= 32 { avx2.find(bytes) } else { memchr(b'\n', bytes) }
+                    },
+                )
+            }
+            Newline::Any => find_ends(ends, buf, from, |bytes| memchr(b'\n', bytes)),
+        };
+        self.base += u64::from(self.next);
+        self.next = 0;
+        (found > 0).then_some(self.ends[0])
+    }
+
+    /// No newline in the bytes left: a line too long to keep is counted
+    /// now, once, and dropped up to its newline.
+    #[cold]
+    fn rest(&mut self) -> Option<(u64, Line<'static>)> {
+        let pending = self.buf.len() - self.start;
+        let skipping = &mut *self.kept.skipping;
+        let overlong = !*skipping && pending > MAX_LINE;
+        if overlong {
+            *skipping = true;
+            self.base += 1;
+        }
+        if *skipping {
+            self.start = self.buf.len();
+        }
+        overlong.then_some((self.base, Line::Overlong))
+    }
+}
+
+/// Writes into `ends` the offsets of the newlines in `buf` from `from` on,
+/// up to `ENDS - 1` of them, then [`NO_END`]; returns how many it found.
+#[inline(always)]
+fn find_ends(ends: &mut [u32; ENDS], buf: &[u8], mut from: usize, find: impl Fn(&[u8]) -> Option<usize>) -> usize {
+    let mut found = 0;
+    while found < ENDS - 1 {
+        let Some(i) = find(&buf[from..]) else { break };
+        // Below BUFFER, so below NO_END.
+        ends[found] = (from + i) as u32;
+        from += i + 1;
+        found += 1;
+    }
+    ends[found] = NO_END;
+    found
 }
 
 /// The newline search: memchr's AVX2 searcher when the processor has it,
@@ -423,32 +532,13 @@ impl Newline {
         Newline::Any
     }
 
-    /// Out of line: inlined, the searcher's own short-input path makes the
-    /// loop over lines too large to inline in turn.
-    #[inline(never)]
+    /// The first newline in `bytes`, outside the batches' loop.
     fn find(self, bytes: &[u8]) -> Option<usize> {
         match self {
             #[cfg(target_arch = "x86_64")]
             Newline::Avx2(avx2) => avx2.find(bytes),
             Newline::Any => memchr(b'\n', bytes),
         }
-    }
-}
-
-impl Batch<'_> {
-    /// No newline in the `pending` bytes left: a line too long to keep is
-    /// counted now, once, and dropped up to its newline.
-    #[cold]
-    fn rest(&mut self, pending: usize) -> Option<(u64, Line<'static>)> {
-        let overlong = !*self.skipping && pending > MAX_LINE;
-        if overlong {
-            *self.skipping = true;
-            *self.line += 1;
-        }
-        if *self.skipping {
-            *self.start = self.buf.len();
-        }
-        overlong.then_some((*self.line, Line::Overlong))
     }
 }
 
@@ -523,6 +613,76 @@ mod tests {
         assert_eq!(split(&[&input]), [(1, Some(line))]);
     }
 
+    /// Lines of 0 to 96 bytes, some with a CR, the last without a newline.
+    fn many_lines(n: usize) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for i in 0..n {
+            bytes.extend(std::iter::repeat_n(b'a' + (i % 26) as u8, i * 7 % 97));
+            bytes.extend_from_slice(if i % 5 == 0 { b"\r\n" } else { b"\n" });
+        }
+        bytes.extend_from_slice(b"last");
+        bytes
+    }
+
+    /// What `split` must give for `bytes`: every line, numbered from 1.
+    fn plain_split(bytes: &[u8]) -> Vec<(u64, Option<Vec<u8>>)> {
+        let lines = bytes.split(|&b| b == b'\n').map(|l| Some(l.to_vec()));
+        let mut out: Vec<_> = (1..).zip(lines).collect();
+        if bytes.last() == Some(&b'\n') {
+            out.pop();
+        }
+        out
+    }
+
+    #[test]
+    fn lines_past_one_search_keep_their_bytes_and_numbers() {
+        // 1,000 lines take four searches of 255 lines in one read, more in
+        // small reads; line 255 ends the first search's last slot.
+        for n in [254, 255, 256, 510, 1_000] {
+            let bytes = many_lines(n);
+            let want = plain_split(&bytes);
+            assert_eq!(want.len(), n + 1);
+            assert_eq!(split(&[&bytes]), want, "{n} lines in one read");
+            let chunks: Vec<&[u8]> = bytes.chunks(61).collect();
+            assert_eq!(split(&chunks), want, "{n} lines in reads of 61 bytes");
+        }
+    }
+
+    #[test]
+    fn a_search_that_ends_on_the_last_byte_read_finds_that_newline() {
+        assert_eq!(split(&[b"abc\n", b"de\n"]), [text(1, "abc"), text(2, "de")]);
+        let long = [b'z'; 40];
+        let mut input = long.to_vec();
+        input.push(b'\n');
+        assert_eq!(split(&[&input, &input]), [(1, Some(long.to_vec())), (2, Some(long.to_vec()))]);
+    }
+
+    #[test]
+    fn every_searcher_finds_the_same_newlines() {
+        let bytes = many_lines(600);
+        let want: Vec<u32> = (0..bytes.len()).filter(|&i| bytes[i] == b'\n').map(|i| i as u32).collect();
+        #[cfg(target_arch = "x86_64")]
+        let searchers = [Newline::new(), Newline::Any];
+        #[cfg(not(target_arch = "x86_64"))]
+        let searchers = [Newline::Any];
+        for newline in searchers {
+            let mut buf = vec![0; BUFFER];
+            buf[..bytes.len()].copy_from_slice(&bytes);
+            let mut reader =
+                LineReader { newline, buf: buf.into_boxed_slice(), end: bytes.len(), ..LineReader::default() };
+            let mut batch = reader.batch();
+            let mut found = Vec::new();
+            while let Some(first) = batch.search() {
+                assert_eq!(batch.ends[0], first);
+                let n = batch.ends.iter().position(|&e| e == NO_END).expect("an end mark");
+                assert!(n < ENDS);
+                found.extend_from_slice(&batch.ends[..n]);
+                batch.start = batch.ends[n - 1] as usize + 1;
+            }
+            assert_eq!(found, want);
+        }
+    }
+
     #[test]
     fn the_first_bytes_say_what_an_input_holds() {
         assert_eq!(sniff(b"\x1f\x8b\x08\x00", false), Sniffed::Gzip);
@@ -549,6 +709,15 @@ mod tests {
         let rest: Vec<(u64, Line<'_>)> = reader.batch().collect();
         assert_eq!(rest, [(2, Line::Text(b"b")), (3, Line::Text(b"c"))]);
         assert_eq!(reader.batch().next(), None, "d waits for its newline");
+        // Left in the middle of a search's lines.
+        let mut reader = LineReader::default();
+        let bytes = many_lines(600);
+        let mut src = &bytes[..];
+        reader.read_from(&mut src).expect("reading a slice");
+        let first: Vec<u64> = reader.batch().take(300).map(|(n, _)| n).collect();
+        let rest: Vec<u64> = reader.batch().map(|(n, _)| n).collect();
+        assert_eq!(first, (1..=300).collect::<Vec<u64>>());
+        assert_eq!(rest, (301..=600).collect::<Vec<u64>>());
     }
 
     #[cfg(target_os = "linux")]
