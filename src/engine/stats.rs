@@ -4,7 +4,6 @@
 use super::alert::{AlertRecord, Alerts, InForce};
 use super::histogram::{Histogram, Latency};
 use super::parse::{LogFormat, Record};
-use super::section::MAX_SECTION_LEN;
 use super::timestamp::Epoch;
 use super::topk::{FEW, KeyHits, RunCounts, TRACKED, TopCounts, leading};
 
@@ -25,13 +24,6 @@ impl Sample {
         self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
         self.0 < u64::MAX / CLIENT_SAMPLE
     }
-}
-
-/// A key as a [`TopCounts`] table keeps it: at most [`MAX_SECTION_LEN`]
-/// bytes.
-#[inline(always)]
-fn cut(key: &[u8]) -> &[u8] {
-    &key[..key.len().min(MAX_SECTION_LEN)]
 }
 
 /// Hits per status class: `[1xx, 2xx, 3xx, 4xx, 5xx]`.
@@ -164,14 +156,14 @@ impl Tally {
     /// site) would otherwise pay a table lookup and an eviction a line,
     /// half the time the rest of a line takes, for a list of five. Counts
     /// are then estimates.
-    /// An address is cut to [`MAX_SECTION_LEN`] bytes where it is counted,
-    /// not before the pick: most sampled hits are not.
+    /// An address is cut to [`MAX_SECTION_LEN`](super::section::MAX_SECTION_LEN) bytes where it is counted,
+    /// by the table, not before the pick: most sampled hits are not.
     #[inline(always)]
     fn add_client(&mut self, client: &[u8]) {
         if !self.clients_sampled {
             self.add_client_exactly(client);
         } else if self.client_sample.pick() {
-            self.clients.add_sample(cut(client), CLIENT_SAMPLE);
+            self.clients.add_sample(client, CLIENT_SAMPLE);
         }
     }
 
@@ -180,7 +172,6 @@ impl Tally {
     /// case, and a call's register saves cost a quarter of it.
     #[inline(always)]
     fn add_client_exactly(&mut self, client: &[u8]) {
-        let client = cut(client);
         if !self.clients.add_if_room(client) {
             self.clients_sampled = true;
             if self.client_sample.pick() {

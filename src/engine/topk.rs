@@ -25,11 +25,12 @@ const RUN_CAPACITY: usize = 2 * TRACKED;
 /// 224 K-line log of ~700 clients a report).
 const RUN_SLOTS: usize = 2 * RUN_CAPACITY;
 
-/// A slot holds an entry's index (12 bits), its key's length (8 bits) and
-/// 12 bits of its key's hash, so that one compare passes other keys without
-/// reading their entries, and finds the one whose length and hash bits are
-/// those sought: its bytes are then compared knowing their length (see
-/// [`same_bytes`]). No entry has index `0xfff`, so no full slot is `EMPTY`.
+/// A slot holds an entry's index (12 bits) and its key's tag: its length
+/// (8 bits) and 12 bits of its hash (see [`stamp`]), so that one compare
+/// passes other keys without reading their entries, and finds the one whose
+/// length and hash bits are those sought: its bytes are then compared
+/// knowing their length (see [`Shape::held_by`]). No entry has index
+/// `0xfff`, so no full slot is `EMPTY`.
 const EMPTY: u32 = u32::MAX;
 const INDEX_BITS: u32 = 12;
 const LEN_BITS: u32 = 8;
@@ -40,19 +41,36 @@ const _: () = assert!(RUN_CAPACITY < INDEX as usize && MAX_SECTION_LEN < (1 << L
 const _: () =
     assert!(RUN_SLOTS <= 1 << (INDEX_BITS + LEN_BITS) && tracking_slots(TRACKED) <= 1 << (INDEX_BITS + LEN_BITS));
 
-/// The slot of entry `index`, whose key, `len` bytes long, hashes to `hash`.
+/// The bits of a stamp that hold its key's length.
+const LEN_FIELD: u64 = ((1 << LEN_BITS) - 1) << INDEX_BITS;
+
+/// A key's stamp: its hash (see [`Shape::hash`]), with bits 12 to 19
+/// holding its length instead, which neither the home slot (the low bits, at
+/// most 12: 4,096 slots) nor the tag's hash bits (20 to 31) read. An entry
+/// keeps its key's stamp: its home, its tag and its length in one word.
 #[inline(always)]
-fn slot_of(hash: u64, len: usize, index: usize) -> u32 {
-    tag(hash, len) | index as u32
+fn stamp(hash: u64, len: usize) -> u64 {
+    hash & !LEN_FIELD | (len as u64) << INDEX_BITS
+}
+
+/// The length of the key stamped `stamp`.
+#[inline(always)]
+fn len_of(stamp: u64) -> usize {
+    ((stamp & LEN_FIELD) >> INDEX_BITS) as usize
+}
+
+/// The slot of entry `index`, whose key is stamped `stamp`.
+#[inline(always)]
+fn slot_of(stamp: u64, index: usize) -> u32 {
+    tag(stamp) | index as u32
 }
 
 /// The part of a slot that a key decides: its length, and bits 20 to 31 of
-/// its hash, where a slot holds them. Not those of its home slot (the low
-/// ones, at most 12: 4,096 slots), which would tell apart few of the keys
-/// that meet there.
+/// its hash, as its stamp holds them. Not those of its home slot, which
+/// would tell apart few of the keys that meet there.
 #[inline(always)]
-fn tag(hash: u64, len: usize) -> u32 {
-    (hash as u32) & !((1 << (INDEX_BITS + LEN_BITS)) - 1) | (len as u32) << INDEX_BITS
+fn tag(stamp: u64) -> u32 {
+    stamp as u32 & !INDEX
 }
 
 /// The entry index that slot `s` holds.
@@ -84,8 +102,8 @@ pub struct TopCounts {
     /// when the table is cleared: a new entry is then a few stores, and
     /// writes only its key's own bytes, not a whole zeroed key first.
     hits: Box<[u64]>,
-    hashes: Box<[u64]>,
-    lens: Box<[u8]>,
+    /// Each key's [`stamp`]: where its probe starts, its tag and its length.
+    stamps: Box<[u64]>,
     keys: Box<[Key]>,
     len: usize,
     capacity: usize,
@@ -105,11 +123,11 @@ pub struct TopCounts {
 struct Key([u8; MAX_SECTION_LEN]);
 
 impl Key {
-    /// The key an entry holds here, `len` (its `lens` column) bytes long:
+    /// The key an entry holds here, `len` (as its stamp says) bytes long:
     /// the one place that says so.
     #[inline(always)]
-    fn first(&self, len: u8) -> &[u8] {
-        &self.0[..usize::from(len)]
+    fn first(&self, len: usize) -> &[u8] {
+        &self.0[..len]
     }
 }
 
@@ -137,8 +155,7 @@ impl TopCounts {
         TopCounts {
             slots: vec![EMPTY; slots].into_boxed_slice(),
             hits: vec![0; capacity].into_boxed_slice(),
-            hashes: vec![0; capacity].into_boxed_slice(),
-            lens: vec![0; capacity].into_boxed_slice(),
+            stamps: vec![0; capacity].into_boxed_slice(),
             keys: vec![Key([0; MAX_SECTION_LEN]); capacity].into_boxed_slice(),
             len: 0,
             capacity,
@@ -157,13 +174,14 @@ impl TopCounts {
     /// The key of entry `index`.
     #[inline(always)]
     fn key(&self, index: usize) -> &[u8] {
-        self.keys[index].first(self.lens[index])
+        self.keys[index].first(len_of(self.stamps[index]))
     }
 
-    /// Counts one hit. `section` is at most [`MAX_SECTION_LEN`] bytes long.
+    /// Counts one hit of `key`, cut to [`MAX_SECTION_LEN`] bytes (as are
+    /// the keys of every way to count one).
     #[inline]
-    pub fn add(&mut self, section: &[u8]) {
-        self.add_n(section, 1);
+    pub fn add(&mut self, key: &[u8]) {
+        self.add_n(key, 1);
     }
 
     /// Counts one hit of a sample that stands for `n` hits.
@@ -178,11 +196,11 @@ impl TopCounts {
     /// counts it some other way.
     #[inline(always)]
     pub fn add_if_room(&mut self, key: &[u8]) -> bool {
-        with_shape!(key, |shape| {
-            let hash = shape.hash();
-            match self.find(&shape, key.len(), hash) {
+        with_shape!(key, |shape, _key| {
+            let stamp = shape.stamp();
+            match self.find(&shape, stamp) {
                 Ok(index) => self.hits[index] += 1,
-                Err(slot) if self.len < self.capacity => self.push(key, hash, 1, slot),
+                Err(slot) if self.len < self.capacity => self.push(&shape, stamp, 1, slot),
                 Err(_) => {
                     self.evicted = true;
                     return false;
@@ -192,31 +210,30 @@ impl TopCounts {
         true
     }
 
-    /// Counts `n` hits of one key, at most [`MAX_SECTION_LEN`] bytes long.
-    /// Kept small enough to inline: a key already counted, the usual case,
-    /// costs a hash, a probe or two and a compare, each made of the word
-    /// loads of its length class, found once.
+    /// Counts `n` hits of one key. Kept small enough to inline: a key
+    /// already counted, the usual case, costs a hash, a probe or two and a
+    /// compare, each made of the word loads of its length class, found once.
     #[inline(always)]
     fn add_n(&mut self, key: &[u8], n: u64) {
-        with_shape!(key, |shape| {
-            let hash = shape.hash();
-            match self.find(&shape, key.len(), hash) {
+        with_shape!(key, |shape, key| {
+            let stamp = shape.stamp();
+            match self.find(&shape, stamp) {
                 Ok(index) => self.hits[index] += n,
-                Err(slot) => self.insert(key, hash, n, slot),
+                Err(slot) => self.insert(key, stamp, n, slot),
             }
         })
     }
 
-    /// The entry of the key of `shape`, `len` bytes long, whose hash is
-    /// `hash`, or the empty slot where its probe ended.
+    /// The entry of the key of `shape`, stamped `stamp`, or the empty slot
+    /// where its probe ended.
     #[inline(always)]
-    fn find(&self, shape: &impl Shape, len: usize, hash: u64) -> Result<usize, usize> {
-        let tag = tag(hash, len);
+    fn find(&self, shape: &impl Shape, stamp: u64) -> Result<usize, usize> {
+        let tag = tag(stamp);
         // The mask of this very slice, so that the compiler sees every
         // probe in bounds and checks none.
         let slots = &*self.slots;
         let mask = mask(slots);
-        let mut slot = hash as usize & mask;
+        let mut slot = stamp as usize & mask;
         loop {
             let s = slots[slot];
             // The tag first: no tag is that of an empty slot (see `EMPTY`),
@@ -239,27 +256,28 @@ impl TopCounts {
     /// A key not in the table, whose probe ended at the empty `slot`: a new
     /// entry, or Space-Saving's replacement once the table is full.
     #[inline(never)]
-    fn insert(&mut self, section: &[u8], hash: u64, n: u64, slot: usize) {
+    fn insert(&mut self, key: &[u8], stamp: u64, n: u64, slot: usize) {
         if self.len < self.capacity {
-            self.push(section, hash, n, slot);
+            with_shape!(key, |shape, _key| self.push(&shape, stamp, n, slot));
         } else {
-            self.replace_least(section, hash, n);
+            self.replace_least(key, stamp, n);
         }
     }
 
-    /// A new entry for a key not in the table, whose probe ended at the
-    /// empty `slot`, while there is room.
+    /// A new entry for the key of `shape`, stamped `stamp`, not in the
+    /// table, whose probe ended at the empty `slot`, while there is room.
     #[inline(always)]
-    fn push(&mut self, key: &[u8], hash: u64, n: u64, slot: usize) {
+    fn push(&mut self, shape: &impl Shape, stamp: u64, n: u64, slot: usize) {
         let index = self.len;
-        self.slots[slot] = slot_of(hash, key.len(), index);
-        self.set(index, key, hash);
+        self.slots[slot] = slot_of(stamp, index);
+        self.stamps[index] = stamp;
+        shape.write(&mut self.keys[index]);
         self.hits[index] = n;
         self.len = index + 1;
     }
 
     /// Space-Saving's step: the least counted section makes way.
-    fn replace_least(&mut self, section: &[u8], hash: u64, n: u64) {
+    fn replace_least(&mut self, key: &[u8], stamp: u64, n: u64) {
         let least = loop {
             match self.least.pop() {
                 Some(i) if self.hits[usize::from(i)] == self.least_hits => break usize::from(i),
@@ -270,22 +288,15 @@ impl TopCounts {
         self.unlink(least);
         // Overwritten in place: only the key's first `len` bytes are read.
         self.hits[least] += n;
-        self.set(least, section, hash);
+        self.stamps[least] = stamp;
+        copy_key(&mut self.keys[least], key);
         let mask = self.mask();
-        let mut slot = hash as usize & mask;
+        let mut slot = stamp as usize & mask;
         while self.slots[slot] != EMPTY {
             slot = (slot + 1) & mask;
         }
-        self.slots[slot] = slot_of(hash, section.len(), least);
+        self.slots[slot] = slot_of(stamp, least);
         self.evicted = true;
-    }
-
-    /// Writes `key`, whose hash is `hash`, as entry `index`'s.
-    #[inline(always)]
-    fn set(&mut self, index: usize, key: &[u8], hash: u64) {
-        self.hashes[index] = hash;
-        self.lens[index] = key.len() as u8;
-        copy_key(&mut self.keys[index].0, key);
     }
 
     /// Lists the entries with the least count, in the order of the table,
@@ -307,7 +318,7 @@ impl TopCounts {
     /// The slot that holds entry `index`.
     fn slot_of_entry(&self, index: usize) -> usize {
         let mask = self.mask();
-        let mut slot = self.hashes[index] as usize & mask;
+        let mut slot = self.stamps[index] as usize & mask;
         while index_of(self.slots[slot]) != index {
             slot = (slot + 1) & mask;
         }
@@ -321,7 +332,7 @@ impl TopCounts {
         let mut hole = self.slot_of_entry(index);
         let mut next = (hole + 1) & mask;
         while self.slots[next] != EMPTY {
-            let home = self.hashes[index_of(self.slots[next])] as usize & mask;
+            let home = self.stamps[index_of(self.slots[next])] as usize & mask;
             // The entry at `next` may fill the hole unless its home lies
             // cyclically after the hole, up to `next` itself.
             let distance_home = next.wrapping_sub(home) & mask;
@@ -385,15 +396,23 @@ impl TopCounts {
     /// the bench log's 226 reports than adding key by key, reducing within.
     fn add_while_room(&mut self, other: &TopCounts, from: usize) -> usize {
         let all = other.len;
-        let (hits, hashes, lens, keys) =
-            (&other.hits[..all], &other.hashes[..all], &other.lens[..all], &other.keys[..all]);
+        let (hits, stamps, keys) = (&other.hits[..all], &other.stamps[..all], &other.keys[..all]);
         for i in from..all {
-            let (key, hash, n) = (keys[i].first(lens[i]), hashes[i], hits[i]);
-            let found = with_shape!(key, |shape| self.find(&shape, key.len(), hash));
-            match found {
-                Ok(index) => self.hits[index] += n,
-                Err(slot) if self.len < self.capacity => self.push(key, hash, n, slot),
-                Err(_) => return i,
+            let (stamp, n) = (stamps[i], hits[i]);
+            let key = keys[i].first(len_of(stamp));
+            let added = with_shape!(key, |shape, _key| match self.find(&shape, stamp) {
+                Ok(index) => {
+                    self.hits[index] += n;
+                    true
+                }
+                Err(slot) if self.len < self.capacity => {
+                    self.push(&shape, stamp, n, slot);
+                    true
+                }
+                Err(_) => false,
+            });
+            if !added {
+                return i;
             }
         }
         all
@@ -410,8 +429,8 @@ impl TopCounts {
     pub fn clear(&mut self) {
         let slots = &mut *self.slots;
         let mask = mask(slots);
-        for &hash in &self.hashes[..self.len] {
-            let mut slot = hash as usize & mask;
+        for &stamp in &self.stamps[..self.len] {
+            let mut slot = stamp as usize & mask;
             while slots[slot] != EMPTY {
                 slots[slot] = EMPTY;
                 slot = (slot + 1) & mask;
@@ -442,8 +461,8 @@ impl TopCounts {
 /// the small counts by value (see [`kept_above`]) and a pass over the
 /// table.
 ///
-/// Memory, fixed: [`RUN_CAPACITY`] entries of 145 bytes (a 128-byte key,
-/// its length, hash and count: 290 KiB), 16 KiB of slots, and, from the
+/// Memory, fixed: [`RUN_CAPACITY`] entries of 144 bytes (a 128-byte key,
+/// its stamp and count: 288 KiB), 16 KiB of slots, and, from the
 /// first reduction that selects among large counts, a 16 KiB copy of the
 /// counts (`scratch`).
 #[derive(Debug)]
@@ -494,17 +513,15 @@ impl RunCounts {
         let cut = kept_above(&table.hits[..len], &mut self.scratch);
         // The columns as slices of the entries: indices below `len` are
         // then checked no more.
-        let (hits, hashes, lens, keys) =
-            (&mut table.hits[..len], &mut table.hashes[..len], &mut table.lens[..len], &mut table.keys[..len]);
+        let (hits, stamps, keys) = (&mut table.hits[..len], &mut table.stamps[..len], &mut table.keys[..len]);
         let mut kept = 0;
         for i in 0..len {
             if hits[i] > cut {
                 hits[kept] = hits[i] - cut;
-                hashes[kept] = hashes[i];
-                lens[kept] = lens[i];
+                stamps[kept] = stamps[i];
                 if kept != i {
                     let (to, from) = keys.split_at_mut(i);
-                    copy_key(&mut to[kept].0, from[0].first(lens[i]));
+                    copy_key(&mut to[kept], from[0].first(len_of(stamps[i])));
                 }
                 kept += 1;
             }
@@ -513,12 +530,12 @@ impl RunCounts {
         let slots = &mut *table.slots;
         slots.fill(EMPTY);
         let mask = mask(slots);
-        for (index, (&hash, &len)) in table.hashes[..kept].iter().zip(&table.lens[..kept]).enumerate() {
-            let mut slot = hash as usize & mask;
+        for (index, &stamp) in table.stamps[..kept].iter().enumerate() {
+            let mut slot = stamp as usize & mask;
             while slots[slot] != EMPTY {
                 slot = (slot + 1) & mask;
             }
-            slots[slot] = slot_of(hash, usize::from(len), index);
+            slots[slot] = slot_of(stamp, index);
         }
         self.taken += cut;
         self.approximate = true;
@@ -617,26 +634,44 @@ trait Shape {
     /// decides probe lengths, which the table size bounds, never a count.
     fn hash(&self) -> u64;
 
+    /// The key's length.
+    fn len(&self) -> usize;
+
+    /// The key's [`stamp`]: its hash and its length.
+    #[inline(always)]
+    fn stamp(&self) -> u64 {
+        stamp(self.hash(), self.len())
+    }
+
     /// Whether `stored`, the bytes of an entry whose key is as long as this
     /// one (its slot says so), hold this key.
     fn held_by(&self, stored: &Key) -> bool;
+
+    /// Writes the key to the front of `to` through the same word stores
+    /// (for keys this short, a call to memcpy costs more than the copy), in
+    /// the form [`held_by`](Self::held_by) reads: a key of up to 8 bytes as
+    /// its [`Short`] word, zero-padded. Bytes past a longer key's end may be
+    /// overwritten.
+    fn write(&self, to: &mut Key);
 }
 
-/// Evaluates `$body` with `$shape` bound to the [`Shape`] of `$key`, a
-/// key of at most [`MAX_SECTION_LEN`] bytes: the one dispatch on its
-/// length that both its hash and its compares then follow. Most sections
-/// are up to 8 bytes, most client addresses up to 16.
+/// Evaluates `$body` with `$shape` bound to the [`Shape`] of `$key`, and
+/// `$cut` to the key as a table keeps it: cut to [`MAX_SECTION_LEN`]
+/// bytes. The one dispatch on its length that both its hash and its
+/// compares then follow (and where a key is cut, in the branch of the
+/// longest). Most sections are up to 8 bytes, most client addresses up to 16.
 macro_rules! with_shape {
-    ($key:expr, |$shape:ident| $body:expr) => {{
+    ($key:expr, |$shape:ident, $cut:ident| $body:expr) => {{
         let key: &[u8] = $key;
         if key.len() <= 8 {
-            let $shape = Short::of(key);
+            let ($shape, $cut) = (Short::of(key), key);
             $body
         } else if key.len() <= 16 {
-            let $shape = Pair::of(key);
+            let ($shape, $cut) = (Pair::of(key), key);
             $body
         } else {
-            let $shape = Long(key);
+            let $cut = &key[..key.len().min(MAX_SECTION_LEN)];
+            let $shape = Long($cut);
             $body
         }
     }};
@@ -656,14 +691,17 @@ fn mix(h: u64, v: u64) -> u64 {
 /// bytes start with when they hold such a key (see [`copy_key`]), so that
 /// one compare tells them apart. Keys that differ only in trailing zero
 /// bytes have the same word: their lengths, in their slots, tell them apart.
-struct Short(u64);
+struct Short {
+    word: u64,
+    len: usize,
+}
 
 impl Short {
     #[inline(always)]
     fn of(key: &[u8]) -> Short {
         let len = key.len();
         debug_assert!(len <= 8);
-        Short(if len >= 4 {
+        let word = if len >= 4 {
             // Two halves that overlap unless the key is 8 bytes: the bytes
             // they share are the same, so or-ing them is exact.
             u64::from(half(key, 0)) | u64::from(half(key, len - 4)) << (8 * (len - 4))
@@ -673,19 +711,30 @@ impl Short {
             u64::from(key[0]) | u64::from(key[mid]) << (8 * mid) | u64::from(key[last]) << (8 * last)
         } else {
             0
-        })
+        };
+        Short { word, len }
     }
 }
 
 impl Shape for Short {
     #[inline(always)]
     fn hash(&self) -> u64 {
-        mix(0, self.0).swap_bytes()
+        mix(0, self.word).swap_bytes()
+    }
+
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.len
     }
 
     #[inline(always)]
     fn held_by(&self, stored: &Key) -> bool {
-        word(&stored.0, 0) == self.0
+        word(&stored.0, 0) == self.word
+    }
+
+    #[inline(always)]
+    fn write(&self, to: &mut Key) {
+        to.0[..8].copy_from_slice(&self.word.to_le_bytes());
     }
 }
 
@@ -712,11 +761,25 @@ impl Shape for Pair {
         mix(mix(0, self.first), self.last).swap_bytes()
     }
 
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.len
+    }
+
     /// Up to 16 bytes, the loads are seen in bounds of the entry's bytes,
     /// and none is checked.
     #[inline(always)]
     fn held_by(&self, stored: &Key) -> bool {
         word(&stored.0, 0) == self.first && word(&stored.0, self.len.min(16) - 8) == self.last
+    }
+
+    #[inline(always)]
+    fn write(&self, to: &mut Key) {
+        // Each store of its own width: copies of two widths told apart
+        // only by a number may be merged into one call to memcpy.
+        to.0[..8].copy_from_slice(&self.first.to_le_bytes());
+        let at = self.len.min(16) - 8;
+        to.0[at..at + 8].copy_from_slice(&self.last.to_le_bytes());
     }
 }
 
@@ -739,6 +802,11 @@ impl Shape for Long<'_> {
     }
 
     #[inline(always)]
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    #[inline(always)]
     fn held_by(&self, stored: &Key) -> bool {
         let (b, len) = (self.0, self.0.len());
         let a = &stored.0[..len];
@@ -750,6 +818,18 @@ impl Shape for Long<'_> {
             at += 8;
         }
         word(a, len - 8) == word(b, len - 8)
+    }
+
+    #[inline(always)]
+    fn write(&self, to: &mut Key) {
+        let (key, len) = (self.0, self.0.len());
+        let mut put_word = |at: usize| to.0[at..at + 8].copy_from_slice(&word(key, at).to_le_bytes());
+        let mut at = 0;
+        while at + 8 < len {
+            put_word(at);
+            at += 8;
+        }
+        put_word(len - 8);
     }
 }
 
@@ -773,37 +853,18 @@ fn half(s: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(s[at..at + 4].try_into().expect("4 bytes"))
 }
 
-/// Copies `key` to the front of `to` through the word loads and stores
-/// its [`Shape`] makes: for keys this short, a call to memcpy costs more
-/// than the copy. A key of up to 8 bytes is written as its [`Short`] word,
-/// zero-padded, which its compares read; bytes past a longer key's end may
-/// be overwritten.
+/// Writes `key`, at most [`MAX_SECTION_LEN`] bytes, to the front of `to`
+/// (see [`Shape::write`]).
 #[inline(always)]
-fn copy_key(to: &mut [u8; MAX_SECTION_LEN], key: &[u8]) {
-    let len = key.len();
-    // Each store of its own width: copies of two widths told apart only by
-    // a number may be merged into one call to memcpy.
-    let mut put_word = |at: usize| to[at..at + 8].copy_from_slice(&word(key, at).to_le_bytes());
-    if len > 16 {
-        let mut at = 0;
-        while at + 8 < len {
-            put_word(at);
-            at += 8;
-        }
-        put_word(len - 8);
-    } else if len > 8 {
-        put_word(0);
-        put_word(len - 8);
-    } else {
-        to[..8].copy_from_slice(&Short::of(key).0.to_le_bytes());
-    }
+fn copy_key(to: &mut Key, key: &[u8]) {
+    with_shape!(key, |shape, _key| shape.write(to))
 }
 
 /// Whether `stored`, an entry's key bytes, holds `key`, where the entry's
 /// key is as long as `key`.
 #[cfg(test)]
 fn same_bytes(stored: &Key, key: &[u8]) -> bool {
-    with_shape!(key, |shape| shape.held_by(stored))
+    with_shape!(key, |shape, _key| shape.held_by(stored))
 }
 
 #[cfg(test)]
@@ -831,7 +892,7 @@ mod tests {
         ];
         for a in keys {
             let mut held = Key([b'#'; MAX_SECTION_LEN]);
-            copy_key(&mut held.0, a);
+            copy_key(&mut held, a);
             let same = |b: &[u8]| same_bytes(&held, b);
             for b in keys.iter().filter(|b| b.len() == a.len()) {
                 assert_eq!(same(b), a == *b, "{a:?} {b:?}");
@@ -853,20 +914,35 @@ mod tests {
         for len in 0..=8 {
             let mut padded = [0; 8];
             padded[..len].copy_from_slice(&bytes[..len]);
-            assert_eq!(Short::of(&bytes[..len]).0, u64::from_le_bytes(padded), "{len}");
+            assert_eq!(Short::of(&bytes[..len]).word, u64::from_le_bytes(padded), "{len}");
             let mut held = Key([b'#'; MAX_SECTION_LEN]);
-            copy_key(&mut held.0, &bytes[..len]);
+            copy_key(&mut held, &bytes[..len]);
             assert_eq!(held.0[..8], padded, "{len}");
         }
+    }
+
+    /// A key longer than a table keeps counts as its first
+    /// [`MAX_SECTION_LEN`] bytes, whichever way it is counted.
+    #[test]
+    fn long_keys_are_cut() {
+        let long: Vec<u8> = (0..200).map(|i| b'a' + (i % 26) as u8).collect();
+        let mut t = TopCounts::default();
+        t.add(&long);
+        assert!(t.add_if_room(&long[..150]));
+        t.add_sample(&long[..MAX_SECTION_LEN + 1], 16);
+        t.add(&long[..MAX_SECTION_LEN]);
+        let top = t.top(5);
+        assert_eq!(top.len(), 1);
+        assert_eq!((&top[0].key[..], top[0].hits), (&long[..MAX_SECTION_LEN], 19));
     }
 
     #[test]
     fn keys_of_every_length_are_copied_whole() {
         let long: Vec<u8> = (0..MAX_SECTION_LEN).map(|i| b'a' + (i % 26) as u8).collect();
         for len in 0..=MAX_SECTION_LEN {
-            let mut to = [b'#'; MAX_SECTION_LEN];
+            let mut to = Key([b'#'; MAX_SECTION_LEN]);
             copy_key(&mut to, &long[..len]);
-            assert_eq!(to[..len], long[..len], "{len}");
+            assert_eq!(to.0[..len], long[..len], "{len}");
         }
     }
 
