@@ -22,7 +22,7 @@ use std::fmt;
 
 use memchr::memchr;
 
-use self::op::{Lit, Op, ops};
+use self::op::{Lit, Ops, ops};
 use super::parse::{self, Malformed, Parsed, Record, UNKNOWN_STATUS};
 use super::section;
 use super::timestamp::{self, CLF_LEN, ClfClock, Epoch, Unit, Zone};
@@ -39,9 +39,9 @@ pub struct Pattern {
     steps: Vec<Step>,
     /// Spaces after a literal that ends in one are padding (Squid's).
     padded: bool,
-    /// The steps compiled for the usual line (see [`Op`]); empty when the
-    /// pattern has none (every line is read the general way).
-    ops: Vec<Op>,
+    /// The steps compiled for the usual line (see [`op::Op`]); empty when
+    /// the pattern has none (every line is read the general way).
+    ops: Ops,
     /// What the description tolerates beyond its text.
     tolerance: Tolerance,
     /// The step of the line's time field (the compiler insists on one).
@@ -447,10 +447,10 @@ impl Pattern {
     /// that does not match from its start).
     #[inline]
     pub fn parse<'a>(&self, clock: &mut ClfClock, line: &'a [u8]) -> Result<Record<'a>, Malformed> {
-        let mut record = Record::default();
-        match self.fast(clock, line, &mut record) {
-            Some(()) => Ok(record),
-            None => self.slow(clock, line),
+        let mut parsed = Parsed::Skip;
+        match self.fast(clock, line, &mut parsed) {
+            Some(()) if let Parsed::Hit(record) = parsed => Ok(record),
+            _ => self.slow(clock, line),
         }
     }
 
@@ -458,10 +458,16 @@ impl Pattern {
     /// usual line's record is built there, not copied there.
     #[inline(always)]
     pub(crate) fn parse_into<'a>(&self, clock: &mut ClfClock, line: &'a [u8], parsed: &mut Parsed<'a>) {
-        *parsed = Parsed::Hit(Record::default());
-        if let Parsed::Hit(record) = parsed
-            && self.fast(clock, line, record).is_some()
-        {
+        // A line that is all the usual NCSA head (every detected common or
+        // combined line, the nginx string equal to combined) is read by
+        // the head alone.
+        let read = match &self.ops {
+            Ops { head: Some(head), rest } if rest.is_empty() => {
+                head.read_line(&self.steps, clock, line, parsed).map(|at| debug_assert!(self.ends_line(line, at)))
+            }
+            _ => self.fast(clock, line, parsed),
+        };
+        if read.is_some() {
             return;
         }
         *parsed = match self.slow(clock, line) {
@@ -470,21 +476,32 @@ impl Pattern {
         };
     }
 
-    /// Reads the usual line into `record` with the compiled operations
+    /// Reads the usual line into `parsed` with the compiled operations
     /// alone; `None` for anything they do not read (the general way then
-    /// reads it, with the same result on every line they do read: tested).
+    /// reads it, with the same result on every line they do read: tested),
+    /// `parsed` then left as it may be.
     /// Out of line: on its own it keeps its state in registers, where
     /// inlined into the loop that counts lines it spilled more than the
-    /// call costs (measured with the fused head, [`op::Op::Head`]).
+    /// call costs (measured with the fused head, [`op::Head`]).
     #[inline(never)]
-    fn fast<'a>(&self, clock: &mut ClfClock, line: &'a [u8], record: &mut Record<'a>) -> Option<()> {
-        let mut time = None;
-        let mut at = match &self.lead {
+    fn fast<'a>(&self, clock: &mut ClfClock, line: &'a [u8], parsed: &mut Parsed<'a>) -> Option<()> {
+        let at = match &self.lead {
             Some(lead) if !lead.starts(line) => return None,
             Some(lead) => lead.len(),
             None => 0,
         };
-        for op in &self.ops {
+        // The usual NCSA head is read on its own (see [`op::Head::read_line`]).
+        let mut at = match &self.ops.head {
+            Some(head) => head.read_line(&self.steps, clock, line, parsed)?,
+            None => {
+                *parsed = Parsed::Hit(Record::default());
+                at
+            }
+        };
+        let Parsed::Hit(record) = parsed else { return None };
+        // The head read the line's time, when there is one.
+        let mut time = self.ops.head.map(|_| record.time);
+        for op in &self.ops.rest {
             at = op.read(&self.steps, clock, line, at, record, &mut time)?;
         }
         // Each pattern's last field ends at the line's end, or (when more
