@@ -360,10 +360,12 @@ impl LineReader {
         Batch {
             newline: *newline,
             buf: &buf[..*end],
+            lines: [Line::Overlong; ENDS],
+            ends: [0; ENDS],
+            found: 0,
+            next: 0,
             start: *start,
             base: *line,
-            ends: [NO_END; ENDS],
-            next: 0,
             kept: Kept { start, line, skipping },
         }
     }
@@ -383,32 +385,29 @@ impl LineReader {
     }
 }
 
-/// Slots for the newlines a batch finds in one search: up to `ENDS - 1`
-/// newlines, then [`NO_END`]. 256, so that an index of one byte never
-/// leaves the array.
+/// Slots for the lines a batch finds in one search, of which it uses 255:
+/// 256, so that an index of one byte never leaves the array.
 const ENDS: usize = 256;
 
-/// Marks the end of the newlines found: no offset in the buffer is this
-/// large.
-const NO_END: u32 = u32::MAX;
+const _: () = assert!(BUFFER < u32::MAX as usize && ENDS == u8::MAX as usize + 1);
 
-const _: () = assert!(BUFFER < NO_END as usize && ENDS == u8::MAX as usize + 1);
-
-/// The complete lines of a [`LineReader`]'s buffer, numbered. The newlines
-/// of up to 255 lines are found in one search, a tight loop of memchr
-/// calls, and the lines handed out from their offsets: the caller's work
-/// on each line runs without a search in between, and the search without
-/// the caller's work. Memory: the offsets' fixed array, 1 KiB, on the
-/// stack.
+/// The complete lines of a [`LineReader`]'s buffer, numbered. Up to 255
+/// lines are found in one search, a tight loop of memchr calls, and then
+/// handed out one by one: the caller's work on each line runs without a
+/// search in between, and the search without the caller's work. Memory:
+/// the found lines' fixed arrays, 5 KiB, on the stack.
 pub struct Batch<'a> {
     newline: Newline,
-    /// The bytes read; the next line starts at `start`.
+    /// The bytes read.
     buf: &'a [u8],
-    start: usize,
-    /// Offsets in `buf` of the newlines found ahead, [`NO_END`] after the
-    /// last: the next line ends at `ends[next]`...
+    /// The lines the last search found, `found` of them, and the offsets in
+    /// `buf` of their newlines: the next to hand out is `lines[next]`...
+    lines: [Line<'a>; ENDS],
     ends: [u32; ENDS],
+    found: u8,
     next: u8,
+    /// Where the first line of the last search starts.
+    start: usize,
     /// ...and its number is `base + next + 1`.
     base: u64,
     /// The reader's own, written back when the batch is dropped.
@@ -424,7 +423,7 @@ struct Kept<'a> {
 
 impl Drop for Batch<'_> {
     fn drop(&mut self) {
-        *self.kept.start = self.start;
+        *self.kept.start = self.unread();
         *self.kept.line = self.base + u64::from(self.next);
     }
 }
@@ -434,49 +433,47 @@ impl<'a> Iterator for Batch<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<(u64, Line<'a>)> {
-        let end = match self.ends[usize::from(self.next)] {
-            NO_END => match self.search() {
-                Some(end) => end,
-                None => return self.rest(),
-            },
-            end => end,
-        };
-        // At most ENDS - 1 offsets before NO_END: `next` stays below ENDS.
+        if self.next == self.found && !self.search() {
+            return self.rest();
+        }
+        let line = self.lines[usize::from(self.next)];
+        // Below `found`, so below ENDS - 1.
         self.next += 1;
-        let end = end as usize;
-        let line = &self.buf[self.start..end];
-        self.start = end + 1;
-        Some((self.base + u64::from(self.next), if line.len() > MAX_LINE { Line::Overlong } else { Line::Text(line) }))
+        Some((self.base + u64::from(self.next), line))
     }
 }
 
-impl Batch<'_> {
-    /// Finds the next newlines from `start`, up to `ENDS - 1` of them, and
-    /// says where the first is; `None` when there is none. Out of line: it
-    /// runs once every 255 lines.
+impl<'a> Batch<'a> {
+    /// Where the first line not handed out starts.
+    fn unread(&self) -> usize {
+        match self.next.checked_sub(1) {
+            Some(last) => self.ends[usize::from(last)] as usize + 1,
+            None => self.start,
+        }
+    }
+
+    /// Finds the next lines from the first not handed out, up to 255 of
+    /// them; says whether there was one. Out of line: it runs once every
+    /// 255 lines.
     #[inline(never)]
-    fn search(&mut self) -> Option<u32> {
-        let (ends, buf, from) = (&mut self.ends, self.buf, self.start);
-        // The searcher chosen once for the whole loop.
-        let found = match self.newline {
+    fn search(&mut self) -> bool {
+        self.start = self.unread();
+        self.base += u64::from(self.next);
+        self.next = 0;
+        let Batch { newline, buf, lines, ends, start, .. } = self;
+        let (buf, from) = (*buf, *start);
+        // The searcher chosen once for the whole loop, and not copied: a
+        // copy of its vectors on the stack would take a register to align.
+        self.found = match newline {
             #[cfg(target_arch = "x86_64")]
             // A haystack of 32 bytes or more goes straight to the AVX2
             // loop: the searcher's short-input path stays out of this one.
-            Newline::Avx2(avx2) => {
-                find_ends(
-                    ends,
-                    buf,
-                    from,
-                    |bytes| {
-                        if bytes.len() >= 32 { avx2.find(bytes) } else { memchr(b'\n', bytes) }
-                    },
-                )
-            }
-            Newline::Any => find_ends(ends, buf, from, |bytes| memchr(b'\n', bytes)),
+            Newline::Avx2(avx2) => find_lines(lines, ends, buf, from, |bytes| {
+                if bytes.len() >= 32 { avx2.find(bytes) } else { memchr(b'\n', bytes) }
+            }),
+            Newline::Any => find_lines(lines, ends, buf, from, |bytes| memchr(b'\n', bytes)),
         };
-        self.base += u64::from(self.next);
-        self.next = 0;
-        (found > 0).then_some(self.ends[0])
+        self.found > 0
     }
 
     /// No newline in the bytes left: a line too long to keep is counted
@@ -497,20 +494,30 @@ impl Batch<'_> {
     }
 }
 
-/// Writes into `ends` the offsets of the newlines in `buf` from `from` on,
-/// up to `ENDS - 1` of them, then [`NO_END`]; returns how many it found.
+/// Writes into `lines` the lines of `buf` from `from` on, up to 255 of
+/// them, and into `ends` the offsets of their newlines, found with `find`;
+/// returns how many it found.
 #[inline(always)]
-fn find_ends(ends: &mut [u32; ENDS], buf: &[u8], mut from: usize, find: impl Fn(&[u8]) -> Option<usize>) -> usize {
+fn find_lines<'a>(
+    lines: &mut [Line<'a>; ENDS],
+    ends: &mut [u32; ENDS],
+    buf: &'a [u8],
+    mut from: usize,
+    find: impl Fn(&[u8]) -> Option<usize>,
+) -> u8 {
     let mut found = 0;
     while found < ENDS - 1 {
-        let Some(i) = find(&buf[from..]) else { break };
-        // Below BUFFER, so below NO_END.
-        ends[found] = (from + i) as u32;
-        from += i + 1;
+        let rest = &buf[from..];
+        let Some(i) = find(rest) else { break };
+        let line = &rest[..i];
+        lines[found] = if line.len() > MAX_LINE { Line::Overlong } else { Line::Text(line) };
+        from += i;
+        // Below BUFFER, so below u32::MAX.
+        ends[found] = from as u32;
+        from += 1;
         found += 1;
     }
-    ends[found] = NO_END;
-    found
+    found as u8
 }
 
 /// The newline search: memchr's AVX2 searcher when the processor has it,
@@ -672,12 +679,11 @@ mod tests {
                 LineReader { newline, buf: buf.into_boxed_slice(), end: bytes.len(), ..LineReader::default() };
             let mut batch = reader.batch();
             let mut found = Vec::new();
-            while let Some(first) = batch.search() {
-                assert_eq!(batch.ends[0], first);
-                let n = batch.ends.iter().position(|&e| e == NO_END).expect("an end mark");
+            while batch.search() {
+                let n = usize::from(batch.found);
                 assert!(n < ENDS);
                 found.extend_from_slice(&batch.ends[..n]);
-                batch.start = batch.ends[n - 1] as usize + 1;
+                batch.next = batch.found;
             }
             assert_eq!(found, want);
         }
