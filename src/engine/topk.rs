@@ -687,10 +687,12 @@ fn mix(h: u64, v: u64) -> u64 {
     (h.rotate_left(32) ^ v).wrapping_mul(K)
 }
 
-/// A key of up to 8 bytes as one word, zero-padded: the word an entry's
-/// bytes start with when they hold such a key (see [`copy_key`]), so that
-/// one compare tells them apart. Keys that differ only in trailing zero
-/// bytes have the same word: their lengths, in their slots, tell them apart.
+/// A key of up to 8 bytes as one word: its first 4 bytes, then its last 4
+/// (which overlap unless it is 8 bytes long); shorter than 4, its first,
+/// middle and last bytes, which are all of them. Given its length, which
+/// the slots compare, the word is the key, made of two loads and a shift.
+/// An entry that holds such a key keeps the word after its bytes (see
+/// [`write`](Shape::write)), so that one compare tells them apart.
 struct Short {
     word: u64,
     len: usize,
@@ -702,13 +704,9 @@ impl Short {
         let len = key.len();
         debug_assert!(len <= 8);
         let word = if len >= 4 {
-            // Two halves that overlap unless the key is 8 bytes: the bytes
-            // they share are the same, so or-ing them is exact.
-            u64::from(half(key, 0)) | u64::from(half(key, len - 4)) << (8 * (len - 4))
+            u64::from(half(key, 0)) | u64::from(half(key, len - 4)) << 32
         } else if len > 0 {
-            // The first, middle and last bytes are every byte of a key of 3.
-            let (mid, last) = (len / 2, len - 1);
-            u64::from(key[0]) | u64::from(key[mid]) << (8 * mid) | u64::from(key[last]) << (8 * last)
+            u64::from(key[0]) | u64::from(key[len / 2]) << 8 | u64::from(key[len - 1]) << 16
         } else {
             0
         };
@@ -729,14 +727,26 @@ impl Shape for Short {
 
     #[inline(always)]
     fn held_by(&self, stored: &Key) -> bool {
-        word(&stored.0, 0) == self.word
+        word(&stored.0, SHORT_WORD_AT) == self.word
     }
 
+    /// The key's bytes, as they were read into the word, then the word.
     #[inline(always)]
     fn write(&self, to: &mut Key) {
-        to.0[..8].copy_from_slice(&self.word.to_le_bytes());
+        let (word, len) = (self.word, self.len.min(8));
+        if len >= 4 {
+            to.0[..4].copy_from_slice(&(word as u32).to_le_bytes());
+            to.0[len - 4..len].copy_from_slice(&((word >> 32) as u32).to_le_bytes());
+        } else if len > 0 {
+            (to.0[0], to.0[len / 2], to.0[len - 1]) = (word as u8, (word >> 8) as u8, (word >> 16) as u8);
+        }
+        to.0[SHORT_WORD_AT..SHORT_WORD_AT + 8].copy_from_slice(&word.to_le_bytes());
     }
 }
+
+/// Where an entry that holds a key of up to 8 bytes keeps its [`Short`]
+/// word: after the key's bytes.
+const SHORT_WORD_AT: usize = 8;
 
 /// A key of 9 to 16 bytes as its first 8 and its last 8, which overlap
 /// unless it is 16 bytes long.
@@ -906,18 +916,22 @@ mod tests {
         }
     }
 
-    /// A short key's word is its bytes, zero-padded, as the entry holding
-    /// it starts with them.
+    /// A short key's word holds every byte of it, and the entry that
+    /// holds it keeps its bytes and its word.
     #[test]
-    fn short_keys_are_their_bytes_zero_padded() {
+    fn short_keys_are_written_as_their_bytes_and_word() {
         let bytes = *b"\x01\x82/abc\xffz";
         for len in 0..=8 {
-            let mut padded = [0; 8];
-            padded[..len].copy_from_slice(&bytes[..len]);
-            assert_eq!(Short::of(&bytes[..len]).word, u64::from_le_bytes(padded), "{len}");
+            let key = &bytes[..len];
             let mut held = Key([b'#'; MAX_SECTION_LEN]);
-            copy_key(&mut held, &bytes[..len]);
-            assert_eq!(held.0[..8], padded, "{len}");
+            copy_key(&mut held, key);
+            assert_eq!(held.first(len), key, "{len}");
+            assert!(same_bytes(&held, key), "{len}");
+            for i in 0..len {
+                let mut other = key.to_vec();
+                other[i] ^= 0x80;
+                assert_ne!(Short::of(&other).word, Short::of(key).word, "{len} at {i}");
+            }
         }
     }
 
