@@ -506,14 +506,13 @@ fn find_lines<'a>(
     find: impl Fn(&[u8]) -> Option<usize>,
 ) -> u8 {
     let mut found = 0;
-    while found < ENDS - 1 {
+    for (slot, end) in lines[..ENDS - 1].iter_mut().zip(ends.iter_mut()) {
         let rest = &buf[from..];
         let Some(i) = find(rest) else { break };
-        let line = &rest[..i];
-        lines[found] = if line.len() > MAX_LINE { Line::Overlong } else { Line::Text(line) };
+        *slot = if i > MAX_LINE { Line::Overlong } else { Line::Text(&rest[..i]) };
         from += i;
         // Below BUFFER, so below u32::MAX.
-        ends[found] = from as u32;
+        *end = from as u32;
         from += 1;
         found += 1;
     }
