@@ -88,6 +88,16 @@ pub fn section_end(s: &[u8]) -> Option<usize> {
     )
 }
 
+/// The first `/`, `?` or `#`: where a path's segment ends.
+#[inline]
+pub fn segment_end(s: &[u8]) -> Option<usize> {
+    first(
+        s,
+        |v| zeros(v ^ splat(b'/')) | zeros(v ^ splat(b'?')) | zeros(v ^ splat(b'#')),
+        |c| matches!(c, b'/' | b'?' | b'#'),
+    )
+}
+
 /// How many of the first eight bytes of `s` are ASCII capitals before the
 /// first that is not; `None` when all eight are, or `s` is shorter.
 #[inline(always)]
@@ -247,6 +257,21 @@ mod tests {
             (b"", None),
         ] {
             assert_eq!(section_end(s), end, "{:?}", String::from_utf8_lossy(s));
+        }
+    }
+
+    /// A segment ends at the first `/`, `?` or `#`, at any place in a word,
+    /// and at no other byte.
+    #[test]
+    fn segment_ends_at_the_three_bytes_only() {
+        for byte in 0..=255u8 {
+            for at in 0..17 {
+                let mut v = vec![b'a'; at];
+                v.push(byte);
+                v.extend_from_slice(b"bcdefghijklmnopq");
+                let expected = matches!(byte, b'/' | b'?' | b'#').then_some(at);
+                assert_eq!(segment_end(&v), expected, "{byte} at {at}");
+            }
         }
     }
 
