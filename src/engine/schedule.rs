@@ -81,8 +81,8 @@ pub struct Schedule {
     /// written as requests end (nginx, Apache) interleave a few seconds: on
     /// a log of ~100 lines a second, the last second alone was the next
     /// hit's 86 % of the time, the last three 98.6 %.
-    /// A place without one holds a vacant second (see [`Recent::vacant`]).
-    recent: [Recent; RECENT],
+    /// A place without one holds a vacant second (see [`Recents::vacate`]).
+    recent: Recents,
     /// The second of the last hit counted aside (late or early, as the
     /// window placed it): the next hit of the same second, the usual case
     /// of a backlog or of a log whose clock is off, is counted with a
@@ -108,7 +108,7 @@ struct Aside {
 /// than replay's default `--max-delay` leaves open (3), so that those never
 /// take each other's place.
 const RECENT: usize = 4;
-// `recent_place` masks, and `Recent::vacant` holds the next place's second.
+// `recent_place` masks, and `Recents::vacate` leaves the next place's second.
 const _: () = assert!(RECENT.is_power_of_two() && RECENT > 1);
 
 /// Where second `t` is remembered among the recent ones.
@@ -118,32 +118,39 @@ fn recent_place(t: Epoch) -> usize {
     t as usize & (RECENT - 1)
 }
 
-/// An open second and where its hits go.
+/// The recent open seconds and where their hits go, a column per field,
+/// each indexed by place: the usual hit then reads and counts each with
+/// one indexed instruction.
 #[derive(Clone, Copy, Debug)]
-struct Recent {
-    second: Epoch,
+struct Recents {
+    second: [Epoch; RECENT],
     /// Its slot in the window.
-    slot: usize,
+    slot: [usize; RECENT],
     /// Its report's tally, as [`Tallies::place_of`] gave it.
-    tally: usize,
+    tally: [usize; RECENT],
     /// Its hits counted by [`Schedule::again`], not yet in the window: they
     /// go there at once when the second stops being a recent one (see
     /// [`Schedule::settle_recent`]), which is before anything reads the
     /// window's open seconds. A count a line, not two and a bounds check.
-    hits: u64,
+    hits: [u64; RECENT],
 }
 
-impl Recent {
-    /// What place `place` holds while no open second is remembered there:
-    /// a second whose own place is the next, so that no hit looked up there
-    /// can match it, and no hits.
-    fn vacant(place: usize) -> Recent {
-        Recent { second: place as Epoch + 1, slot: 0, tally: 0, hits: 0 }
+impl Recents {
+    /// Every place vacant.
+    fn new() -> Recents {
+        let mut recents = Recents { second: [0; RECENT], slot: [0; RECENT], tally: [0; RECENT], hits: [0; RECENT] };
+        for place in 0..RECENT {
+            recents.vacate(place);
+        }
+        recents
     }
 
-    /// Empties place `place`, and returns what it held.
-    fn vacate(&mut self, place: usize) -> Recent {
-        std::mem::replace(self, Recent::vacant(place))
+    /// Empties place `place`, and returns the window slot and the hits of
+    /// the second it held. A vacant place holds a second whose own place is
+    /// the next, so that no hit looked up there can match it, and no hits.
+    fn vacate(&mut self, place: usize) -> (usize, u64) {
+        self.second[place] = place as Epoch + 1;
+        (self.slot[place], std::mem::take(&mut self.hits[place]))
     }
 }
 
@@ -184,7 +191,7 @@ impl Schedule {
             now,
             newest: now,
             quiet: None,
-            recent: std::array::from_fn(Recent::vacant),
+            recent: Recents::new(),
             aside: None,
         };
         schedule.tally_now().malformed = malformed;
@@ -238,13 +245,12 @@ impl Schedule {
     /// hit, at the cost of a compare. `None` for any other.
     #[inline(always)]
     pub fn again(&mut self, time: Epoch) -> Option<&mut Tally> {
-        let recent = &mut self.recent[recent_place(time)];
-        if recent.second != time {
+        let place = recent_place(time);
+        if self.recent.second[place] != time {
             return None;
         }
-        recent.hits += 1;
-        let tally = recent.tally;
-        Some(self.tallies.nth(tally))
+        self.recent.hits[place] += 1;
+        Some(self.tallies.nth(self.recent.tally[place]))
     }
 
     /// Ends the recent seconds: the hits [`again`](Self::again) counted in
@@ -258,10 +264,10 @@ impl Schedule {
     pub fn settle_recent(&mut self) {
         // The same goes for the second counted aside (see `again_aside`).
         self.aside = None;
-        for (place, recent) in self.recent.iter_mut().enumerate() {
-            let recent = recent.vacate(place);
-            if recent.hits > 0 {
-                self.window.add_open(recent.slot, recent.hits);
+        for place in 0..RECENT {
+            let (slot, hits) = self.recent.vacate(place);
+            if hits > 0 {
+                self.window.add_open(slot, hits);
             }
         }
     }
@@ -272,14 +278,16 @@ impl Schedule {
     /// `RECENT` or more), is settled into the window and forgotten.
     fn remember(&mut self, second: Epoch, tally: usize) {
         let place = recent_place(second);
-        if self.recent[place].second == second {
+        if self.recent.second[place] == second {
             return;
         }
-        let other = self.recent[place].vacate(place);
-        if other.hits > 0 {
-            self.window.add_open(other.slot, other.hits);
+        let (slot, hits) = self.recent.vacate(place);
+        if hits > 0 {
+            self.window.add_open(slot, hits);
         }
-        self.recent[place] = Recent { second, slot: self.window.slot(second), tally, hits: 0 };
+        self.recent.second[place] = second;
+        self.recent.slot[place] = self.window.slot(second);
+        self.recent.tally[place] = tally;
     }
 
     /// Counts a hit stamped `time` in the window, and returns the tally of
