@@ -441,8 +441,8 @@ pub struct Tallies {
 }
 
 /// Section entries that all tallies hold together at most, whatever the
-/// options, and as many client entries: at most 179 bytes an entry (a
-/// 128-byte key, its count, hash and length, 16 to 32 bytes of slots, a
+/// options, and as many client entries: at most 178 bytes an entry (a
+/// 128-byte key, its count and its stamp, 16 to 32 bytes of slots, a
 /// place in the least-counted list), 2.8 MiB each. The default options have
 /// 4 tallies at once, each with the full [`TRACKED`]; `--interval 1` with
 /// `--max-delay 5m` live has 313, each tracking 52.

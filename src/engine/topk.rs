@@ -97,7 +97,7 @@ pub struct TopCounts {
     /// The entries, a column per field, the first `len` of each in use.
     /// Columns, not a row per entry: the scans a report and the run's
     /// totals make (the least count, the leaders) read only `hits`, 8 bytes
-    /// an entry rather than a row of 152, so a full table's counts stay in
+    /// an entry rather than a row of 144, so a full table's counts stay in
     /// the first-level cache. Each column is made `capacity` long and kept
     /// when the table is cleared: a new entry is then a few stores, and
     /// writes only its key's own bytes, not a whole zeroed key first.
@@ -389,7 +389,7 @@ impl TopCounts {
     }
 
     /// Adds the entries of `other` from `from` on, each with its stored
-    /// hash, as long as a new key finds room; returns where it stopped
+    /// stamp, as long as a new key finds room; returns where it stopped
     /// (`other.len` once all are added), for the run's table to make room
     /// (see [`RunCounts::merge`]). A loop of its own, with no reduction in
     /// it, keeps the table's columns at hand: 1 M fewer instructions over
@@ -425,7 +425,7 @@ impl TopCounts {
     /// and [`unlink`](Self::unlink)'s shifts, keep every slot from its home
     /// to its own full), and what the walks before emptied of a run is
     /// always its tail, which a walk stops at: every full slot is emptied
-    /// once, for a read of each entry's hash.
+    /// once, for a read of each entry's stamp.
     pub fn clear(&mut self) {
         let slots = &mut *self.slots;
         let mask = mask(slots);
@@ -489,7 +489,7 @@ impl Default for RunCounts {
 }
 
 impl RunCounts {
-    /// Adds every entry of a report's table, with the hash it keeps: as
+    /// Adds every entry of a report's table, with the stamp it keeps: as
     /// many as fit, then, when a new key finds the table full, a reduction
     /// makes room, and on.
     pub fn merge(&mut self, other: &TopCounts) {
