@@ -444,6 +444,31 @@ impl<'a> Iterator for Batch<'a> {
 }
 
 impl<'a> Batch<'a> {
+    /// The lines found and not handed out yet, in order, searching for more
+    /// first when there are none; `None` when no newline is left (then
+    /// [`next`](Iterator::next) says whether a line too long to keep is).
+    /// The block's lines count as handed out unless [`leave`](Self::leave)
+    /// gives some back. For a caller's own loop over lines: no search and
+    /// no index into the batch between two lines.
+    #[inline]
+    pub fn block(&mut self) -> Option<Block<'_, 'a>> {
+        if self.next == self.found && !self.search() {
+            return None;
+        }
+        let (next, found) = (usize::from(self.next), usize::from(self.found));
+        let number = self.base + next as u64;
+        self.next = self.found;
+        Some(Block { lines: self.lines[next..found].iter(), number })
+    }
+
+    /// Gives back the last `left` lines of the last [`block`](Self::block),
+    /// not handed out: they come next.
+    pub fn leave(&mut self, left: usize) {
+        let left = u8::try_from(left).unwrap_or(u8::MAX);
+        debug_assert!(left <= self.found, "more lines left than found");
+        self.next = self.found.saturating_sub(left);
+    }
+
     /// Where the first line not handed out starts.
     fn unread(&self) -> usize {
         match self.next.checked_sub(1) {
@@ -493,6 +518,31 @@ impl<'a> Batch<'a> {
         overlong.then_some((self.base, Line::Overlong))
     }
 }
+
+/// Lines a [`Batch`] found, numbered, handed out from a slice of its
+/// array: see [`Batch::block`].
+pub struct Block<'b, 'a> {
+    lines: std::slice::Iter<'b, Line<'a>>,
+    /// The number of the line before the next.
+    number: u64,
+}
+
+impl<'a> Iterator for Block<'_, 'a> {
+    type Item = (u64, Line<'a>);
+
+    #[inline]
+    fn next(&mut self) -> Option<(u64, Line<'a>)> {
+        let line = *self.lines.next()?;
+        self.number += 1;
+        Some((self.number, line))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.lines.size_hint()
+    }
+}
+
+impl ExactSizeIterator for Block<'_, '_> {}
 
 /// Writes into `lines` the lines of `buf` from `from` on, up to 255 of
 /// them, and into `ends` the offsets of their newlines, found with `find`;
@@ -661,6 +711,46 @@ mod tests {
         let mut input = long.to_vec();
         input.push(b'\n');
         assert_eq!(split(&[&input, &input]), [(1, Some(long.to_vec())), (2, Some(long.to_vec()))]);
+    }
+
+    #[test]
+    fn a_block_hands_out_the_lines_found_and_takes_back_those_left() {
+        let mut reader = LineReader::default();
+        let bytes = many_lines(600);
+        let mut src = &bytes[..];
+        reader.read_from(&mut src).expect("reading a slice");
+        let want = plain_split(&bytes);
+        let mut got = Vec::new();
+        let mut batch = reader.batch();
+        while let Some(mut block) = batch.block() {
+            // Two lines of each block taken, the rest given back, as when
+            // the engine stops for an event.
+            got.extend(block.by_ref().take(2).map(|(n, line)| (n, Some(line.bytes().to_vec()))));
+            let left = block.len();
+            batch.leave(left);
+        }
+        assert_eq!(batch.next(), None, "no overlong line left");
+        drop(batch);
+        reader
+            .finish(|n, line| -> Result<(), ()> {
+                got.push((n, Some(line.bytes().to_vec())));
+                Ok(())
+            })
+            .expect("infallible");
+        assert_eq!(got, want);
+        // Without a newline left, the batch says so; the line too long to
+        // keep comes from next().
+        let mut reader = LineReader::default();
+        let mut src = &b"ok\n"[..];
+        reader.read_from(&mut src).expect("reading a slice");
+        let long = vec![b'x'; MAX_LINE + 1];
+        let mut src = &long[..];
+        while reader.read_from(&mut src).expect("reading a slice") > 0 {}
+        let mut batch = reader.batch();
+        assert_eq!(batch.block().map(|b| b.collect::<Vec<_>>()), Some(vec![(1, Line::Text(b"ok"))]));
+        assert!(batch.block().is_none());
+        assert_eq!(batch.next(), Some((2, Line::Overlong)));
+        assert_eq!(batch.next(), None);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::engine::timestamp::Epoch;
 use crate::engine::{Engine, Event, LineSink, MAX_DELAY, Notice, Now, Outcome};
 use crate::error::Error;
 use crate::hooks::Hooks;
-use crate::input::Line;
+use crate::input::{Batch, Line};
 use crate::output::Output;
 use crate::output::escape::Name;
 use crate::output::metrics::MetricsFile;
@@ -86,17 +86,12 @@ impl<W: Write> Monitor<W> {
     /// Inlined into the caller's read loop, whatever the size of the
     /// counting inlined into it: it holds the loop over a batch's lines.
     #[inline(always)]
-    pub fn lines<'a>(
-        &mut self,
-        source: &Name,
-        lines: &mut impl Iterator<Item = (u64, Line<'a>)>,
-        also: &mut impl LineSink,
-    ) -> Result<(), Error> {
+    pub fn lines(&mut self, source: &Name, batch: &mut Batch<'_>, also: &mut impl LineSink) -> Result<(), Error> {
         loop {
             // Until the chosen format is said, one line at a time: it is
             // said before anything about the lines after its first hit.
             if self.announce {
-                let Some((number, line)) = lines.next() else { return Ok(()) };
+                let Some((number, line)) = batch.next() else { return Ok(()) };
                 let outcome = self.line(source, number, line)?;
                 also.line(number, line, outcome);
                 continue;
@@ -108,11 +103,21 @@ impl<W: Write> Monitor<W> {
                 suspect: self.suspect.as_mut(),
                 also: &mut *also,
             };
-            self.engine.handle_lines(lines, &mut sink);
-            if !self.engine.has_output() {
-                return Ok(());
+            match batch.block() {
+                Some(mut block) => {
+                    self.engine.handle_lines(&mut block, &mut sink);
+                    let left = block.len();
+                    batch.leave(left);
+                }
+                // No newline left: a line too long to keep may be counted.
+                None => match batch.next() {
+                    Some(line) => self.engine.handle_lines(&mut std::iter::once(line), &mut sink),
+                    None => return Ok(()),
+                },
             }
-            self.flush()?;
+            if self.engine.has_output() {
+                self.flush()?;
+            }
         }
     }
 
