@@ -155,6 +155,7 @@ impl Engine {
     /// notice, so the caller drains them before the next line, as after a
     /// single one; the rest of `lines` is left for the next call. Events
     /// are rare (a report an interval), so a batch is usually all of a read.
+    #[inline(always)]
     pub fn handle_lines<'a>(&mut self, lines: &mut impl Iterator<Item = (u64, Line<'a>)>, sink: &mut impl LineSink) {
         let mut scratch = std::mem::take(&mut self.scratch);
         for (number, line) in lines {
