@@ -15,14 +15,84 @@ const CLIENT_SAMPLE: u64 = 16;
 /// are as good as these picks need and cost a multiply: a fixed stride
 /// would follow any rhythm the log has. Every report starts from the same
 /// seed, so that a run gives the same estimates every time.
-#[derive(Debug, Default)]
-struct Sample(u64);
+///
+/// The generator steps once a hit and picks the hit when its state falls
+/// low, so from the same seed every report picks the same hits of its
+/// sample: how many it passes over before each of its first picks is
+/// counted once, when logmon is compiled ([`GAPS`]), and a hit passed over,
+/// the usual case, costs a decrement, not a multiply, a load and a store.
+/// Past those picks, the generator steps a hit again, out of line.
+#[derive(Debug)]
+struct Sample {
+    /// Hits to pass over before the next pick, within [`GAPS`].
+    skip: u32,
+    /// Picks made, up to [`GAPS`]' count; past it, the generator's state.
+    picks: u32,
+    state: u64,
+}
+
+/// One step of the sample's generator.
+const fn step(state: u64) -> u64 {
+    state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407)
+}
+
+/// Whether the generator's state picks the hit that stepped it there.
+const fn picked(state: u64) -> bool {
+    state < u64::MAX / CLIENT_SAMPLE
+}
+
+/// The hits a sample passes over before each of its first 16,384 picks
+/// (a report's first 260,000 or so sampled hits), from the seed, and the
+/// generator's state at the last of them: 32 KiB, made at compile time.
+const GAPS: ([u16; 16_384], u64) = gaps();
+
+const fn gaps() -> ([u16; 16_384], u64) {
+    let (mut gaps, mut state, mut i) = ([0; 16_384], 0, 0);
+    while i < gaps.len() {
+        let mut gap: u64 = 0;
+        state = step(state);
+        while !picked(state) {
+            gap += 1;
+            state = step(state);
+        }
+        assert!(gap <= u16::MAX as u64);
+        gaps[i] = gap as u16;
+        i += 1;
+    }
+    (gaps, state)
+}
+
+impl Default for Sample {
+    fn default() -> Self {
+        Sample { skip: u32::from(GAPS.0[0]), picks: 0, state: 0 }
+    }
+}
 
 impl Sample {
-    #[inline]
+    #[inline(always)]
     fn pick(&mut self) -> bool {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-        self.0 < u64::MAX / CLIENT_SAMPLE
+        if self.skip > 0 {
+            self.skip -= 1;
+            return false;
+        }
+        self.pick_due()
+    }
+
+    /// A hit with none to pass over: the pick [`GAPS`] said, or, past
+    /// them, one step of the generator.
+    #[inline(never)]
+    fn pick_due(&mut self) -> bool {
+        let made = self.picks as usize;
+        if made < GAPS.0.len() {
+            self.picks += 1;
+            match GAPS.0.get(made + 1) {
+                Some(&gap) => self.skip = u32::from(gap),
+                None => self.state = GAPS.1,
+            }
+            return true;
+        }
+        self.state = step(self.state);
+        picked(self.state)
     }
 }
 
@@ -585,6 +655,22 @@ mod tests {
 
     fn record(status: u16, bytes: u64, section: Option<&'static [u8]>) -> Record<'static> {
         Record { time: 0, status, bytes, section, ..Record::default() }
+    }
+
+    /// The gaps counted at compile time, and the steps past them, pick
+    /// the very hits that stepping the generator once a hit, and testing
+    /// each state, picks.
+    #[test]
+    fn samples_pick_the_hits_one_step_a_hit_picks() {
+        let (mut state, mut sample) = (0u64, Sample::default());
+        let mut picked = 0;
+        for hit in 0..400_000 {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            let expected = state < u64::MAX / CLIENT_SAMPLE;
+            assert_eq!(sample.pick(), expected, "hit {hit}");
+            picked += usize::from(expected);
+        }
+        assert!(picked > GAPS.0.len() + 1_000, "{picked}");
     }
 
     #[test]
