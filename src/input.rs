@@ -360,12 +360,12 @@ impl LineReader {
         Batch {
             newline: *newline,
             buf: &buf[..*end],
-            lines: [Line::Overlong; ENDS],
-            ends: [0; ENDS],
+            lines: [Line::Overlong; SLOTS],
+            ends: [0; SLOTS],
             found: 0,
             next: 0,
-            start: *start,
             base: *line,
+            start: *start,
             kept: Kept { start, line, skipping },
         }
     }
@@ -387,29 +387,29 @@ impl LineReader {
 
 /// Slots for the lines a batch finds in one search, of which it uses 255:
 /// 256, so that an index of one byte never leaves the array.
-const ENDS: usize = 256;
+const SLOTS: usize = 256;
 
-const _: () = assert!(BUFFER < u32::MAX as usize && ENDS == u8::MAX as usize + 1);
+const _: () = assert!(BUFFER < u32::MAX as usize && SLOTS == u8::MAX as usize + 1);
 
 /// The complete lines of a [`LineReader`]'s buffer, numbered. Up to 255
 /// lines are found in one search, a tight loop of memchr calls, and then
-/// handed out one by one: the caller's work on each line runs without a
-/// search in between, and the search without the caller's work. Memory:
-/// the found lines' fixed arrays, 5 KiB, on the stack.
+/// handed out one by one or as a [`Block`]: the caller's work on each line
+/// runs without a search in between, and the search without the caller's
+/// work. Memory: the found lines' fixed arrays, 5 KiB, on the stack.
 pub struct Batch<'a> {
     newline: Newline,
     /// The bytes read.
     buf: &'a [u8],
     /// The lines the last search found, `found` of them, and the offsets in
-    /// `buf` of their newlines: the next to hand out is `lines[next]`...
-    lines: [Line<'a>; ENDS],
-    ends: [u32; ENDS],
+    /// `buf` of their newlines. The next to hand out is `lines[next]`, and
+    /// its number `base + next + 1`.
+    lines: [Line<'a>; SLOTS],
+    ends: [u32; SLOTS],
     found: u8,
     next: u8,
+    base: u64,
     /// Where the first line of the last search starts.
     start: usize,
-    /// ...and its number is `base + next + 1`.
-    base: u64,
     /// The reader's own, written back when the batch is dropped.
     kept: Kept<'a>,
 }
@@ -437,7 +437,7 @@ impl<'a> Iterator for Batch<'a> {
             return self.rest();
         }
         let line = self.lines[usize::from(self.next)];
-        // Below `found`, so below ENDS - 1.
+        // Below `found`, so below SLOTS - 1.
         self.next += 1;
         Some((self.base + u64::from(self.next), line))
     }
@@ -464,9 +464,9 @@ impl<'a> Batch<'a> {
     /// Gives back the last `left` lines of the last [`block`](Self::block),
     /// not handed out: they come next.
     pub fn leave(&mut self, left: usize) {
-        let left = u8::try_from(left).unwrap_or(u8::MAX);
-        debug_assert!(left <= self.found, "more lines left than found");
-        self.next = self.found.saturating_sub(left);
+        // No more than the lines found, which are fewer than 256.
+        let left = u8::try_from(left).map_or(self.found, |left| left.min(self.found));
+        self.next = self.found - left;
     }
 
     /// Where the first line not handed out starts.
@@ -549,14 +549,14 @@ impl ExactSizeIterator for Block<'_, '_> {}
 /// returns how many it found.
 #[inline(always)]
 fn find_lines<'a>(
-    lines: &mut [Line<'a>; ENDS],
-    ends: &mut [u32; ENDS],
+    lines: &mut [Line<'a>; SLOTS],
+    ends: &mut [u32; SLOTS],
     buf: &'a [u8],
     mut from: usize,
     find: impl Fn(&[u8]) -> Option<usize>,
 ) -> u8 {
     let mut found = 0;
-    for (slot, end) in lines[..ENDS - 1].iter_mut().zip(ends.iter_mut()) {
+    for (slot, end) in lines[..SLOTS - 1].iter_mut().zip(ends.iter_mut()) {
         let rest = &buf[from..];
         let Some(i) = find(rest) else { break };
         *slot = if i > MAX_LINE { Line::Overlong } else { Line::Text(&rest[..i]) };
@@ -588,7 +588,8 @@ impl Newline {
         Newline::Any
     }
 
-    /// The first newline in `bytes`, outside the batches' loop.
+    /// The first newline in `bytes`: the end of what [`LineReader::batch`]
+    /// skips.
     fn find(self, bytes: &[u8]) -> Option<usize> {
         match self {
             #[cfg(target_arch = "x86_64")]
@@ -770,7 +771,7 @@ mod tests {
             let mut found = Vec::new();
             while batch.search() {
                 let n = usize::from(batch.found);
-                assert!(n < ENDS);
+                assert!(n < SLOTS);
                 found.extend_from_slice(&batch.ends[..n]);
                 batch.next = batch.found;
             }
