@@ -24,10 +24,11 @@ const CLIENT_SAMPLE: u64 = 16;
 /// Past those picks, the generator steps a hit again, out of line.
 #[derive(Debug)]
 struct Sample {
-    /// Hits to pass over before the next pick, within [`GAPS`].
+    /// Hits to pass over before the next pick, while within [`GAPS`].
     skip: u32,
-    /// Picks made, up to [`GAPS`]' count; past it, the generator's state.
+    /// Picks made, up to as many as [`GAPS`] has gaps.
     picks: u32,
+    /// Past [`GAPS`]: the generator's state.
     state: u64,
 }
 
@@ -226,8 +227,11 @@ impl Tally {
     /// site) would otherwise pay a table lookup and an eviction a line,
     /// half the time the rest of a line takes, for a list of five. Counts
     /// are then estimates.
-    /// An address is cut to [`MAX_SECTION_LEN`](super::section::MAX_SECTION_LEN) bytes where it is counted,
-    /// by the table, not before the pick: most sampled hits are not.
+    /// An address is cut to [`MAX_SECTION_LEN`] bytes where it is
+    /// counted, by the table, not before the pick: most sampled hits are
+    /// not.
+    ///
+    /// [`MAX_SECTION_LEN`]: super::section::MAX_SECTION_LEN
     #[inline(always)]
     fn add_client(&mut self, client: &[u8]) {
         if !self.clients_sampled {

@@ -399,8 +399,7 @@ impl TopCounts {
         let (hits, stamps, keys) = (&other.hits[..all], &other.stamps[..all], &other.keys[..all]);
         for i in from..all {
             let (stamp, n) = (stamps[i], hits[i]);
-            let key = keys[i].first(len_of(stamp));
-            let added = with_shape!(key, |shape, _key| match self.find(&shape, stamp) {
+            let added = with_stored_shape!(&keys[i], len_of(stamp), |shape| match self.find(&shape, stamp) {
                 Ok(index) => {
                     self.hits[index] += n;
                     true
@@ -677,6 +676,27 @@ macro_rules! with_shape {
     }};
 }
 use with_shape;
+
+/// [`with_shape!`] for the key an entry holds, `$len` bytes of `$stored`
+/// (a [`Key`]): its shape read from the entry as [`Shape::write`] left
+/// it, a short key's word as it is, with no bounds to check up to 16 bytes.
+/// The run's table merges a report's entries so.
+macro_rules! with_stored_shape {
+    ($stored:expr, $len:expr, |$shape:ident| $body:expr) => {{
+        let (stored, len): (&Key, usize) = ($stored, $len);
+        if len <= 8 {
+            let $shape = Short { word: word(&stored.0, SHORT_WORD_AT), len };
+            $body
+        } else if len <= 16 {
+            let $shape = Pair { first: word(&stored.0, 0), last: word(&stored.0, len - 8), len };
+            $body
+        } else {
+            let $shape = Long(stored.first(len));
+            $body
+        }
+    }};
+}
+use with_stored_shape;
 
 const K: u64 = 0x9e37_79b9_7f4a_7c15;
 
@@ -1208,6 +1228,27 @@ mod tests {
     fn the_run_is_exact_while_its_keys_fit() {
         for seed in 0..4 {
             assert!(!run_within_bound(seed, 40, 1_000, |rng| rng.below(RUN_CAPACITY as u64)));
+        }
+    }
+
+    /// Merged keys of every length, and keys that differ only in trailing
+    /// zeros, find their entries in the run's table again, report after
+    /// report: the shape read from an entry is the one its key's lookup
+    /// makes.
+    #[test]
+    fn merged_keys_of_every_length_meet_their_entries() {
+        let long: Vec<u8> = (0..MAX_SECTION_LEN).map(|i| b'a' + (i % 26) as u8).collect();
+        let mut keys: Vec<Vec<u8>> = (0..=MAX_SECTION_LEN).map(|len| long[..len].to_vec()).collect();
+        keys.extend([b"a\0".to_vec(), b"a\0\0\0\0\0\0\0".to_vec(), b"ab\0\0\0\0\0\0\0\0".to_vec()]);
+        let mut run = RunCounts::default();
+        for round in 1..=3 {
+            run.merge(&counted(keys.iter().enumerate().map(|(i, k)| (k.clone(), i as u64 + 1))));
+            let top = run.top(keys.len() + 1);
+            assert_eq!(top.len(), keys.len(), "round {round}");
+            for k in top {
+                let i = keys.iter().position(|key| *key == k.key).expect("a merged key");
+                assert_eq!(k.hits, round * (i as u64 + 1), "{:?}", k.key);
+            }
         }
     }
 
