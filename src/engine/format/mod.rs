@@ -806,15 +806,18 @@ fn known(s: &[u8]) -> Option<&[u8]> {
 }
 
 /// A logged duration in microseconds: `0.042` seconds, `12` ms, `12.5` ms,
-/// `1234` µs, `1234567` ns. `None` for `-` or anything else.
+/// `1234` µs, `1234567` ns. `None` for `-` or anything else. Its digits are
+/// read eight at a time ([`bytes::leading_digits`]).
 pub fn duration_us(value: &[u8], span: Span) -> Option<u64> {
-    // A short value: an inlined search, not a call of memchr's.
-    let (whole, fraction) = match bytes::find(value, b'.') {
-        Some(dot) => (&value[..dot], &value[dot + 1..]),
-        None => (value, &b""[..]),
+    // Up to 19 digits: a 20th is not the point, so the value is refused.
+    let (whole, len) = bytes::leading_digits(value);
+    let fraction = match value.get(len) {
+        None => &[][..],
+        Some(b'.') => &value[len + 1..],
+        Some(_) => return None,
     };
-    let whole = timestamp::digits(whole)?;
-    if !fraction.iter().all(u8::is_ascii_digit) || fraction.len() > 18 {
+    let (digits, kept) = bytes::leading_digits(fraction);
+    if len == 0 || fraction.len() > 18 || kept != fraction.len() {
         return None;
     }
     // Micro-units per unit, and the fraction's digits that reach one µs.
@@ -824,13 +827,24 @@ pub fn duration_us(value: &[u8], span: Span) -> Option<u64> {
         Span::Micros => (1, 0),
         Span::Nanos => return Some(whole / 1_000),
     };
-    let kept = &fraction[..fraction.len().min(places)];
-    let mut part = if kept.is_empty() { 0 } else { timestamp::digits(kept)? };
-    for _ in kept.len()..places {
-        part *= 10;
-    }
+    // The fraction's first `places` digits, as a count of µs.
+    let part = match kept.checked_sub(places) {
+        Some(beyond) => digits / POWERS_OF_TEN[beyond],
+        None => digits * POWERS_OF_TEN[places - kept],
+    };
     whole.checked_mul(per_unit)?.checked_add(part)
 }
+
+/// 10⁰ to 10¹⁸.
+const POWERS_OF_TEN: [u64; 19] = {
+    let mut powers = [1; 19];
+    let mut i = 1;
+    while i < 19 {
+        powers[i] = powers[i - 1] * 10;
+        i += 1;
+    }
+    powers
+};
 
 #[cfg(test)]
 mod tests;

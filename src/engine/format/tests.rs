@@ -199,6 +199,49 @@ fn durations() {
     }
 }
 
+/// Durations read eight digits at a time read as one digit at a time, in
+/// every unit: random digits, points and other bytes, up to 24 of them.
+#[test]
+fn durations_as_read_digit_by_digit() {
+    fn digits(s: &[u8]) -> Option<u64> {
+        if s.is_empty() || s.len() > 19 || !s.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        Some(s.iter().fold(0, |n, &c| n * 10 + u64::from(c - b'0')))
+    }
+    fn slow(value: &[u8], span: Span) -> Option<u64> {
+        let (whole, fraction) = match value.iter().position(|&c| c == b'.') {
+            Some(dot) => (&value[..dot], &value[dot + 1..]),
+            None => (value, &b""[..]),
+        };
+        let whole = digits(whole)?;
+        if !fraction.iter().all(u8::is_ascii_digit) || fraction.len() > 18 {
+            return None;
+        }
+        let (per_unit, places) = match span {
+            Span::Seconds => (1_000_000, 6),
+            Span::Millis => (1_000, 3),
+            Span::Micros => (1, 0),
+            Span::Nanos => return Some(whole / 1_000),
+        };
+        let kept = &fraction[..fraction.len().min(places)];
+        let mut part = if kept.is_empty() { 0 } else { digits(kept)? };
+        for _ in kept.len()..places {
+            part *= 10;
+        }
+        whole.checked_mul(per_unit)?.checked_add(part)
+    }
+    let mut rng = Rng::seeded(5);
+    let alphabet = b"0123456789999.-ex";
+    for _ in 0..50_000 {
+        let len = rng.below(25) as usize;
+        let value: Vec<u8> = (0..len).map(|_| alphabet[rng.below(alphabet.len() as u64) as usize]).collect();
+        for span in [Span::Seconds, Span::Millis, Span::Micros, Span::Nanos] {
+            assert_eq!(duration_us(&value, span), slow(&value, span), "{:?} {span:?}", String::from_utf8_lossy(&value));
+        }
+    }
+}
+
 /// Renders random values through format strings the way the server would
 /// and reads each line back: every field logmon keeps comes back.
 #[test]
