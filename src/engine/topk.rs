@@ -597,8 +597,10 @@ pub const FEW: usize = 32;
 /// The indices of the `n` largest of `counts` (`n` at most [`FEW`]), most
 /// first, ties in the order `first` says (a strict order on indices); zero
 /// counts are never listed. One pass: once `n` are kept, a count below the
-/// `n`th's is passed over with a compare, and a new one is placed among
-/// the few kept by a binary search.
+/// `n`th's is passed over with a compare, one equal to it with one tie
+/// test against the `n`th (most counts of a report's clients tie at the
+/// few lowest), and a new one is placed among the few kept by a binary
+/// search.
 pub fn leading(counts: &[u64], n: usize, first: impl Fn(usize, usize) -> bool) -> Vec<usize> {
     debug_assert!(n <= FEW);
     let mut order: Vec<usize> = Vec::with_capacity(n + 1);
@@ -606,6 +608,15 @@ pub fn leading(counts: &[u64], n: usize, first: impl Fn(usize, usize) -> bool) -
     let mut floor = 1;
     for (i, &count) in counts.iter().enumerate() {
         if count < floor {
+            continue;
+        }
+        // A count equal to the `n`th's comes after it, as the search below
+        // would find, unless it goes first.
+        if count == floor
+            && order.len() == n
+            && let Some(&last) = order.last()
+            && first(last, i)
+        {
             continue;
         }
         let at = order.partition_point(|&j| counts[j] > count || (counts[j] == count && first(j, i)));
