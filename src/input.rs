@@ -386,7 +386,14 @@ impl LineReader {
 }
 
 /// Slots for the lines a batch finds in one search, of which it uses 255:
-/// 256, so that an index of one byte never leaves the array.
+/// 256, so that an index of one byte never leaves the array. Searching
+/// fewer lines ahead, so that they are parsed while still in the first-level
+/// data cache, was measured: 64 lines in at most 16 KiB took cachegrind's
+/// misses of that cache from 8.2 to 4.8 a line on a combined log of 223
+/// bytes a line, cost 4.4 instructions a line more (more searches, and
+/// the partial line at each window's end searched twice), and was no
+/// faster in CPU time on this machine's shared cores (paired runs swung
+/// by 3 % either way).
 const SLOTS: usize = 256;
 
 const _: () = assert!(BUFFER < u32::MAX as usize && SLOTS == u8::MAX as usize + 1);
