@@ -31,19 +31,24 @@ impl Lit {
     /// Where the literal ends, when it is at `at` with what must follow it.
     #[inline(always)]
     fn after(&self, line: &[u8], at: usize) -> Option<usize> {
-        let end = at + usize::from(self.len);
+        let end = self.at(line, at)?;
+        match self.follow {
+            Follow::Anything => Some(end),
+            follow => follow.fits(&line[end..]).then_some(end),
+        }
+    }
+
+    /// Where the literal ends, when it is at `at`, whatever follows it: as
+    /// [`Lit::after`] for a literal that anything may follow, known when
+    /// the format is compiled (see [`head`]).
+    #[inline(always)]
+    fn at(&self, line: &[u8], at: usize) -> Option<usize> {
         let rest = line.get(at..)?;
         let starts = match rest.first_chunk::<8>() {
             Some(chunk) => u64::from_le_bytes(*chunk) & self.mask == self.word,
             None => *rest.get(..usize::from(self.len))? == self.word.to_le_bytes()[..usize::from(self.len)],
         };
-        if !starts {
-            return None;
-        }
-        match self.follow {
-            Follow::Anything => Some(end),
-            follow => follow.fits(&line[end..]).then_some(end),
-        }
+        starts.then_some(at + usize::from(self.len))
     }
 
     /// Where the literal ends, when it is at `stop`, the line's end less
@@ -210,7 +215,15 @@ pub(super) fn ops(lead: Option<&Literal>, steps: &[Step], padded: bool) -> Ops {
 /// it, into one [`Head`], with the end of a combined line when that is all
 /// that follows.
 fn head(mut ops: Vec<Op>) -> Ops {
+    // The head reads the client's usual text and the literal after the time
+    // as ones anything may follow ([`Lit::at`]): a field before a status,
+    // or at the line's end, is read another way ([`Read::of`]), so these
+    // always are; this keeps it so.
+    let any = |lit: Option<Lit>| lit.is_none_or(|lit| lit.follow == Follow::Anything);
     match ops[..] {
+        [Op::Client(client), Op::ClfTime(time), ..] if !any(client.usual) || !any(Some(time)) => {
+            Ops { head: None, rest: ops }
+        }
         [
             Op::Client(client),
             Op::ClfTime(time),
@@ -272,7 +285,7 @@ impl Op {
     ) -> Option<usize> {
         match self {
             Op::Client(client) => {
-                let (value, after) = client.read(steps, line, at)?;
+                let (value, after) = client.read::<false>(steps, line, at)?;
                 record.client = record.client.or(known(value));
                 Some(after)
             }
@@ -367,8 +380,8 @@ impl Head {
         line: &'a [u8],
         at: usize,
     ) -> Option<(Record<'a>, usize)> {
-        let (client, at) = self.client.read(steps, line, at)?;
-        let after = self.time.after(line, at + CLF_LEN)?;
+        let (client, at) = self.client.read::<true>(steps, line, at)?;
+        let after = self.time.at(line, at + CLF_LEN)?;
         let time = clock.parse(&line[at..at + CLF_LEN])?;
         let (method, section, status, after) = self.request.read(line, after)?;
         let (bytes, after) = match self.request.bytes {
@@ -408,11 +421,13 @@ impl Head {
 impl Client {
     /// The client at `at` (`-` included), and where the literals after it
     /// and after the fields never read that follow it end.
+    /// `ANY` when anything may follow the usual text (see [`head`]).
     #[inline(always)]
-    fn read<'a>(&self, steps: &[Step], line: &'a [u8], at: usize) -> Option<(&'a [u8], usize)> {
+    fn read<'a, const ANY: bool>(&self, steps: &[Step], line: &'a [u8], at: usize) -> Option<(&'a [u8], usize)> {
         let stop = at + bytes::find(&line[at..], b' ')?;
         let value = &line[at..stop];
-        if let Some(after) = self.usual.and_then(|usual| usual.after(line, stop)) {
+        let usual = |usual: Lit| if ANY { usual.at(line, stop) } else { usual.after(line, stop) };
+        if let Some(after) = self.usual.and_then(usual) {
             return Some((value, after));
         }
         let after = self.lit.after(line, stop)?;

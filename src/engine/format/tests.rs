@@ -362,6 +362,22 @@ fn shortcuts_agree_with_the_general_path() {
     assert!(hits > 1000, "{hits}");
 }
 
+/// The usual NCSA formats are read by the fused head alone (anything may
+/// follow the literals it reads as such; see `op::head`).
+#[test]
+fn the_ncsa_formats_are_read_by_the_head_alone() {
+    let formats = [
+        nginx::compile(NGINX_COMBINED).ok(),
+        apache::compile(APACHE_COMBINED).ok(),
+        preset::ncsa(preset::COMMON),
+        preset::ncsa(preset::COMBINED),
+    ];
+    for p in formats {
+        let p = p.expect("compiles");
+        assert!(p.ops.head.is_some() && p.ops.rest.is_empty(), "{:?}", p.items);
+    }
+}
+
 /// The same for every preset, on its example line: every prefix, and every
 /// one-byte change.
 #[test]
