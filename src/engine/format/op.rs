@@ -464,7 +464,7 @@ impl RequestStatus {
 #[inline(always)]
 fn plain_request(line: &[u8], at: usize) -> Option<(&[u8], &[u8], usize)> {
     let (method, section, end) = plain_method_and_section(&line[at..])?;
-    let quote = at + end + bytes::find(&line[at + end..], b'"')?;
+    let quote = at + end + bytes::find_near(&line[at + end..], b'"')?;
     if line[quote - 1] == b'\\' {
         return None;
     }
@@ -487,7 +487,7 @@ fn skip_field(lit: &Lit, quote: bool, line: &[u8], at: usize) -> Option<usize> {
     {
         return Some(after);
     }
-    let stop = at + bytes::find(line.get(at..)?, if quote { b'"' } else { b' ' })?;
+    let stop = at + bytes::find_near(line.get(at..)?, if quote { b'"' } else { b' ' })?;
     if quote && stop > at && line[stop - 1] == b'\\' {
         return None;
     }
