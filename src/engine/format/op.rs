@@ -215,10 +215,10 @@ pub(super) fn ops(lead: Option<&Literal>, steps: &[Step], padded: bool) -> Ops {
 /// it, into one [`Head`], with the end of a combined line when that is all
 /// that follows.
 fn head(mut ops: Vec<Op>) -> Ops {
-    // The head reads the client's usual text and the literal after the time
-    // as ones anything may follow ([`Lit::at`]): a field before a status,
-    // or at the line's end, is read another way ([`Read::of`]), so these
-    // always are; this keeps it so.
+    // The head reads the client's usual text, the literal after the time
+    // and the one after a tail's first field as ones anything may follow
+    // ([`Lit::at`]): a field before a status, or at the line's end, is read
+    // another way ([`Read::of`]), so these always are; this keeps it so.
     let any = |lit: Option<Lit>| lit.is_none_or(|lit| lit.follow == Follow::Anything);
     match ops[..] {
         [Op::Client(client), Op::ClfTime(time), ..] if !any(client.usual) || !any(Some(time)) => {
@@ -230,7 +230,7 @@ fn head(mut ops: Vec<Op>) -> Ops {
             Op::RequestStatus(request),
             Op::Skip { lit: skip, quote: true },
             Op::Unread(last),
-        ] => Ops {
+        ] if any(Some(skip)) => Ops {
             head: Some(Head { client, time, request, tail: Some(Tail { skip, last, rest: false }) }),
             rest: Vec::new(),
         },
@@ -240,7 +240,7 @@ fn head(mut ops: Vec<Op>) -> Ops {
             Op::RequestStatus(request),
             Op::Skip { lit: skip, quote: true },
             Op::Rest(last),
-        ] => Ops {
+        ] if any(Some(skip)) => Ops {
             head: Some(Head { client, time, request, tail: Some(Tail { skip, last, rest: true }) }),
             rest: Vec::new(),
         },
@@ -295,7 +295,7 @@ impl Op {
                 fill(record, steps.get(*step)?.field, &line[at..stop]).ok()?;
                 Some(after)
             }
-            Op::Skip { lit, quote } => skip_field(lit, *quote, line, at),
+            Op::Skip { lit, quote } => skip_field::<false>(lit, *quote, line, at),
             Op::Unread(lit) => unread(lit, line, at),
             Op::Rest(lit) => {
                 let stop = line.len().checked_sub(usize::from(lit.len)).filter(|&stop| stop >= at)?;
@@ -395,7 +395,7 @@ impl Head {
             // the head without a tail, which every detected NCSA
             // line reads).
             Some(Tail { skip, last, rest }) => {
-                let at = skip_field(skip, true, line, after)?;
+                let at = skip_field::<true>(skip, true, line, after)?;
                 let stop = line.len().checked_sub(usize::from(last.len)).filter(|&stop| stop >= at)?;
                 if *rest && stop > at && line[stop - 1] == b'\\' {
                     return None;
@@ -435,7 +435,7 @@ impl Client {
         let after = steps
             .get(self.first..self.first + self.count)?
             .iter()
-            .try_fold(after, |at, step| skip_field(&step.lit?, step.read == Read::SkipToQuote, line, at))?;
+            .try_fold(after, |at, step| skip_field::<false>(&step.lit?, step.read == Read::SkipToQuote, line, at))?;
         Some((value, after))
     }
 }
@@ -479,11 +479,12 @@ fn unread(lit: &Lit, line: &[u8], at: usize) -> Option<usize> {
 }
 
 /// A field never read, usually `-`, up to `lit`, which starts with a space
-/// or a quote (`quote`).
+/// or a quote (`quote`); `ANY` when anything may follow `lit` (see [`head`]).
 #[inline(always)]
-fn skip_field(lit: &Lit, quote: bool, line: &[u8], at: usize) -> Option<usize> {
+fn skip_field<const ANY: bool>(lit: &Lit, quote: bool, line: &[u8], at: usize) -> Option<usize> {
+    let after = |at: usize| if ANY { lit.at(line, at) } else { lit.after(line, at) };
     if line.get(at) == Some(&b'-')
-        && let Some(after) = lit.after(line, at + 1)
+        && let Some(after) = after(at + 1)
     {
         return Some(after);
     }
@@ -491,7 +492,7 @@ fn skip_field(lit: &Lit, quote: bool, line: &[u8], at: usize) -> Option<usize> {
     if quote && stop > at && line[stop - 1] == b'\\' {
         return None;
     }
-    lit.after(line, stop)
+    after(stop)
 }
 
 /// Digits, or `-`, before `lit`: the usual byte count, and where `lit`
