@@ -63,6 +63,10 @@ enum Key {
     UpstreamLatency,
 }
 
+/// Inlined into [`Found::offer`], and so into the scan: its match on the
+/// name and the slot's on the key are then one (measured: 244 instructions
+/// fewer a Caddy line, of 9 names offered).
+#[inline(always)]
 fn key(name: &[u8]) -> Option<Key> {
     Some(match name {
         b"time"
