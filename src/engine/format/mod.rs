@@ -448,10 +448,12 @@ impl Pattern {
     #[inline]
     pub fn parse<'a>(&self, clock: &mut ClfClock, line: &'a [u8]) -> Result<Record<'a>, Malformed> {
         let mut parsed = Parsed::Skip;
-        match self.fast(clock, line, &mut parsed) {
-            Some(()) if let Parsed::Hit(record) = parsed => Ok(record),
-            _ => self.slow(clock, line),
+        if let Some(()) = self.fast(clock, line, &mut parsed)
+            && let Parsed::Hit(record) = parsed
+        {
+            return Ok(record);
         }
+        self.slow(clock, line)
     }
 
     /// As [`Pattern::parse`], into `parsed` as the parser hands it on: the

@@ -184,8 +184,10 @@ pub(super) fn ops(lead: Option<&Literal>, steps: &[Step], padded: bool) -> Ops {
                 i += count;
                 Op::Client(Client { lit, usual, first: i + 1 - count, count })
             }
-            Op::Request(lit) => match steps.get(i + 1).map(|next| (next.read, next.lit)) {
-                Some((Read::Status, Some(status))) if let Some(around) = Around::new(&step.literal, status) => {
+            Op::Request(lit) => {
+                if let Some((Read::Status, Some(status))) = steps.get(i + 1).map(|next| (next.read, next.lit))
+                    && let Some(around) = Around::new(&step.literal, status)
+                {
                     i += 1;
                     let bytes = match steps.get(i + 1).map(|next| (next.read, next.lit)) {
                         Some((Read::Bytes, Some(bytes))) => {
@@ -196,9 +198,10 @@ pub(super) fn ops(lead: Option<&Literal>, steps: &[Step], padded: bool) -> Ops {
                     };
                     let lit = Lit { follow: Follow::Anything, ..lit };
                     Op::RequestStatus(RequestStatus { lit, status, around, bytes })
+                } else {
+                    Op::Request(lit)
                 }
-                _ => Op::Request(lit),
-            },
+            }
             op => op,
         };
         ops.push(op);
