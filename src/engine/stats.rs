@@ -129,6 +129,27 @@ impl Codes {
         (classes, hits.saturating_sub(classes.iter().sum()))
     }
 
+    /// Adds every count to `total`'s and leaves none here, in one pass: a
+    /// finished report's codes go to the run's totals so, and its tally is
+    /// then recycled with nothing left to empty (see [`clear`](Self::clear)).
+    /// Every code, zeros too: a loop without a branch, made of wide loads,
+    /// adds and stores, costs less than looking for the few codes a report
+    /// has.
+    fn drain_into(&mut self, total: &mut Codes) {
+        for (total, n) in total.0.iter_mut().zip(self.0.iter_mut()) {
+            *total += std::mem::take(n);
+        }
+    }
+
+    /// Empties the counts, where any is left: a tally merged into the run's
+    /// totals has none (see [`drain_into`](Self::drain_into)), and a test
+    /// of them all, made of wide ors, costs a tenth of writing 4 KB again.
+    fn clear(&mut self) {
+        if self.0.iter().fold(0, |any, &n| any | n) != 0 {
+            self.0.fill(0);
+        }
+    }
+
     /// The `n` codes with most hits, most first; ties by code.
     fn top(&self, n: usize) -> Vec<CodeHits> {
         let hits = |i: usize| CodeHits { code: 100 + i as u16, hits: self.0[i] };
@@ -286,7 +307,7 @@ impl Tally {
         }
         *bytes = 0;
         sections.clear();
-        codes.0.fill(0);
+        codes.clear();
         clients.clear();
         *clients_sampled = false;
         *client_sample = Sample::default();
@@ -335,16 +356,13 @@ pub struct RunTally {
 }
 
 impl RunTally {
-    /// Adds a finished report's hits.
-    pub fn merge(&mut self, report: &Tally) {
+    /// Adds a finished report's hits, once it has been reported: its
+    /// status codes are moved, not copied (see [`Codes::drain_into`]).
+    pub fn merge(&mut self, report: &mut Tally) {
         self.hits += report.hits;
         self.bytes = self.bytes.saturating_add(report.bytes());
         self.sections.merge(&report.sections);
-        // Every code added, zeros too: a loop without a branch, made of
-        // wide adds, costs less than looking for the few codes a report has.
-        for (total, &n) in self.codes.0.iter_mut().zip(report.codes.0.iter()) {
-            *total += n;
-        }
+        report.codes.drain_into(&mut self.codes);
         self.clients.merge(&report.clients);
         self.latency.merge(&report.latency);
     }
@@ -610,12 +628,12 @@ impl Tallies {
     }
 
     /// Hands the current tally to `f` and moves on to the next report.
-    pub fn finish_current<T>(&mut self, f: impl FnOnce(&Tally) -> T) -> T {
+    pub fn finish_current<T>(&mut self, f: impl FnOnce(&mut Tally) -> T) -> T {
         // A report nothing reached has no tally: lend it a spare one, which
         // comes back below, so that quiet intervals allocate nothing.
-        let tally = if self.open.is_empty() { self.fresh() } else { self.open.remove(0) };
+        let mut tally = if self.open.is_empty() { self.fresh() } else { self.open.remove(0) };
         self.current += 1;
-        let out = f(&tally);
+        let out = f(&mut tally);
         recycle(&mut self.spare, tally);
         out
     }
@@ -675,6 +693,24 @@ mod tests {
             picked += usize::from(expected);
         }
         assert!(picked > GAPS.0.len() + 1_000, "{picked}");
+    }
+
+    #[test]
+    fn a_merged_report_leaves_its_codes_to_the_run() {
+        let (mut run, mut ts) = (RunTally::default(), Tallies::new(10, 0, 1));
+        for (t, status) in [(1, 200), (2, 404), (3, 200), (12, 500)] {
+            ts.at(t).add(&record(status, 1, None));
+        }
+        for _ in 0..2 {
+            ts.finish_current(|tally| run.merge(tally));
+        }
+        assert_eq!(run.totals(5).codes, [(200, 2), (404, 1), (500, 1)].map(|(code, hits)| CodeHits { code, hits }));
+        // The recycled tallies count again from nothing.
+        ts.at(25).add(&record(302, 1, None));
+        let alerts = Alerts::new(Threshold::per_second(1), 1);
+        let report = ts.finish_current(|tally| tally.report(20, 30, 10, 5, &alerts));
+        assert_eq!(report.codes, [CodeHits { code: 302, hits: 1 }]);
+        assert_eq!(report.status, [0, 0, 1, 0, 0]);
     }
 
     #[test]
@@ -750,7 +786,7 @@ mod tests {
                 report.add(&hit(name));
             }
             report.add(&hit(b"/x"));
-            run.merge(&report);
+            run.merge(&mut report);
         }
         let totals = run.totals(1);
         assert_eq!(totals.sections[0].key, b"/x");
