@@ -324,9 +324,12 @@ fn shortcuts_agree_with_the_general_path() {
         // The built-ins, with their tolerance.
         preset::ncsa(preset::COMMON).ok_or(CompileError::new("does not compile", preset::COMMON)),
         preset::ncsa(preset::COMBINED).ok_or(CompileError::new("does not compile", preset::COMBINED)),
+        // Operations after the head: `parse_into` must not read the head alone.
+        apache::compile(r#"%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" %D"#),
     ];
-    let lines: [&[u8]; 12] = [
+    let lines: [&[u8]; 13] = [
         br#"1.2.3.4 - - [07/Feb/2019:21:11:00 +0000] "GET /api/user?id=1 HTTP/1.1" 200 1234 "-" "curl/8""#,
+        br#"1.2.3.4 - - [07/Feb/2019:21:11:00 +0000] "GET /a HTTP/1.1" 200 5 "-" "curl/8" 1234"#,
         br#"Sep 15 10:00:00 web nginx[2869]: 1.2.3.4 - - [07/Feb/2019:21:11:00 +0000] "GET /a HTTP/1.1" 200 5 "-" "x""#,
         br#"h - - [07/Feb/2019:21:11:00 +0000] "GET /a\" 200 1 HTTP/1.1" 404 7 "r\"x" "a \" b" 0.1"#,
         br#"[2001:db8::1] - - [2019-02-07T21:11:00+00:00] "GET /a HTTP/1.1" 200 5"#,
@@ -391,6 +394,14 @@ fn shortcuts_agree_with_the_general_path_on_the_presets() {
         for v in &variants(line, &replacements) {
             let fast = p.parse(&mut ClfClock::default(), v);
             assert_eq!(fast, slow.parse(&mut ClfClock::default(), v), "{preset:?}: {:?}", String::from_utf8_lossy(v));
+            let mut parsed = Parsed::Skip;
+            p.parse_into(&mut ClfClock::default(), v, &mut parsed);
+            assert_eq!(
+                parsed,
+                fast.map_or_else(Parsed::Malformed, Parsed::Hit),
+                "{preset:?}: {:?}",
+                String::from_utf8_lossy(v)
+            );
         }
     }
 }
