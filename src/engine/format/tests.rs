@@ -327,11 +327,15 @@ fn shortcuts_agree_with_the_general_path() {
         // Operations after the head: `parse_into` must not read the head alone.
         apache::compile(r#"%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" %D"#),
     ];
-    let lines: [&[u8]; 13] = [
+    let lines: [&[u8]; 16] = [
         br#"1.2.3.4 - - [07/Feb/2019:21:11:00 +0000] "GET /api/user?id=1 HTTP/1.1" 200 1234 "-" "curl/8""#,
         br#"1.2.3.4 - - [07/Feb/2019:21:11:00 +0000] "GET /a HTTP/1.1" 200 5 "-" "curl/8" 1234"#,
         br#"Sep 15 10:00:00 web nginx[2869]: 1.2.3.4 - - [07/Feb/2019:21:11:00 +0000] "GET /a HTTP/1.1" 200 5 "-" "x""#,
         br#"h - - [07/Feb/2019:21:11:00 +0000] "GET /a\" 200 1 HTTP/1.1" 404 7 "r\"x" "a \" b" 0.1"#,
+        // A user agent whose last quote is escaped, alone or after one that ends it.
+        br#"h - - [07/Feb/2019:21:11:00 +0000] "GET /a HTTP/1.1" 200 5 "-" "a \""#,
+        br#"h - - [07/Feb/2019:21:11:00 +0000] "GET /a HTTP/1.1" 200 5 "r" "a" "\\\""#,
+        br#"h - - [07/Feb/2019:21:11:00 +0000] "GET /a HTTP/1.1" 200 5 "-" "a\" " \""#,
         br#"[2001:db8::1] - - [2019-02-07T21:11:00+00:00] "GET /a HTTP/1.1" 200 5"#,
         br#"h - - [07/Feb/2019:21:11:00 +0000] "GET /a"b/c HTTP/1.1" 404 7 "-" "x " 200 y""#,
         br#"h - - [07/Feb/2019:21:11:00 +0000] "GET /a"b/c HTTP/1.1" 000 12345678901234567890 "-" "-""#,
