@@ -37,9 +37,8 @@ const LEN_BITS: u32 = 8;
 const INDEX: u32 = (1 << INDEX_BITS) - 1;
 // No tag is `EMPTY`'s: its length bits would be 255.
 const _: () = assert!(RUN_CAPACITY < INDEX as usize && MAX_SECTION_LEN < (1 << LEN_BITS) - 1);
-// The home bits of the largest table stay below the hash bits `tag` keeps.
-const _: () =
-    assert!(RUN_SLOTS <= 1 << (INDEX_BITS + LEN_BITS) && tracking_slots(TRACKED) <= 1 << (INDEX_BITS + LEN_BITS));
+// The home slot reads only the stamp's low 12 bits, below its length field.
+const _: () = assert!(RUN_SLOTS <= 1 << INDEX_BITS && tracking_slots(TRACKED) <= 1 << INDEX_BITS);
 
 /// The bits of a stamp that hold its key's length.
 const LEN_FIELD: u64 = ((1 << LEN_BITS) - 1) << INDEX_BITS;
