@@ -674,10 +674,10 @@ trait Shape {
 macro_rules! with_shape {
     ($key:expr, |$shape:ident, $cut:ident| $body:expr) => {{
         let key: &[u8] = $key;
-        if key.len() <= 8 {
+        if key.len() <= SHORT_MAX {
             let ($shape, $cut) = (Short::of(key), key);
             $body
-        } else if key.len() <= 16 {
+        } else if key.len() <= PAIR_MAX {
             let ($shape, $cut) = (Pair::of(key), key);
             $body
         } else {
@@ -696,10 +696,10 @@ use with_shape;
 macro_rules! with_stored_shape {
     ($stored:expr, $len:expr, |$shape:ident| $body:expr) => {{
         let (stored, len): (&Key, usize) = ($stored, $len);
-        if len <= 8 {
+        if len <= SHORT_MAX {
             let $shape = Short { word: word(&stored.0, SHORT_WORD_AT), len };
             $body
-        } else if len <= 16 {
+        } else if len <= PAIR_MAX {
             let $shape = Pair { first: word(&stored.0, 0), last: word(&stored.0, len - 8), len };
             $body
         } else {
@@ -709,6 +709,12 @@ macro_rules! with_stored_shape {
     }};
 }
 use with_stored_shape;
+
+/// The longest key a [`Short`] holds (one word) and a [`Pair`] (two): the
+/// classes of length that [`with_shape!`] and [`with_stored_shape!`] both
+/// decide, so that a merged entry's key takes the shape it was added with.
+const SHORT_MAX: usize = 8;
+const PAIR_MAX: usize = 16;
 
 const K: u64 = 0x9e37_79b9_7f4a_7c15;
 
@@ -734,7 +740,7 @@ impl Short {
     #[inline(always)]
     fn of(key: &[u8]) -> Short {
         let len = key.len();
-        debug_assert!(len <= 8);
+        debug_assert!(len <= SHORT_MAX);
         let word = if len >= 4 {
             u64::from(half(key, 0)) | u64::from(half(key, len - 4)) << 32
         } else if len > 0 {
@@ -792,7 +798,7 @@ impl Pair {
     #[inline(always)]
     fn of(key: &[u8]) -> Pair {
         let len = key.len();
-        debug_assert!((9..=16).contains(&len));
+        debug_assert!((SHORT_MAX + 1..=PAIR_MAX).contains(&len));
         Pair { first: word(key, 0), last: word(key, len - 8), len }
     }
 }
