@@ -229,19 +229,20 @@ impl fmt::Display for TimeOfDay {
     }
 }
 
-/// Appends `n` in decimal, written in place rather than formatted.
+/// Appends `n` in decimal, written in place rather than formatted: its
+/// digits at the front of 20 bytes, all 20 appended (a copy of a known
+/// size, a few moves, not a call of memcpy), then the bytes past its digits
+/// cut off again.
 pub fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
     let mut text = [0; 20];
-    let mut at = text.len();
-    loop {
-        at -= 1;
+    let width = decimal_width(n);
+    for at in (0..width).rev() {
         text[at] = b'0' + (n % 10) as u8;
         n /= 10;
-        if n == 0 {
-            break;
-        }
     }
-    out.extend_from_slice(&text[at..]);
+    let end = out.len() + width;
+    out.extend_from_slice(&text);
+    out.truncate(end);
 }
 
 /// Appends `x` with `places` decimals (at most 4), right-aligned in
