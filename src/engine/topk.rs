@@ -523,29 +523,31 @@ impl RunCounts {
         // The columns as slices of the entries: indices below `len` are
         // then checked no more.
         let (hits, stamps, keys) = (&mut table.hits[..len], &mut table.stamps[..len], &mut table.keys[..len]);
+        let slots = &mut *table.slots;
+        empty_slots(slots);
+        let mask = mask(slots);
+        // One pass: each entry kept moves to the front of the columns, its
+        // key copied through the shape it holds (a short key's word as it
+        // is), and takes its slot at once.
         let mut kept = 0;
         for i in 0..len {
-            if hits[i] > cut {
-                hits[kept] = hits[i] - cut;
-                stamps[kept] = stamps[i];
+            let (stamp, n) = (stamps[i], hits[i]);
+            if n > cut {
+                hits[kept] = n - cut;
+                stamps[kept] = stamp;
                 if kept != i {
                     let (to, from) = keys.split_at_mut(i);
-                    copy_key(&mut to[kept], from[0].first(len_of(stamps[i])));
+                    with_stored_shape!(&from[0], len_of(stamp), |shape| shape.write(&mut to[kept]));
                 }
+                let mut slot = stamp as usize & mask;
+                while slots[slot] != EMPTY {
+                    slot = (slot + 1) & mask;
+                }
+                slots[slot] = slot_of(stamp, kept);
                 kept += 1;
             }
         }
         table.len = kept;
-        let slots = &mut *table.slots;
-        empty_slots(slots);
-        let mask = mask(slots);
-        for (index, &stamp) in table.stamps[..kept].iter().enumerate() {
-            let mut slot = stamp as usize & mask;
-            while slots[slot] != EMPTY {
-                slot = (slot + 1) & mask;
-            }
-            slots[slot] = slot_of(stamp, index);
-        }
         self.taken += cut;
         self.approximate = true;
     }
