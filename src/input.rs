@@ -454,9 +454,10 @@ impl<'a> Batch<'a> {
     /// The lines found and not handed out yet, in order, searching for more
     /// first when there are none; `None` when no newline is left (then
     /// [`next`](Iterator::next) says whether a line too long to keep is).
-    /// The block's lines count as handed out unless [`leave`](Self::leave)
-    /// gives some back. For a caller's own loop over lines: no search and
-    /// no index into the batch between two lines.
+    /// The lines the block has not handed out when it is dropped come next
+    /// (a caller that stops early cannot lose them). For a caller's own
+    /// loop over lines: no search and no index into the batch between two
+    /// lines.
     #[inline]
     pub fn block(&mut self) -> Option<Block<'_, 'a>> {
         if self.next == self.found && !self.search() {
@@ -464,16 +465,7 @@ impl<'a> Batch<'a> {
         }
         let (next, found) = (usize::from(self.next), usize::from(self.found));
         let number = self.base + next as u64;
-        self.next = self.found;
-        Some(Block { lines: self.lines[next..found].iter(), number })
-    }
-
-    /// Gives back the last `left` lines of the last [`block`](Self::block),
-    /// not handed out: they come next.
-    pub fn leave(&mut self, left: usize) {
-        // No more than the lines found, which are fewer than 256.
-        let left = u8::try_from(left).map_or(self.found, |left| left.min(self.found));
-        self.next = self.found - left;
+        Some(Block { lines: self.lines[next..found].iter(), number, next: &mut self.next, found: self.found })
     }
 
     /// Where the first line not handed out starts.
@@ -532,6 +524,18 @@ pub struct Block<'b, 'a> {
     lines: std::slice::Iter<'b, Line<'a>>,
     /// The number of the line before the next.
     number: u64,
+    /// The batch's next line to hand out, and the end of the slice, which
+    /// ends at the lines found.
+    next: &'b mut u8,
+    found: u8,
+}
+
+impl Drop for Block<'_, '_> {
+    /// Hands the lines not taken back to the batch: they come next.
+    fn drop(&mut self) {
+        // What is left of the slice, at most the lines found (under 256).
+        *self.next = self.found - self.lines.len() as u8;
+    }
 }
 
 impl<'a> Iterator for Block<'_, 'a> {
@@ -548,8 +552,6 @@ impl<'a> Iterator for Block<'_, 'a> {
         self.lines.size_hint()
     }
 }
-
-impl ExactSizeIterator for Block<'_, '_> {}
 
 /// Writes into `lines` the lines of `buf` from `from` on, up to 255 of
 /// them, and into `ends` the offsets of their newlines, found with `find`;
@@ -722,7 +724,7 @@ mod tests {
     }
 
     #[test]
-    fn a_block_hands_out_the_lines_found_and_takes_back_those_left() {
+    fn a_block_hands_out_the_lines_found_and_gives_back_those_left() {
         let mut reader = LineReader::default();
         let bytes = many_lines(600);
         let mut src = &bytes[..];
@@ -734,8 +736,6 @@ mod tests {
             // Two lines of each block taken, the rest given back, as when
             // the engine stops for an event.
             got.extend(block.by_ref().take(2).map(|(n, line)| (n, Some(line.bytes().to_vec()))));
-            let left = block.len();
-            batch.leave(left);
         }
         assert_eq!(batch.next(), None, "no overlong line left");
         drop(batch);

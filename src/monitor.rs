@@ -103,17 +103,16 @@ impl<W: Write> Monitor<W> {
                 suspect: self.suspect.as_mut(),
                 also: &mut *also,
             };
-            match batch.block() {
-                Some(mut block) => {
-                    self.engine.handle_lines(&mut block, &mut sink);
-                    let left = block.len();
-                    batch.leave(left);
-                }
+            if let Some(mut block) = batch.block() {
+                // The lines the engine leaves (it stops for an event) come
+                // next: the block gives them back when dropped.
+                self.engine.handle_lines(&mut block, &mut sink);
+            } else {
                 // No newline left: a line too long to keep may be counted.
-                None => match batch.next() {
+                match batch.next() {
                     Some(line) => self.engine.handle_lines(&mut std::iter::once(line), &mut sink),
                     None => return Ok(()),
-                },
+                }
             }
             if self.engine.has_output() {
                 self.flush()?;
