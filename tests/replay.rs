@@ -580,3 +580,31 @@ fn an_error_among_many_inputs_names_its_input_before_any_output() {
     assert!(!run.stderr.contains("a.log:") && !run.stderr.contains("b.log:"), "{run}");
     assert!(run.stdout.is_empty(), "{run}");
 }
+
+/// A line longer than the 1 MiB read buffer leaves no newline in it: it is
+/// counted once, as malformed, between two hits and as an unterminated
+/// last line, from a file and from a pipe (the way in after a batch's
+/// lines, not the one a newline in the first read takes).
+#[test]
+fn a_line_longer_than_the_buffer_is_counted_once() {
+    let t = 1_549_573_860;
+    let long = "x".repeat(1_500_000);
+    let dir = TempDir::new("longer-than-buffer");
+    let cases = [
+        ("between.log", format!("{}{long}\n{}", clf_line(t, "/a"), clf_line(t + 1, "/b")), (3, 2, 1)),
+        ("last.log", format!("{}{long}", clf_line(t, "/a")), (2, 1, 1)),
+    ];
+    for (name, input, want) in cases {
+        let path = dir.path(name);
+        fs::write(&path, &input).expect("write");
+        let from_file = logmon().args(["-s", "-o", "json", "--replay"]).arg(&path).run();
+        let from_pipe = logmon().args(["-s", "-o", "json", "--replay", "-"]).stdin(input).run();
+        for run in [from_file, from_pipe] {
+            run.expect_success();
+            let summary = run.summary();
+            assert_eq!((summary.int("lines"), summary.int("hits"), summary.int("malformed")), want, "{run}");
+            assert_eq!(run.stderr.matches("malformed line (").count(), 1, "{run}");
+            run.expect_stderr_contains(":2: malformed line (line too long)");
+        }
+    }
+}
