@@ -608,3 +608,26 @@ fn a_line_longer_than_the_buffer_is_counted_once() {
         }
     }
 }
+
+/// A hit back by exactly the alert window is usual; one second further is
+/// warned about, naming its line. The first hit, even at the earliest time
+/// a log may hold (1970-01-01T00:00:00Z), is the newest so far.
+#[test]
+fn going_back_is_warned_about_only_past_the_window() {
+    let dir = TempDir::new("back-by-the-window");
+    let log = |name: &str, times: &[i64]| {
+        let path = dir.path(name);
+        fs::write(&path, times.iter().map(|&t| clf_line(t, "/a")).collect::<String>()).expect("write");
+        path
+    };
+    let run = logmon().args(["-s", "-o", "json"]).arg(log("epoch.log", &[0])).run();
+    run.expect_success();
+    assert_eq!(run.summary().int("hits"), 1, "{run}");
+    let run = logmon().arg("-q").arg(log("window.log", &[0, 120, 0])).run();
+    run.expect_success();
+    assert!(!run.stderr.contains("back in time"), "back by the 2m window, not more{run}");
+    let run = logmon().arg("-q").arg(log("past.log", &[0, 121, 0, 0])).run();
+    run.expect_success();
+    assert_eq!(run.stderr.matches("goes back in time").count(), 1, "{run}");
+    run.expect_stderr_contains("past.log:3: the log goes back in time by 2m01s, more than the 2m alert window");
+}
