@@ -50,22 +50,6 @@ impl Lit {
         };
         starts.then_some(at + usize::from(self.len))
     }
-
-    /// Where the literal ends, when it is at `stop`, the line's end less
-    /// its length: as [`Lit::after`], with the line's last word shifted
-    /// down to it (no compare of the short rest, which is a call).
-    #[inline(always)]
-    fn ends(&self, line: &[u8], stop: usize) -> Option<usize> {
-        let starts = match line.last_chunk::<8>() {
-            // An empty literal shifts by 64, wrapped to none, and its mask
-            // is empty.
-            Some(chunk) => {
-                u64::from_le_bytes(*chunk).wrapping_shr(8 * (8 - u32::from(self.len))) & self.mask == self.word
-            }
-            None => line[stop..] == self.word.to_le_bytes()[..usize::from(self.len)],
-        };
-        (starts && self.follow.fits(&[])).then_some(line.len())
-    }
 }
 
 /// A step compiled for the usual form of its field, decided once when the
@@ -153,8 +137,75 @@ pub(super) struct Client {
 /// `\"`): no backslash is looked for there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Tail {
+    /// The first field's usual text, `-`, with `skip` after it.
+    dash: Lit,
     skip: Lit,
-    last: Lit,
+    last: LineEnd,
+}
+
+/// A literal that ends the line (one that the line's end may follow), of
+/// up to eight bytes, as the line's last word holds it: checked with one
+/// masked compare, no shift or length worked out for each line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct LineEnd {
+    word: u64,
+    mask: u64,
+    len: u8,
+}
+
+impl Tail {
+    /// The tail of `skip` and `last`, when `skip` has room for the dash
+    /// (or the byte) before it in a word and the line's end may follow
+    /// `last`.
+    fn new(skip: Lit, last: Lit) -> Option<Tail> {
+        if skip.len >= 8 || !last.follow.fits(&[]) {
+            return None;
+        }
+        let dash = Lit {
+            word: skip.word << 8 | u64::from(b'-'),
+            mask: skip.mask << 8 | 0xff,
+            len: skip.len + 1,
+            follow: skip.follow,
+        };
+        // The literal's bytes moved up to the word's end; an empty one
+        // has no bytes to compare.
+        let up = |v: u64| v.checked_shl(8 * (8 - u32::from(last.len))).unwrap_or(0);
+        Some(Tail { dash, skip, last: LineEnd { word: up(last.word), mask: up(last.mask), len: last.len } })
+    }
+
+    /// The referer at `at` and the user agent after it, as [`Op::Skip`]
+    /// and [`Op::Unread`] read them, and where the line ends.
+    #[inline(always)]
+    fn read(&self, line: &[u8], at: usize) -> Option<usize> {
+        let at = match self.dash.at(line, at) {
+            Some(after) => after,
+            None => {
+                let stop = at + bytes::find_near(line.get(at..)?, b'"')?;
+                // No backslash before the quote, and the literal there, in
+                // one word from the byte before it (a backslash right
+                // before an empty field, never in the usual line, gives
+                // the line up too).
+                let word = u64::from_le_bytes(*line.get(stop.wrapping_sub(1)..)?.first_chunk::<8>()?);
+                if word as u8 == b'\\' || (word >> 8) & self.skip.mask != self.skip.word {
+                    return None;
+                }
+                stop + usize::from(self.skip.len)
+            }
+        };
+        self.last.ends(line, at)
+    }
+}
+
+impl LineEnd {
+    /// The line's end, when the literal ends it after `at`. A line
+    /// shorter than a word (never one that a head starts) is left to the
+    /// general reading.
+    #[inline(always)]
+    fn ends(&self, line: &[u8], at: usize) -> Option<usize> {
+        line.len().checked_sub(usize::from(self.len)).filter(|&stop| stop >= at)?;
+        let chunk = line.last_chunk::<8>()?;
+        (u64::from_le_bytes(*chunk) & self.mask == self.word).then_some(line.len())
+    }
 }
 
 /// [`Op::RequestStatus`]'s parts.
@@ -237,8 +288,8 @@ fn head(mut ops: Vec<Op>) -> Ops {
             Op::RequestStatus(request),
             Op::Skip { lit: skip, quote: true },
             Op::Unread(last) | Op::Rest(last),
-        ] if any(Some(skip)) => {
-            Ops { head: Some(Head { client, time, request, tail: Some(Tail { skip, last }) }), rest: Vec::new() }
+        ] if any(Some(skip)) && Tail::new(skip, last).is_some() => {
+            Ops { head: Some(Head { client, time, request, tail: Tail::new(skip, last) }), rest: Vec::new() }
         }
         [Op::Client(client), Op::ClfTime(time), Op::RequestStatus(request), ..] => {
             ops.drain(..3);
@@ -291,7 +342,7 @@ impl Op {
                 fill(record, steps.get(*step)?.field, &line[at..stop]).ok()?;
                 Some(after)
             }
-            Op::Skip { lit, quote } => skip_field::<false>(lit, *quote, line, at),
+            Op::Skip { lit, quote } => skip_field(lit, *quote, line, at),
             Op::Unread(lit) => unread(lit, line, at),
             Op::Rest(lit) => {
                 let stop = line.len().checked_sub(usize::from(lit.len)).filter(|&stop| stop >= at)?;
@@ -385,16 +436,7 @@ impl Head {
             None => (0, after),
         };
         let after = match &self.tail {
-            // The user agent as [`unread`] reads it, with the end's
-            // word shifted (a measured gain here; [`Op::Unread`]
-            // and [`Op::Rest`] keep [`Lit::after`], as it slowed
-            // the head without a tail, which every detected NCSA
-            // line reads).
-            Some(Tail { skip, last }) => {
-                let at = skip_field::<true>(skip, true, line, after)?;
-                let stop = line.len().checked_sub(usize::from(last.len)).filter(|&stop| stop >= at)?;
-                last.ends(line, stop)?
-            }
+            Some(tail) => tail.read(line, after)?,
             None => after,
         };
         let record = Record {
@@ -428,7 +470,7 @@ impl Client {
         let after = steps
             .get(self.first..self.first + self.count)?
             .iter()
-            .try_fold(after, |at, step| skip_field::<false>(&step.lit?, step.read == Read::SkipToQuote, line, at))?;
+            .try_fold(after, |at, step| skip_field(&step.lit?, step.read == Read::SkipToQuote, line, at))?;
         Some((value, after))
     }
 }
@@ -472,12 +514,11 @@ fn unread(lit: &Lit, line: &[u8], at: usize) -> Option<usize> {
 }
 
 /// A field never read, usually `-`, up to `lit`, which starts with a space
-/// or a quote (`quote`); `ANY` when anything may follow `lit` (see [`head`]).
+/// or a quote (`quote`).
 #[inline(always)]
-fn skip_field<const ANY: bool>(lit: &Lit, quote: bool, line: &[u8], at: usize) -> Option<usize> {
-    let after = |at: usize| if ANY { lit.at(line, at) } else { lit.after(line, at) };
+fn skip_field(lit: &Lit, quote: bool, line: &[u8], at: usize) -> Option<usize> {
     if line.get(at) == Some(&b'-')
-        && let Some(after) = after(at + 1)
+        && let Some(after) = lit.after(line, at + 1)
     {
         return Some(after);
     }
@@ -485,7 +526,7 @@ fn skip_field<const ANY: bool>(lit: &Lit, quote: bool, line: &[u8], at: usize) -
     if quote && stop > at && line[stop - 1] == b'\\' {
         return None;
     }
-    after(stop)
+    lit.after(line, stop)
 }
 
 /// Digits, or `-`, before `lit`: the usual byte count, and where `lit`

@@ -385,6 +385,60 @@ fn the_ncsa_formats_are_read_by_the_head_alone() {
     }
 }
 
+/// Each way the head's tail reads a referer and a user agent, or gives the
+/// line up to the general reading, on the nginx string equal to combined
+/// (the built-in reads no tail): the head reads the line (`true`) or not
+/// as it should, and the record is the slow reference's either way.
+#[test]
+fn the_tail_reads_each_usual_referer_and_gives_up_the_rest() {
+    let p = nginx::compile(NGINX_COMBINED).expect("compiles");
+    let head = p.ops.head.expect("a head");
+    assert!(p.ops.rest.is_empty());
+    let slow = general(&p);
+    let start = r#"1.2.3.4 - - [07/Feb/2019:21:11:00 +0000] "GET /a HTTP/1.1" 200 5 "#;
+    let long = "http://example.com/".to_owned() + &"a/".repeat(40);
+    let cases = [
+        // `-` with the literal after it, in one word.
+        (r#""-" "curl/8""#.to_owned(), true),
+        // The same where too few bytes are left for a word from the
+        // quote (the way every other referer is read).
+        (r#""-" """#.to_owned(), true),
+        // Any other referer: up to its quote.
+        (r#""http://example.com/" "curl/8""#.to_owned(), true),
+        (r#""" "curl/8""#.to_owned(), true),
+        (r#""-x" "curl/8""#.to_owned(), true),
+        // A referer longer than the near search, found beyond it.
+        (format!(r#""{long}" "curl/8""#), true),
+        // A user agent with quotes inside, escaped or not: only the
+        // line's end is read.
+        (r#""-" "a \" b""#.to_owned(), true),
+        (r#""r" "a " b""#.to_owned(), true),
+        (r#""-" "agent\""#.to_owned(), true),
+        // An escaped quote in the referer, or a backslash before its
+        // quote: the general reading's to decide.
+        (r#""r\"x" "curl/8""#.to_owned(), false),
+        (r#""r\" "curl/8""#.to_owned(), false),
+        (r#""r\\" "curl/8""#.to_owned(), false),
+        // A quote in the referer that the literal does not follow.
+        (r#""r"x" "curl/8""#.to_owned(), false),
+        // Fewer than eight bytes from the byte before the referer's quote,
+        // or a line's end that is not the literal.
+        (r#""r" """#.to_owned(), false),
+        (r#""-" "curl/8"x"#.to_owned(), false),
+        (r#""-" curl/8""#.to_owned(), false),
+    ];
+    for (tail, read) in cases {
+        let line = format!("{start}{tail}");
+        let by_head = head.read(&p.steps, &mut ClfClock::default(), line.as_bytes(), 0);
+        assert_eq!(by_head.is_some(), read, "{line}");
+        let expected = slow.parse(&mut ClfClock::default(), line.as_bytes());
+        if let Some((record, end)) = by_head {
+            assert_eq!((Ok(record), end), (expected, line.len()), "{line}");
+        }
+        assert_eq!(p.parse(&mut ClfClock::default(), line.as_bytes()), expected, "{line}");
+    }
+}
+
 /// The same for every preset, on its example line: every prefix, and every
 /// one-byte change.
 #[test]
