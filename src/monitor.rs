@@ -96,28 +96,51 @@ impl<W: Write> Monitor<W> {
                 also.line(number, line, outcome);
                 continue;
             }
-            let mut sink = Sink {
-                source,
-                malformed: &mut self.malformed,
-                metrics: self.metrics.as_mut(),
-                suspect: self.suspect.as_mut(),
-                also: &mut *also,
-            };
-            if let Some(mut block) = batch.block() {
-                // The lines the engine leaves (it stops for an event) come
-                // next: the block gives them back when dropped.
-                self.engine.handle_lines(&mut block, &mut sink);
+            // Most runs have neither metrics nor the live format check:
+            // their loop leaves out both tests a line.
+            let counted = if self.metrics.is_some() || self.suspect.is_some() {
+                self.count_block::<true>(source, batch, also)
             } else {
-                // No newline left: a line too long to keep may be counted.
-                match batch.next() {
-                    Some(line) => self.engine.handle_lines(&mut std::iter::once(line), &mut sink),
-                    None => return Ok(()),
-                }
+                self.count_block::<false>(source, batch, also)
+            };
+            if !counted {
+                return Ok(());
             }
             if self.engine.has_output() {
                 self.flush()?;
             }
         }
+    }
+
+    /// Counts the lines of `batch` up to the next event, a block at a time,
+    /// or a line too long to keep; false when no line was left. `EXTRAS`:
+    /// whether the metrics and the live format check are told each line.
+    #[inline(always)]
+    fn count_block<const EXTRAS: bool>(
+        &mut self,
+        source: &Name,
+        batch: &mut Batch<'_>,
+        also: &mut impl LineSink,
+    ) -> bool {
+        let mut sink = Sink::<_, EXTRAS> {
+            source,
+            malformed: &mut self.malformed,
+            metrics: self.metrics.as_mut(),
+            suspect: self.suspect.as_mut(),
+            also,
+        };
+        if let Some(mut block) = batch.block() {
+            // The lines the engine leaves (it stops for an event) come
+            // next: the block gives them back when dropped.
+            self.engine.handle_lines(&mut block, &mut sink);
+        } else {
+            // No newline left: a line too long to keep may be counted.
+            match batch.next() {
+                Some(line) => self.engine.handle_lines(&mut std::iter::once(line), &mut sink),
+                None => return false,
+            }
+        }
+        true
     }
 
     /// The last line of `source`, cut off by the end of a live run: counted
@@ -145,7 +168,7 @@ impl<W: Write> Monitor<W> {
                 diag::say(format_args!("warning: {why}"));
             }
         }
-        let mut sink = Sink {
+        let mut sink = Sink::<_, true> {
             source,
             malformed: &mut self.malformed,
             metrics: self.metrics.as_mut(),
@@ -218,8 +241,9 @@ impl<W: Write> Monitor<W> {
 
 /// What each line's outcome goes to once the engine has counted it, whole
 /// or cut: diagnostics, metrics, the live format check, and the caller's
-/// own sink.
-struct Sink<'m, S> {
+/// own sink. Without `EXTRAS`, the metrics and the live format check are
+/// not looked for (see [`Monitor::lines`]).
+struct Sink<'m, S, const EXTRAS: bool> {
     source: &'m Name,
     malformed: &'m mut MalformedLines,
     metrics: Option<&'m mut MetricsFile>,
@@ -227,11 +251,14 @@ struct Sink<'m, S> {
     also: &'m mut S,
 }
 
-impl<S: LineSink> LineSink for Sink<'_, S> {
+impl<S: LineSink, const EXTRAS: bool> LineSink for Sink<'_, S, EXTRAS> {
     #[inline(always)]
     fn line(&mut self, number: u64, line: Line<'_>, outcome: Outcome) {
         if let Outcome::Malformed(why) = outcome {
             self.malformed.report(self.source, number, why, line.bytes());
+        }
+        if !EXTRAS {
+            return self.also.line(number, line, outcome);
         }
         if let Some(metrics) = &mut self.metrics {
             metrics.line(&outcome);
