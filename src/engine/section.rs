@@ -1,10 +1,50 @@
-//! Sections: what stands before the second `/` of a request's path.
+//! Sections: what stands before the second `/` of a request's path. The
+//! rule of where one ends is here alone: the general readings below and the
+//! format's fast path (`format::op::plain_method_and_section`) scan with
+//! [`end_in_target`], [`end_in_request`] and [`end_in_quoted_request`].
 
 use super::bytes;
 
 /// Longer sections are cut to this many bytes, so a hostile log cannot make
 /// the per-report section tables grow with line length.
 pub const MAX_SECTION_LEN: usize = 128;
+
+/// What ends a section after its leading `/`: the next segment, the query,
+/// the fragment.
+const ENDS: [u8; 3] = [b'/', b'?', b'#'];
+
+/// The same in a request line, where a space ends the target too.
+const ENDS_IN_REQUEST: [u8; 4] = [ENDS[0], ENDS[1], ENDS[2], b' '];
+
+/// The same in a request that a quote may end (a quoted field, read
+/// without its end known): a quote there stops the section's reading.
+const ENDS_IN_QUOTED_REQUEST: [u8; 5] = [ENDS[0], ENDS[1], ENDS[2], b' ', b'"'];
+
+/// Where the section ends in `path`, an origin-form target after its
+/// leading `/`: `None` when it runs to the end.
+#[inline(always)]
+pub fn end_in_target(path: &[u8]) -> Option<usize> {
+    bytes::find_any(path, ENDS)
+}
+
+/// As [`end_in_target`], for a path in a request line.
+#[inline(always)]
+pub fn end_in_request(path: &[u8]) -> Option<usize> {
+    bytes::find_any(path, ENDS_IN_REQUEST)
+}
+
+/// As [`end_in_request`], for a path in a request that a quote may end: a
+/// quote there is where the section's end is, for the caller to check.
+#[inline(always)]
+pub fn end_in_quoted_request(path: &[u8]) -> Option<usize> {
+    bytes::find_any(path, ENDS_IN_QUOTED_REQUEST)
+}
+
+/// A section cut to [`MAX_SECTION_LEN`] bytes.
+#[inline(always)]
+pub fn cut(section: &[u8]) -> &[u8] {
+    &section[..section.len().min(MAX_SECTION_LEN)]
+}
 
 /// The section of a logged request line such as `GET /pages/create HTTP/1.1`.
 ///
@@ -20,9 +60,8 @@ pub fn of_request(request: &[u8]) -> Option<&[u8]> {
     }
     let target = &request[method_len + 1..];
     if target.first() == Some(&b'/') {
-        let end =
-            target[1..].iter().position(|&c| matches!(c, b'/' | b' ' | b'?' | b'#')).map_or(target.len(), |i| i + 1);
-        return Some(&target[..end.min(MAX_SECTION_LEN)]);
+        let end = end_in_request(&target[1..]).map_or(target.len(), |i| i + 1);
+        return Some(cut(&target[..end]));
     }
     let end = target.iter().position(|&c| c == b' ').unwrap_or(target.len());
     of_target(&target[..end])
@@ -33,24 +72,18 @@ pub fn of_request(request: &[u8]) -> Option<&[u8]> {
 pub fn of_target(target: &[u8]) -> Option<&[u8]> {
     // The usual origin form in one pass, eight bytes at a time: memchr
     // would cost more in setup than these few bytes take to scan.
-    if let Some(path) = target.strip_prefix(b"/") {
-        let end = bytes::segment_end(path).map_or(target.len(), |i| i + 1);
-        return Some(&target[..end.min(MAX_SECTION_LEN)]);
-    }
-    let path = after_authority(target)?;
-    let path = match memchr::memchr2(b'?', b'#', path) {
-        Some(end) => &path[..end],
-        None => path,
+    let path = match target.first() {
+        Some(b'/') => target,
+        _ => after_authority(target)?,
     };
-    if path.is_empty() {
+    match path.strip_prefix(b"/") {
+        Some(rest) => {
+            let end = end_in_target(rest).map_or(path.len(), |i| i + 1);
+            Some(cut(&path[..end]))
+        }
         // `http://host` and `http://host?q` ask for the root.
-        return Some(b"/");
+        None => Some(b"/"),
     }
-    let end = match memchr::memchr(b'/', &path[1..]) {
-        Some(i) => i + 1,
-        None => path.len(),
-    };
-    Some(&path[..end.min(MAX_SECTION_LEN)])
 }
 
 /// For `scheme://authority/path...`, the part from the path on (possibly

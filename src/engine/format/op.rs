@@ -631,12 +631,13 @@ pub(super) fn plain_method_and_section(rest: &[u8]) -> Option<(&[u8], &[u8], usi
         _ => method_before_path(rest)?,
     };
     let target = &rest[method + 1..];
-    let end = 1 + bytes::section_end(&target[1..])?;
+    // Where the section ends as [`section::of_request`] has it, or a quote
+    // before that: the request is then not plain.
+    let end = 1 + section::end_in_quoted_request(&target[1..])?;
     if target[end] == b'"' {
         return None;
     }
-    let section = &target[..end.min(section::MAX_SECTION_LEN)];
-    Some((&rest[..method], section, method + 1 + end))
+    Some((&rest[..method], section::cut(&target[..end]), method + 1 + end))
 }
 
 /// The length of the method that `rest` starts with: capitals, then a

@@ -464,6 +464,44 @@ fn shortcuts_agree_with_the_general_path_on_the_presets() {
     }
 }
 
+/// One rule for where a section ends (`section`): on random targets, the
+/// fast path's reading of a quoted request (`op::plain_method_and_section`)
+/// gives the section that the general rule (`section::of_request`) gives,
+/// wherever it reads the request, and reads every plain one; a target
+/// alone (`section::of_target`) has the section of its request.
+#[test]
+fn the_fast_path_and_the_general_rule_end_a_section_alike() {
+    let mut rng = Rng::seeded(5);
+    let mut read = 0;
+    for _ in 0..20_000 {
+        let mut target: Vec<u8> = match rng.below(8) {
+            0 => b"http://h".to_vec(),
+            1 => Vec::new(),
+            _ => b"/".to_vec(),
+        };
+        let max = if rng.below(8) == 0 { 300 } else { 40 };
+        let len = rng.below(max);
+        let alphabet = b"/?#a.  \"\\\xff%";
+        target.extend((0..len).map(|_| alphabet[rng.below(alphabet.len() as u64) as usize]));
+        let method = ["GET", "POST", "OPTIONS", "PROPFIND"][rng.below(4) as usize];
+        let request = [method.as_bytes(), b" ", &target, b" HTTP/1.1"].concat();
+        let quoted = [&request[..], b"\" 200 5"].concat();
+        let general = section::of_request(&request);
+        let fast = op::plain_method_and_section(&quoted);
+        if let Some((m, section, _)) = fast {
+            assert_eq!((m, Some(section)), (method.as_bytes(), general), "{:?}", String::from_utf8_lossy(&request));
+            read += 1;
+        }
+        // Every request with a path whose section a quote does not cut.
+        let plain = target.first() == Some(&b'/') && target[1..].iter().find(|c| b"/?# \"".contains(c)) != Some(&b'"');
+        assert_eq!(fast.is_some(), plain, "{:?}", String::from_utf8_lossy(&request));
+        if !target.contains(&b' ') {
+            assert_eq!(section::of_target(&target), general, "{:?}", String::from_utf8_lossy(&target));
+        }
+    }
+    assert!(read > 5000, "{read}");
+}
+
 /// Random combined lines read the same through the nginx format string
 /// that spells out combined and through the built-in `combined`, and each
 /// reads them as its slow reference (no shortcut, no compiled operation)
