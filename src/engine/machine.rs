@@ -163,9 +163,14 @@ impl Engine {
                 Line::Text(text) => self.count(text, &mut scratch),
                 Line::Overlong => (self.handle_overlong_line(), false),
             };
-            sink.line(number, line, outcome);
             // The usual hit queues nothing: only another line may have.
-            if !usual && self.has_output() {
+            // Its own call of the sink, where the outcome is known a hit.
+            if usual {
+                sink.line(number, line, outcome);
+                continue;
+            }
+            sink.line(number, line, outcome);
+            if self.has_output() {
                 break;
             }
         }
