@@ -388,18 +388,26 @@ fn install_puts_the_unit_and_completions_where_asked() {
 fn a_format_with_response_times_gets_a_duration_histogram() {
     let dir = TempDir::new("metrics-durations");
     let file = dir.path("logmon.prom");
-    let run = logmon().args(["-s", "-o", "json", "--metrics"]).arg(&file).arg(data("haproxy.log")).run();
-    run.expect_success();
-    let text = fs::read_to_string(&file).unwrap_or_else(|e| panic!("{e}{run}"));
-    let m = series(&text);
-    // Every HAProxy line logs its total time (173 ms in the first).
-    let hits = run.summary().int("hits");
-    assert!(hits > 0, "{run}");
-    assert_eq!(m["logmon_request_duration_seconds_count"] as u64, hits, "{text}");
-    assert_eq!(m["logmon_request_duration_seconds_bucket{le=\"+Inf\"}"] as u64, hits, "{text}");
-    assert_eq!(m["logmon_request_duration_seconds_bucket{le=\"0.1\"}"], 0.0, "{text}");
-    if let Some((ok, said)) = promtool(&["check", "metrics"], Some(&file)) {
-        assert!(ok, "promtool check metrics: {said}\n{text}");
+    // Detected, the first line goes alone (the format is said at it); given,
+    // every line goes in blocks, whose sink must still tell the metrics.
+    for format in ["auto", "haproxy"] {
+        let run = logmon()
+            .args(["-s", "-o", "json", "--log-format", format, "--metrics"])
+            .arg(&file)
+            .arg(data("haproxy.log"))
+            .run();
+        run.expect_success();
+        let text = fs::read_to_string(&file).unwrap_or_else(|e| panic!("{e}{run}"));
+        let m = series(&text);
+        // Every HAProxy line logs its total time (173 ms in the first).
+        let hits = run.summary().int("hits");
+        assert!(hits > 0, "{run}");
+        assert_eq!(m["logmon_request_duration_seconds_count"] as u64, hits, "{format}: {text}");
+        assert_eq!(m["logmon_request_duration_seconds_bucket{le=\"+Inf\"}"] as u64, hits, "{format}: {text}");
+        assert_eq!(m["logmon_request_duration_seconds_bucket{le=\"0.1\"}"], 0.0, "{format}: {text}");
+        if let Some((ok, said)) = promtool(&["check", "metrics"], Some(&file)) {
+            assert!(ok, "promtool check metrics: {said}\n{text}");
+        }
     }
     // The exercise's CSV logs no response time: no histogram at all.
     logmon().arg("--metrics").arg(&file).arg(data("exercise_sample.csv")).run().expect_success();

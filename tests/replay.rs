@@ -504,6 +504,38 @@ fn a_live_input_of_no_valid_line_is_warned_about_once_and_read_on() {
     assert!(!run.stderr.contains("WARNING"), "{run}");
 }
 
+/// With the format given, no line waits for its announcement: the lines go
+/// a block at a time, where the live check and the metrics must still see
+/// each one (the block's sink leaves both out when neither is there).
+#[test]
+fn a_given_format_keeps_the_live_warning_and_the_metrics_counts() {
+    // Blank lines are skipped, and the warning does not count them.
+    let junk: String = (0..250).map(|i| format!("{{\"ts\":{i}}}\n\n")).collect();
+    let run = logmon().args(["--log-format", "combined", "-o", "json"]).stdin(junk.clone()).run();
+    run.expect_success().expect_stderr_contains("live");
+    assert_eq!(run.stderr.matches("WARNING: the first 100 lines of <stdin> are all malformed").count(), 1, "{run}");
+    assert_eq!(run.summary().int("malformed"), 250, "{run}");
+    // The metrics file, live and replayed (which fails, with not one valid
+    // line, but writes it first). Its line counts come from the reports and
+    // the summary; what it takes from each line alone, the durations, is
+    // export::a_format_with_response_times_gets_a_duration_histogram's.
+    let dir = TempDir::new("given-format-metrics");
+    let file = dir.path("logmon.prom");
+    for (mode, code) in [(&["-o", "json"][..], 0), (&["--replay", "-o", "json"], 1)] {
+        let run =
+            logmon().args(["--log-format", "combined", "--metrics"]).arg(&file).args(mode).stdin(junk.clone()).run();
+        run.expect_code(code);
+        let summary = run.summary();
+        assert_eq!((summary.int("malformed"), summary.int("skipped")), (250, 250), "{mode:?}{run}");
+        let text = fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}{run}", file.display()));
+        for outcome in ["malformed", "skipped"] {
+            let line = format!("logmon_lines_total{{outcome=\"{outcome}\"}} 250");
+            assert!(text.lines().any(|l| l == line), "{mode:?}: no {line:?} in\n{text}");
+        }
+        fs::remove_file(&file).expect("remove the metrics file");
+    }
+}
+
 /// The handlers come before any input is opened: opening a FIFO waits for
 /// its writer, and a USR1 then must ask for a report, not kill logmon.
 #[test]
