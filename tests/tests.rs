@@ -11,4 +11,5 @@ mod output;
 mod properties;
 mod replay;
 mod rules;
+mod sinks;
 mod util;
