@@ -11,5 +11,4 @@ mod output;
 mod properties;
 mod replay;
 mod rules;
-mod sinks;
 mod util;
