@@ -145,7 +145,10 @@ impl Engine {
         // Taken out for the call, so the record may borrow it while the
         // engine counts; moving a Vec allocates nothing.
         let mut scratch = std::mem::take(&mut self.scratch);
-        let (outcome, _) = self.count(line, &mut scratch);
+        let (outcome, _) = match self.config.clock {
+            Clock::Log => self.count::<false>(line, &mut scratch),
+            Clock::Wall => self.count::<true>(line, &mut scratch),
+        };
         self.scratch = scratch;
         outcome
     }
@@ -157,10 +160,26 @@ impl Engine {
     /// are rare (a report an interval), so a batch is usually all of a read.
     #[inline(always)]
     pub fn handle_lines<'a>(&mut self, lines: &mut impl Iterator<Item = (u64, Line<'a>)>, sink: &mut impl LineSink) {
+        // The clock is chosen once for the batch: the loop of each has
+        // the other's test a hit left out.
+        match self.config.clock {
+            Clock::Log => self.count_lines::<false>(lines, sink),
+            Clock::Wall => self.count_lines::<true>(lines, sink),
+        }
+    }
+
+    /// [`handle_lines`](Self::handle_lines) on a wall clock (`WALL`) or
+    /// on the log's.
+    #[inline(always)]
+    fn count_lines<'a, const WALL: bool>(
+        &mut self,
+        lines: &mut impl Iterator<Item = (u64, Line<'a>)>,
+        sink: &mut impl LineSink,
+    ) {
         let mut scratch = std::mem::take(&mut self.scratch);
         for (number, line) in lines {
             let (outcome, usual) = match line {
-                Line::Text(text) => self.count(text, &mut scratch),
+                Line::Text(text) => self.count::<WALL>(text, &mut scratch),
                 Line::Overlong => (self.handle_overlong_line(), false),
             };
             // The usual hit queues nothing: only another line may have.
@@ -180,13 +199,13 @@ impl Engine {
     /// Counts one line; says too whether it was the usual hit, which
     /// queues no event and no notice (see [`hit`](Self::hit)).
     #[inline(always)]
-    fn count(&mut self, line: &[u8], scratch: &mut Scratch) -> (Outcome, bool) {
+    fn count<const WALL: bool>(&mut self, line: &[u8], scratch: &mut Scratch) -> (Outcome, bool) {
         self.totals.lines += 1;
         // The record is read where the parser built it, not moved first.
         let mut parsed = Parsed::Skip;
         self.parser.parse_into(line, scratch, &mut parsed);
         match &parsed {
-            Parsed::Hit(record) => self.hit(record),
+            Parsed::Hit(record) => self.hit::<WALL>(record),
             Parsed::Skip => {
                 self.totals.skipped += 1;
                 (Outcome::Skipped, false)
@@ -364,9 +383,9 @@ impl Engine {
     /// a second nor touches a clock, so it queues nothing; any other hit is
     /// counted out of line.
     #[inline(always)]
-    fn hit(&mut self, record: &Record<'_>) -> (Outcome, bool) {
+    fn hit<const WALL: bool>(&mut self, record: &Record<'_>) -> (Outcome, bool) {
         let time = record.time + self.offset;
-        if self.config.clock == Clock::Wall {
+        if WALL {
             self.skew.line(time - self.skew.offset());
             // Live, a backlog's usual hit is late (or, from a log ahead of
             // the clock, early): counted here, in the branch that replay
@@ -486,7 +505,10 @@ impl Engine {
         let Some(start) = outlier::start(&times, self.jump_tolerance()) else { return };
         self.phase.schedule_or_start(&self.config, start, &mut self.out);
         for held in std::mem::take(&mut self.held) {
-            self.hit(&held.record());
+            match self.config.clock {
+                Clock::Log => self.hit::<false>(&held.record()),
+                Clock::Wall => self.hit::<true>(&held.record()),
+            };
         }
     }
 
