@@ -5,9 +5,10 @@
 //! The fake clock moves only when the loop waits with nothing ready, and
 //! then by exactly the timeout it asked for. Before each wait a script
 //! plays the world at that moment: it writes to the input, raises signals,
-//! closes the pipe.
+//! closes the pipe. The end of a run after SIGTERM has clocks of its own,
+//! which move at each reading (see [`Ending`]).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io::{self, PipeWriter, Write};
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
@@ -15,7 +16,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use super::watch::Watch;
-use super::{Clocks, Following, GATHER, follow_on, stream_on};
+use super::{Clocks, Following, GATHER, READ_BUDGET, SHUTDOWN_BUDGET, follow_on, stream_on};
 use crate::cli::Options;
 use crate::engine::alert::Threshold;
 use crate::engine::{Clock, Config, Engine};
@@ -142,14 +143,21 @@ fn run_hooked(config: Config, exec: Option<(&str, Duration)>, script: impl FnMut
 /// Follows `path` on the fake clock, with `-o json` and the default
 /// settings, while `script` plays the world; returns the output.
 fn run_follow(path: PathBuf, script: impl FnMut(&mut World)) -> String {
+    follow_with(path, &Options::default(), |raise| {
+        let world = World { second: 0, input: None, signals: raise };
+        Fake { start: Instant::now(), elapsed: Duration::ZERO, world, script, played: None }
+    })
+}
+
+/// Follows `path` with `options` and `-o json` on the clocks `clocks`
+/// makes of the signals' raiser; returns the output.
+fn follow_with<C: Clocks>(path: PathBuf, options: &Options, clocks: impl FnOnce(Raise) -> C) -> String {
     let (signals, raise) = Signals::for_tests().expect("signals");
     let out = Shared::default();
     let style = Style { format: Format::Json, verbosity: Verbosity::Normal, color: false };
     let config = Config { clock: Clock::Wall, ..Config::default() };
     let mut monitor = Monitor::new(Engine::new(config), Output::new(out.clone(), style));
-    let world = World { second: 0, input: None, signals: raise };
-    let mut fake = Fake { start: Instant::now(), elapsed: Duration::ZERO, world, script, played: None };
-    follow_on(&mut fake, &[path], &Options::default(), signals, &mut monitor).expect("the run");
+    follow_on(&mut clocks(raise), &[path], options, signals, &mut monitor).expect("the run");
     String::from_utf8(out.0.take()).expect("utf-8")
 }
 
@@ -296,4 +304,75 @@ fn a_hook_storm_stays_bounded_and_every_hook_is_run_or_counted() {
     assert_eq!(running, RUNNING, "hooks running at once\n{out}");
     assert!(dropped > 0 && ran >= RUNNING + QUEUED, "ran {ran}, dropped {dropped}\n{out}");
     assert_eq!(ran as u64 + dropped, transitions as u64, "every transition's hook ran or was counted\n{out}");
+}
+
+/// Clocks for the end of a run: SIGTERM comes at the first wait, which
+/// ends the loop, and each reading of the monotonic clock then finds it `tick` later, as if that
+/// much time went into the work between two readings (zero: frozen).
+struct Ending {
+    start: Instant,
+    readings: Cell<u32>,
+    tick: Duration,
+    signals: Raise,
+}
+
+impl Clocks for Ending {
+    fn instant(&self) -> Instant {
+        let n = self.readings.get();
+        self.readings.set(n + 1);
+        self.start + self.tick * n
+    }
+
+    fn realtime(&self) -> Duration {
+        Duration::from_secs(EPOCH) + self.tick * self.readings.get()
+    }
+
+    fn wait(&mut self, fds: &mut [PollFd], _timeout: Option<Duration>) -> io::Result<()> {
+        self.signals.raise(libc::SIGTERM);
+        poll::wait(fds, Some(Duration::ZERO))
+    }
+}
+
+/// Follows from its start a backlog that SIGTERM finds unread: 3 lines, 5
+/// more that end at [`SHUTDOWN_BUDGET`] less a turn's [`READ_BUDGET`], 7
+/// more at twice [`SHUTDOWN_BUDGET`], the zeros between them (a sparse
+/// file) two lines too long to keep. Returns the summary, whose hits say
+/// how far the reading after the signal went on clocks that `tick` (see
+/// [`Ending`]).
+fn backlog_after_sigterm(name: &str, tick: Duration) -> String {
+    use std::os::unix::fs::FileExt;
+    let path = std::env::temp_dir().join(format!("logmon-unit-{}-{name}.log", std::process::id()));
+    let file = std::fs::File::create(&path).expect("create the backlog");
+    let lines = |n: usize| (0..n).map(|i| csv_line(EPOCH as i64, i)).collect::<String>();
+    let (second, third) = (format!("\n{}", lines(5)), format!("\n{}", lines(7)));
+    let second_at = (SHUTDOWN_BUDGET - READ_BUDGET - second.len()) as u64;
+    file.write_all_at(lines(3).as_bytes(), 0).expect("write");
+    file.write_all_at(second.as_bytes(), second_at).expect("write");
+    file.write_all_at(third.as_bytes(), 2 * SHUTDOWN_BUDGET as u64).expect("write");
+    drop(file);
+    let options = Options { from_start: true, ..Options::default() };
+    let out = follow_with(path.clone(), &options, |signals| Ending {
+        start: Instant::now(),
+        readings: Cell::new(0),
+        tick,
+        signals,
+    });
+    let _ = std::fs::remove_file(&path);
+    summary(&out).to_owned()
+}
+
+/// The backlog a signal finds is read up to the bytes bound, not past it:
+/// on a frozen clock the time bound never comes.
+#[test]
+fn sigterm_reads_a_backlog_up_to_its_byte_bound() {
+    let summary = backlog_after_sigterm("byte-bound", Duration::ZERO);
+    assert!(summary.contains(r#""hits":8,"#), "want the first 8 of 15 lines: {summary}");
+}
+
+/// The backlog a signal finds is read for a bounded time only: with each
+/// turn taking a while, the time runs out well before the bytes do.
+#[test]
+fn sigterm_reads_a_backlog_for_a_bounded_time_only() {
+    let summary = backlog_after_sigterm("time-bound", Duration::from_millis(100));
+    assert!(summary.contains(r#""hits":3,"#), "want the first 3 of 15 lines: {summary}");
 }
