@@ -400,15 +400,17 @@ fn the_tail_reads_each_usual_referer_and_gives_up_the_rest() {
     let cases = [
         // `-` with the literal after it, in one word.
         (r#""-" "curl/8""#.to_owned(), true),
-        // The same where too few bytes are left for a word from the
-        // quote (the way every other referer is read).
+        // The same where fewer than eight bytes are left (read in a word
+        // of the line's last bytes).
         (r#""-" """#.to_owned(), true),
         // Any other referer: up to its quote.
         (r#""http://example.com/" "curl/8""#.to_owned(), true),
         (r#""" "curl/8""#.to_owned(), true),
         (r#""-x" "curl/8""#.to_owned(), true),
-        // A referer longer than the near search, found beyond it.
+        // A referer longer than the near search, found beyond it, and
+        // given up there as near.
         (format!(r#""{long}" "curl/8""#), true),
+        (format!(r#""{long}\" "curl/8""#), false),
         // A user agent with quotes inside, escaped or not: only the
         // line's end is read.
         (r#""-" "a \" b""#.to_owned(), true),
@@ -421,9 +423,12 @@ fn the_tail_reads_each_usual_referer_and_gives_up_the_rest() {
         (r#""r\\" "curl/8""#.to_owned(), false),
         // A quote in the referer that the literal does not follow.
         (r#""r"x" "curl/8""#.to_owned(), false),
-        // Fewer than eight bytes from the byte before the referer's quote,
-        // or a line's end that is not the literal.
-        (r#""r" """#.to_owned(), false),
+        // Fewer than eight bytes from the byte before the referer's quote
+        // (read in a word of the line's last bytes), the literal after it
+        // that is the line's end too, or a line's end that is not the
+        // literal.
+        (r#""r" """#.to_owned(), true),
+        (r#""r" "#.to_owned(), false),
         (r#""-" "curl/8"x"#.to_owned(), false),
         (r#""-" curl/8""#.to_owned(), false),
     ];
