@@ -199,10 +199,11 @@ impl TopCounts {
             let stamp = shape.stamp();
             match self.find(&shape, stamp) {
                 Ok(index) => self.hits[index] += 1,
-                Err(slot) if self.len < self.capacity => self.push(&shape, stamp, 1, slot),
-                Err(_) => {
-                    self.evicted = true;
-                    return false;
+                Err(slot) => {
+                    if !self.push(&shape, stamp, 1, slot) {
+                        self.evicted = true;
+                        return false;
+                    }
                 }
             }
         });
@@ -238,23 +239,29 @@ impl TopCounts {
     /// entry, or Space-Saving's replacement once the table is full.
     #[inline(never)]
     fn insert(&mut self, key: &[u8], stamp: u64, n: u64, slot: usize) {
-        if self.len < self.capacity {
-            with_shape!(key, |shape, _key| self.push(&shape, stamp, n, slot));
-        } else {
+        if !with_shape!(key, |shape, _key| self.push(&shape, stamp, n, slot)) {
             self.replace_least(key, stamp, n);
         }
     }
 
     /// A new entry for the key of `shape`, stamped `stamp`, not in the
-    /// table, whose probe ended at the empty `slot`, while there is room.
+    /// table, whose probe ended at the empty `slot`, if there is room; says
+    /// whether there was. The room is the columns' own length, so that
+    /// finding it finds each column's entry in bounds.
     #[inline(always)]
-    fn push(&mut self, shape: &impl Shape, stamp: u64, n: u64, slot: usize) {
+    fn push(&mut self, shape: &impl Shape, stamp: u64, n: u64, slot: usize) -> bool {
         let index = self.len;
+        let (Some(hits), Some(stored), Some(key)) =
+            (self.hits.get_mut(index), self.stamps.get_mut(index), self.keys.get_mut(index))
+        else {
+            return false;
+        };
         self.slots[slot] = slot_of(stamp, index);
-        self.stamps[index] = stamp;
-        shape.write(&mut self.keys[index]);
-        self.hits[index] = n;
+        *stored = stamp;
+        shape.write(key);
+        *hits = n;
         self.len = index + 1;
+        true
     }
 
     /// Space-Saving's step: the least counted section makes way.
