@@ -22,7 +22,7 @@
 mod tests;
 
 use std::fs::{File, Metadata, OpenOptions};
-use std::io::{self, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -178,13 +178,24 @@ impl Tracked {
         }
     }
 
-    /// Reads up to `budget` bytes, handing complete lines to `lines`.
-    /// `Ok(true)` if it stopped with more to read.
-    fn read(&mut self, name: &Name, now: Instant, budget: &mut usize, lines: &mut impl Lines) -> Result<bool, Failure> {
+    /// Reads until `budget` bytes are read, handing complete lines to
+    /// `lines`, and takes what it read off `budget`. Each read fills what
+    /// the buffer has room for, so the last may go past `budget`, unless
+    /// `bound`: then none asks for more than is left. `Ok(true)` if it
+    /// stopped with more to read.
+    fn read(
+        &mut self,
+        name: &Name,
+        now: Instant,
+        budget: &mut usize,
+        bound: bool,
+        lines: &mut impl Lines,
+    ) -> Result<bool, Failure> {
         let start = self.offset;
         let mut more = true;
         while *budget > 0 {
-            let n = self.reader.read_from(&mut self.file).map_err(Failure::Read)?;
+            let ask = if bound { *budget as u64 } else { u64::MAX };
+            let n = self.reader.read_from(&mut (&self.file).take(ask)).map_err(Failure::Read)?;
             if n == 0 {
                 more = false;
                 break;
@@ -241,6 +252,8 @@ pub struct Follower {
     /// Change events for the path's directory and the open files, if the
     /// system has them.
     watch: Option<Rc<Watch>>,
+    /// After a signal (see [`end`](Self::end)).
+    ending: bool,
 }
 
 impl Follower {
@@ -261,6 +274,7 @@ impl Follower {
             orphaned: false,
             unread_at_start: None,
             watch,
+            ending: false,
         };
         let start = if from_start { Start::Beginning } else { Start::End };
         match follower.open(now, |_| start) {
@@ -301,8 +315,9 @@ impl Follower {
         }
     }
 
-    /// Reads what the followed files hold, rotated ones first, up to
-    /// `budget` bytes. `Ok(true)` if more is waiting.
+    /// Reads what the followed files hold, rotated ones first, until
+    /// `budget` bytes are read (see [`Tracked::read`]), and takes what it
+    /// read off `budget`. `Ok(true)` if more is waiting.
     ///
     /// Truncation is looked for before reading, since reading moves the
     /// offset past the evidence.
@@ -311,7 +326,7 @@ impl Follower {
         let mut more = false;
         let mut i = 0;
         while i < self.rotated.len() {
-            match self.rotated[i].read(&self.name, now, budget, lines) {
+            match self.rotated[i].read(&self.name, now, budget, self.ending, lines) {
                 Ok(m) => {
                     more |= m;
                     i += 1;
@@ -326,7 +341,7 @@ impl Follower {
             }
         }
         if let Some(mut current) = self.current.take() {
-            match current.read(&self.name, now, budget, lines) {
+            match current.read(&self.name, now, budget, self.ending, lines) {
                 Ok(m) => {
                     more |= m;
                     self.current = Some(current);
@@ -465,7 +480,9 @@ impl Follower {
     }
 
     fn let_go_of_quiet_rotated(&mut self, now: Instant, lines: &mut impl Lines) -> Result<(), Error> {
-        while self.rotated.first().is_some_and(|oldest| now.duration_since(oldest.changed) >= ROTATED_GRACE) {
+        while !self.ending
+            && self.rotated.first().is_some_and(|oldest| now.duration_since(oldest.changed) >= ROTATED_GRACE)
+        {
             let oldest = self.rotated.remove(0);
             self.retire(oldest, now, lines)?;
         }
@@ -477,12 +494,23 @@ impl Follower {
     fn retire(&self, mut tracked: Tracked, now: Instant, lines: &mut impl Lines) -> Result<(), Error> {
         self.unwatch(&tracked);
         let mut unlimited = usize::MAX;
-        match tracked.read(&self.name, now, &mut unlimited, lines) {
+        match tracked.read(&self.name, now, &mut unlimited, false, lines) {
             Ok(_) => {}
             Err(Failure::Output(e)) => return Err(e),
             Err(Failure::Read(e)) => diag::say(format_args!("{}: rotated file: {}", self.name, OsMessage(&e))),
         }
         tracked.finish(&self.name, lines)
+    }
+
+    /// After a signal, the budget [`read`](Self::read) and
+    /// [`check`](Self::check) get is a bound rather than a pace: no read
+    /// asks for more than is left of it. And since letting a quiet file go
+    /// reads it to its end, whatever was written to it since, it is kept
+    /// until [`close`](Self::close) from now on. (The oldest file a
+    /// rotation puts past [`ROTATED_MAX`] is still let go: a check looks
+    /// at the path only once every file was read to its end.)
+    pub fn end(&mut self) {
+        self.ending = true;
     }
 
     /// Says what is wrong with the path, unless it was already said.

@@ -187,7 +187,8 @@ impl Following {
         if due {
             self.next_check = now + self.every;
         }
-        on_follow_turn(&mut self.followers, due, backlog || changes.data, now, monitor)
+        let mut budget = READ_BUDGET;
+        on_follow_turn(&mut self.followers, due, backlog || changes.data, &mut budget, now, monitor)
     }
 }
 
@@ -398,25 +399,32 @@ impl<'m, W: Write, C: Clocks> Loop<'m, W, C> {
 /// A turn of the loop for followed files: a check when one is due (the
 /// timer, HUP, a path that changed), else a read when there is something
 /// to read (a backlog, a file that changed). Each file gets its share of
-/// the turn's budget. `Ok(true)` if more is waiting.
+/// [`READ_BUDGET`], or what is left of `budget` if that is less, and
+/// `budget` pays for what it read. A read fills the buffer, so a file may
+/// go past its part by less than a read; after a signal none does (see
+/// [`Follower::end`]), and the turn reads at most `budget`. `Ok(true)` if
+/// more is waiting.
 fn on_follow_turn<W: Write>(
     followers: &mut [Follower],
     due: bool,
     read: bool,
+    budget: &mut usize,
     now: Instant,
     monitor: &mut Monitor<W>,
 ) -> Result<bool, Error> {
     let share = READ_BUDGET / followers.len().max(1);
     let mut more = false;
     for follower in followers {
-        let mut budget = share;
+        let allowed = share.min(*budget);
+        let mut left = allowed;
         more |= if due {
-            follower.check(now, &mut budget, monitor)?
+            follower.check(now, &mut left, monitor)?
         } else if read {
-            follower.read(now, &mut budget, monitor)?
+            follower.read(now, &mut left, monitor)?
         } else {
             false
         };
+        *budget -= allowed - left;
         monitor.set_trouble(follower.path().as_os_str().as_bytes(), follower.trouble_now());
     }
     Ok(more)
@@ -443,19 +451,23 @@ impl Shutdown {
     }
 }
 
-/// The last look at the followed files, then reads within `shutdown`.
+/// The last look at the followed files, then reads within `shutdown`:
+/// each turn reads at most what is left of its bytes, and they pay for
+/// exactly what was read.
 fn drain_followers<W: Write>(
     followers: &mut [Follower],
     mut shutdown: Shutdown,
     monitor: &mut Monitor<W>,
     clocks: &mut impl Clocks,
 ) -> Result<(), Error> {
+    for follower in followers.iter_mut() {
+        follower.end();
+    }
     let mut due = true;
     let mut more = true;
     while more && shutdown.allows(clocks.instant()) {
-        // A turn reads about READ_BUDGET bytes at most, whatever the files.
-        more = on_follow_turn(followers, std::mem::take(&mut due), true, clocks.instant(), monitor)?;
-        shutdown.bytes = shutdown.bytes.saturating_sub(READ_BUDGET);
+        let now = clocks.instant();
+        more = on_follow_turn(followers, std::mem::take(&mut due), true, &mut shutdown.bytes, now, monitor)?;
     }
     Ok(())
 }

@@ -15,8 +15,9 @@ use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use super::follow::Follower;
 use super::watch::Watch;
-use super::{Clocks, Following, GATHER, READ_BUDGET, SHUTDOWN_BUDGET, follow_on, stream_on};
+use super::{Clocks, Following, GATHER, SHUTDOWN_BUDGET, Shutdown, drain_followers, follow_on, stream_on};
 use crate::cli::Options;
 use crate::engine::alert::Threshold;
 use crate::engine::{Clock, Config, Engine};
@@ -143,21 +144,21 @@ fn run_hooked(config: Config, exec: Option<(&str, Duration)>, script: impl FnMut
 /// Follows `path` on the fake clock, with `-o json` and the default
 /// settings, while `script` plays the world; returns the output.
 fn run_follow(path: PathBuf, script: impl FnMut(&mut World)) -> String {
-    follow_with(path, &Options::default(), |raise| {
+    follow_with(&[path], &Options::default(), |raise| {
         let world = World { second: 0, input: None, signals: raise };
         Fake { start: Instant::now(), elapsed: Duration::ZERO, world, script, played: None }
     })
 }
 
-/// Follows `path` with `options` and `-o json` on the clocks `clocks`
+/// Follows `paths` with `options` and `-o json` on the clocks `clocks`
 /// makes of the signals' raiser; returns the output.
-fn follow_with<C: Clocks>(path: PathBuf, options: &Options, clocks: impl FnOnce(Raise) -> C) -> String {
+fn follow_with<C: Clocks>(paths: &[PathBuf], options: &Options, clocks: impl FnOnce(Raise) -> C) -> String {
     let (signals, raise) = Signals::for_tests().expect("signals");
     let out = Shared::default();
     let style = Style { format: Format::Json, verbosity: Verbosity::Normal, color: false };
     let config = Config { clock: Clock::Wall, ..Config::default() };
     let mut monitor = Monitor::new(Engine::new(config), Output::new(out.clone(), style));
-    follow_on(&mut clocks(raise), &[path], options, signals, &mut monitor).expect("the run");
+    follow_on(&mut clocks(raise), paths, options, signals, &mut monitor).expect("the run");
     String::from_utf8(out.0.take()).expect("utf-8")
 }
 
@@ -333,46 +334,124 @@ impl Clocks for Ending {
     }
 }
 
-/// Follows from its start a backlog that SIGTERM finds unread: 3 lines, 5
-/// more that end at [`SHUTDOWN_BUDGET`] less a turn's [`READ_BUDGET`], 7
-/// more at twice [`SHUTDOWN_BUDGET`], the zeros between them (a sparse
-/// file) two lines too long to keep. Returns the summary, whose hits say
-/// how far the reading after the signal went on clocks that `tick` (see
-/// [`Ending`]).
-fn backlog_after_sigterm(name: &str, tick: Duration) -> String {
-    use std::os::unix::fs::FileExt;
-    let path = std::env::temp_dir().join(format!("logmon-unit-{}-{name}.log", std::process::id()));
-    let file = std::fs::File::create(&path).expect("create the backlog");
-    let lines = |n: usize| (0..n).map(|i| csv_line(EPOCH as i64, i)).collect::<String>();
-    let (second, third) = (format!("\n{}", lines(5)), format!("\n{}", lines(7)));
-    let second_at = (SHUTDOWN_BUDGET - READ_BUDGET - second.len()) as u64;
-    file.write_all_at(lines(3).as_bytes(), 0).expect("write");
-    file.write_all_at(second.as_bytes(), second_at).expect("write");
-    file.write_all_at(third.as_bytes(), 2 * SHUTDOWN_BUDGET as u64).expect("write");
-    drop(file);
+/// Follows from their start files that SIGTERM finds unread, each made of
+/// `(offset, text)` pieces with zeros between them (a sparse file: a line
+/// of zeros, too long to keep, is one malformed line). Returns the
+/// summary, whose counts say how far the reading after the signal went on
+/// clocks that `tick` (see [`Ending`]).
+fn backlog_after_sigterm(name: &str, files: &[Vec<(usize, String)>], tick: Duration) -> String {
+    let paths = write_backlogs(name, files);
     let options = Options { from_start: true, ..Options::default() };
-    let out = follow_with(path.clone(), &options, |signals| Ending {
+    let out = follow_with(&paths, &options, |signals| Ending {
         start: Instant::now(),
         readings: Cell::new(0),
         tick,
         signals,
     });
-    let _ = std::fs::remove_file(&path);
+    for path in &paths {
+        let _ = std::fs::remove_file(path);
+    }
     summary(&out).to_owned()
 }
 
-/// The backlog a signal finds is read up to the bytes bound, not past it:
-/// on a frozen clock the time bound never comes.
+/// Writes files of `(offset, text)` pieces, sparse; returns their paths.
+fn write_backlogs(name: &str, files: &[Vec<(usize, String)>]) -> Vec<PathBuf> {
+    use std::os::unix::fs::FileExt;
+    let paths: Vec<PathBuf> = (0..files.len())
+        .map(|i| std::env::temp_dir().join(format!("logmon-unit-{}-{name}-{i}.log", std::process::id())))
+        .collect();
+    for (path, pieces) in paths.iter().zip(files) {
+        let file = std::fs::File::create(path).expect("create the backlog");
+        for (at, text) in pieces {
+            file.write_all_at(text.as_bytes(), *at as u64).expect("write");
+        }
+    }
+    paths
+}
+
+/// Lines at the start of a backlog, each of the same odd length, over
+/// 2.5 MB: whatever the power of two a read of the line buffer ends at,
+/// it ends inside one of them, and the part read is moved to the buffer's
+/// start, so the reads after it are not aligned on the buffer either.
+const DENSE: usize = 40_000;
+
+/// A backlog: [`DENSE`] lines, the zeros of a line too long to keep, 5
+/// lines the last of which ends at byte `end`, then 7 more lines. Hits:
+/// [`DENSE`] + 5 if read exactly up to `end`.
+fn backlog_ending_at(end: usize) -> Vec<(usize, String)> {
+    let dense: String = (100_000..100_000 + DENSE).map(|i| csv_line(EPOCH as i64, i)).collect();
+    assert_eq!(dense.len() / DENSE % 2, 1, "lines of an odd length");
+    let lines = |n: usize| (0..n).map(|i| csv_line(EPOCH as i64, i)).collect::<String>();
+    let (second, third) = (format!("\n{}", lines(5)), lines(7));
+    vec![(0, dense), (end - second.len(), second), (end, third)]
+}
+
+/// The `"lines"` to `"skipped"` of a summary after a backlog was read up
+/// to the end of the 5 lines, with `hits` more lines from other files.
+fn read_to_the_fifth(hits: usize) -> String {
+    let hits = DENSE + 5 + hits;
+    format!(r#""lines":{},"hits":{hits},"malformed":1,"late":0,"early":0,"skipped":0,"#, hits + 1)
+}
+
+/// The backlog a signal finds is read up to its bytes bound, to the byte:
+/// the 5 lines that end there are read, and not one byte of the 7 after
+/// (it would be a line cut off, counted as skipped). A read that asks for
+/// a whole buffer, not what is left of the bound, goes past it, since the
+/// reads are not aligned on the buffer (see [`DENSE`]). On a frozen clock
+/// the time bound never comes.
 #[test]
-fn sigterm_reads_a_backlog_up_to_its_byte_bound() {
-    let summary = backlog_after_sigterm("byte-bound", Duration::ZERO);
-    assert!(summary.contains(r#""hits":8,"#), "want the first 8 of 15 lines: {summary}");
+fn sigterm_reads_a_backlog_up_to_exactly_its_byte_bound() {
+    let summary = backlog_after_sigterm("byte-bound", &[backlog_ending_at(SHUTDOWN_BUDGET)], Duration::ZERO);
+    assert!(summary.contains(&read_to_the_fifth(0)), "{summary}");
+}
+
+/// Two files: a short one, and a backlog whose 5 lines end where the two
+/// together reach [`SHUTDOWN_BUDGET`].
+fn short_and_long() -> [Vec<(usize, String)>; 2] {
+    let short = (0..2).map(|i| csv_line(EPOCH as i64, i)).collect::<String>();
+    let long = backlog_ending_at(SHUTDOWN_BUDGET - short.len());
+    [vec![(0, short)], long]
+}
+
+/// Two files, one of them short: the turns after a signal pay for what
+/// they read, not for a whole turn's budget, so the long one is read
+/// until the two together reach the bound, to the byte.
+#[test]
+fn sigterm_reads_backlogs_of_several_files_up_to_exactly_their_byte_bound() {
+    let summary = backlog_after_sigterm("byte-bound-two", &short_and_long(), Duration::ZERO);
+    assert!(summary.contains(&read_to_the_fifth(2)), "{summary}");
+}
+
+/// What the reading after a signal leaves unread is what the files hold
+/// past [`SHUTDOWN_BUDGET`], to the byte: the summaries above cannot tell
+/// a read that stops a byte short, which leaves the fifth line without its
+/// newline, a cut line that still parses.
+#[test]
+fn sigterm_leaves_unread_exactly_what_is_past_the_byte_bound() {
+    for (name, files) in [("one", vec![backlog_ending_at(SHUTDOWN_BUDGET)]), ("two", short_and_long().into())] {
+        let paths = write_backlogs(&format!("unread-{name}"), &files);
+        let size: u64 = paths.iter().map(|p| std::fs::metadata(p).expect("stat").len()).sum();
+        let (_, raise) = Signals::for_tests().expect("signals");
+        let mut clocks = Ending { start: Instant::now(), readings: Cell::new(0), tick: Duration::ZERO, signals: raise };
+        let now = clocks.instant();
+        let mut followers: Vec<Follower> = paths.iter().map(|p| Follower::new(p, true, now, None)).collect();
+        let style = Style { format: Format::Json, verbosity: Verbosity::Normal, color: false };
+        let config = Config { clock: Clock::Wall, ..Config::default() };
+        let mut monitor = Monitor::new(Engine::new(config), Output::new(Shared::default(), style));
+        drain_followers(&mut followers, Shutdown::new(now), &mut monitor, &mut clocks).expect("the reading");
+        let unread: u64 = followers.iter_mut().map(|f| f.close(&mut monitor).expect("close")).sum();
+        for path in &paths {
+            let _ = std::fs::remove_file(path);
+        }
+        assert_eq!(unread, size - SHUTDOWN_BUDGET as u64, "{name} file(s)");
+    }
 }
 
 /// The backlog a signal finds is read for a bounded time only: with each
 /// turn taking a while, the time runs out well before the bytes do.
 #[test]
 fn sigterm_reads_a_backlog_for_a_bounded_time_only() {
-    let summary = backlog_after_sigterm("time-bound", Duration::from_millis(100));
-    assert!(summary.contains(r#""hits":3,"#), "want the first 3 of 15 lines: {summary}");
+    let summary =
+        backlog_after_sigterm("time-bound", &[backlog_ending_at(SHUTDOWN_BUDGET)], Duration::from_millis(100));
+    assert!(summary.contains(&format!(r#""hits":{DENSE},"#)), "want the first {DENSE} lines only: {summary}");
 }

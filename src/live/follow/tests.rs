@@ -140,6 +140,31 @@ fn a_rotated_file_is_read_until_quiet_for_the_grace_then_let_go() {
     assert_eq!(run.seen(), ["new", "late", "straggler", "last"], "a file let go is not read again");
 }
 
+/// After a signal a rotated file quiet for the grace is not let go, which
+/// would read all that was written to it since its last read (no change
+/// event came, a long `--check-interval`), but read within the budget,
+/// and what is left is said at close.
+#[test]
+fn after_a_signal_a_quiet_rotated_file_is_read_within_the_budget_only() {
+    let dir = Dir::new("ending");
+    let log = dir.path("access.log");
+    append(&log, "");
+    let mut run = Run::new(&log, false);
+    let mut server = OpenOptions::new().append(true).open(&log).expect("open");
+    fs::rename(&log, dir.path("access.log.1")).expect("rename");
+    append(&log, "new\n");
+    run.check_after(250);
+    server.write_all(b"one\ntwo\nthree\n").expect("write");
+    run.now += ROTATED_GRACE;
+    run.follower.end();
+    let mut budget = 6;
+    assert!(run.follower.check(run.now, &mut budget, &mut run.seen).expect("check"), "more to read");
+    assert_eq!((budget, run.seen()), (0, vec!["new", "one"]), "6 bytes read: one line and 2 bytes");
+    assert_eq!(run.follower.rotated.len(), 1, "still held");
+    assert_eq!(run.follower.close(&mut run.seen).expect("close"), 8, "o\\nthree\\n left unread");
+    assert_eq!(run.seen(), ["new", "one", "tw"], "the line cut off");
+}
+
 #[test]
 fn a_deleted_file_is_read_to_its_end_then_closed_once_quiet() {
     let dir = Dir::new("deleted");
