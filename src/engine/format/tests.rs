@@ -444,6 +444,45 @@ fn the_tail_reads_each_usual_referer_and_gives_up_the_rest() {
     }
 }
 
+/// The head's client with the fields after it: `-` each, or all but the
+/// last `-` and the last a word (a user's name), each in one go, or one by
+/// one; on the built-in and the nginx string, the record is the slow
+/// reference's either way.
+#[test]
+fn the_client_reads_a_named_user_in_one_go() {
+    let formats =
+        [preset::ncsa(preset::COMBINED).expect("compiles"), nginx::compile(NGINX_COMBINED).expect("compiles")];
+    let end = r#" [07/Feb/2019:21:11:00 +0000] "GET /a HTTP/1.1" 200 5 "-" "curl/8""#;
+    // Read by the built-in, and by the nginx string, whose `-` after the
+    // client is a literal.
+    let cases = [
+        ("- -", [true, true]),
+        ("- frank", [true, true]),
+        ("- -x", [true, true]),
+        ("- a-very-long-user-name-of-more-than-sixty-three-bytes-in-all-of-it", [true, true]),
+        ("- frank\"", [true, true]),
+        ("x frank", [true, false]),
+        ("x -", [true, false]),
+        ("- fr ank", [false, false]),
+        ("-  frank", [false, false]),
+    ];
+    for (k, p) in formats.iter().enumerate() {
+        let head = p.ops.head.expect("a head");
+        let slow = general(p);
+        for (fields, reads) in cases {
+            let read = reads[k];
+            let line = format!("1.2.3.4 {fields}{end}");
+            let by_head = head.read(&p.steps, &mut ClfClock::default(), line.as_bytes(), 0);
+            assert_eq!(by_head.is_some(), read, "{line}");
+            let expected = slow.parse(&mut ClfClock::default(), line.as_bytes());
+            if let Some((record, _)) = by_head {
+                assert_eq!(Ok(record), expected, "{line}");
+            }
+            assert_eq!(p.parse(&mut ClfClock::default(), line.as_bytes()), expected, "{line}");
+        }
+    }
+}
+
 /// The same for every preset, on its example line: every prefix, and every
 /// one-byte change.
 #[test]
