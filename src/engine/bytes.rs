@@ -47,13 +47,16 @@ pub fn find(s: &[u8], byte: u8) -> Option<usize> {
     find_swar(s, byte)
 }
 
+/// How far a search for a byte usually under 64 bytes away looks first:
+/// under memchr's 64-byte loop, whose setup (and branches, mispredicted on
+/// where the byte is) cost more than such a search.
+pub const NEAR: usize = 63;
+
 /// [`find`] for a byte usually under 64 bytes away (the quote that ends a
-/// request or a referer): first within 63 bytes, under memchr's 64-byte
-/// loop, whose setup (and branches, mispredicted on where the byte is) cost
-/// more than such a search; then in the rest, out of line.
+/// request or a referer): first within [`NEAR`] bytes, then in the rest,
+/// out of line.
 #[inline(always)]
 pub fn find_near(s: &[u8], byte: u8) -> Option<usize> {
-    const NEAR: usize = 63;
     match find(&s[..s.len().min(NEAR)], byte) {
         Some(at) => Some(at),
         None if s.len() > NEAR => far(&s[NEAR..], byte).map(|at| NEAR + at),

@@ -190,17 +190,16 @@ impl Tail {
         if word_at(line, at)? & self.dash.mask == self.dash.word {
             return self.last.ends(line, at + usize::from(self.dash.len));
         }
-        // The first quote within 63 bytes, under memchr's 64-byte loop
-        // (see [`bytes::find_near`]), else further on in a call that
-        // returns the line's end.
+        // The first quote near, as [`bytes::find_near`] looks first, else
+        // further on in a call that returns the line's end.
         let rest = line.get(at..)?;
-        match bytes::find(&rest[..rest.len().min(NEAR)], b'"') {
+        match bytes::find(&rest[..rest.len().min(bytes::NEAR)], b'"') {
             Some(i) => self.after_quote(line, at + i),
-            None => self.far(line, at + NEAR),
+            None => self.far(line, at + bytes::NEAR),
         }
     }
 
-    /// As [`Tail::read`], for a referer of [`NEAR`] bytes or more, from
+    /// As [`Tail::read`], for a referer of [`bytes::NEAR`] bytes or more, from
     /// `from` on.
     #[cold]
     #[inline(never)]
@@ -223,9 +222,6 @@ impl Tail {
         self.last.ends(line, stop + usize::from(self.skip.len))
     }
 }
-
-/// How far [`Tail::read`] looks for the referer's quote in line.
-const NEAR: usize = 63;
 
 /// The eight bytes of `line` from `at`, or those there are and zeros
 /// after them, taken from the line's last word: no call to compare a short
