@@ -446,11 +446,8 @@ impl Schedule {
         let (start, _) = self.current_bounds();
         let (interval, top, alerts, run) = (self.interval, self.top, &out.alerts, &mut out.run);
         let reports = self.reports;
-        // Reported first: the run's totals then take its status codes.
-        let report = self.tallies.finish_current(|tally| {
-            let report = (!tally.is_empty()).then(|| reports.then(|| tally.report(start, end, interval, top, alerts)));
-            run.merge(tally);
-            report
+        let report = self.tallies.finish_current(run, |tally| {
+            (!tally.is_empty()).then(|| reports.then(|| tally.report(start, end, interval, top, alerts)))
         });
         match report {
             Some(Some(report)) => {
