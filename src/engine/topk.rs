@@ -971,9 +971,11 @@ use probe;
 /// Empties every slot, in groups of 16 (a cache line): each group is
 /// read with wide loads and and-ed, and written only where it holds a full
 /// slot (no full slot is `EMPTY`, so one of its bits is clear). Not a
-/// `fill`, which the compiler makes a call of memset: for 16 KiB, glibc's
-/// `rep stosb`, which callgrind counts a byte at a time (16,384
-/// instructions, where this loop makes about 4,900).
+/// `fill`, for the instruction count only: the compiler makes it a call of
+/// memset, for 16 KiB glibc's `rep stosb`, which callgrind counts an
+/// instruction a byte (16,384, where this loop makes about 4,900). In time
+/// no difference was measured: a 4,096-slot table of 700 entries took
+/// 1.2-2.4 µs this way and 1.3-2.2 µs by `fill` in a microbenchmark.
 fn empty_slots(slots: &mut [u32]) {
     let mut groups = slots.chunks_exact_mut(16);
     for group in &mut groups {
