@@ -485,18 +485,10 @@ impl<'a> Batch<'a> {
         self.base += u64::from(self.next);
         self.next = 0;
         let Batch { newline, buf, lines, ends, start, .. } = self;
-        let (buf, from) = (*buf, *start);
-        // The searcher chosen once for the whole loop, and not copied: a
-        // copy of its vectors on the stack would take a register to align.
-        self.found = match newline {
-            #[cfg(target_arch = "x86_64")]
-            // A haystack of 32 bytes or more goes straight to the AVX2
-            // loop: the searcher's short-input path stays out of this one.
-            Newline::Avx2(avx2) => find_lines(lines, ends, buf, from, |bytes| {
-                if bytes.len() >= 32 { avx2.find(bytes) } else { memchr(b'\n', bytes) }
-            }),
-            Newline::Any => find_lines(lines, ends, buf, from, |bytes| memchr(b'\n', bytes)),
-        };
+        // The searcher borrowed, not copied: a copy of its vectors on the
+        // stack would take a register to align.
+        let newline = &*newline;
+        self.found = find_lines(lines, ends, buf, *start, |bytes| newline.find(bytes));
         self.found > 0
     }
 
@@ -597,13 +589,16 @@ impl Newline {
         Newline::Any
     }
 
-    /// The first newline in `bytes`: the end of what [`LineReader::batch`]
-    /// skips.
-    fn find(self, bytes: &[u8]) -> Option<usize> {
+    /// The first newline in `bytes`, for every search of the reader's.
+    /// A haystack of 32 bytes or more goes straight to the AVX2 loop, and
+    /// a shorter one to `memchr()`: the searcher's own short-input path
+    /// stays out of [`Batch::search`]'s loop, which inlines this.
+    #[inline(always)]
+    fn find(&self, bytes: &[u8]) -> Option<usize> {
         match self {
             #[cfg(target_arch = "x86_64")]
-            Newline::Avx2(avx2) => avx2.find(bytes),
-            Newline::Any => memchr(b'\n', bytes),
+            Newline::Avx2(avx2) if bytes.len() >= 32 => avx2.find(bytes),
+            _ => memchr(b'\n', bytes),
         }
     }
 }
