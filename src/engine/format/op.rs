@@ -40,7 +40,7 @@ impl Lit {
 
     /// Where the literal ends, when it is at `at`, whatever follows it: as
     /// [`Lit::after`] for a literal that anything may follow, known when
-    /// the format is compiled (see [`head`]).
+    /// the format is compiled (see [`Head::follows_anything`]).
     #[inline(always)]
     fn at(&self, line: &[u8], at: usize) -> Option<usize> {
         let rest = line.get(at..)?;
@@ -159,10 +159,13 @@ pub(super) struct LineEnd {
 
 impl Tail {
     /// The tail of `skip` and `last`, when `skip` has room for the dash
-    /// (or the byte) before it in a word and the line's end may follow
-    /// `last`.
+    /// (or the byte) before it in a word: a format string may put eight
+    /// bytes between the two quoted fields (format::tests, a long literal
+    /// after the referer). The line's end may always follow `last`, a
+    /// field's at the line's end or one that a space or the end must
+    /// follow ([`super::Read::of`]).
     fn new(skip: Lit, last: Lit) -> Option<Tail> {
-        if skip.len >= 8 || !last.follow.fits(&[]) {
+        if skip.len >= 8 {
             return None;
         }
         let dash = Lit {
@@ -326,22 +329,14 @@ pub(super) fn ops(lead: Option<&Literal>, steps: &[Step], padded: bool) -> Ops {
 /// it, into one [`Head`], with the end of a combined line when that is all
 /// that follows.
 fn head(mut ops: Vec<Op>) -> Ops {
-    // The head reads the client's usual text, the literal after the time
-    // and the one after a tail's first field as ones anything may follow
-    // ([`Lit::at`]): a field before a status, or at the line's end, is read
-    // another way ([`Read::of`]), so these always are; this keeps it so.
-    let any = |lit: Option<Lit>| lit.is_none_or(|lit| lit.follow == Follow::Anything);
-    match ops[..] {
-        [Op::Client(client), Op::ClfTime(time), ..] if !any(client.usual) || !any(Some(time)) => {
-            Ops { head: None, rest: ops }
-        }
+    let fused = match ops[..] {
         [
             Op::Client(client),
             Op::ClfTime(time),
             Op::RequestStatus(request),
             Op::Skip { lit: skip, quote: true },
             Op::Unread(last) | Op::Rest(last),
-        ] if any(Some(skip)) && Tail::new(skip, last).is_some() => {
+        ] if Tail::new(skip, last).is_some() => {
             Ops { head: Some(Head { client, time, request, tail: Tail::new(skip, last) }), rest: Vec::new() }
         }
         [Op::Client(client), Op::ClfTime(time), Op::RequestStatus(request), ..] => {
@@ -349,7 +344,9 @@ fn head(mut ops: Vec<Op>) -> Ops {
             Ops { head: Some(Head { client, time, request, tail: None }), rest: ops }
         }
         _ => Ops { head: None, rest: ops },
-    }
+    };
+    debug_assert!(fused.head.is_none_or(|head| head.follows_anything()), "{fused:?}");
+    fused
 }
 
 /// The operation of step `i`.
@@ -449,6 +446,25 @@ impl Op {
 }
 
 impl Head {
+    /// Whether anything may follow each literal the head reads whatever
+    /// follows it ([`Lit::at`]): the client's usual text and a named
+    /// user's, the time's, and the one after the tail's first field. So it
+    /// is for every format: a field before a status, or one that a space
+    /// or the line's end must follow, is read another way
+    /// ([`super::Read::of`]), never as these are. [`head`] asserts it, and
+    /// format::tests for every preset and format there.
+    pub(super) fn follows_anything(&self) -> bool {
+        let named = self.client.named.into_iter().flat_map(|(before, last)| [before, last]);
+        let tail = self.tail.map(|tail| tail.skip);
+        self.client
+            .usual
+            .into_iter()
+            .chain(named)
+            .chain([self.time])
+            .chain(tail)
+            .all(|lit| lit.follow == Follow::Anything)
+    }
+
     /// Reads the head, at the line's start (a pattern with a lead has
     /// none), into `parsed` (a fresh record), and says where it ended. Out
     /// of line and apart from the other operations' loop: without their
@@ -509,7 +525,8 @@ impl Head {
 impl Client {
     /// The client at `at` (`-` included), and where the literals after it
     /// and after the fields never read that follow it end.
-    /// `ANY` when anything may follow the usual text (see [`head`]).
+    /// `ANY` when anything may follow the usual text (see
+    /// [`Head::follows_anything`]).
     #[inline(always)]
     fn read<'a, const ANY: bool>(&self, steps: &[Step], line: &'a [u8], at: usize) -> Option<(&'a [u8], usize)> {
         let stop = at + bytes::find(&line[at..], b' ')?;

@@ -385,6 +385,67 @@ fn the_ncsa_formats_are_read_by_the_head_alone() {
     }
 }
 
+/// The head reads the literals it reads whatever follows them only where
+/// anything may (`op::Head::follows_anything`), for every preset and every
+/// format of these tests that has a head: nothing else checks what follows
+/// them.
+#[test]
+fn the_head_reads_only_literals_anything_may_follow() {
+    let strings = [
+        (NGINX_COMBINED, true),
+        (r#"$remote_addr $remote_user [$time_local] "$request" $status $body_bytes_sent"#, true),
+        (LONG_SKIP, true),
+        (r#"$remote_addr [$time_local]0 $status0 $body_bytes_sent- "$request" $status 9$body_bytes_sent"#, false),
+    ]
+    .map(|(s, h)| (nginx::compile(s).ok(), h));
+    let apache =
+        [APACHE_COMBINED, r#"%h %l %u %t "%r" %>s %b"#, r#"%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" %D"#]
+            .map(|s| (apache::compile(s).ok(), true));
+    let ncsa = [preset::ncsa(preset::COMMON), preset::ncsa(preset::COMBINED)].map(|p| (p, true));
+    let presets = preset::Preset::ALL.map(|p| (p.compile(), false));
+    let mut heads = 0;
+    for (p, has_head) in strings.into_iter().chain(apache).chain(ncsa).chain(presets) {
+        let p = p.expect("compiles");
+        assert!(p.ops.head.is_some() || !has_head, "{:?}", p.items);
+        if let Some(head) = p.ops.head {
+            heads += 1;
+            assert!(head.follows_anything(), "{:?}", p.items);
+        }
+    }
+    assert!(heads >= 8, "{heads}");
+}
+
+/// A format of eight bytes between the referer and the user agent: no
+/// room for the tail's dash before them in a word.
+const LONG_SKIP: &str = r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" ab:c "$http_user_agent""#;
+
+/// A format string may put eight bytes between the referer and the user
+/// agent, too many for the tail's word of `-` and the literal: the head
+/// reads no tail there, and the line is read as the general reading reads
+/// it, its last byte of that literal checked too.
+#[test]
+fn a_long_literal_after_the_referer_reads_no_tail() {
+    let p = nginx::compile(LONG_SKIP).expect("compiles");
+    let slow = general(&p);
+    let start = r#"1.2.3.4 - - [07/Feb/2019:21:11:00 +0000] "GET /a HTTP/1.1" 200 5 "#;
+    let cases = [
+        (r#""-" ab:c "curl/8""#, true),
+        (r#""r" ab:c "curl/8""#, true),
+        (r#""-" ab:c xcurl/8""#, false),
+        (r#""r" ab:c xcurl/8""#, false),
+        (r#""-" ab:cx"curl/8""#, false),
+    ];
+    for (tail, hit) in cases {
+        let line = format!("{start}{tail}");
+        let read = p.parse(&mut ClfClock::default(), line.as_bytes());
+        assert_eq!(read.is_ok(), hit, "{line}");
+        assert_eq!(read, slow.parse(&mut ClfClock::default(), line.as_bytes()), "{line}");
+        let mut parsed = Parsed::Skip;
+        p.parse_into(&mut ClfClock::default(), line.as_bytes(), &mut parsed);
+        assert_eq!(parsed, read.map_or_else(Parsed::Malformed, Parsed::Hit), "{line}");
+    }
+}
+
 /// Each way the head's tail reads a referer and a user agent, or gives the
 /// line up to the general reading, on the nginx string equal to combined
 /// (the built-in reads no tail): the head reads the line (`true`) or not
