@@ -366,7 +366,7 @@ impl LineReader {
             next: 0,
             base: *line,
             start: *start,
-            kept: Kept { start, line, skipping },
+            reader: ReaderState { start, line, skipping },
         }
     }
 
@@ -400,7 +400,7 @@ const _: () = assert!(BUFFER < u32::MAX as usize && SLOTS == u8::MAX as usize + 
 
 /// The complete lines of a [`LineReader`]'s buffer, numbered. Up to 255
 /// lines are found in one search, a tight loop of memchr calls, and then
-/// handed out one by one or as a [`Block`]: the caller's work on each line
+/// handed out one by one or together as [`FoundLines`]: the caller's work on each line
 /// runs without a search in between, and the search without the caller's
 /// work. Memory: the found lines' fixed arrays, 5 KiB, on the stack.
 pub struct Batch<'a> {
@@ -417,12 +417,14 @@ pub struct Batch<'a> {
     base: u64,
     /// Where the first line of the last search starts.
     start: usize,
-    /// The reader's own, written back when the batch is dropped.
-    kept: Kept<'a>,
+    /// The reader's, written back when the batch is dropped.
+    reader: ReaderState<'a>,
 }
 
-/// Where a [`LineReader`] keeps what a [`Batch`] moves on.
-struct Kept<'a> {
+/// What a [`Batch`] moves on of its [`LineReader`], borrowed: where the
+/// unread bytes start, the number of the last line handed out, and whether
+/// the rest of an overlong line is being dropped.
+struct ReaderState<'a> {
     start: &'a mut usize,
     line: &'a mut u64,
     skipping: &'a mut bool,
@@ -430,8 +432,8 @@ struct Kept<'a> {
 
 impl Drop for Batch<'_> {
     fn drop(&mut self) {
-        *self.kept.start = self.unread();
-        *self.kept.line = self.base + u64::from(self.next);
+        *self.reader.start = self.unread();
+        *self.reader.line = self.base + u64::from(self.next);
     }
 }
 
@@ -454,18 +456,18 @@ impl<'a> Batch<'a> {
     /// The lines found and not handed out yet, in order, searching for more
     /// first when there are none; `None` when no newline is left (then
     /// [`next`](Iterator::next) says whether a line too long to keep is).
-    /// The lines the block has not handed out when it is dropped come next
+    /// The lines it has not handed out when it is dropped come next
     /// (a caller that stops early cannot lose them). For a caller's own
     /// loop over lines: no search and no index into the batch between two
     /// lines.
     #[inline]
-    pub fn block(&mut self) -> Option<Block<'_, 'a>> {
+    pub fn found_lines(&mut self) -> Option<FoundLines<'_, 'a>> {
         if self.next == self.found && !self.search() {
             return None;
         }
         let (next, found) = (usize::from(self.next), usize::from(self.found));
         let number = self.base + next as u64;
-        Some(Block { lines: self.lines[next..found].iter(), number, next: &mut self.next, found: self.found })
+        Some(FoundLines { lines: self.lines[next..found].iter(), number, next: &mut self.next, found: self.found })
     }
 
     /// Where the first line not handed out starts.
@@ -497,7 +499,7 @@ impl<'a> Batch<'a> {
     #[cold]
     fn rest(&mut self) -> Option<(u64, Line<'static>)> {
         let pending = self.buf.len() - self.start;
-        let skipping = &mut *self.kept.skipping;
+        let skipping = &mut *self.reader.skipping;
         let overlong = !*skipping && pending > MAX_LINE;
         if overlong {
             *skipping = true;
@@ -511,8 +513,8 @@ impl<'a> Batch<'a> {
 }
 
 /// Lines a [`Batch`] found, numbered, handed out from a slice of its
-/// array: see [`Batch::block`].
-pub struct Block<'b, 'a> {
+/// array: see [`Batch::found_lines`].
+pub struct FoundLines<'b, 'a> {
     lines: std::slice::Iter<'b, Line<'a>>,
     /// The number of the line before the next.
     number: u64,
@@ -522,7 +524,7 @@ pub struct Block<'b, 'a> {
     found: u8,
 }
 
-impl Drop for Block<'_, '_> {
+impl Drop for FoundLines<'_, '_> {
     /// Hands the lines not taken back to the batch: they come next.
     fn drop(&mut self) {
         // What is left of the slice, at most the lines found (under 256).
@@ -530,7 +532,7 @@ impl Drop for Block<'_, '_> {
     }
 }
 
-impl<'a> Iterator for Block<'_, 'a> {
+impl<'a> Iterator for FoundLines<'_, 'a> {
     type Item = (u64, Line<'a>);
 
     #[inline]
@@ -719,7 +721,7 @@ mod tests {
     }
 
     #[test]
-    fn a_block_hands_out_the_lines_found_and_gives_back_those_left() {
+    fn found_lines_are_handed_out_and_those_left_given_back() {
         let mut reader = LineReader::default();
         let bytes = many_lines(600);
         let mut src = &bytes[..];
@@ -727,10 +729,10 @@ mod tests {
         let want = plain_split(&bytes);
         let mut got = Vec::new();
         let mut batch = reader.batch();
-        while let Some(mut block) = batch.block() {
-            // Two lines of each block taken, the rest given back, as when
-            // the engine stops for an event.
-            got.extend(block.by_ref().take(2).map(|(n, line)| (n, Some(line.bytes().to_vec()))));
+        while let Some(mut found) = batch.found_lines() {
+            // Two of the lines found each time taken, the rest given back,
+            // as when the engine stops for an event.
+            got.extend(found.by_ref().take(2).map(|(n, line)| (n, Some(line.bytes().to_vec()))));
         }
         assert_eq!(batch.next(), None, "no overlong line left");
         drop(batch);
@@ -750,8 +752,8 @@ mod tests {
         let mut src = &long[..];
         while reader.read_from(&mut src).expect("reading a slice") > 0 {}
         let mut batch = reader.batch();
-        assert_eq!(batch.block().map(|b| b.collect::<Vec<_>>()), Some(vec![(1, Line::Text(b"ok"))]));
-        assert!(batch.block().is_none());
+        assert_eq!(batch.found_lines().map(|f| f.collect::<Vec<_>>()), Some(vec![(1, Line::Text(b"ok"))]));
+        assert!(batch.found_lines().is_none());
         assert_eq!(batch.next(), Some((2, Line::Overlong)));
         assert_eq!(batch.next(), None);
     }

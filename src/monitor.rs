@@ -99,9 +99,9 @@ impl<W: Write> Monitor<W> {
             // Most runs have neither metrics nor the live format check:
             // their loop leaves out both tests a line.
             let counted = if self.metrics.is_some() || self.suspect.is_some() {
-                self.count_block::<true>(source, batch, also)
+                self.count_found::<true>(source, batch, also)
             } else {
-                self.count_block::<false>(source, batch, also)
+                self.count_found::<false>(source, batch, also)
             };
             if !counted {
                 return Ok(());
@@ -112,11 +112,11 @@ impl<W: Write> Monitor<W> {
         }
     }
 
-    /// Counts the lines of `batch` up to the next event, a block at a time,
-    /// or a line too long to keep; false when no line was left. `EXTRAS`:
+    /// Counts the lines of `batch` up to the next event, as many as a search
+    /// found at a time, or a line too long to keep; false when no line was left. `EXTRAS`:
     /// whether the metrics and the live format check are told each line.
     #[inline(always)]
-    fn count_block<const EXTRAS: bool>(
+    fn count_found<const EXTRAS: bool>(
         &mut self,
         source: &Name,
         batch: &mut Batch<'_>,
@@ -129,10 +129,10 @@ impl<W: Write> Monitor<W> {
             suspect: self.suspect.as_mut(),
             also,
         };
-        if let Some(mut block) = batch.block() {
+        if let Some(mut found) = batch.found_lines() {
             // The lines the engine leaves (it stops for an event) come
-            // next: the block gives them back when dropped.
-            self.engine.handle_lines(&mut block, &mut sink);
+            // next: `found` gives them back when dropped.
+            self.engine.handle_lines(&mut found, &mut sink);
         } else {
             // No newline left: a line too long to keep may be counted.
             match batch.next() {
