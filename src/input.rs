@@ -150,6 +150,14 @@ impl Stream {
     /// or the input is a regular file. Decompressed bytes already read are
     /// handed out without any read.
     pub fn fill(&mut self, reader: &mut LineReader, ready: bool) -> Result<Fill, Error> {
+        self.fill_at_most(reader, ready, usize::MAX)
+    }
+
+    /// [`fill`](Self::fill), adding at most `at_most` bytes (more than 0)
+    /// to the line buffer: after a signal, what is left of the bytes the
+    /// end of a run may read.
+    pub fn fill_at_most(&mut self, reader: &mut LineReader, ready: bool, at_most: usize) -> Result<Fill, Error> {
+        let at_most = at_most as u64;
         let ready = ready || !self.waits;
         let fail = |e| Error::input(self.name.clone(), e);
         let got = match &mut self.decoding {
@@ -158,7 +166,7 @@ impl Stream {
                     return Ok(Fill::Starved);
                 }
                 gate.open = true;
-                let n = reader.read_from(gate).map_err(fail)?;
+                let n = reader.read_from(&mut gate.take(at_most)).map_err(fail)?;
                 if std::mem::take(sniffing) {
                     match sniff(reader.unread(), n == 0) {
                         Sniffed::Plain => {}
@@ -176,7 +184,7 @@ impl Stream {
             }
             Decoding::Gzip(gz) => {
                 gz.get_mut().get_mut().get_mut().1.open = ready;
-                match reader.read_from(&mut **gz) {
+                match reader.read_from(&mut (&mut **gz).take(at_most)) {
                     Ok(0) => Fill::End,
                     Ok(n) => Fill::Read(n),
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => Fill::Starved,

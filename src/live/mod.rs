@@ -507,7 +507,7 @@ fn drain_available<W: Write>(
         if !shutdown.allows(clocks.instant()) {
             return Ok(true);
         }
-        let n = match stream.fill(reader, ready)? {
+        let n = match stream.fill_at_most(reader, ready, shutdown.bytes)? {
             Fill::Read(n) => n,
             Fill::Starved => continue,
             Fill::End => return Ok(false),

@@ -17,12 +17,14 @@ use std::time::{Duration, Instant};
 
 use super::follow::Follower;
 use super::watch::Watch;
-use super::{Clocks, Following, GATHER, SHUTDOWN_BUDGET, Shutdown, drain_followers, follow_on, stream_on};
+use super::{
+    Clocks, Following, GATHER, SHUTDOWN_BUDGET, Shutdown, drain_available, drain_followers, follow_on, stream_on,
+};
 use crate::cli::Options;
 use crate::engine::alert::Threshold;
 use crate::engine::{Clock, Config, Engine};
 use crate::hooks::{Hooks, QUEUED, RUNNING};
-use crate::input::Input;
+use crate::input::{Input, LineReader, Stream};
 use crate::monitor::Monitor;
 use crate::output::{Format, Output, Style, Verbosity};
 use crate::poll::{self, PollFd};
@@ -454,4 +456,26 @@ fn sigterm_reads_a_backlog_for_a_bounded_time_only() {
     let summary =
         backlog_after_sigterm("time-bound", &[backlog_ending_at(SHUTDOWN_BUDGET)], Duration::from_millis(100));
     assert!(summary.contains(&format!(r#""hits":{DENSE},"#)), "want the first {DENSE} lines only: {summary}");
+}
+
+/// A stream a signal finds unread is read up to its bytes bound, to the
+/// byte: here a regular file, which never waits, stands for a pipe whose
+/// writer keeps it full. The reads are not aligned on the buffer (see
+/// [`DENSE`]), so one that asks for the buffer's room goes past the bound.
+#[test]
+fn sigterm_reads_a_stream_up_to_exactly_its_byte_bound() {
+    let paths = write_backlogs("stream", &[backlog_ending_at(SHUTDOWN_BUDGET)]);
+    let size = std::fs::metadata(&paths[0]).expect("stat").len();
+    let mut stream = Stream::open(&Input::Path(paths[0].clone())).expect("open");
+    let mut reader = LineReader::default();
+    let (_, raise) = Signals::for_tests().expect("signals");
+    let mut clocks = Ending { start: Instant::now(), readings: Cell::new(0), tick: Duration::ZERO, signals: raise };
+    let style = Style { format: Format::Json, verbosity: Verbosity::Normal, color: false };
+    let config = Config { clock: Clock::Wall, ..Config::default() };
+    let mut monitor = Monitor::new(Engine::new(config), Output::new(Shared::default(), style));
+    let shutdown = Shutdown::new(clocks.instant());
+    let left = drain_available(&mut stream, &mut reader, shutdown, &mut monitor, &mut clocks).expect("the reading");
+    let _ = std::fs::remove_file(&paths[0]);
+    assert!(left, "input left unread");
+    assert_eq!(stream.bytes_left(), Some(size - SHUTDOWN_BUDGET as u64));
 }
