@@ -465,7 +465,7 @@ impl Pattern {
         // the head alone.
         let read = match &self.ops {
             Ops { head: Some(head), rest } if rest.is_empty() => {
-                head.read_line(&self.steps, clock, line, parsed).map(|at| debug_assert!(self.ends_line(line, at)))
+                head.read_into(&self.steps, clock, line, parsed).map(|at| debug_assert!(self.ends_line(line, at)))
             }
             _ => self.fast(clock, line, parsed),
         };
@@ -492,9 +492,9 @@ impl Pattern {
             Some(lead) => lead.len(),
             None => 0,
         };
-        // The usual NCSA head is read on its own (see [`op::Head::read_line`]).
+        // The usual NCSA head is read on its own (see [`op::Head::read_into`]).
         let mut at = match &self.ops.head {
-            Some(head) => head.read_line(&self.steps, clock, line, parsed)?,
+            Some(head) => head.read_into(&self.steps, clock, line, parsed)?,
             None => {
                 *parsed = Parsed::Hit(Record::default());
                 at

@@ -31,7 +31,7 @@ impl Lit {
     /// Where the literal ends, when it is at `at` with what must follow it.
     #[inline(always)]
     fn after(&self, line: &[u8], at: usize) -> Option<usize> {
-        let end = self.at(line, at)?;
+        let end = self.end_ignoring_follow(line, at)?;
         match self.follow {
             Follow::Anything => Some(end),
             follow => follow.fits(&line[end..]).then_some(end),
@@ -42,7 +42,7 @@ impl Lit {
     /// [`Lit::after`] for a literal that anything may follow, known when
     /// the format is compiled (see [`Head::follows_anything`]).
     #[inline(always)]
-    fn at(&self, line: &[u8], at: usize) -> Option<usize> {
+    fn end_ignoring_follow(&self, line: &[u8], at: usize) -> Option<usize> {
         let rest = line.get(at..)?;
         let starts = match rest.first_chunk::<8>() {
             Some(chunk) => u64::from_le_bytes(*chunk) & self.mask == self.word,
@@ -67,11 +67,10 @@ pub(super) enum Op {
     /// A field never read, usually `-`, up to a space or a quote; `quote`
     /// when a quote ends it.
     Skip { lit: Lit, quote: bool },
-    /// A field never read before the literal that ends the line.
+    /// A field never read before the literal that ends the line, whether
+    /// more fields may follow it ([`Read::Rest`], its literal's follow) or
+    /// not ([`Read::Unread`]): see [`Tail`].
     Unread(Lit),
-    /// The same, for a last field that more fields may follow: the usual
-    /// line ends with its literal, not escaped.
-    Rest(Lit),
     /// `10/Oct/2000:13:55:36 -0700`.
     ClfTime(Lit),
     /// Three digits.
@@ -133,7 +132,7 @@ pub(super) struct Client {
 
 /// The literals of [`Head`]'s tail: after a quoted field never read,
 /// and at the line's end. The last field ends at the line's end whether
-/// more fields may follow it ([`Op::Rest`]) or not ([`Op::Unread`]), even
+/// more fields may follow it ([`Read::Rest`]) or not ([`Read::Unread`]), even
 /// where a backslash escapes the quote there: the general reading of a
 /// field that more fields may follow then ends it at an earlier quote that
 /// a space follows, or else at that escaped one, and the field is never
@@ -188,6 +187,9 @@ impl Tail {
     /// 699.7). Each word read past the line's end is zeros (see
     /// [`word_at`]), which can only fail a compare or leave the line's
     /// end short of the literal that ends it.
+    /// A second owner of [`skip_field`]'s rules for a quoted field, kept for
+    /// speed: format::tests::shortcuts_agree_with_the_general_path holds
+    /// both to the general reading on every one-byte change of a line.
     #[inline(never)]
     fn read(&self, line: &[u8], at: usize) -> Option<usize> {
         if word_at(line, at)? & self.dash.mask == self.dash.word {
@@ -244,6 +246,9 @@ impl LineEnd {
     /// The line's end, when the literal ends it after `at`. A line
     /// shorter than a word (never one that a head starts) is left to the
     /// general reading.
+    /// A second owner of [`unread`]'s rule, kept for speed: the
+    /// shortcuts_agree_with_the_general_path tests of format::tests hold
+    /// both to the general reading on every one-byte change of a line.
     #[inline(always)]
     fn ends(&self, line: &[u8], at: usize) -> Option<usize> {
         line.len().checked_sub(usize::from(self.len)).filter(|&stop| stop >= at)?;
@@ -281,7 +286,7 @@ pub(super) fn ops(lead: Option<&Literal>, steps: &[Step], padded: bool) -> Ops {
                 };
                 // The text before the last field, when a space ends it and
                 // anything may follow the literal before it (as `before`
-                // is read, with [`Lit::at`]).
+                // is read, with [`Lit::end_ignoring_follow`]).
                 let any_before = skip > 0
                     && steps.get(i + skip - 1).and_then(|s| s.lit).is_some_and(|l| l.follow == Follow::Anything);
                 let named = match (usual, steps.get(i + skip)) {
@@ -335,7 +340,7 @@ fn head(mut ops: Vec<Op>) -> Ops {
             Op::ClfTime(time),
             Op::RequestStatus(request),
             Op::Skip { lit: skip, quote: true },
-            Op::Unread(last) | Op::Rest(last),
+            Op::Unread(last),
         ] if Tail::new(skip, last).is_some() => {
             Ops { head: Some(Head { client, time, request, tail: Tail::new(skip, last) }), rest: Vec::new() }
         }
@@ -356,8 +361,7 @@ fn op_of(i: usize, step: &Step) -> Op {
         Read::ClientToSpace => Op::Client(Client { lit, usual: None, named: None, first: 0, count: 0 }),
         Read::SkipToSpace => Op::Skip { lit, quote: false },
         Read::SkipToQuote => Op::Skip { lit, quote: true },
-        Read::Unread => Op::Unread(lit),
-        Read::Rest => Op::Rest(lit),
+        Read::Unread | Read::Rest => Op::Unread(lit),
         Read::ClfTime => Op::ClfTime(lit),
         Read::Status => Op::Status(lit),
         Read::Bytes => Op::Bytes(lit),
@@ -394,13 +398,6 @@ impl Op {
             }
             Op::Skip { lit, quote } => skip_field(lit, *quote, line, at),
             Op::Unread(lit) => unread(lit, line, at),
-            Op::Rest(lit) => {
-                let stop = line.len().checked_sub(usize::from(lit.len)).filter(|&stop| stop >= at)?;
-                if stop > at && line[stop - 1] == b'\\' {
-                    return None;
-                }
-                lit.after(line, stop)
-            }
             // Only the line's first time is read this way.
             Op::ClfTime(lit) if time.is_none() => {
                 let after = lit.after(line, at + CLF_LEN)?;
@@ -447,10 +444,10 @@ impl Op {
 
 impl Head {
     /// Whether anything may follow each literal the head reads whatever
-    /// follows it ([`Lit::at`]): the client's usual text and a named
-    /// user's, the time's, and the one after the tail's first field. So it
-    /// is for every format: a field before a status, or one that a space
-    /// or the line's end must follow, is read another way
+    /// follows it ([`Lit::end_ignoring_follow`]): the client's usual text
+    /// and a named user's, the time's, and the one after the tail's first
+    /// field. So it is for every format: a field before a status, or one
+    /// that a space or the line's end must follow, is read another way
     /// ([`super::Read::of`]), never as these are. [`head`] asserts it, and
     /// format::tests for every preset and format there.
     pub(super) fn follows_anything(&self) -> bool {
@@ -465,14 +462,15 @@ impl Head {
             .all(|lit| lit.follow == Follow::Anything)
     }
 
-    /// Reads the head, at the line's start (a pattern with a lead has
-    /// none), into `parsed` (a fresh record), and says where it ended. Out
+    /// Reads the head alone, at the line's start (a pattern with a lead
+    /// has none), into `parsed` (a fresh record), and says where it ended
+    /// (the line's end, when the head is all the pattern). Out
     /// of line and apart from the other operations' loop: without their
     /// code around it, the head keeps its state in registers (measured on
     /// a detected combined line, which is all the head: 30 instructions
     /// fewer than inside the loop; the start known to be 0 saves 11).
     #[inline(never)]
-    pub(super) fn read_line<'a>(
+    pub(super) fn read_into<'a>(
         &self,
         steps: &[Step],
         clock: &mut ClfClock,
@@ -497,7 +495,7 @@ impl Head {
         at: usize,
     ) -> Option<(Record<'a>, usize)> {
         let (client, at) = self.client.read::<true>(steps, line, at)?;
-        let after = self.time.at(line, at + CLF_LEN)?;
+        let after = self.time.end_ignoring_follow(line, at + CLF_LEN)?;
         let time = clock.parse(&line[at..at + CLF_LEN])?;
         let (method, section, status, after) = self.request.read(line, after)?;
         let (bytes, after) = match self.request.bytes {
@@ -531,7 +529,7 @@ impl Client {
     fn read<'a, const ANY: bool>(&self, steps: &[Step], line: &'a [u8], at: usize) -> Option<(&'a [u8], usize)> {
         let stop = at + bytes::find(&line[at..], b' ')?;
         let value = &line[at..stop];
-        let usual = |usual: Lit| if ANY { usual.at(line, stop) } else { usual.after(line, stop) };
+        let usual = |usual: Lit| if ANY { usual.end_ignoring_follow(line, stop) } else { usual.after(line, stop) };
         if let Some(after) = self.usual.and_then(usual) {
             return Some((value, after));
         }
@@ -539,9 +537,10 @@ impl Client {
         // tenth of the lines of a busy site: read field by field below,
         // each cost 120 instructions more than the usual line).
         if let Some((before, last)) = self.named
-            && let Some(word) = before.at(line, stop)
+            && let Some(word) = before.end_ignoring_follow(line, stop)
             && let Some(end) = bytes::find_near(&line[word..], b' ')
-            && let Some(after) = if ANY { last.at(line, word + end) } else { last.after(line, word + end) }
+            && let Some(after) =
+                if ANY { last.end_ignoring_follow(line, word + end) } else { last.after(line, word + end) }
         {
             return Some((value, after));
         }
@@ -586,7 +585,11 @@ fn plain_request(line: &[u8], at: usize) -> Option<(&[u8], &[u8], usize)> {
     Some((method, section, quote))
 }
 
-/// A field never read from `at` up to `lit`, which ends the line.
+/// A field never read from `at` up to `lit`, which ends the line, whether
+/// more fields may follow it or not (see [`Tail`]). [`LineEnd::ends`]
+/// reads it in the head's tail the same way, a second owner kept for speed:
+/// the shortcuts_agree_with_the_general_path tests of format::tests hold
+/// both.
 #[inline(always)]
 fn unread(lit: &Lit, line: &[u8], at: usize) -> Option<usize> {
     let stop = line.len().checked_sub(usize::from(lit.len)).filter(|&stop| stop >= at)?;
@@ -594,7 +597,9 @@ fn unread(lit: &Lit, line: &[u8], at: usize) -> Option<usize> {
 }
 
 /// A field never read, usually `-`, up to `lit`, which starts with a space
-/// or a quote (`quote`).
+/// or a quote (`quote`). [`Tail::read`] reads a quoted one in the head's
+/// tail the same way, a second owner kept for speed:
+/// format::tests::shortcuts_agree_with_the_general_path holds both.
 #[inline(always)]
 fn skip_field(lit: &Lit, quote: bool, line: &[u8], at: usize) -> Option<usize> {
     if line.get(at) == Some(&b'-')

@@ -370,7 +370,7 @@ fn shortcuts_agree_with_the_general_path() {
 }
 
 /// The usual NCSA formats are read by the fused head alone (anything may
-/// follow the literals it reads as such; see `op::head`).
+/// follow the literals it reads as such; see `op::Head::follows_anything`).
 #[test]
 fn the_ncsa_formats_are_read_by_the_head_alone() {
     let formats = [
