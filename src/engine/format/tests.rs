@@ -448,14 +448,11 @@ fn a_long_literal_after_the_referer_reads_no_tail() {
 
 /// Each way the head's tail reads a referer and a user agent, or gives the
 /// line up to the general reading, on the nginx string equal to combined
-/// (the built-in reads no tail): the head reads the line (`true`) or not
-/// as it should, and the record is the slow reference's either way.
+/// and on the built-in (whose user agent more fields may follow): the head
+/// reads the line (`true`) or not as it should, and the record is the slow
+/// reference's either way.
 #[test]
 fn the_tail_reads_each_usual_referer_and_gives_up_the_rest() {
-    let p = nginx::compile(NGINX_COMBINED).expect("compiles");
-    let head = p.ops.head.expect("a head");
-    assert!(p.ops.rest.is_empty());
-    let slow = general(&p);
     let start = r#"1.2.3.4 - - [07/Feb/2019:21:11:00 +0000] "GET /a HTTP/1.1" 200 5 "#;
     let long = "http://example.com/".to_owned() + &"a/".repeat(40);
     let cases = [
@@ -492,16 +489,24 @@ fn the_tail_reads_each_usual_referer_and_gives_up_the_rest() {
         (r#""r" "#.to_owned(), false),
         (r#""-" "curl/8"x"#.to_owned(), false),
         (r#""-" curl/8""#.to_owned(), false),
+        // More fields after the user agent (the built-in's to read).
+        (r#""-" "curl/8" 0.1"#.to_owned(), false),
     ];
-    for (tail, read) in cases {
-        let line = format!("{start}{tail}");
-        let by_head = head.read(&p.steps, &mut ClfClock::default(), line.as_bytes(), 0);
-        assert_eq!(by_head.is_some(), read, "{line}");
-        let expected = slow.parse(&mut ClfClock::default(), line.as_bytes());
-        if let Some((record, end)) = by_head {
-            assert_eq!((Ok(record), end), (expected, line.len()), "{line}");
+    for p in [nginx::compile(NGINX_COMBINED).ok(), preset::ncsa(preset::COMBINED)] {
+        let p = p.expect("compiles");
+        let head = p.ops.head.expect("a head");
+        assert!(p.ops.rest.is_empty());
+        let slow = general(&p);
+        for (tail, read) in &cases {
+            let line = format!("{start}{tail}");
+            let by_head = head.read(&p.steps, &mut ClfClock::default(), line.as_bytes(), 0);
+            assert_eq!(by_head.is_some(), *read, "{line}");
+            let expected = slow.parse(&mut ClfClock::default(), line.as_bytes());
+            if let Some((record, end)) = by_head {
+                assert_eq!((Ok(record), end), (expected, line.len()), "{line}");
+            }
+            assert_eq!(p.parse(&mut ClfClock::default(), line.as_bytes()), expected, "{line}");
         }
-        assert_eq!(p.parse(&mut ClfClock::default(), line.as_bytes()), expected, "{line}");
     }
 }
 
