@@ -390,12 +390,19 @@ impl TopCounts {
         // again after each store.
         let capacity = self.capacity;
         let slots = &mut *self.slots;
+        // Never true (a table has slots), but said here the loop's probes
+        // need not check it for each entry.
+        if slots.is_empty() {
+            return from;
+        }
         let (hits, stamps) = (&mut self.hits[..capacity], &mut self.stamps[..capacity]);
         let keys = &mut self.keys[..capacity];
         let mut len = self.len;
         let mut stop = all;
         for i in from..all {
-            let (stamp, n) = (their_stamps[i], their_hits[i]);
+            // The count is read only where it is added: held across the
+            // probe, it would take a register the loop spills for.
+            let stamp = their_stamps[i];
             let added = with_stored_shape!(&their_keys[i], len_of(stamp), |shape| match probe!(
                 slots,
                 |index| &keys[index],
@@ -403,14 +410,14 @@ impl TopCounts {
                 stamp
             ) {
                 Ok(index) => {
-                    hits[index] += n;
+                    hits[index] += their_hits[i];
                     true
                 }
                 Err(slot) if len < capacity => {
                     slots[slot] = slot_of(stamp, len);
                     stamps[len] = stamp;
                     shape.write(&mut keys[len]);
-                    hits[len] = n;
+                    hits[len] = their_hits[i];
                     len += 1;
                     true
                 }
