@@ -99,7 +99,34 @@ fn find_either_swar(s: &[u8], a: u8, b: u8) -> Option<usize> {
 /// that end a section are [`super::section`]'s to say).
 #[inline(always)]
 pub fn find_any<const N: usize>(s: &[u8], set: [u8; N]) -> Option<usize> {
-    first(s, |v| set.iter().fold(0, |hits, &byte| hits | zeros(v ^ splat(byte))), |c| set.contains(&c))
+    first(s, |v| any_lanes(v, set), |c| set.contains(&c))
+}
+
+/// [`find_any`] for a byte of `set` usually within the first eight bytes
+/// of `s` (where a request's section ends): that word alone inline, the
+/// search past it out of line, with no loop to set up for the usual one.
+#[inline(always)]
+pub fn find_any_short<const N: usize>(s: &[u8], set: [u8; N]) -> Option<usize> {
+    match s.first_chunk::<8>() {
+        Some(word) => match any_lanes(u64::from_le_bytes(*word), set) {
+            0 => find_any_from(s, 8, set),
+            hits => Some(hits.trailing_zeros() as usize / 8),
+        },
+        None => find_any_from(s, 0, set),
+    }
+}
+
+/// [`find_any_short`]'s search from `from` on, out of line.
+#[cold]
+#[inline(never)]
+fn find_any_from<const N: usize>(s: &[u8], from: usize, set: [u8; N]) -> Option<usize> {
+    find_any(s.get(from..)?, set).map(|at| from + at)
+}
+
+/// The lanes of `v` that hold a byte of `set`, as [`zeros`] marks them.
+#[inline(always)]
+fn any_lanes<const N: usize>(v: u64, set: [u8; N]) -> u64 {
+    set.iter().fold(0, |hits, &byte| hits | zeros(v ^ splat(byte)))
 }
 
 /// How many of the first eight bytes of `s` are ASCII capitals before the
@@ -252,19 +279,29 @@ mod tests {
     /// byte; a borrow from one byte's match does not hide another's.
     #[test]
     fn finds_the_first_of_a_set() {
-        for byte in 0..=255u8 {
-            for at in 0..17 {
-                let mut v = vec![b'a'; at];
-                v.push(byte);
-                v.extend_from_slice(b"bcdefghijklmnopq");
-                let expected = matches!(byte, b'/' | b'?' | b'#').then_some(at);
-                assert_eq!(find_any(&v, [b'/', b'?', b'#']), expected, "{byte} at {at}");
+        type FindAny = fn(&[u8], [u8; 3]) -> Option<usize>;
+        let finds: [(&str, FindAny); 2] = [("find_any", find_any), ("find_any_short", find_any_short)];
+        for (name, find) in finds {
+            for byte in 0..=255u8 {
+                for at in 0..17 {
+                    let mut v = vec![b'a'; at];
+                    v.push(byte);
+                    v.extend_from_slice(b"bcdefghijklmnopq");
+                    let expected = matches!(byte, b'/' | b'?' | b'#').then_some(at);
+                    assert_eq!(find(&v, [b'/', b'?', b'#']), expected, "{name} {byte} at {at}");
+                    // Short of a word, or ending right after the byte.
+                    for end in [at + 1, (at + 1).min(7)] {
+                        let expected = expected.filter(|&i| i < end);
+                        assert_eq!(find(&v[..end], [b'/', b'?', b'#']), expected, "{name} {byte} at {at}, {end}");
+                    }
+                }
             }
+            assert_eq!(find(b"\x01\x00\x01\x01\x01\x01\x01\x01", [0, 1, 1]), Some(0), "{name}");
+            assert_eq!(find(b"\x02\x02\x02\x01\x00\x02\x02\x02\x02", [0, 3, 3]), Some(4), "{name}");
+            assert_eq!(find(b"abcdefgh", [b'/', b'/', b'/']), None, "{name}");
+            assert_eq!(find(b"abcdefghijklmnopq", [b'/', b'/', b'/']), None, "{name}");
+            assert_eq!(find(b"", [b'/', b'/', b'/']), None, "{name}");
         }
-        assert_eq!(find_any(b"\x01\x00\x01\x01\x01\x01\x01\x01", [0, 1]), Some(0));
-        assert_eq!(find_any(b"\x02\x02\x02\x01\x00\x02\x02\x02\x02", [0, 3]), Some(4));
-        assert_eq!(find_any(b"abcdefgh", [b'/']), None);
-        assert_eq!(find_any(b"", [b'/']), None);
     }
 
     /// Digit runs read eight bytes at a time read as one byte at a time.

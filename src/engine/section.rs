@@ -35,9 +35,11 @@ pub fn end_in_request(path: &[u8]) -> Option<usize> {
 
 /// As [`end_in_request`], for a path in a request that a quote may end: a
 /// quote there is where the section's end is, for the caller to check.
+/// The format head's: its usual section ends within a word
+/// ([`bytes::find_any_short`]).
 #[inline(always)]
 pub fn end_in_quoted_request(path: &[u8]) -> Option<usize> {
-    bytes::find_any(path, ENDS_IN_QUOTED_REQUEST)
+    bytes::find_any_short(path, ENDS_IN_QUOTED_REQUEST)
 }
 
 /// A section cut to [`MAX_SECTION_LEN`] bytes.
