@@ -76,15 +76,18 @@ impl ClfClock {
     #[inline(always)]
     pub fn parse(&mut self, s: &[u8]) -> Option<Epoch> {
         let s: &[u8; CLF_LEN] = s.try_into().ok()?;
-        if self.valid && *s == self.stamp {
-            return Some(self.epoch);
+        // The cached second's epoch read on either way, not a value
+        // returned on each: the usual cached line then merges no result.
+        if !(self.valid && *s == self.stamp) {
+            self.parse_second(s)?;
         }
-        self.parse_second(s)
+        Some(self.epoch)
     }
 
-    /// Parses a timestamp of another second than the last one.
+    /// Parses a timestamp of another second than the last one into the
+    /// cache (`stamp` and `epoch`).
     #[inline(never)]
-    fn parse_second(&mut self, s: &[u8; CLF_LEN]) -> Option<Epoch> {
+    fn parse_second(&mut self, s: &[u8; CLF_LEN]) -> Option<()> {
         let key = minute_key(s);
         let second = two_digits(s[18], s[19])?;
         let t = if second < self.seconds && key == self.minute_key {
@@ -94,7 +97,7 @@ impl ClfClock {
         };
         self.stamp = *s;
         self.epoch = t;
-        Some(t)
+        Some(())
     }
 
     /// Parses a timestamp of another minute than the last one.
