@@ -195,21 +195,7 @@ impl Tail {
         if word_at(line, at)? & self.dash.mask == self.dash.word {
             return self.last.ends(line, at + usize::from(self.dash.len));
         }
-        // The first quote near, as [`bytes::find_near`] looks first, else
-        // further on in a call that returns the line's end.
-        let rest = line.get(at..)?;
-        match bytes::find(&rest[..rest.len().min(bytes::NEAR)], b'"') {
-            Some(i) => self.after_quote(line, at + i),
-            None => self.far(line, at + bytes::NEAR),
-        }
-    }
-
-    /// As [`Tail::read`], for a referer of [`bytes::NEAR`] bytes or more, from
-    /// `from` on.
-    #[cold]
-    #[inline(never)]
-    fn far(&self, line: &[u8], from: usize) -> Option<usize> {
-        let stop = from + bytes::find(line.get(from..)?, b'"')?;
+        let stop = at + bytes::find_near(line.get(at..)?, b'"')?;
         self.after_quote(line, stop)
     }
 
@@ -618,13 +604,12 @@ fn skip_field(lit: &Lit, quote: bool, line: &[u8], at: usize) -> Option<usize> {
 /// ends.
 #[inline(always)]
 fn byte_count(lit: &Lit, line: &[u8], at: usize) -> Option<(u64, usize)> {
-    let (bytes, len) = match line.get(at) {
-        Some(b'-') => (0, 1),
-        _ => bytes::leading_digits(line.get(at..)?),
+    // The digits first, the usual count: a `-` is no digit.
+    let (bytes, len) = match bytes::leading_digits(line.get(at..)?) {
+        (_, 0) if line.get(at) == Some(&b'-') => (0, 1),
+        (_, 0) => return None,
+        read => read,
     };
-    if len == 0 {
-        return None;
-    }
     Some((bytes, lit.after(line, at + len)?))
 }
 
