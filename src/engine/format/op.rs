@@ -19,18 +19,44 @@ pub(super) struct Lit {
     mask: u64,
     len: u8,
     follow: Follow,
+    /// The literal and what must follow it as one word to compare, where
+    /// `whole` (anything, or a space that fits in the word: the byte
+    /// after the literal is there when eight bytes are).
+    then: u64,
+    then_mask: u64,
+    whole: bool,
 }
 
 impl Lit {
     /// `text`, of up to eight bytes, followed by what must follow it.
     pub(super) fn new(text: &[u8], follow: Follow) -> Lit {
         let literal = Literal::new(text);
-        Lit { word: literal.word, mask: literal.mask, len: literal.len.min(8) as u8, follow }
+        Lit::of(literal.word, literal.mask, literal.len.min(8) as u8, follow)
     }
 
-    /// Where the literal ends, when it is at `at` with what must follow it.
+    /// The literal of `len` bytes that `word` and `mask` hold, followed by
+    /// what must follow it.
+    fn of(word: u64, mask: u64, len: u8, follow: Follow) -> Lit {
+        let (then, then_mask, whole) = match follow {
+            Follow::Anything => (word, mask, true),
+            Follow::Break if len < 8 => {
+                let at = 8 * u32::from(len);
+                (word | u64::from(b' ') << at, mask | 0xff << at, true)
+            }
+            _ => (word, mask, false),
+        };
+        Lit { word, mask, len, follow, then, then_mask, whole }
+    }
+
+    /// Where the literal ends, when it is at `at` with what must follow it:
+    /// one compare when eight bytes are there and it is `whole`.
     #[inline(always)]
     fn after(&self, line: &[u8], at: usize) -> Option<usize> {
+        if self.whole
+            && let Some(chunk) = line.get(at..)?.first_chunk::<8>()
+        {
+            return (u64::from_le_bytes(*chunk) & self.then_mask == self.then).then_some(at + usize::from(self.len));
+        }
         let end = self.end_ignoring_follow(line, at)?;
         match self.follow {
             Follow::Anything => Some(end),
@@ -167,12 +193,7 @@ impl Tail {
         if skip.len >= 8 {
             return None;
         }
-        let dash = Lit {
-            word: skip.word << 8 | u64::from(b'-'),
-            mask: skip.mask << 8 | 0xff,
-            len: skip.len + 1,
-            follow: skip.follow,
-        };
+        let dash = Lit::of(skip.word << 8 | u64::from(b'-'), skip.mask << 8 | 0xff, skip.len + 1, skip.follow);
         // The literal's bytes moved up to the word's end; an empty one
         // has no bytes to compare.
         let up = |v: u64| v.checked_shl(8 * (8 - u32::from(last.len))).unwrap_or(0);
@@ -180,17 +201,17 @@ impl Tail {
     }
 
     /// The referer at `at` and the user agent after it, as [`Op::Skip`]
-    /// and [`Op::Unread`] read them, and where the line ends. Out of line,
-    /// with no call it returns from: the head without it keeps more of its
-    /// state in registers (detected combined 650.5 -> 645.5 instructions a
-    /// line), and it saves none of its own (the nginx string 711.6 ->
-    /// 699.7). Each word read past the line's end is zeros (see
+    /// and [`Op::Unread`] read them, and where the line ends. Inline in the
+    /// head: with the referer's quote looked for in windows
+    /// ([`bytes::find_near`], no memchr loop inline) it costs the head's
+    /// registers less than the call did (the nginx string 675.9 -> 660.4
+    /// instructions a line). Each word read past the line's end is zeros (see
     /// [`word_at`]), which can only fail a compare or leave the line's
     /// end short of the literal that ends it.
     /// A second owner of [`skip_field`]'s rules for a quoted field, kept for
     /// speed: format::tests::shortcuts_agree_with_the_general_path holds
     /// both to the general reading on every one-byte change of a line.
-    #[inline(never)]
+    #[inline(always)]
     fn read(&self, line: &[u8], at: usize) -> Option<usize> {
         if word_at(line, at)? & self.dash.mask == self.dash.word {
             return self.last.ends(line, at + usize::from(self.dash.len));
@@ -298,7 +319,7 @@ pub(super) fn ops(lead: Option<&Literal>, steps: &[Step], padded: bool) -> Ops {
                         }
                         _ => None,
                     };
-                    let lit = Lit { follow: Follow::Anything, ..lit };
+                    let lit = Lit::of(lit.word, lit.mask, lit.len, Follow::Anything);
                     Op::RequestStatus(RequestStatus { lit, status, around, bytes })
                 } else {
                     Op::Request(lit)
