@@ -842,6 +842,37 @@ mod tests {
         }
     }
 
+    /// The shutdown bound holds on gzip too: each fill hands out at most
+    /// `at_most` decompressed bytes, however many one read of the
+    /// decompressor could give, and all of them in the end.
+    #[test]
+    fn a_gzip_fill_hands_out_at_most_its_bound() {
+        use flate2::{Compression, write::GzEncoder};
+        use std::io::Write;
+        let text: Vec<u8> = (0..200).flat_map(|i| format!("line {i} of a gzip stream\n").into_bytes()).collect();
+        let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
+        gz.write_all(&text).expect("compressing to memory");
+        let path = std::env::temp_dir().join(format!("logmon-input-gzip-bound-{}", std::process::id()));
+        std::fs::write(&path, gz.finish().expect("compressing to memory")).expect("writing a temporary file");
+        let mut stream = Stream::open(&Input::Path(path.clone())).expect("opening the gzip file");
+        let _ = std::fs::remove_file(&path);
+        let mut reader = LineReader::default();
+        let mut out = Vec::new();
+        const AT_MOST: usize = 100;
+        loop {
+            match stream.fill_at_most(&mut reader, true, AT_MOST).expect("reading the gzip file") {
+                Fill::Read(n) => {
+                    assert!(n <= AT_MOST, "a fill handed out {n} bytes");
+                    out.extend(reader.take_unread());
+                }
+                Fill::Starved => panic!("a regular file never waits"),
+                Fill::End => break,
+            }
+        }
+        assert!(matches!(stream.decoding, Decoding::Gzip(_)));
+        assert_eq!(out, text);
+    }
+
     #[test]
     fn numbering_restarts_with_each_stream() {
         let mut reader = LineReader::default();
