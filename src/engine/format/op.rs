@@ -291,15 +291,20 @@ pub(super) fn ops(lead: Option<&Literal>, steps: &[Step], padded: bool) -> Ops {
                     Some(last) if skip > 0 && text.len() <= 8 => Some(Lit::new(&text, last.follow)),
                     _ => None,
                 };
-                // The text before the last field, when a space ends it and
-                // anything may follow the literal before it (as `before`
-                // is read, with [`Lit::end_ignoring_follow`]).
-                let any_before = skip > 0
-                    && steps.get(i + skip - 1).and_then(|s| s.lit).is_some_and(|l| l.follow == Follow::Anything);
+                // The text before the last field, when a space ends it.
+                // Both literals are read whatever follows them (with
+                // [`Lit::end_ignoring_follow`]): [`Read::of`] gives
+                // `SkipToSpace` only to a field that anything may follow
+                // (not one before a status, not the last with its
+                // `Break`), and the step before it is the client or such a
+                // skipped field.
                 let named = match (usual, steps.get(i + skip)) {
-                    (Some(_), Some(last)) if last.read == Read::SkipToSpace && any_before => {
+                    (Some(_), Some(last)) if last.read == Read::SkipToSpace => {
+                        debug_assert!(steps[i + skip - 1].lit.is_some_and(|l| l.follow == Follow::Anything));
                         let before = &text[..text.len() - 1 - last.literal.bytes.len()];
-                        last.lit.map(|lit| (Lit::new(before, Follow::Anything), lit))
+                        last.lit
+                            .inspect(|lit| debug_assert!(lit.follow == Follow::Anything))
+                            .map(|lit| (Lit::new(before, Follow::Anything), lit))
                     }
                     _ => None,
                 };
@@ -542,12 +547,12 @@ impl Client {
         }
         // The last field as [`skip_field`] reads one that is not `-` (a
         // tenth of the lines of a busy site: read field by field below,
-        // each cost 120 instructions more than the usual line).
+        // each cost 120 instructions more than the usual line). Anything
+        // may follow both literals, whatever `ANY` (see [`ops`]).
         if let Some((before, last)) = self.named
             && let Some(word) = before.end_ignoring_follow(line, stop)
             && let Some(end) = bytes::find_near(&line[word..], b' ')
-            && let Some(after) =
-                if ANY { last.end_ignoring_follow(line, word + end) } else { last.after(line, word + end) }
+            && let Some(after) = last.end_ignoring_follow(line, word + end)
         {
             return Some((value, after));
         }
