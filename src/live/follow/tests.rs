@@ -110,17 +110,26 @@ fn starting_mid_line_skips_its_first_part() {
     assert_eq!(run.seen(), ["new"]);
 }
 
-#[test]
-fn a_rotated_file_is_read_until_quiet_for_the_grace_then_let_go() {
-    let dir = Dir::new("grace");
+/// An empty followed log renamed away while its writer keeps it open, a
+/// new one in its place holding `new`, which a check has read: the
+/// directory (removed when dropped), the run and the writer of the old
+/// file.
+fn rotated_under_its_writer(name: &str) -> (Dir, Run, File) {
+    let dir = Dir::new(name);
     let log = dir.path("access.log");
     append(&log, "");
     let mut run = Run::new(&log, false);
-    let mut server = OpenOptions::new().append(true).open(&log).expect("open");
+    let server = OpenOptions::new().append(true).open(&log).expect("open");
     fs::rename(&log, dir.path("access.log.1")).expect("rename");
     append(&log, "new\n");
     run.check_after(250);
     assert_eq!(run.seen(), ["new"]);
+    (dir, run, server)
+}
+
+#[test]
+fn a_rotated_file_is_read_until_quiet_for_the_grace_then_let_go() {
+    let (_dir, mut run, mut server) = rotated_under_its_writer("grace");
     // Kept for the grace, counted from the rotation, since the server may
     // still write to it, however long it was quiet before.
     let almost = ROTATED_GRACE.as_millis() as u64 - 1;
@@ -146,14 +155,7 @@ fn a_rotated_file_is_read_until_quiet_for_the_grace_then_let_go() {
 /// and what is left is said at close.
 #[test]
 fn after_a_signal_a_quiet_rotated_file_is_read_within_the_budget_only() {
-    let dir = Dir::new("ending");
-    let log = dir.path("access.log");
-    append(&log, "");
-    let mut run = Run::new(&log, false);
-    let mut server = OpenOptions::new().append(true).open(&log).expect("open");
-    fs::rename(&log, dir.path("access.log.1")).expect("rename");
-    append(&log, "new\n");
-    run.check_after(250);
+    let (_dir, mut run, mut server) = rotated_under_its_writer("ending");
     server.write_all(b"one\ntwo\nthree\n").expect("write");
     run.now += ROTATED_GRACE;
     run.follower.end();
