@@ -182,7 +182,9 @@ impl Tracked {
     /// `lines`, and takes what it read off `budget`. Each read fills what
     /// the buffer has room for, so the last may go past `budget`, unless
     /// `bound`: then none asks for more than is left. `Ok(true)` if it
-    /// stopped with more to read.
+    /// stopped with more to read: when the budget stopped it (or was 0 to
+    /// begin with) before a read came back empty, the file's size says
+    /// whether bytes are left past the offset.
     fn read(
         &mut self,
         name: &Name,
@@ -192,12 +194,12 @@ impl Tracked {
         lines: &mut impl Lines,
     ) -> Result<bool, Failure> {
         let start = self.offset;
-        let mut more = true;
+        let mut at_end = false;
         while *budget > 0 {
             let ask = if bound { *budget as u64 } else { u64::MAX };
             let n = self.reader.read_from(&mut (&self.file).take(ask)).map_err(Failure::Read)?;
             if n == 0 {
-                more = false;
+                at_end = true;
                 break;
             }
             *budget = budget.saturating_sub(n);
@@ -208,7 +210,7 @@ impl Tracked {
             self.changed = now;
             self.remember_tail();
         }
-        Ok(more)
+        Ok(!at_end && self.unread() > 0)
     }
 
     /// Hands out a last line left without its newline.

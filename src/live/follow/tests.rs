@@ -167,6 +167,30 @@ fn after_a_signal_a_quiet_rotated_file_is_read_within_the_budget_only() {
     assert_eq!(run.seen(), ["new", "one", "tw"], "the line cut off");
 }
 
+/// A read says more is waiting only when it is: a budget spent before
+/// the end was seen, or none at all, leaves the answer to the file.
+#[test]
+fn a_read_stopped_by_its_budget_says_whether_bytes_are_left() {
+    let dir = Dir::new("budget");
+    let log = dir.path("access.log");
+    append(&log, "");
+    let mut run = Run::new(&log, false);
+    run.follower.end();
+    let mut read = |budget: usize| {
+        let mut left = budget;
+        let more = run.follower.read(run.now, &mut left, &mut run.seen).expect("read");
+        (more, budget - left)
+    };
+    assert_eq!(read(0), (false, 0), "nothing read, nothing waiting");
+    append(&log, "one\n");
+    assert_eq!(read(0), (true, 0), "nothing read, 4 bytes waiting");
+    assert_eq!(read(4), (false, 4), "the budget ran out on the last byte");
+    assert_eq!(read(0), (false, 0), "nothing read, nothing waiting");
+    append(&log, "two\n");
+    assert_eq!(read(2), (true, 2), "2 of 4 bytes read");
+    assert_eq!(run.seen(), ["one"]);
+}
+
 #[test]
 fn a_deleted_file_is_read_to_its_end_then_closed_once_quiet() {
     let dir = Dir::new("deleted");
