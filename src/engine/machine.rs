@@ -499,16 +499,17 @@ impl Engine {
     }
 
     /// Starts the log's clock from the first hits, held so far, then counts
-    /// them as if they had just been read.
+    /// them as if they had just been read. Only the log's clock holds hits
+    /// (`hit_placed` sends no other to `hit_in_doubt`): a wall clock starts
+    /// at its first time, or at its first hit, placed at once (test
+    /// `a_wall_clock_counts_hits_before_its_first_time_at_once`).
     fn start_from_held(&mut self) {
+        debug_assert!(self.held.is_empty() || self.config.clock == Clock::Log);
         let times: Vec<Epoch> = self.held.iter().map(|h| h.time + self.offset).collect();
         let Some(start) = outlier::start(&times, self.jump_tolerance()) else { return };
         self.phase.schedule_or_start(&self.config, start, &mut self.out);
         for held in std::mem::take(&mut self.held) {
-            match self.config.clock {
-                Clock::Log => self.hit::<false>(&held.record()),
-                Clock::Wall => self.hit::<true>(&held.record()),
-            };
+            self.hit::<false>(&held.record());
         }
     }
 

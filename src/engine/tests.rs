@@ -481,6 +481,24 @@ fn wall_clock_lines_far_ahead_are_early() {
 }
 
 #[test]
+fn a_wall_clock_counts_hits_before_its_first_time_at_once() {
+    // Lines before any time (no driver feeds them so): only the log's clock
+    // holds a first hit in doubt; a wall clock starts at it, and counts it
+    // and the rest in their own seconds, so there is nothing held to
+    // recount when it finishes.
+    let mut e = engine(10, 1, Clock::Wall);
+    let first = e.handle_line(&line(T0, "/a", 200));
+    assert_eq!(first, Outcome::Hit { time: T0, placement: Placement::Open, latency_us: None });
+    assert_eq!(e.window_hits(), Some(0), "the first hit started the clock");
+    feed(&mut e, 1, 2, CONFIRM);
+    e.finish(Some(T0 + 2));
+    let evs = events(&mut e);
+    let s = summary(&evs);
+    assert_eq!((s.hits, s.early, s.late), (CONFIRM as u64 + 1, 0, 0));
+    assert_eq!(reports(&evs).iter().map(|r| r.hits).sum::<u64>(), CONFIRM as u64 + 1);
+}
+
+#[test]
 fn a_log_an_hour_behind_is_shifted_after_a_notice() {
     let mut e = engine(10, 1, Clock::Wall);
     for t in 0..SETTLE as i64 + 2 {
