@@ -372,6 +372,7 @@ impl LineReader {
             ends: [0; SLOTS],
             found: 0,
             next: 0,
+            dry: false,
             base: *line,
             start: *start,
             reader: ReaderState { start, line, skipping },
@@ -422,6 +423,9 @@ pub struct Batch<'a> {
     ends: [u32; SLOTS],
     found: u8,
     next: u8,
+    /// A search found no newline: the bytes cannot change while the batch
+    /// borrows them, so no later search of this batch would find one.
+    dry: bool,
     base: u64,
     /// Where the first line of the last search starts.
     start: usize,
@@ -491,6 +495,12 @@ impl<'a> Batch<'a> {
     /// 255 lines.
     #[inline(never)]
     fn search(&mut self) -> bool {
+        // Asked again after finding nothing (for a line too long to keep,
+        // see [`found_lines`](Self::found_lines)): the pending line is not
+        // searched twice.
+        if self.dry {
+            return false;
+        }
         self.start = self.unread();
         self.base += u64::from(self.next);
         self.next = 0;
@@ -499,7 +509,8 @@ impl<'a> Batch<'a> {
         // stack would take a register to align.
         let newline = &*newline;
         self.found = find_lines(lines, ends, buf, *start, |bytes| newline.find(bytes));
-        self.found > 0
+        self.dry = self.found == 0;
+        !self.dry
     }
 
     /// No newline in the bytes left: a line too long to keep is counted
