@@ -390,7 +390,7 @@ impl Engine {
             // Live, a backlog's usual hit is late (or, from a log ahead of
             // the clock, early): counted here, in the branch that replay
             // never takes, so that replay's usual hit stays as lean.
-            if let Some(outcome) = self.hit_aside(record, time) {
+            if let Some(outcome) = self.hit_aside::<true>(record, time) {
                 return (outcome, true);
             }
         }
@@ -418,16 +418,20 @@ impl Engine {
     /// timestamp, as logged, is that of the hit before (the shift has not
     /// changed since: that forgets the second), which the run's first and
     /// last already took.
+    /// On a wall clock (`WALL`) no hit is ever held (see
+    /// [`start_from_held`](Self::start_from_held)): only the log's clock
+    /// tests that none is.
     #[inline(always)]
-    fn hit_aside(&mut self, record: &Record<'_>, time: Epoch) -> Option<Outcome> {
+    fn hit_aside<const WALL: bool>(&mut self, record: &Record<'_>, time: Epoch) -> Option<Outcome> {
         let Phase::Running(schedule) = &mut self.phase else { return None };
-        if !self.held.is_empty() {
+        if !WALL && !self.held.is_empty() {
             return None;
         }
-        let (now, floor) = (schedule.now(), schedule.floor());
         let (placement, tally) = schedule.again_aside(time)?;
         let outcome = count(tally, &mut self.out.alerts, &mut self.totals, record, time, placement);
-        note_late(&mut self.lateness, placement, time, now, floor);
+        // Read after the count: the clock is where it was, and the two
+        // are needed only by a late hit, not held across the count.
+        note_late(&mut self.lateness, placement, time, schedule.now(), schedule.floor());
         Some(outcome)
     }
 
@@ -441,7 +445,7 @@ impl Engine {
     #[inline(never)]
     fn hit_elsewhere(&mut self, record: &Record<'_>, time: Epoch) -> Outcome {
         if self.config.clock == Clock::Log
-            && let Some(outcome) = self.hit_aside(record, time)
+            && let Some(outcome) = self.hit_aside::<false>(record, time)
         {
             return outcome;
         }
