@@ -510,8 +510,8 @@ impl Head {
         let after = self.time.end_ignoring_follow(line, at + CLF_LEN)?;
         let time = clock.parse(&line[at..at + CLF_LEN])?;
         let (method, section, status, after) = self.request.read(line, after)?;
-        let (bytes, after) = match self.request.bytes {
-            Some(lit) => byte_count(&lit, line, after)?,
+        let (bytes, after) = match &self.request.bytes {
+            Some(lit) => byte_count(lit, line, after)?,
             None => (0, after),
         };
         let after = match &self.tail {
@@ -541,15 +541,15 @@ impl Client {
     fn read<'a, const ANY: bool>(&self, steps: &[Step], line: &'a [u8], at: usize) -> Option<(&'a [u8], usize)> {
         let stop = at + bytes::find(&line[at..], b' ')?;
         let value = &line[at..stop];
-        let usual = |usual: Lit| if ANY { usual.end_ignoring_follow(line, stop) } else { usual.after(line, stop) };
-        if let Some(after) = self.usual.and_then(usual) {
+        let usual = |usual: &Lit| if ANY { usual.end_ignoring_follow(line, stop) } else { usual.after(line, stop) };
+        if let Some(after) = self.usual.as_ref().and_then(usual) {
             return Some((value, after));
         }
         // The last field as [`skip_field`] reads one that is not `-` (a
         // tenth of the lines of a busy site: read field by field below,
         // each cost 120 instructions more than the usual line). Anything
         // may follow both literals, whatever `ANY` (see [`ops`]).
-        if let Some((before, last)) = self.named
+        if let Some((before, last)) = &self.named
             && let Some(word) = before.end_ignoring_follow(line, stop)
             && let Some(end) = bytes::find_near(&line[word..], b' ')
             && let Some(after) = last.end_ignoring_follow(line, word + end)
