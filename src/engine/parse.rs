@@ -196,6 +196,27 @@ pub struct Parser {
     w3c: W3c,
     /// The container wrappers this format can be told from.
     look: wrapper::Look,
+    /// What `look`, `format` and `strict` make of a line, settled when they
+    /// change (see [`Route`]).
+    route: Route,
+}
+
+/// The reading a line of a stream takes, as the parser's state decides it:
+/// the usual line, of a plain NCSA stream read leniently, then costs one
+/// test rather than one each of the wrappers, the format and strictness.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Route {
+    /// A container's wrapper may still come (see [`Parser::parse_wrapped`]).
+    Wrapped,
+    /// Common or combined, read by the common head alone (not `combined`
+    /// asked for by name): every detected NCSA stream.
+    Lenient,
+    /// `combined` asked for by name.
+    Strict,
+    /// A format string.
+    Custom,
+    /// Any other format, as [`Parser::parse_unwrapped`] reads it.
+    Other,
 }
 
 impl Parser {
@@ -223,6 +244,27 @@ impl Parser {
             presets,
             w3c: W3c::default(),
             look,
+            route: Route::Wrapped,
+        }
+        .routed()
+    }
+
+    /// The parser with its [`Route`] settled: called wherever `look`,
+    /// `format` or `strict` may change before a line is read again (once
+    /// a stream is known plain, they no longer do).
+    fn routed(mut self) -> Parser {
+        self.route = self.route_now();
+        self
+    }
+
+    /// What the parser's state makes of the next line.
+    fn route_now(&self) -> Route {
+        match &self.format {
+            _ if self.look != wrapper::Look::Nothing => Route::Wrapped,
+            LogFormat::Common | LogFormat::Combined if self.strict => Route::Strict,
+            LogFormat::Common | LogFormat::Combined => Route::Lenient,
+            LogFormat::Custom(_) => Route::Custom,
+            _ => Route::Other,
         }
     }
 
@@ -266,14 +308,16 @@ impl Parser {
             }
         };
         let Scratch { unwrapped, values } = scratch;
-        if self.look != wrapper::Look::Nothing {
-            *parsed = self.parse_wrapped(line, unwrapped, values);
-            return;
-        }
-        match &self.format {
-            LogFormat::Common | LogFormat::Combined => self.ncsa(line, parsed),
-            LogFormat::Custom(_) => self.custom(line, parsed),
-            _ => *parsed = self.parse_unwrapped(line, values),
+        debug_assert_eq!(self.route, self.route_now());
+        match self.route {
+            Route::Wrapped => {
+                *parsed = self.parse_wrapped(line, unwrapped, values);
+                return;
+            }
+            Route::Lenient => self.lenient(line, parsed),
+            Route::Strict => self.strict_combined(line, parsed),
+            Route::Custom => self.custom(line, parsed),
+            Route::Other => *parsed = self.parse_unwrapped(line, values),
         }
         if let Parsed::Malformed(_) = parsed
             && is_blank(line)
@@ -295,6 +339,7 @@ impl Parser {
         let parsed = self.parse_unwrapped(inner, values);
         if plain && matches!(parsed, Parsed::Hit(_)) {
             self.look = wrapper::Look::Nothing;
+            self.route = self.route_now();
         } else if matches!(parsed, Parsed::Malformed(_)) && is_blank(inner) {
             // Spaces alone are looked for only once a line has failed, so
             // that a hit never scans for them.
@@ -342,20 +387,30 @@ impl Parser {
     /// the referer and user agent, to refuse a common line.
     #[inline(always)]
     fn ncsa<'a>(&mut self, line: &'a [u8], parsed: &mut Parsed<'a>) {
-        let Some(Ncsa { common, .. }) = &self.ncsa else {
-            *parsed = Parsed::Malformed(Malformed::NotFormat);
-            return;
-        };
         if !self.strict {
-            return common.parse_into(&mut self.clock, line, parsed);
+            return self.lenient(line, parsed);
         }
         self.strict_combined(line, parsed);
     }
 
+    /// A common or combined line read by the common head alone: its
+    /// trailing fields are never used.
+    #[inline(always)]
+    fn lenient<'a>(&mut self, line: &'a [u8], parsed: &mut Parsed<'a>) {
+        let Some(Ncsa { common, .. }) = &self.ncsa else {
+            *parsed = Parsed::Malformed(Malformed::NotFormat);
+            return;
+        };
+        common.parse_into(&mut self.clock, line, parsed);
+    }
+
     /// A line of `combined` asked for by name.
-    #[inline]
+    #[inline(always)]
     fn strict_combined<'a>(&mut self, line: &'a [u8], parsed: &mut Parsed<'a>) {
-        let Some(Ncsa { combined, .. }) = &self.ncsa else { return };
+        let Some(Ncsa { combined, .. }) = &self.ncsa else {
+            *parsed = Parsed::Malformed(Malformed::NotFormat);
+            return;
+        };
         combined.parse_into(&mut self.clock, line, parsed);
         if let Parsed::Malformed(_) = parsed {
             *parsed = self.not_combined(line);
