@@ -369,12 +369,12 @@ impl LineReader {
             newline: *newline,
             buf: &buf[..*end],
             lines: [Line::Overlong; SLOTS],
-            ends: [0; SLOTS],
             found: 0,
             next: 0,
             dry: false,
             base: *line,
             start: *start,
+            after: *start,
             reader: ReaderState { start, line, skipping },
         }
     }
@@ -405,30 +405,30 @@ impl LineReader {
 /// by 3 % either way).
 const SLOTS: usize = 256;
 
-const _: () = assert!(BUFFER < u32::MAX as usize && SLOTS == u8::MAX as usize + 1);
+const _: () = assert!(SLOTS == u8::MAX as usize + 1);
 
 /// The complete lines of a [`LineReader`]'s buffer, numbered. Up to 255
 /// lines are found in one search, a tight loop of memchr calls, and then
 /// handed out one by one or together as [`FoundLines`]: the caller's work on each line
 /// runs without a search in between, and the search without the caller's
-/// work. Memory: the found lines' fixed arrays, 5 KiB, on the stack.
+/// work. Memory: the found lines' fixed array, 4 KiB, on the stack.
 pub struct Batch<'a> {
     newline: Newline,
     /// The bytes read.
     buf: &'a [u8],
-    /// The lines the last search found, `found` of them, and the offsets in
-    /// `buf` of their newlines. The next to hand out is `lines[next]`, and
-    /// its number `base + next + 1`.
+    /// The lines the last search found, `found` of them. The next to hand
+    /// out is `lines[next]`, and its number `base + next + 1`.
     lines: [Line<'a>; SLOTS],
-    ends: [u32; SLOTS],
     found: u8,
     next: u8,
     /// A search found no newline: the bytes cannot change while the batch
     /// borrows them, so no later search of this batch would find one.
     dry: bool,
     base: u64,
-    /// Where the first line of the last search starts.
+    /// Where the first line of the last search starts, and where the line
+    /// after its last starts.
     start: usize,
+    after: usize,
     /// The reader's, written back when the batch is dropped.
     reader: ReaderState<'a>,
 }
@@ -482,11 +482,18 @@ impl<'a> Batch<'a> {
         Some(FoundLines { lines: self.lines[next..found].iter(), number, next: &mut self.next, found: self.found })
     }
 
-    /// Where the first line not handed out starts.
+    /// Where the first line not handed out starts: after the last handed
+    /// out, a slice of `buf`. Only the last line of a search can be too
+    /// long to keep (one ends its search), and where the line after it
+    /// starts is kept.
     fn unread(&self) -> usize {
         match self.next.checked_sub(1) {
-            Some(last) => self.ends[usize::from(last)] as usize + 1,
             None => self.start,
+            Some(last) if self.next < self.found => match self.lines[usize::from(last)] {
+                Line::Text(text) => text.as_ptr().addr() - self.buf.as_ptr().addr() + text.len() + 1,
+                Line::Overlong => self.after,
+            },
+            Some(_) => self.after,
         }
     }
 
@@ -504,11 +511,11 @@ impl<'a> Batch<'a> {
         self.start = self.unread();
         self.base += u64::from(self.next);
         self.next = 0;
-        let Batch { newline, buf, lines, ends, start, .. } = self;
+        let Batch { newline, buf, lines, start, .. } = self;
         // The searcher borrowed, not copied: a copy of its vectors on the
         // stack would take a register to align.
         let newline = &*newline;
-        self.found = find_lines(lines, ends, buf, *start, |bytes| newline.find(bytes));
+        (self.found, self.after) = find_lines(lines, buf, *start, |bytes| newline.find(bytes));
         self.dry = self.found == 0;
         !self.dry
     }
@@ -566,29 +573,30 @@ impl<'a> Iterator for FoundLines<'_, 'a> {
     }
 }
 
-/// Writes into `lines` the lines of `buf` from `from` on, up to 255 of
-/// them, and into `ends` the offsets of their newlines, found with `find`;
-/// returns how many it found.
+/// Writes into `lines` the lines of `buf` from `from` on, found with
+/// `find`, up to 255 of them, or up to one too long to keep: its bytes
+/// give no offset, so it ends the search. Returns how many it found and
+/// where the line after the last starts.
 #[inline(always)]
 fn find_lines<'a>(
     lines: &mut [Line<'a>; SLOTS],
-    ends: &mut [u32; SLOTS],
     buf: &'a [u8],
     mut from: usize,
     find: impl Fn(&[u8]) -> Option<usize>,
-) -> u8 {
+) -> (u8, usize) {
     let mut found = 0;
-    for (slot, end) in lines[..SLOTS - 1].iter_mut().zip(ends.iter_mut()) {
+    for slot in &mut lines[..SLOTS - 1] {
         let rest = &buf[from..];
         let Some(i) = find(rest) else { break };
-        *slot = if i > MAX_LINE { Line::Overlong } else { Line::Text(&rest[..i]) };
-        from += i;
-        // Below BUFFER, so below u32::MAX.
-        *end = from as u32;
-        from += 1;
+        from += i + 1;
         found += 1;
+        if i > MAX_LINE {
+            *slot = Line::Overlong;
+            break;
+        }
+        *slot = Line::Text(&rest[..i]);
     }
-    found as u8
+    (found as u8, from)
 }
 
 /// The newline search: memchr's AVX2 searcher when the processor has it,
@@ -685,6 +693,39 @@ mod tests {
         assert_eq!(split(&chunks), [(1, None), text(2, "ok")]);
         // Unterminated at the end of the stream.
         assert_eq!(split(&[&long]), [(1, None)]);
+    }
+
+    /// A line too long to keep ends its search (its bytes give no offset):
+    /// the lines after it come from the next, whether the batch hands out
+    /// all it found or is dropped after each line.
+    #[test]
+    fn an_overlong_line_ends_its_search_and_the_lines_after_it_follow() {
+        let mut bytes = b"a\n".to_vec();
+        bytes.extend(std::iter::repeat_n(b'x', MAX_LINE + 1));
+        bytes.extend_from_slice(b"\nb\nc\n");
+        let read = || {
+            let mut reader = LineReader::default();
+            let mut src = &bytes[..];
+            reader.read_from(&mut src).expect("reading a slice");
+            reader
+        };
+        let mut reader = read();
+        let mut batch = reader.batch();
+        let mut searches = Vec::new();
+        while let Some(found) = batch.found_lines() {
+            searches.push(found.collect::<Vec<_>>());
+        }
+        assert_eq!(
+            searches,
+            [vec![(1, Line::Text(b"a")), (2, Line::Overlong)], vec![(3, Line::Text(b"b")), (4, Line::Text(b"c"))]]
+        );
+        drop(batch);
+        let mut reader = read();
+        let one_a_batch: Vec<_> = std::iter::from_fn(|| {
+            reader.batch().next().map(|(n, line)| (n, matches!(line, Line::Text(_)).then(|| line.bytes().to_vec())))
+        })
+        .collect();
+        assert_eq!(one_a_batch, [text(1, "a"), (2, None), text(3, "b"), text(4, "c")]);
     }
 
     #[test]
@@ -795,7 +836,11 @@ mod tests {
             while batch.search() {
                 let n = usize::from(batch.found);
                 assert!(n < SLOTS);
-                found.extend_from_slice(&batch.ends[..n]);
+                let start = batch.buf.as_ptr().addr();
+                found.extend(batch.lines[..n].iter().map(|line| match line {
+                    Line::Text(text) => (text.as_ptr().addr() - start + text.len()) as u32,
+                    Line::Overlong => panic!("no line of many_lines is too long to keep"),
+                }));
                 batch.next = batch.found;
             }
             assert_eq!(found, want);
