@@ -206,11 +206,12 @@ impl Engine {
         self.parser.parse_into(line, scratch, &mut parsed);
         match &parsed {
             Parsed::Hit(record) => self.hit::<WALL>(record),
-            Parsed::Skip => {
+            &Parsed::Malformed(why) if !self.parser.blank(line) => (self.malformed(why), false),
+            // A blank line is one the parser leaves malformed for us to ask.
+            Parsed::Skip | Parsed::Malformed(_) => {
                 self.totals.skipped += 1;
                 (Outcome::Skipped, false)
             }
-            &Parsed::Malformed(why) => (self.malformed(why), false),
         }
     }
 

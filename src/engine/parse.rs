@@ -277,53 +277,48 @@ impl Parser {
     /// Parses one line (without its newline). A container's wrapper is taken
     /// off first, until a line without one is a hit: the stream is then
     /// known to be plain, and wrappers are no longer looked for.
+    /// A blank line is skipped.
     #[inline]
     pub fn parse<'a>(&mut self, line: &'a [u8], scratch: &'a mut Scratch) -> Parsed<'a> {
         let mut parsed = Parsed::Skip;
         self.parse_into(line, scratch, &mut parsed);
+        if let Parsed::Malformed(_) = parsed
+            && self.blank(line)
+        {
+            return Parsed::Skip;
+        }
         parsed
     }
 
     /// As [`Parser::parse`], into `parsed`: the usual line's record is
-    /// built where the caller reads it, not copied there.
+    /// built where the caller reads it, not copied there. A blank line may
+    /// be left malformed: the caller asks [`blank`](Self::blank) of a
+    /// malformed line, so that a hit is not tested for being one.
     #[inline(always)]
     pub fn parse_into<'a>(&mut self, line: &'a [u8], scratch: &'a mut Scratch, parsed: &mut Parsed<'a>) {
-        // The last byte is looked at once: a carriage return goes, and
-        // nothing at all is an empty line.
-        let line = match line {
-            [rest @ .., b'\r'] => rest,
-            [_, ..] => line,
-            [] => {
-                *parsed = Parsed::Skip;
-                return;
-            }
-        };
-        // A byte-order mark, as editors on Windows leave before a header.
-        let line = match line {
-            [0xef, 0xbb, 0xbf, rest @ ..] => rest,
-            [_, ..] => line,
-            [] => {
-                *parsed = Parsed::Skip;
-                return;
-            }
+        let Some(line) = content(line) else {
+            *parsed = Parsed::Skip;
+            return;
         };
         let Scratch { unwrapped, values } = scratch;
         debug_assert_eq!(self.route, self.route_now());
         match self.route {
-            Route::Wrapped => {
-                *parsed = self.parse_wrapped(line, unwrapped, values);
-                return;
-            }
+            Route::Wrapped => *parsed = self.parse_wrapped(line, unwrapped, values),
             Route::Lenient => self.lenient(line, parsed),
             Route::Strict => self.strict_combined(line, parsed),
             Route::Custom => self.custom(line, parsed),
             Route::Other => *parsed = self.parse_unwrapped(line, values),
         }
-        if let Parsed::Malformed(_) = parsed
-            && is_blank(line)
-        {
-            *parsed = Parsed::Skip;
-        }
+    }
+
+    /// Whether `line`, which [`parse_into`](Self::parse_into) found
+    /// malformed, is blank, and so to be skipped instead. Spaces alone are
+    /// looked for only once a line has failed, so that a hit never scans
+    /// for them. A line in a wrapper was asked already, of what the
+    /// wrapper held (see [`parse_wrapped`](Self::parse_wrapped)); the route
+    /// is the one the line took, as only a hit changes it.
+    pub fn blank(&self, line: &[u8]) -> bool {
+        self.route != Route::Wrapped && content(line).is_none_or(is_blank)
     }
 
     /// As [`Parser::parse`], while a line may still come in a container's
@@ -494,6 +489,24 @@ impl Parser {
             Err(why) if line.first() == Some(&b'"') => Parsed::Malformed(why),
             Err(_) => Parsed::Malformed(as_clf.err().unwrap_or(Malformed::NotClf)),
         }
+    }
+}
+
+/// What a line holds but for a carriage return at its end and a
+/// byte-order mark at its start (as editors on Windows leave before a
+/// header); `None` when that is nothing, an empty line. The last byte is
+/// looked at once.
+#[inline(always)]
+fn content(line: &[u8]) -> Option<&[u8]> {
+    let line = match line {
+        [rest @ .., b'\r'] => rest,
+        [_, ..] => line,
+        [] => return None,
+    };
+    match line {
+        [0xef, 0xbb, 0xbf, rest @ ..] => Some(rest),
+        [_, ..] => Some(line),
+        [] => None,
     }
 }
 

@@ -481,6 +481,22 @@ fn wall_clock_lines_far_ahead_are_early() {
 }
 
 #[test]
+fn blank_lines_are_skipped_not_malformed() {
+    // Before the first hit, while wrappers are looked for, and after it.
+    let mut e = engine(10, 100, Clock::Log);
+    assert_eq!(e.handle_line(b"  "), Outcome::Skipped);
+    e.handle_line(&line(T0, "/a", 200));
+    for blank in [&b""[..], b" ", b"\t \r", b"\xef\xbb\xbf  ", b"\r"] {
+        assert_eq!(e.handle_line(blank), Outcome::Skipped, "{blank:?}");
+    }
+    assert!(matches!(e.handle_line(b"\xef\xbb\xbf x"), Outcome::Malformed(_)));
+    e.finish(None);
+    let evs = events(&mut e);
+    let s = summary(&evs);
+    assert_eq!((s.lines, s.hits, s.malformed, s.skipped), (8, 1, 1, 6));
+}
+
+#[test]
 fn a_wall_clock_counts_hits_before_its_first_time_at_once() {
     // Lines before any time (no driver feeds them so): only the log's clock
     // holds a first hit in doubt; a wall clock starts at it, and counts it
