@@ -45,9 +45,10 @@ impl Phase {
     }
 }
 
+/// The run's counts. Every line is one hit, malformed or skipped, so the
+/// lines are their sum (see [`Engine::summary`]), not a count of their own.
 #[derive(Debug)]
 struct Totals {
-    lines: u64,
     hits: u64,
     malformed: u64,
     late: u64,
@@ -60,7 +61,7 @@ struct Totals {
 
 impl Default for Totals {
     fn default() -> Self {
-        Totals { lines: 0, hits: 0, malformed: 0, late: 0, early: 0, skipped: 0, first: Epoch::MAX, last: Epoch::MIN }
+        Totals { hits: 0, malformed: 0, late: 0, early: 0, skipped: 0, first: Epoch::MAX, last: Epoch::MIN }
     }
 }
 
@@ -200,7 +201,6 @@ impl Engine {
     /// queues no event and no notice (see [`hit`](Self::hit)).
     #[inline(always)]
     fn count<const WALL: bool>(&mut self, line: &[u8], scratch: &mut Scratch) -> (Outcome, bool) {
-        self.totals.lines += 1;
         // The record is read where the parser built it, not moved first.
         let mut parsed = Parsed::Skip;
         self.parser.parse_into(line, scratch, &mut parsed);
@@ -226,14 +226,12 @@ impl Engine {
         if whole {
             return self.handle_line(line);
         }
-        self.totals.lines += 1;
         self.totals.skipped += 1;
         Outcome::Skipped
     }
 
     /// Counts a line that was too long to keep, as malformed.
     pub fn handle_overlong_line(&mut self) -> Outcome {
-        self.totals.lines += 1;
         self.malformed(Malformed::TooLong)
     }
 
@@ -352,7 +350,8 @@ impl Engine {
         let t = &self.totals;
         Summary {
             time,
-            lines: t.lines,
+            // Held hits are counted by now: `finish` released them.
+            lines: t.hits + t.malformed + t.skipped,
             hits: t.hits,
             malformed: t.malformed,
             late: t.late,
