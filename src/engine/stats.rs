@@ -70,10 +70,13 @@ impl Default for Sample {
 }
 
 impl Sample {
+    /// A hit passed over costs one subtraction from `skip` and its borrow:
+    /// the borrow, from nothing left to pass over, is the hit that is due.
     #[inline(always)]
     fn pick(&mut self) -> bool {
-        if self.skip > 0 {
-            self.skip -= 1;
+        let (skip, due) = self.skip.overflowing_sub(1);
+        self.skip = skip;
+        if !due {
             return false;
         }
         self.pick_due()
@@ -83,6 +86,8 @@ impl Sample {
     /// them, one step of the generator.
     #[inline(never)]
     fn pick_due(&mut self) -> bool {
+        // The subtraction wrapped: none to pass over, unless a gap says so.
+        self.skip = 0;
         let made = self.picks as usize;
         if made < GAPS.0.len() {
             self.picks += 1;
