@@ -484,15 +484,23 @@ impl<'a> Batch<'a> {
 
     /// Where the first line not handed out starts: after the last handed
     /// out, a slice of `buf`. Only the last line of a search can be too
-    /// long to keep (one ends its search), and where the line after it
-    /// starts is kept.
+    /// long to keep (one ends its search, see `find_lines`), and where the
+    /// line after a search's last starts is kept in `after`.
     fn unread(&self) -> usize {
         match self.next.checked_sub(1) {
             None => self.start,
-            Some(last) if self.next < self.found => match self.lines[usize::from(last)] {
-                Line::Text(text) => text.as_ptr().addr() - self.buf.as_ptr().addr() + text.len() + 1,
-                Line::Overlong => self.after,
-            },
+            Some(last) if self.next < self.found => {
+                let last = self.lines[usize::from(last)];
+                // Lines of this search come after it, so it is not the
+                // search's last and cannot be too long to keep. The arm
+                // below is never taken; were it, `after` would skip the
+                // lines between, hence the assertion in test builds.
+                debug_assert!(matches!(last, Line::Text(_)), "an overlong line before the end of its search");
+                match last {
+                    Line::Text(text) => text.as_ptr().addr() - self.buf.as_ptr().addr() + text.len() + 1,
+                    Line::Overlong => self.after,
+                }
+            }
             Some(_) => self.after,
         }
     }
