@@ -96,9 +96,10 @@ impl<W: Write> Monitor<W> {
                 also.line(number, line, outcome);
                 continue;
             }
-            // Most runs have neither metrics nor the live format check:
-            // their loop leaves out both tests a line.
-            let counted = if self.metrics.is_some() || self.suspect.is_some() {
+            // Most runs have neither metrics nor the live format check,
+            // which looks at lines only until the first hit: their loop
+            // leaves out both tests a line.
+            let counted = if self.suspect.as_ref().is_some_and(Suspect::watches_lines) || self.metrics.is_some() {
                 self.count_found::<true>(source, batch, also)
             } else {
                 self.count_found::<false>(source, batch, also)

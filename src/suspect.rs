@@ -28,6 +28,12 @@ pub struct Suspect {
 }
 
 impl Suspect {
+    /// Whether [`line`](Self::line) still looks at lines: not once the
+    /// start is past.
+    pub fn watches_lines(&self) -> bool {
+        !self.past_start
+    }
+
     /// Looks at what became of line of `source`, until the start is past.
     #[inline]
     pub fn line(&mut self, source: &Name, outcome: &Outcome) {
