@@ -103,7 +103,8 @@ pub const UNKNOWN_STATUS: u16 = 0;
 pub enum Parsed<'a> {
     Hit(Record<'a>),
     /// Not a request, and nothing wrong: the CSV header, a W3C directive,
-    /// a blank line. Counted as skipped.
+    /// a blank line while wrappers are looked for (after, a blank line may
+    /// come back malformed, see [`Parser::blank`]). Counted as skipped.
     Skip,
     Malformed(Malformed),
 }
@@ -277,16 +278,14 @@ impl Parser {
     /// Parses one line (without its newline). A container's wrapper is taken
     /// off first, until a line without one is a hit: the stream is then
     /// known to be plain, and wrappers are no longer looked for.
-    /// A blank line is skipped.
+    /// A blank line may come back malformed, as from
+    /// [`parse_into`](Self::parse_into): the engine's count, which tells
+    /// malformed from skipped, asks [`blank`](Self::blank); the callers of
+    /// this one only ask whether the line is a hit.
     #[inline]
     pub fn parse<'a>(&mut self, line: &'a [u8], scratch: &'a mut Scratch) -> Parsed<'a> {
         let mut parsed = Parsed::Skip;
         self.parse_into(line, scratch, &mut parsed);
-        if let Parsed::Malformed(_) = parsed
-            && self.blank(line)
-        {
-            return Parsed::Skip;
-        }
         parsed
     }
 
