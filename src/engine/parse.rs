@@ -197,8 +197,13 @@ pub struct Parser {
     w3c: W3c,
     /// The container wrappers this format can be told from.
     look: wrapper::Look,
-    /// What `look`, `format` and `strict` make of a line, settled when they
-    /// change (see [`Route`]).
+    /// What `look`, `format` and `strict` make of a line (see [`Route`]):
+    /// `Wrapped` from [`new`](Parser::new), settled again only where the
+    /// look ends ([`parse_wrapped`](Parser::parse_wrapped)). `strict` never
+    /// changes, and `format` only in [`detect`](Parser::detect), which runs
+    /// only while the format is `Auto`: before the first plain hit, so while
+    /// the route is `Wrapped` whatever the format. Nothing else moves it
+    /// ([`parse_into`](Parser::parse_into) checks so in debug builds).
     route: Route,
 }
 
@@ -245,20 +250,15 @@ impl Parser {
             presets,
             w3c: W3c::default(),
             look,
+            // `look` is never `Nothing` yet: wrappers are looked for first.
             route: Route::Wrapped,
         }
-        .routed()
     }
 
-    /// The parser with its [`Route`] settled: called wherever `look`,
-    /// `format` or `strict` may change before a line is read again (once
-    /// a stream is known plain, they no longer do).
-    fn routed(mut self) -> Parser {
-        self.route = self.route_now();
-        self
-    }
-
-    /// What the parser's state makes of the next line.
+    /// What the parser's state makes of the next line. Its NCSA arms
+    /// mirror [`ncsa`](Self::ncsa), which reads a line while the route is
+    /// `Wrapped` (`strict`: [`strict_combined`](Self::strict_combined),
+    /// else [`lenient`](Self::lenient)): a change to one is a change to both.
     fn route_now(&self) -> Route {
         match &self.format {
             _ if self.look != wrapper::Look::Nothing => Route::Wrapped,
@@ -378,7 +378,9 @@ impl Parser {
     }
 
     /// A common or combined line. Only `combined` asked for by name reads
-    /// the referer and user agent, to refuse a common line.
+    /// the referer and user agent, to refuse a common line. Once the stream
+    /// is known plain, [`route_now`](Self::route_now) makes the same choice
+    /// once for every line (its `Strict` and `Lenient` arms mirror this).
     #[inline(always)]
     fn ncsa<'a>(&mut self, line: &'a [u8], parsed: &mut Parsed<'a>) {
         if !self.strict {
