@@ -162,12 +162,13 @@ pub fn capitals(s: &[u8]) -> Option<usize> {
 #[inline(always)]
 pub fn leading_digits(s: &[u8]) -> (u64, usize) {
     if let Some(chunk) = s.first_chunk::<8>() {
-        let len = digit_run(u64::from_le_bytes(*chunk));
+        let word = u64::from_le_bytes(*chunk);
+        let len = digit_run(word);
         if len == 0 {
             return (0, 0);
         }
         if len < 8 {
-            return (eight_digits(u64::from_le_bytes(*chunk) << (8 * (8 - len))), len);
+            return (run_of(word, len), len);
         }
     }
     const MAX_DIGITS: usize = 19;
@@ -181,6 +182,23 @@ pub fn leading_digits(s: &[u8]) -> (u64, usize) {
         len += 1;
     }
     (n, len)
+}
+
+/// The run of digits the eight bytes of `word` (the first in its lowest
+/// byte) start with, as a number, and its length, when it is one to
+/// `most` (at most seven) digits long.
+#[inline(always)]
+pub fn word_digits(word: u64, most: usize) -> Option<(u64, usize)> {
+    debug_assert!(most < 8);
+    let len = digit_run(word);
+    (len.wrapping_sub(1) < most).then(|| (run_of(word, len), len))
+}
+
+/// The number that the first `len` bytes of `word`, one to seven digits,
+/// make.
+#[inline(always)]
+fn run_of(word: u64, len: usize) -> u64 {
+    eight_digits(word << (8 * (8 - len)))
 }
 
 /// How many of the eight bytes of `word` (the first in its lowest byte)

@@ -25,6 +25,10 @@ pub(super) struct Lit {
     then: u64,
     then_mask: u64,
     whole: bool,
+    /// How many digits of a byte count before the literal a word holds
+    /// with the literal and what must follow it, as `then` (none when not
+    /// `whole`): see [`byte_count`].
+    room: u8,
 }
 
 impl Lit {
@@ -45,7 +49,10 @@ impl Lit {
             }
             _ => (word, mask, false),
         };
-        Lit { word, mask, len, follow, then, then_mask, whole }
+        // The bytes `then` compares: the literal's, and a space after it.
+        let compared = (64 - then_mask.leading_zeros()).div_ceil(8) as u8;
+        let room = if whole { 7u8.min(8 - compared) } else { 0 };
+        Lit { word, mask, len, follow, then, then_mask, whole, room }
     }
 
     /// Where the literal ends, when it is at `at` with what must follow it:
@@ -630,6 +637,15 @@ fn skip_field(lit: &Lit, quote: bool, line: &[u8], at: usize) -> Option<usize> {
 /// ends.
 #[inline(always)]
 fn byte_count(lit: &Lit, line: &[u8], at: usize) -> Option<(u64, usize)> {
+    // The usual count with the literal after it and what must follow that
+    // in the word at `at`: the literal is checked there as [`Lit::after`]
+    // checks it in a word of its own (the byte after it is in this one).
+    if let Some(chunk) = line.get(at..)?.first_chunk::<8>()
+        && let word = u64::from_le_bytes(*chunk)
+        && let Some((bytes, len)) = bytes::word_digits(word, usize::from(lit.room))
+    {
+        return (word >> (8 * len) & lit.then_mask == lit.then).then_some((bytes, at + len + usize::from(lit.len)));
+    }
     // The digits first, the usual count: a `-` is no digit.
     let (bytes, len) = match bytes::leading_digits(line.get(at..)?) {
         (_, 0) if line.get(at) == Some(&b'-') => (0, 1),

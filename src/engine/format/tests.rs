@@ -510,6 +510,62 @@ fn the_tail_reads_each_usual_referer_and_gives_up_the_rest() {
     }
 }
 
+/// A byte count read in one word with the literal after it and what must
+/// follow that (`op::byte_count`): counts of every length up to ten digits
+/// and `-`, each with bytes after it that the literal is or is not, and
+/// lines that end there, on the built-ins (a space or the line's end after
+/// the count) and the nginx string (` "` after it): the head reads the
+/// usual ones, and every record is the slow reference's.
+#[test]
+fn a_byte_count_and_the_literal_after_it_read_as_the_slow_reference_does() {
+    let formats = [
+        preset::ncsa(preset::COMMON).expect("compiles"),
+        preset::ncsa(preset::COMBINED).expect("compiles"),
+        nginx::compile(NGINX_COMBINED).expect("compiles"),
+    ];
+    let start = r#"1.2.3.4 - - [07/Feb/2019:21:11:00 +0000] "GET /a HTTP/1.1" 200 "#;
+    let counts = (0..=10).map(|n| "9081726354"[..n].to_owned()).chain(["-".to_owned(), "0".to_owned()]);
+    let counts: Vec<String> = counts.collect();
+    let ends = [
+        "",
+        " ",
+        "\"",
+        " \"",
+        "\" ",
+        r#" "-" "curl/8""#,
+        r#" "-" "curl/8" 0.1"#,
+        r#" "https://example.com/" "curl/8""#,
+        r#"x "-" "curl/8""#,
+        r#"  "-" "curl/8""#,
+        r#"""-" "curl/8""#,
+        r#" '-" "curl/8""#,
+        "\t\"-\" \"curl/8\"",
+        "1",
+    ];
+    for p in &formats {
+        let head = p.ops.head.expect("a head");
+        let slow = general(p);
+        let mut read = 0;
+        for end in ends {
+            // Whether the head reads what follows a usual count: it reads
+            // every count of the format's there, whatever its length.
+            let usual = head.read(&p.steps, &mut ClfClock::default(), format!("{start}9{end}").as_bytes(), 0).is_some();
+            for count in &counts {
+                let line = format!("{start}{count}{end}");
+                let expected = slow.parse(&mut ClfClock::default(), line.as_bytes());
+                let by_head = head.read(&p.steps, &mut ClfClock::default(), line.as_bytes(), 0);
+                assert_eq!(by_head.is_some(), usual && expected.is_ok(), "{line}");
+                if let Some((record, _)) = by_head {
+                    read += 1;
+                    assert_eq!(Ok(record), expected, "{line}");
+                }
+                assert_eq!(p.parse(&mut ClfClock::default(), line.as_bytes()), expected, "{line}");
+            }
+        }
+        assert!(read >= 2 * 10, "{read}");
+    }
+}
+
 /// The head's client with the fields after it: `-` each, or all but the
 /// last `-` and the last a word (a user's name): on the built-in and the
 /// nginx string, the head reads what it should and its record is the slow
