@@ -255,18 +255,22 @@ impl Parser {
         }
     }
 
-    /// What the parser's state makes of the next line. Its NCSA arms
-    /// mirror [`ncsa`](Self::ncsa), which reads a line while the route is
-    /// `Wrapped` (`strict`: [`strict_combined`](Self::strict_combined),
-    /// else [`lenient`](Self::lenient)): a change to one is a change to both.
+    /// What the parser's state makes of the next line.
     fn route_now(&self) -> Route {
         match &self.format {
             _ if self.look != wrapper::Look::Nothing => Route::Wrapped,
-            LogFormat::Common | LogFormat::Combined if self.strict => Route::Strict,
-            LogFormat::Common | LogFormat::Combined => Route::Lenient,
+            LogFormat::Common | LogFormat::Combined => self.ncsa_route(),
             LogFormat::Custom(_) => Route::Custom,
             _ => Route::Other,
         }
+    }
+
+    /// How a common or combined line is read, `Strict` or `Lenient`: the one
+    /// place that says, for the route and for [`ncsa`](Self::ncsa), which
+    /// reads the lines that come while wrappers are looked for.
+    #[inline(always)]
+    fn ncsa_route(&self) -> Route {
+        if self.strict { Route::Strict } else { Route::Lenient }
     }
 
     /// The format in use: the one asked for, or the one detected (`Auto`
@@ -377,16 +381,15 @@ impl Parser {
         }
     }
 
-    /// A common or combined line. Only `combined` asked for by name reads
-    /// the referer and user agent, to refuse a common line. Once the stream
-    /// is known plain, [`route_now`](Self::route_now) makes the same choice
-    /// once for every line (its `Strict` and `Lenient` arms mirror this).
+    /// A common or combined line, read as its route would read it. Only
+    /// `combined` asked for by name reads the referer and user agent, to
+    /// refuse a common line.
     #[inline(always)]
     fn ncsa<'a>(&mut self, line: &'a [u8], parsed: &mut Parsed<'a>) {
-        if !self.strict {
-            return self.lenient(line, parsed);
+        match self.ncsa_route() {
+            Route::Strict => self.strict_combined(line, parsed),
+            _ => self.lenient(line, parsed),
         }
-        self.strict_combined(line, parsed);
     }
 
     /// A common or combined line read by the common head alone: its
