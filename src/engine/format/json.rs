@@ -417,45 +417,58 @@ impl<'a> Scan<'a> {
 
     /// The members of an object whose `{` was taken, through its `}`; the
     /// strings and numbers among them, and among those of the objects
-    /// inside, are offered to `found` in the order they stand.
+    /// inside, are offered to `found` in the order they stand. Its cursor
+    /// is a local copy, kept in a register rather than stored at every
+    /// token, written back once the object closes (the scan is refused
+    /// when it fails, wherever it stopped); an object inside is read by a
+    /// copy of its own, so that this one's address is never taken.
     fn members(&mut self, depth: usize, found: &mut Found<'a>) -> Option<()> {
         if depth > MAX_DEPTH {
             return None;
         }
-        let mut c = self.token()?;
+        let mut scan = Scan { s: self.s, at: self.at };
+        let mut c = scan.token()?;
         if c == b'}' {
+            self.at = scan.at;
             return Some(());
         }
         loop {
             if c != b'"' {
                 return None;
             }
-            let (key, _) = self.string()?;
-            if self.token()? != b':' {
+            let (key, _) = scan.string()?;
+            if scan.token()? != b':' {
                 return None;
             }
-            match self.token()? {
+            match scan.token()? {
                 b'"' => {
-                    let (raw, escaped) = self.string()?;
+                    let (raw, escaped) = scan.string()?;
                     found.offer(key, Value::Str { raw, escaped });
                 }
                 b'-' | b'0'..=b'9' => {
-                    let number = self.number();
+                    let number = scan.number();
                     found.offer(key, Value::Number(number));
                 }
                 // Header maps are most of a Caddy line and hold nothing
                 // logmon reads (the host is the request's own field).
-                b'{' if key.ends_with(b"headers") => self.skip(depth + 1)?,
-                b'{' => self.members(depth + 1, found)?,
-                b'[' => self.skip(depth + 1)?,
-                b't' => self.word(b"rue")?,
-                b'f' => self.word(b"alse")?,
-                b'n' => self.word(b"ull")?,
+                b'{' if key.ends_with(b"headers") => scan.skip(depth + 1)?,
+                b'{' => {
+                    let mut inner = Scan { s: scan.s, at: scan.at };
+                    inner.members(depth + 1, found)?;
+                    scan.at = inner.at;
+                }
+                b'[' => scan.skip(depth + 1)?,
+                b't' => scan.word(b"rue")?,
+                b'f' => scan.word(b"alse")?,
+                b'n' => scan.word(b"ull")?,
                 _ => return None,
             }
-            match self.token()? {
-                b',' => c = self.token()?,
-                b'}' => return Some(()),
+            match scan.token()? {
+                b',' => c = scan.token()?,
+                b'}' => {
+                    self.at = scan.at;
+                    return Some(());
+                }
                 _ => return None,
             }
         }
