@@ -278,9 +278,9 @@ impl LineEnd {
     /// both to the general reading on every one-byte change of a line.
     #[inline(always)]
     fn ends(&self, line: &[u8], at: usize) -> Option<usize> {
-        line.len().checked_sub(usize::from(self.len)).filter(|&stop| stop >= at)?;
         let chunk = line.last_chunk::<8>()?;
-        (u64::from_le_bytes(*chunk) & self.mask == self.word).then_some(line.len())
+        let end = at + usize::from(self.len);
+        (u64::from_le_bytes(*chunk) & self.mask == self.word && end <= line.len()).then_some(line.len())
     }
 }
 
