@@ -172,8 +172,12 @@ struct Ncsa {
 }
 
 impl Ncsa {
-    fn new() -> Option<Ncsa> {
-        Some(Ncsa { common: preset::ncsa(preset::COMMON)?, combined: preset::ncsa(preset::COMBINED)? })
+    /// Never fails: the descriptions are constants, and the format tests
+    /// compile them (`shortcuts_agree_with_the_general_path`); no input or
+    /// option reaches this.
+    fn new() -> Ncsa {
+        let compile = |description| preset::ncsa(description).expect("the NCSA descriptions compile");
+        Ncsa { common: compile(preset::COMMON), combined: compile(preset::COMBINED) }
     }
 }
 
@@ -184,8 +188,9 @@ pub struct Parser {
     /// Only a combined format asked for by name refuses common lines; one
     /// detected is read leniently, as its trailing fields are never used.
     strict: bool,
-    /// The NCSA matchers, for `common`, `combined` and `auto`.
-    ncsa: Option<Ncsa>,
+    /// The NCSA matchers, for `common`, `combined` and `auto`; built for
+    /// every format, so that the usual line reads them without a test.
+    ncsa: Ncsa,
     clock: ClfClock,
     /// JSON lines' unix and ISO 8601 times, read per hundred seconds or per
     /// minute as `clock` reads CLF times per minute.
@@ -237,13 +242,9 @@ impl Parser {
             LogFormat::Custom(pattern) if pattern.writes(b'|') => wrapper::Look::NotCompose,
             _ => wrapper::Look::All,
         };
-        let ncsa = match &format {
-            LogFormat::Auto | LogFormat::Common | LogFormat::Combined => Ncsa::new(),
-            _ => None,
-        };
         Parser {
             strict: format == LogFormat::Combined,
-            ncsa,
+            ncsa: Ncsa::new(),
             format,
             clock: ClfClock::default(),
             times: json::TimeCache::default(),
@@ -396,21 +397,13 @@ impl Parser {
     /// trailing fields are never used.
     #[inline(always)]
     fn lenient<'a>(&mut self, line: &'a [u8], parsed: &mut Parsed<'a>) {
-        let Some(Ncsa { common, .. }) = &self.ncsa else {
-            *parsed = Parsed::Malformed(Malformed::NotFormat);
-            return;
-        };
-        common.parse_into(&mut self.clock, line, parsed);
+        self.ncsa.common.parse_into(&mut self.clock, line, parsed);
     }
 
     /// A line of `combined` asked for by name.
     #[inline(always)]
     fn strict_combined<'a>(&mut self, line: &'a [u8], parsed: &mut Parsed<'a>) {
-        let Some(Ncsa { combined, .. }) = &self.ncsa else {
-            *parsed = Parsed::Malformed(Malformed::NotFormat);
-            return;
-        };
-        combined.parse_into(&mut self.clock, line, parsed);
+        self.ncsa.combined.parse_into(&mut self.clock, line, parsed);
         if let Parsed::Malformed(_) = parsed {
             *parsed = self.not_combined(line);
         }
@@ -429,8 +422,7 @@ impl Parser {
     #[cold]
     #[inline(never)]
     fn not_combined(&mut self, line: &[u8]) -> Parsed<'static> {
-        let Some(Ncsa { common, .. }) = &self.ncsa else { return Parsed::Malformed(Malformed::NotFormat) };
-        match common.parse(&mut self.clock, line) {
+        match self.ncsa.common.parse(&mut self.clock, line) {
             Ok(_) => Parsed::Malformed(Malformed::NotCombined),
             Err(why) => Parsed::Malformed(why),
         }
@@ -472,12 +464,9 @@ impl Parser {
             self.format = LogFormat::Preset(self.presets[0].0);
             return Parsed::Hit(record);
         }
-        let as_clf = match &self.ncsa {
-            Some(ncsa) => ncsa.common.parse(&mut self.clock, line),
-            None => Err(Malformed::NotFormat),
-        };
+        let as_clf = self.ncsa.common.parse(&mut self.clock, line);
         if let Ok(record) = as_clf {
-            let combined = self.ncsa.as_ref().is_some_and(|n| n.combined.parse(&mut self.clock, line).is_ok());
+            let combined = self.ncsa.combined.parse(&mut self.clock, line).is_ok();
             self.format = if combined { LogFormat::Combined } else { LogFormat::Common };
             return Parsed::Hit(record);
         }
