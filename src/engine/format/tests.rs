@@ -499,7 +499,7 @@ fn the_tail_reads_each_usual_referer_and_gives_up_the_rest() {
         let slow = general(&p);
         for (tail, read) in &cases {
             let line = format!("{start}{tail}");
-            let by_head = head.read(&p.steps, &mut ClfClock::default(), line.as_bytes(), 0);
+            let by_head = head.read(&p.steps, &mut ClfClock::default(), line.as_bytes());
             assert_eq!(by_head.is_some(), *read, "{line}");
             let expected = slow.parse(&mut ClfClock::default(), line.as_bytes());
             if let Some((record, end)) = by_head {
@@ -549,11 +549,11 @@ fn a_byte_count_and_the_literal_after_it_read_as_the_slow_reference_does() {
         for end in ends {
             // Whether the head reads what follows a usual count: it reads
             // every count of the format's there, whatever its length.
-            let usual = head.read(&p.steps, &mut ClfClock::default(), format!("{start}9{end}").as_bytes(), 0).is_some();
+            let usual = head.read(&p.steps, &mut ClfClock::default(), format!("{start}9{end}").as_bytes()).is_some();
             for count in &counts {
                 let line = format!("{start}{count}{end}");
                 let expected = slow.parse(&mut ClfClock::default(), line.as_bytes());
-                let by_head = head.read(&p.steps, &mut ClfClock::default(), line.as_bytes(), 0);
+                let by_head = head.read(&p.steps, &mut ClfClock::default(), line.as_bytes());
                 assert_eq!(by_head.is_some(), usual && expected.is_ok(), "{line}");
                 if let Some((record, _)) = by_head {
                     read += 1;
@@ -595,7 +595,7 @@ fn the_client_reads_a_named_user_as_the_slow_reference_does() {
         for (fields, reads) in cases {
             let read = reads[k];
             let line = format!("1.2.3.4 {fields}{end}");
-            let by_head = head.read(&p.steps, &mut ClfClock::default(), line.as_bytes(), 0);
+            let by_head = head.read(&p.steps, &mut ClfClock::default(), line.as_bytes());
             assert_eq!(by_head.is_some(), read, "{line}");
             let expected = slow.parse(&mut ClfClock::default(), line.as_bytes());
             if let Some((record, _)) = by_head {
