@@ -248,15 +248,17 @@ pub struct TimeCache {
 /// How many of a line's first member names are kept: a Caddy line has 22.
 const NAMES: usize = 32;
 
-/// A member's name as it stood in the last line, with its closing quote,
-/// as two words, the bytes past it masked off, and what it names. `len`
-/// counts the quote; 0 for none kept (a name of more than 15 bytes, or
-/// none yet).
+/// A member's name as it stood in the last line, with its closing quote
+/// and, when it followed at once (compact JSON), the colon after it, as
+/// two words, the bytes past them masked off; and what it names. `len`
+/// counts the name's bytes, `taken` those compared; 0 for none kept (a
+/// name of more than 15 bytes, or none yet).
 #[derive(Clone, Copy, Debug, Default)]
 struct Name {
     text: [u64; 2],
     mask: [u64; 2],
     len: u8,
+    taken: u8,
     key: Option<Key>,
 }
 
@@ -283,38 +285,41 @@ impl Names<'_> {
     /// names. The same bytes up to the same closing quote are the same
     /// string, read the same way ([`Scan::string`] reads nothing past its
     /// closing quote), so a name found by its last line's bytes is the
-    /// one the search would find.
+    /// one the search would find. Whether the colon after it was taken
+    /// too, as it then stood in the last line's place as well.
     #[inline(always)]
-    fn take<'a>(&mut self, scan: &mut Scan<'a>) -> Option<(&'a [u8], Option<Key>)> {
+    fn take<'a>(&mut self, scan: &mut Scan<'a>) -> Option<(&'a [u8], Option<Key>, bool)> {
         let n = self.next;
         self.next += 1;
         if let Some(known) = self.known.get(n)
-            && known.len != 0
+            && known.taken != 0
             && let Some(window) = scan.s.get(scan.at..).and_then(<[u8]>::first_chunk::<16>)
         {
             let [low, high] = words(window);
             if (low ^ known.text[0]) & known.mask[0] | (high ^ known.text[1]) & known.mask[1] == 0 {
                 let len = usize::from(known.len);
-                let name = &window[..len - 1];
-                scan.at += len;
-                return Some((name, known.key));
+                let taken = usize::from(known.taken);
+                scan.at += taken;
+                return Some((&window[..len], known.key, taken == len + 2));
             }
         }
         let (name, _) = scan.string()?;
         let key = key(name);
         if let Some(known) = self.known.get_mut(n) {
+            let colon = name.len() < 14 && scan.s.get(scan.at) == Some(&b':');
+            let taken = name.len() + 1 + usize::from(colon);
             *known = match name.len() {
                 0..16 => {
                     let (mut text, mut mask) = ([0; 16], [0; 16]);
-                    text[..name.len()].copy_from_slice(name);
-                    text[name.len()] = b'"';
-                    mask[..=name.len()].fill(0xff);
-                    Name { text: words(&text), mask: words(&mask), len: name.len() as u8 + 1, key }
+                    text[..taken].copy_from_slice(&scan.s[scan.at - name.len() - 1..][..taken]);
+                    mask[..taken].fill(0xff);
+                    let (len, taken) = (name.len() as u8, taken as u8);
+                    Name { text: words(&text), mask: words(&mask), len, taken, key }
                 }
                 _ => Name::default(),
             };
         }
-        Some((name, key))
+        Some((name, key, false))
     }
 }
 
@@ -512,8 +517,8 @@ impl<'a> Scan<'a> {
             if c != b'"' {
                 return None;
             }
-            let (name, key) = names.take(&mut scan)?;
-            if scan.token()? != b':' {
+            let (name, key, colon) = names.take(&mut scan)?;
+            if !colon && scan.token()? != b':' {
                 return None;
             }
             match scan.token()? {
@@ -788,6 +793,8 @@ mod tests {
             r#"{"ts":1549573860.5,"status":200,"uri":"/f","siz":"x"}"#,
             r#"{"ts":1549573860.5,"status":200,"uri":"/f","size"}"#,
             r#"{"ts":1549573860.5}"#,
+            r#"{"ts" :1549573860.5,"status": 200,"uri" : "/g"}"#,
+            r#"{"ts"x1549573860.5,"status":200}"#,
             r#"{"duration":1549573860.5,"ts":1,"status":200}"#,
         ];
         let mut times = TimeCache::default();
