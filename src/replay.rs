@@ -57,9 +57,8 @@ pub fn run<W: Write>(
     let mut accounts = Vec::with_capacity(order.len());
     for (k, &i) in order.iter().enumerate() {
         let mut stream = Stream::open(&inputs[i])?;
-        let mut account = Account::default();
-        let stopped =
-            replay_one(&mut stream, &mut reader, signals, monitor, &mut account, config.window, &mut progress);
+        let mut account = Account::new(config.window);
+        let stopped = replay_one(&mut stream, &mut reader, signals, monitor, &mut account, &mut progress);
         let stopped = stopped?;
         if let Some(p) = &mut progress {
             p.done(&stream);
@@ -94,7 +93,6 @@ fn replay_one<W: Write>(
     signals: &mut Signals,
     monitor: &mut Monitor<W>,
     account: &mut Account,
-    window: u32,
     progress: &mut Option<Progress>,
 ) -> Result<Option<i32>, Error> {
     let name = stream.name().clone();
@@ -114,14 +112,14 @@ fn replay_one<W: Write>(
             Fill::Starved => continue,
             Fill::Read(_) => {}
         }
-        monitor.lines(&name, &mut reader.batch(), &mut Accounting { account, name: &name, window })?;
+        monitor.lines(&name, &mut reader.batch(), &mut Accounting { account, name: &name })?;
         if let Some(p) = progress {
             p.show(stream);
         }
     }
     reader.finish(|number, line| {
         let outcome = monitor.line(&name, number, line)?;
-        Accounting { account, name: &name, window }.line(number, line, outcome);
+        Accounting { account, name: &name }.line(number, line, outcome);
         Ok::<(), Error>(())
     })?;
     Ok(None)
@@ -223,34 +221,36 @@ struct Account {
     /// every timestamp read is from 1970 on (see
     /// [`had_hits`](Self::had_hits)).
     newest: Epoch,
+    /// The alert window, seconds: going back further is warned about.
+    /// Kept beside `newest`, which the usual hit compares with it: read
+    /// through the account as it is, it costs no argument of its own.
+    window: u64,
     /// The going-back warning was given.
     warned: bool,
-}
-
-impl Default for Account {
-    fn default() -> Self {
-        Account { first_bad: None, newest: Epoch::MIN, warned: false }
-    }
 }
 
 /// An input's [`Account`] as the engine counts its lines.
 struct Accounting<'a> {
     account: &'a mut Account,
     name: &'a Name,
-    /// The alert window, seconds: going back further is warned about.
-    window: u32,
 }
 
 impl LineSink for Accounting<'_> {
     /// Inlined into the per-line loop: a hit costs a compare.
     #[inline(always)]
     fn line(&mut self, number: u64, line: Line<'_>, outcome: Outcome) {
-        let Accounting { account, name, window } = self;
-        account.line(name, number, line, outcome, *window);
+        let Accounting { account, name } = self;
+        account.line(name, number, line, outcome);
     }
 }
 
 impl Account {
+    /// An input's account, before any line, for an alert window of
+    /// `window` seconds.
+    fn new(window: u32) -> Account {
+        Account { first_bad: None, newest: Epoch::MIN, window: u64::from(window), warned: false }
+    }
+
     /// Whether a hit was counted: the newest timestamp says so, and a hit
     /// costs no count of its own.
     fn had_hits(&self) -> bool {
@@ -258,13 +258,13 @@ impl Account {
     }
 
     #[inline(always)]
-    fn line(&mut self, name: &Name, number: u64, line: Line<'_>, outcome: Outcome, window: u32) {
+    fn line(&mut self, name: &Name, number: u64, line: Line<'_>, outcome: Outcome) {
         match outcome {
             // The usual hit is no newer than the newest and within the
             // window behind it: one compare, as the difference wraps to a
             // large unsigned number when the hit is newer (or the first).
-            Outcome::Hit { time, .. } if self.newest.wrapping_sub(time) as u64 > u64::from(window) => {
-                self.unusual_hit(name, number, time, window);
+            Outcome::Hit { time, .. } if self.newest.wrapping_sub(time) as u64 > self.window => {
+                self.unusual_hit(name, number, time);
             }
             Outcome::Malformed(_) if self.first_bad.is_none() => {
                 let bytes = line.bytes();
@@ -277,12 +277,12 @@ impl Account {
     /// A hit newer than the newest, or further back than the window (said
     /// once an input).
     #[cold]
-    fn unusual_hit(&mut self, name: &Name, number: u64, time: Epoch, window: u32) {
+    fn unusual_hit(&mut self, name: &Name, number: u64, time: Epoch) {
         if time > self.newest {
             self.newest = time;
         } else if !self.warned {
             self.warned = true;
-            say_back_in_time(name, number, self.newest - time, window);
+            say_back_in_time(name, number, self.newest - time, self.window);
         }
     }
 }
@@ -290,13 +290,13 @@ impl Account {
 /// Says, once an input, that line `number` goes back in time by `by`
 /// seconds, more than the alert window.
 #[cold]
-fn say_back_in_time(name: &Name, number: u64, by: i64, window: u32) {
+fn say_back_in_time(name: &Name, number: u64, by: i64, window: u64) {
     diag::say(format_args!(
         "{}:{number}: the log goes back in time by {}, more than the {} alert window: \
          lines that old are counted late (are two logs joined in one file?)",
         name,
         output::Duration(by),
-        output::Duration(i64::from(window)),
+        output::Duration(window as i64), // from a u32: exact
     ));
 }
 
