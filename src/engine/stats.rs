@@ -239,9 +239,7 @@ impl Tally {
             None => self.no_section += 1,
         }
         self.codes.add(record.status, 1);
-        if let Some(client) = record.client {
-            self.add_client(client);
-        }
+        self.add_client(record.client);
         if let Some(us) = record.latency_us {
             self.latency.add(us);
         }
@@ -256,14 +254,19 @@ impl Tally {
     /// are then estimates.
     /// An address is cut to [`MAX_SECTION_LEN`] bytes where it is
     /// counted, by the table, not before the pick: most sampled hits are
-    /// not.
+    /// not, and their address is not even read: only whether there is one.
     ///
     /// [`MAX_SECTION_LEN`]: super::section::MAX_SECTION_LEN
     #[inline(always)]
-    fn add_client(&mut self, client: &[u8]) {
+    fn add_client(&mut self, client: Option<&[u8]>) {
         if !self.clients_sampled {
-            self.add_client_exactly(client);
-        } else if self.client_sample.pick() {
+            if let Some(client) = client {
+                self.add_client_exactly(client);
+            }
+        } else if client.is_some()
+            && self.client_sample.pick()
+            && let Some(client) = client
+        {
             self.clients.add_sample(client, CLIENT_SAMPLE);
         }
     }
