@@ -155,7 +155,9 @@ impl<'a> Found<'a> {
         };
         let latency_us = self
             .latency
-            .and_then(|(v, span)| read(v, scratch, |s| super::duration_us(s, span)))
+            .and_then(|(v, span)| {
+                read(v, scratch, |s| super::short_duration_us(s, span).or_else(|| super::duration_us(s, span)))
+            })
             .or_else(|| self.upstream.and_then(|v| read(v, scratch, |s| super::duration_us(s, Span::Seconds))));
         // The texts the record keeps: where each is, in the line or decoded.
         scratch.clear();

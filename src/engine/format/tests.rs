@@ -199,8 +199,10 @@ fn durations() {
     }
 }
 
-/// Durations read eight digits at a time read as one digit at a time, in
-/// every unit: random digits, points and other bytes, up to 24 of them.
+/// Durations read in one word or eight digits at a time read as one digit
+/// at a time, in every unit: random digits, points and other bytes, up to
+/// 24 of them; then every span of 0 to 19 digits before a point and 0 to
+/// 18 after it (or no point), as is and with one byte made junk.
 #[test]
 fn durations_as_read_digit_by_digit() {
     fn digits(s: &[u8]) -> Option<u64> {
@@ -231,15 +233,51 @@ fn durations_as_read_digit_by_digit() {
         }
         whole.checked_mul(per_unit)?.checked_add(part)
     }
+    // The one-word reading, where it reads, says what the general one says.
+    fn agree(value: &[u8], span: Span) {
+        let shown = String::from_utf8_lossy(value);
+        let general = duration_us(value, span);
+        assert_eq!(general, slow(value, span), "{shown:?} {span:?}");
+        if let Some(us) = short_duration_us(value, span) {
+            assert_eq!(Some(us), general, "{shown:?} {span:?} in one word");
+        }
+    }
     let mut rng = Rng::seeded(5);
     let alphabet = b"0123456789999.-ex";
     for _ in 0..50_000 {
         let len = rng.below(25) as usize;
         let value: Vec<u8> = (0..len).map(|_| alphabet[rng.below(alphabet.len() as u64) as usize]).collect();
         for span in [Span::Seconds, Span::Millis, Span::Micros, Span::Nanos] {
-            assert_eq!(duration_us(&value, span), slow(&value, span), "{:?} {span:?}", String::from_utf8_lossy(&value));
+            agree(&value, span);
         }
     }
+    let spans = [Span::Seconds, Span::Millis, Span::Micros, Span::Nanos];
+    for whole in 0..=19 {
+        for fraction in (0..=18).map(Some).chain([None]) {
+            for _ in 0..20 {
+                let digit = |rng: &mut Rng| b'0' + rng.below(10) as u8;
+                let mut value: Vec<u8> = (0..whole).map(|_| digit(&mut rng)).collect();
+                if let Some(fraction) = fraction {
+                    value.push(b'.');
+                    value.extend((0..fraction).map(|_| digit(&mut rng)));
+                }
+                let mut junk = value.clone();
+                if let Some(at) = (!junk.is_empty()).then(|| rng.below(junk.len() as u64) as usize) {
+                    junk[at] = b"-.e x/+\0"[rng.below(8) as usize];
+                }
+                for value in [&value, &junk] {
+                    for span in spans {
+                        agree(value, span);
+                    }
+                }
+            }
+        }
+    }
+    for span in spans {
+        agree(b"-", span);
+    }
+    assert_eq!(short_duration_us(b"0.000049", Span::Seconds), Some(49));
+    assert_eq!(short_duration_us(b"12.5", Span::Millis), Some(12_500));
 }
 
 /// Renders random values through format strings the way the server would
