@@ -143,7 +143,9 @@ impl<'a> Found<'a> {
         slot.get_or_insert(value);
     }
 
-    fn record(self, times: &mut TimeCache, scratch: &'a mut Vec<u8>) -> Result<Record<'a>, Malformed> {
+    // Borrowed, not taken: taken, its fields were moved between stack
+    // slots on the way in.
+    fn record(&self, times: &mut TimeCache, scratch: &'a mut Vec<u8>) -> Result<Record<'a>, Malformed> {
         scratch.clear();
         let time = self.time.ok_or(Malformed::JsonNoTime)?;
         let time = read(time, scratch, |s| times.time_of(s)).ok_or(Malformed::BadTimestamp)?;
