@@ -57,6 +57,8 @@ impl Lit {
 
     /// Where the literal ends, when it is at `at` with what must follow it:
     /// one compare when eight bytes are there and it is `whole`.
+    /// [`byte_count`] compares `then` so too, a second owner: it reads the
+    /// literal in the word its digits came from, to load that word once.
     #[inline(always)]
     fn after(&self, line: &[u8], at: usize) -> Option<usize> {
         if self.whole
