@@ -97,7 +97,8 @@ impl<W: Write> Monitor<W> {
                 continue;
             }
             // Most runs have neither metrics nor the live format check,
-            // which looks at lines only until the first hit: their loop
+            // which looks at lines only until the start is past (the first
+            // hit, or its warning about the first lines): their loop
             // leaves out both tests a line.
             let counted = if self.suspect.as_ref().is_some_and(Suspect::watches_lines) || self.metrics.is_some() {
                 self.count_found::<true>(source, batch, also)
