@@ -64,8 +64,9 @@ enum Key {
     UpstreamLatency,
 }
 
-/// What a member's name names; asked only of a name the last line did not
-/// have in the same place ([`Names::take`]).
+/// What a member's name names; asked only of a name not found by its place
+/// in the last line ([`Names::take`]: a name of up to 15 bytes, among the
+/// first 32, with 16 bytes of line left).
 fn key(name: &[u8]) -> Option<Key> {
     Some(match name {
         b"time"
@@ -249,7 +250,8 @@ pub struct TimeCache {
     names: [Name; NAMES],
 }
 
-/// How many of a line's first member names are kept: a Caddy line has 22.
+/// How many of a line's first member names are kept: a Caddy access line
+/// has 18 or 19, its header maps not counted (they are never kept).
 const NAMES: usize = 32;
 
 /// A member's name as it stood in the last line, with its closing quote
@@ -310,7 +312,9 @@ impl Names<'_> {
         let (name, _) = scan.string()?;
         let key = key(name);
         if let Some(known) = self.known.get_mut(n) {
-            let colon = name.len() < 14 && scan.s.get(scan.at) == Some(&b':');
+            // The name, its closing quote and the colon must fit the 16
+            // bytes compared.
+            let colon = name.len() < 15 && scan.s.get(scan.at) == Some(&b':');
             let taken = name.len() + 1 + usize::from(colon);
             *known = match name.len() {
                 0..16 => {
@@ -800,6 +804,13 @@ mod tests {
             r#"{"ts" :1549573860.5,"status": 200,"uri" : "/g"}"#,
             r#"{"ts"x1549573860.5,"status":200}"#,
             r#"{"duration":1549573860.5,"ts":1,"status":200}"#,
+            // Names of 13 to 16 bytes, where what is kept changes: the
+            // colon with the name up to 14, the name alone at 15, nothing
+            // from 16; then other names of those lengths in their places.
+            r#"{"ts":1549573860.5,"response_code":200,"abcdefghijklmn":1,"body_bytes_sent":5,"DownstreamStatus":1}"#,
+            r#"{"ts":1549573860.5,"response_code" :200,"abcdefghijklmn" :1,"body_bytes_sent" :5,"DownstreamStatus" :1}"#,
+            r#"{"ts":1549573860.5,"response_codf":200,"abcdefghijklmo":1,"body_bytes_senu":5,"DownstreamStatut":1}"#,
+            r#"{"ts":1549573860.5,"request":{},"status":200,"uri":"/h"}"#,
         ];
         let mut times = TimeCache::default();
         let mut seed = 3_u64;
@@ -831,12 +842,21 @@ mod tests {
         assert_eq!(miss(r#"{"status":200} x"#), Malformed::NotJson);
         assert_eq!(miss(r#"["status",200]"#), Malformed::NotJson);
         assert_eq!(miss(r#"{"status":200,"uri":"/a"}"#), Malformed::JsonNoTime);
+        assert_eq!(miss("{}"), Malformed::JsonNoTime);
         assert_eq!(miss(r#"{"time":"2019-02-07T21:11:00Z"}"#), Malformed::JsonNoStatus);
         assert_eq!(miss(r#"{"time":"yesterday","status":200}"#), Malformed::BadTimestamp);
         assert_eq!(miss(r#"{"time":1549573860,"status":"OK"}"#), Malformed::BadStatus);
         assert_eq!(miss(r#"{"time":1549573860,"status":200,"size":1.5}"#), Malformed::BadBytes);
         let deep = format!("{}{}", "{\"a\":".repeat(40), "1");
         assert_eq!(miss(&deep), Malformed::NotJson);
+    }
+
+    /// An empty object is a value like any other: the members after it are
+    /// read, and a line that is one is an object without a time.
+    #[test]
+    fn an_empty_object_is_stepped_over() {
+        assert_eq!(hit(r#"{"ts":1549573860.5,"request":{},"status":200,"uri":"/h"}"#).section, some("/h"));
+        assert_eq!(hit(r#"{"ts":1549573860.5,"tls":{},"status":200,"uri":"/h","labels":{}}"#).status, 200);
     }
 
     /// Random objects of known and unknown keys, nested, with escapes, and
