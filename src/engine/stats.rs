@@ -263,9 +263,8 @@ impl Tally {
             if let Some(client) = client {
                 self.add_client_exactly(client);
             }
-        } else if client.is_some()
+        } else if let Some(client) = client
             && self.client_sample.pick()
-            && let Some(client) = client
         {
             self.clients.add_sample(client, CLIENT_SAMPLE);
         }
