@@ -74,6 +74,51 @@ pub fn looks_like(line: &[u8]) -> bool {
         || (line.len() > 20 && line[4] == b'-' && line[7] == b'-' && line[10] == b'\t')
 }
 
+/// What one line's columns gave, read as each is found.
+struct Found<'a, 'c> {
+    columns: &'c [Column],
+    /// Columns found so far.
+    count: usize,
+    record: Record<'a>,
+    date: Option<&'a [u8]>,
+    time: Option<&'a [u8]>,
+    status: Option<&'a [u8]>,
+    bytes: Option<&'a [u8]>,
+}
+
+impl<'a, 'c> Found<'a, 'c> {
+    fn new(columns: &'c [Column]) -> Found<'a, 'c> {
+        Found { columns, count: 0, record: Record::default(), date: None, time: None, status: None, bytes: None }
+    }
+
+    /// Reads the next column, `value`, if it is one of the columns in force.
+    #[inline(always)]
+    fn column(&mut self, value: &'a [u8]) {
+        // Asked only where it matters: most columns are not read.
+        let known = || (value != b"-").then_some(value);
+        if let Some(&column) = self.columns.get(self.count) {
+            let record = &mut self.record;
+            match column {
+                Column::Date => self.date = Some(value),
+                Column::Time => self.time = Some(value),
+                Column::Client => record.client = known(),
+                Column::Method => record.method = known(),
+                Column::Target => record.section = known().and_then(section::of_target),
+                Column::Status => self.status = Some(value),
+                Column::Bytes => self.bytes = Some(value),
+                Column::TimeTaken => {
+                    let span = if bytes::find(value, b'.').is_some() { Span::Seconds } else { Span::Millis };
+                    record.latency_us = duration_us(value, span);
+                }
+                // The last of them: CloudFront's x-host-header, after cs(Host).
+                Column::Host => record.vhost = known().or(record.vhost),
+                Column::Other => {}
+            }
+        }
+        self.count += 1;
+    }
+}
+
 impl W3c {
     /// Reads one line: `Ok(None)` for a directive (a new `#Fields:` takes
     /// effect from the next line).
@@ -86,41 +131,17 @@ impl W3c {
             return Ok(None);
         }
         let separator = if bytes::find(line, b'\t').is_some() { b'\t' } else { b' ' };
-        let mut record = Record::default();
-        let (mut date, mut time, mut status, mut bytes) = (None, None, None, None);
         // One pass: each column is found once, and counted, to the end of
         // the line. CloudFront's later columns, past the defaults, are not
         // read.
-        let mut count = 0;
+        let mut found = Found::new(&self.columns);
         let mut rest = line;
-        loop {
-            let end = bytes::find(rest, separator);
-            let value = &rest[..end.unwrap_or(rest.len())];
-            if let Some(&column) = self.columns.get(count) {
-                let known = (value != b"-").then_some(value);
-                match column {
-                    Column::Date => date = Some(value),
-                    Column::Time => time = Some(value),
-                    Column::Client => record.client = known,
-                    Column::Method => record.method = known,
-                    Column::Target => record.section = known.and_then(section::of_target),
-                    Column::Status => status = Some(value),
-                    Column::Bytes => bytes = Some(value),
-                    Column::TimeTaken => {
-                        let span = if bytes::find(value, b'.').is_some() { Span::Seconds } else { Span::Millis };
-                        record.latency_us = duration_us(value, span);
-                    }
-                    // The last of them: CloudFront's x-host-header, after cs(Host).
-                    Column::Host => record.vhost = known.or(record.vhost),
-                    Column::Other => {}
-                }
-            }
-            count += 1;
-            match end {
-                Some(end) => rest = &rest[end + 1..],
-                None => break,
-            }
+        while let Some(end) = bytes::find(rest, separator) {
+            found.column(&rest[..end]);
+            rest = &rest[end + 1..];
         }
+        found.column(rest);
+        let Found { mut record, count, date, time, status, bytes, .. } = found;
         if self.declared && count != self.columns.len() {
             return Err(Malformed::W3cFields);
         }
