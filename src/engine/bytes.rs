@@ -57,9 +57,24 @@ const NEAR: usize = 64;
 /// request or a referer): first in the [`NEAR`] bytes' windows of sixteen,
 /// each one compare (memchr's search of a slice whose length it knows,
 /// with no aligned loop to set up), then the rest, out of line.
+/// The first two windows are read from one 32-byte chunk when the rest
+/// holds it (a combined line's always does), with no length checked for
+/// each: a detected combined line 575.8 -> 569.0 instructions, the nginx
+/// string 633.5 -> 627.6. Checked for all four windows at once (64 bytes),
+/// a common line, whose request's rest is shorter, took 6.5 more; for
+/// three (48), 7.1 more, for 1.9 fewer on the nginx string.
 #[inline(always)]
 pub fn find_near(s: &[u8], byte: u8) -> Option<usize> {
     let mut at = 0;
+    if let Some(near) = s.first_chunk::<32>() {
+        let (windows, _) = near.as_chunks::<16>();
+        for (i, window) in windows.iter().enumerate() {
+            if let Some(at) = find(window, byte) {
+                return Some(16 * i + at);
+            }
+        }
+        at = 32;
+    }
     while at < NEAR {
         match s.get(at..).and_then(<[u8]>::first_chunk::<16>) {
             Some(window) => {
@@ -313,6 +328,10 @@ mod tests {
                 v.push(b'"');
                 v.extend_from_slice(b"\"zz");
                 assert_eq!(find(&v, b'"'), Some(n), "{name} at {n}");
+                // The same in a long rest (find_near's windows of one chunk).
+                v.extend_from_slice(&[b'z'; 70]);
+                assert_eq!(find(&v, b'"'), Some(n), "{name} at {n} of {}", v.len());
+                assert_eq!(find(&v[..n], b'"'), None, "{name} before {n}");
             }
             // Every byte sought after every other, at each place in a word.
             for byte in 0..=255u8 {
