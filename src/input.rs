@@ -589,22 +589,25 @@ impl<'a> Iterator for FoundLines<'_, 'a> {
 fn find_lines<'a>(
     lines: &mut [Line<'a>; SLOTS],
     buf: &'a [u8],
-    mut from: usize,
+    from: usize,
     find: impl Fn(&[u8]) -> Option<usize>,
 ) -> (u8, usize) {
+    let mut rest = &buf[from..];
     let mut found = 0;
-    for slot in &mut lines[..SLOTS - 1] {
-        let rest = &buf[from..];
+    while found < SLOTS - 1 {
         let Some(i) = find(rest) else { break };
-        from += i + 1;
-        found += 1;
+        let (line, after) = rest.split_at(i);
+        let Some((_, after)) = after.split_first() else { break };
+        rest = after;
         if i > MAX_LINE {
-            *slot = Line::Overlong;
+            lines[found] = Line::Overlong;
+            found += 1;
             break;
         }
-        *slot = Line::Text(&rest[..i]);
+        lines[found] = Line::Text(line);
+        found += 1;
     }
-    (found as u8, from)
+    (found as u8, buf.len() - rest.len())
 }
 
 /// The newline search: memchr's AVX2 searcher when the processor has it,
