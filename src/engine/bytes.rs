@@ -66,12 +66,9 @@ const NEAR: usize = 64;
 #[inline(always)]
 pub fn find_near(s: &[u8], byte: u8) -> Option<usize> {
     let mut at = 0;
-    if let Some(near) = s.first_chunk::<32>() {
-        let (windows, _) = near.as_chunks::<16>();
-        for (i, window) in windows.iter().enumerate() {
-            if let Some(at) = find(window, byte) {
-                return Some(16 * i + at);
-            }
+    if s.len() >= 32 {
+        if let Some(at) = find_within::<32>(s, byte) {
+            return Some(at);
         }
         at = 32;
     }
@@ -88,6 +85,15 @@ pub fn find_near(s: &[u8], byte: u8) -> Option<usize> {
         at += 16;
     }
     far(s.get(at..)?, byte).map(|i| at + i)
+}
+
+/// The first `byte` in the first `N` bytes of `s` (a multiple of
+/// sixteen), in windows of sixteen with no length checked for each, when
+/// `s` holds `N` bytes (none when it does not).
+#[inline(always)]
+pub fn find_within<const N: usize>(s: &[u8], byte: u8) -> Option<usize> {
+    let (windows, _) = s.first_chunk::<N>()?.as_chunks::<16>();
+    windows.iter().enumerate().find_map(|(i, window)| find(window, byte).map(|at| 16 * i + at))
 }
 
 /// [`find`] out of line, for [`find_near`]'s rare far search (or a short

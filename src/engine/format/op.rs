@@ -212,11 +212,17 @@ impl Tail {
     }
 
     /// The referer at `at` and the user agent after it, as [`Op::Skip`]
-    /// and [`Op::Unread`] read them, and where the line ends. Inline in the
-    /// head: with the referer's quote looked for in windows
-    /// ([`bytes::find_near`], no memchr loop inline) it costs the head's
-    /// registers less than the call did (the nginx string 675.9 -> 660.4
-    /// instructions a line). Each word read past the line's end is zeros (see
+    /// and [`Op::Unread`] read them, and where the line ends. Out of line,
+    /// with the referer's quote looked for in its first 32 bytes (the
+    /// usual referer's, [`bytes::find_within`]) and past them in a cold
+    /// call ([`Tail::far`]): it then saves no register, and the head
+    /// without it spills less (a detected combined line, which has no
+    /// tail, 569.0 -> 565.4 instructions a line, the nginx string 627.6 ->
+    /// 623.7). Inline, with memchr's loop inline, it had cost the head
+    /// more (675.9 -> 660.4 at cab739f); out of line with [`bytes::find_near`]
+    /// and its call inside, it saved six registers (the nginx string
+    /// 637.8); with 48 bytes searched before the cold call, 631.4.
+    /// Each word read past the line's end is zeros (see
     /// [`word_at`]), which can only fail a compare or leave the line's
     /// end short of the literal that ends it.
     /// A second owner of [`skip_field`]'s rules for a quoted field, kept for
@@ -233,12 +239,24 @@ impl Tail {
     /// tests named above hold the three to the general reading, as
     /// the_tail_reads_each_usual_referer_and_gives_up_the_rest does the
     /// short rests.
-    #[inline(always)]
+    #[inline(never)]
     fn read(&self, line: &[u8], at: usize) -> Option<usize> {
         if word_at(line, at)? & self.dash.mask == self.dash.word {
             return self.last.ends(line, at + usize::from(self.dash.len));
         }
-        let stop = at + bytes::find_near(line.get(at..)?, b'"')?;
+        match bytes::find_within::<32>(line.get(at..)?, b'"') {
+            Some(quote) => self.after_quote(line, at + quote),
+            None => self.far(line, at),
+        }
+    }
+
+    /// [`Tail::read`]'s referer past its first 32 bytes, or all of a
+    /// shorter rest, out of line.
+    #[cold]
+    #[inline(never)]
+    fn far(&self, line: &[u8], at: usize) -> Option<usize> {
+        let from = if line.len() >= at + 32 { at + 32 } else { at };
+        let stop = from + bytes::find_near(line.get(from..)?, b'"')?;
         self.after_quote(line, stop)
     }
 

@@ -493,7 +493,7 @@ fn a_long_literal_after_the_referer_reads_no_tail() {
 fn the_tail_reads_each_usual_referer_and_gives_up_the_rest() {
     let start = r#"1.2.3.4 - - [07/Feb/2019:21:11:00 +0000] "GET /a HTTP/1.1" 200 5 "#;
     let long = "http://example.com/".to_owned() + &"a/".repeat(40);
-    let cases = [
+    let mut cases = vec![
         // `-` with the literal after it, in one word.
         (r#""-" "curl/8""#.to_owned(), true),
         // The same where fewer than eight bytes are left (read in a word
@@ -530,6 +530,14 @@ fn the_tail_reads_each_usual_referer_and_gives_up_the_rest() {
         // More fields after the user agent (the built-in's to read).
         (r#""-" "curl/8" 0.1"#.to_owned(), false),
     ];
+    // The referer's quote at every place of its first 32 bytes (Tail::read)
+    // and past them (Tail::far), with a short user agent (a rest under 32
+    // bytes: Tail::far from the referer's start) and a long one.
+    for len in 2..80 {
+        for agent in ["c", "curl/8.4.0 (x86_64-pc-linux-gnu) libcurl/8.4.0"] {
+            cases.push((format!(r#""{}" "{agent}""#, "r".repeat(len)), true));
+        }
+    }
     for p in [nginx::compile(NGINX_COMBINED).ok(), preset::ncsa(preset::COMBINED)] {
         let p = p.expect("compiles");
         let head = p.ops.head.expect("a head");
