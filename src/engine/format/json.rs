@@ -258,13 +258,18 @@ const NAMES: usize = 32;
 /// and, when it followed at once (compact JSON), the colon after it, as
 /// two words, the bytes past them masked off; and what it names. `len`
 /// counts the name's bytes, `taken` those compared; 0 for none kept (a
-/// name of more than 15 bytes, or none yet).
+/// name of more than 15 bytes, or none yet). When the comma before the
+/// member and the colon after its name stood right by its quotes, and
+/// all fit in sixteen bytes (a name of up to 12), the text starts at that
+/// comma (`,"status":`), and is compared right after the value before it
+/// ([`Names::after_comma`]), not once the comma and quote were taken.
 #[derive(Clone, Copy, Debug, Default)]
 struct Name {
     text: [u64; 2],
     mask: [u64; 2],
     len: u8,
     taken: u8,
+    comma: bool,
     key: Option<Key>,
 }
 
@@ -299,6 +304,7 @@ impl Names<'_> {
         self.next += 1;
         if let Some(known) = self.known.get(n)
             && known.taken != 0
+            && !known.comma
             && let Some(window) = scan.s.get(scan.at..).and_then(<[u8]>::first_chunk::<16>)
         {
             let [low, high] = words(window);
@@ -313,21 +319,51 @@ impl Names<'_> {
         let key = key(name);
         if let Some(known) = self.known.get_mut(n) {
             // The name, its closing quote and the colon must fit the 16
-            // bytes compared.
+            // bytes compared, and with them the comma and opening quote
+            // before it for the comma's form.
             let colon = name.len() < 15 && scan.s.get(scan.at) == Some(&b':');
-            let taken = name.len() + 1 + usize::from(colon);
+            let quote = scan.at - name.len() - 2;
+            let comma = colon && name.len() <= 12 && quote > 0 && scan.s[quote - 1] == b',';
+            let (from, taken) = match comma {
+                true => (quote - 1, name.len() + 4),
+                false => (quote + 1, name.len() + 1 + usize::from(colon)),
+            };
             *known = match name.len() {
                 0..16 => {
                     let (mut text, mut mask) = ([0; 16], [0; 16]);
-                    text[..taken].copy_from_slice(&scan.s[scan.at - name.len() - 1..][..taken]);
+                    text[..taken].copy_from_slice(&scan.s[from..][..taken]);
                     mask[..taken].fill(0xff);
                     let (len, taken) = (name.len() as u8, taken as u8);
-                    Name { text: words(&text), mask: words(&mask), len, taken, key }
+                    Name { text: words(&text), mask: words(&mask), len, taken, comma, key }
                 }
                 _ => Name::default(),
             };
         }
         Some((name, key, false))
+    }
+
+    /// The name of the next member and what it names, when it is the one
+    /// that stood in its place the last line, in the comma's form: the
+    /// comma, the quotes, the name and the colon compared right after the
+    /// value before, and taken. `None` (nothing taken) otherwise, and the
+    /// member is read the usual way, by [`Names::take`]. The same bytes
+    /// are read the same way: the comma and the quote as tokens, the name
+    /// up to its quote, the colon as a token.
+    #[inline(always)]
+    fn after_comma<'a>(&mut self, scan: &mut Scan<'a>) -> Option<(&'a [u8], Option<Key>)> {
+        let known = self.known.get(self.next)?;
+        if !known.comma {
+            return None;
+        }
+        let window = scan.s.get(scan.at..)?.first_chunk::<16>()?;
+        let [low, high] = words(window);
+        if (low ^ known.text[0]) & known.mask[0] | (high ^ known.text[1]) & known.mask[1] != 0 {
+            return None;
+        }
+        let name = window.get(2..2 + usize::from(known.len))?;
+        self.next += 1;
+        scan.at += usize::from(known.taken);
+        Some((name, known.key))
     }
 }
 
@@ -521,14 +557,23 @@ impl<'a> Scan<'a> {
             self.at = scan.at;
             return Some(());
         }
+        // A member found with the comma before it, by its name in the last
+        // line ([`Names::after_comma`]).
+        let mut next = None;
         loop {
-            if c != b'"' {
-                return None;
-            }
-            let (name, key, colon) = names.take(&mut scan)?;
-            if !colon && scan.token()? != b':' {
-                return None;
-            }
+            let (name, key) = match next.take() {
+                Some(member) => member,
+                None => {
+                    if c != b'"' {
+                        return None;
+                    }
+                    let (name, key, colon) = names.take(&mut scan)?;
+                    if !colon && scan.token()? != b':' {
+                        return None;
+                    }
+                    (name, key)
+                }
+            };
             match scan.token()? {
                 b'"' => {
                     let (raw, escaped) = scan.string()?;
@@ -551,6 +596,10 @@ impl<'a> Scan<'a> {
                 b'f' => scan.word(b"alse")?,
                 b'n' => scan.word(b"ull")?,
                 _ => return None,
+            }
+            if let Some(member) = names.after_comma(&mut scan) {
+                next = Some(member);
+                continue;
             }
             match scan.token()? {
                 b',' => c = scan.token()?,
@@ -811,6 +860,16 @@ mod tests {
             r#"{"ts":1549573860.5,"response_code" :200,"abcdefghijklmn" :1,"body_bytes_sent" :5,"DownstreamStatus" :1}"#,
             r#"{"ts":1549573860.5,"response_codf":200,"abcdefghijklmo":1,"body_bytes_senu":5,"DownstreamStatut":1}"#,
             r#"{"ts":1549573860.5,"request":{},"status":200,"uri":"/h"}"#,
+            // Names found with the comma before them: up to 12 bytes, the
+            // same names with a space after the comma or before the colon,
+            // other names in their places, a value the name's bytes end.
+            r#"{"ts":1549573860.5,"status_code":200,"a_name_of_12":1,"a_name_of_13_":2,"uri":"/i"}"#,
+            r#"{"ts":1549573860.5, "status_code":200, "a_name_of_12":1,"a_name_of_13_" :2,"uri":"/i"}"#,
+            r#"{"ts":1549573860.5,"status_code" :200,"a_name_of_12" :1,"a_name_of_13_":2,"uri" :"/i"}"#,
+            r#"{"ts":1549573860.5,"status_codf":200,"a_name_of_1X":1,"a_name_of_13X":2,"urj":"/i"}"#,
+            r#"{"ts":1549573860.5,"status_code":"200","a_name_of_12":[1],"a_name_of_13_":{"uri":"/j"}}"#,
+            r#"{"ts":1549573860.5,"uri":"/k,\"status\":500","status":200}"#,
+            r#"{"ts":1549573860.5,"status":200,"status":404,"uri":"/l"}"#,
         ];
         let mut times = TimeCache::default();
         let mut seed = 3_u64;
