@@ -181,6 +181,11 @@ pub(super) struct Tail {
     dash: Lit,
     skip: Lit,
     last: LineEnd,
+    /// How many bytes the line holds at least from the dash's start, and
+    /// from the quote that `skip` starts with, to the end of `last`:
+    /// worked out once, not added up on each line.
+    dash_to_end: u8,
+    skip_to_end: u8,
 }
 
 /// A literal that ends the line (one that the line's end may follow), of
@@ -190,7 +195,6 @@ pub(super) struct Tail {
 pub(super) struct LineEnd {
     word: u64,
     mask: u64,
-    len: u8,
 }
 
 impl Tail {
@@ -208,20 +212,28 @@ impl Tail {
         // The literal's bytes moved up to the word's end; an empty one
         // has no bytes to compare.
         let up = |v: u64| v.checked_shl(8 * (8 - u32::from(last.len))).unwrap_or(0);
-        Some(Tail { dash, skip, last: LineEnd { word: up(last.word), mask: up(last.mask), len: last.len } })
+        Some(Tail {
+            dash,
+            skip,
+            last: LineEnd { word: up(last.word), mask: up(last.mask) },
+            dash_to_end: dash.len + last.len,
+            skip_to_end: skip.len + last.len,
+        })
     }
 
     /// The referer at `at` and the user agent after it, as [`Op::Skip`]
     /// and [`Op::Unread`] read them, and where the line ends. Out of line,
-    /// with the referer's quote looked for in its first 32 bytes (the
-    /// usual referer's, [`bytes::find_within`]) and past them in a cold
-    /// call ([`Tail::far`]): it then saves no register, and the head
-    /// without it spills less (a detected combined line, which has no
-    /// tail, 569.0 -> 565.4 instructions a line, the nginx string 627.6 ->
-    /// 623.7). Inline, with memchr's loop inline, it had cost the head
-    /// more (675.9 -> 660.4 at cab739f); out of line with [`bytes::find_near`]
-    /// and its call inside, it saved six registers (the nginx string
-    /// 637.8); with 48 bytes searched before the cold call, 631.4.
+    /// with the referer's quote looked for in its first 48 bytes (the
+    /// usual referer's: two windows of [`bytes::find_within`], then a
+    /// third) and past them in a cold call ([`Tail::far`]): it then saves
+    /// no register, and the head without it spills less (a detected
+    /// combined line, which has no tail, 569.0 -> 565.4 instructions a
+    /// line, the nginx string 627.6 -> 623.7, both first with 32 bytes
+    /// before the cold call; the third window, 620.0 -> 616.2). Inline,
+    /// with memchr's loop inline, it had cost the head more (675.9 ->
+    /// 660.4 at cab739f); out of line with [`bytes::find_near`] and its
+    /// call inside, it saved six registers (the nginx string 637.8); with
+    /// the three windows in one `find_within::<48>`, 631.4.
     /// Each word read past the line's end is zeros (see
     /// [`word_at`]), which can only fail a compare or leave the line's
     /// end short of the literal that ends it.
@@ -242,20 +254,24 @@ impl Tail {
     #[inline(never)]
     fn read(&self, line: &[u8], at: usize) -> Option<usize> {
         if word_at(line, at)? & self.dash.mask == self.dash.word {
-            return self.last.ends(line, at + usize::from(self.dash.len));
+            return self.last.ends(line, at + usize::from(self.dash_to_end));
         }
-        match bytes::find_within::<32>(line.get(at..)?, b'"') {
-            Some(quote) => self.after_quote(line, at + quote),
-            None => self.far(line, at),
+        let rest = line.get(at..)?;
+        if let Some(quote) = bytes::find_within::<32>(rest, b'"') {
+            return self.after_quote(line, at + quote);
         }
+        if let Some(quote) = rest.get(32..).and_then(|rest| bytes::find_within::<16>(rest, b'"')) {
+            return self.after_quote(line, at + 32 + quote);
+        }
+        self.far(line, at)
     }
 
-    /// [`Tail::read`]'s referer past its first 32 bytes, or all of a
+    /// [`Tail::read`]'s referer past its first 48 bytes, or all of a
     /// shorter rest, out of line.
     #[cold]
     #[inline(never)]
     fn far(&self, line: &[u8], at: usize) -> Option<usize> {
-        let from = if line.len() >= at + 32 { at + 32 } else { at };
+        let from = if line.len() >= at + 48 { at + 48 } else { at };
         let stop = from + bytes::find_near(line.get(from..)?, b'"')?;
         self.after_quote(line, stop)
     }
@@ -271,7 +287,7 @@ impl Tail {
         if word as u8 == b'\\' || (word >> 8) & self.skip.mask != self.skip.word {
             return None;
         }
-        self.last.ends(line, stop + usize::from(self.skip.len))
+        self.last.ends(line, stop + usize::from(self.skip_to_end))
     }
 }
 
@@ -290,17 +306,17 @@ fn word_at(line: &[u8], at: usize) -> Option<u64> {
 }
 
 impl LineEnd {
-    /// The line's end, when the literal ends it after `at`. A line
-    /// shorter than a word (never one that a head starts) is left to the
-    /// general reading.
+    /// The line's end, when the literal ends it and the line is `least`
+    /// bytes long at least (the literal after the place where the field
+    /// before it starts). A line shorter than a word (never one that a
+    /// head starts) is left to the general reading.
     /// A second owner of [`unread`]'s rule, kept for speed: the
     /// shortcuts_agree_with_the_general_path tests of format::tests hold
     /// both to the general reading on every one-byte change of a line.
     #[inline(always)]
-    fn ends(&self, line: &[u8], at: usize) -> Option<usize> {
+    fn ends(&self, line: &[u8], least: usize) -> Option<usize> {
         let chunk = line.last_chunk::<8>()?;
-        let end = at + usize::from(self.len);
-        (u64::from_le_bytes(*chunk) & self.mask == self.word && end <= line.len()).then_some(line.len())
+        (u64::from_le_bytes(*chunk) & self.mask == self.word && least <= line.len()).then_some(line.len())
     }
 }
 
