@@ -300,10 +300,30 @@ impl Parser {
     /// malformed line, so that a hit is not tested for being one.
     #[inline(always)]
     pub fn parse_into<'a>(&mut self, line: &'a [u8], scratch: &'a mut Scratch, parsed: &mut Parsed<'a>) {
-        let Some(line) = content(line) else {
-            *parsed = Parsed::Skip;
-            return;
-        };
+        // The usual line is read as it is: the caller, which keeps the line
+        // through the read for its own use, then holds one slice across
+        // the format's call, not the line and its content as two (4.4
+        // instructions a line fewer on a combined log, 6.8 on benchmid).
+        if plain(line) {
+            self.read(line, scratch, parsed);
+        } else {
+            self.read_content(line, scratch, parsed);
+        }
+    }
+
+    /// [`parse_into`](Self::parse_into) of a line that may hold a carriage
+    /// return, a byte-order mark, or nothing.
+    #[inline(never)]
+    fn read_content<'a>(&mut self, line: &'a [u8], scratch: &'a mut Scratch, parsed: &mut Parsed<'a>) {
+        match content(line) {
+            Some(line) => self.read(line, scratch, parsed),
+            None => *parsed = Parsed::Skip,
+        }
+    }
+
+    /// Reads `line`, its content (see [`content`]), as the route says.
+    #[inline(always)]
+    fn read<'a>(&mut self, line: &'a [u8], scratch: &'a mut Scratch, parsed: &mut Parsed<'a>) {
         let Scratch { unwrapped, values } = scratch;
         debug_assert_eq!(self.route, self.route_now());
         match self.route {
@@ -493,10 +513,7 @@ impl Parser {
 /// three times and the mark's first byte besides.
 #[inline(always)]
 fn content(line: &[u8]) -> Option<&[u8]> {
-    if let [first, .., last] = line
-        && *first != 0xef
-        && *last != b'\r'
-    {
+    if plain(line) {
         return Some(line);
     }
     let line = match line {
@@ -509,6 +526,13 @@ fn content(line: &[u8]) -> Option<&[u8]> {
         [_, ..] => Some(line),
         [] => None,
     }
+}
+
+/// Whether `line` is its own content: two bytes or more, the first no
+/// byte-order mark's first, the last no carriage return.
+#[inline(always)]
+fn plain(line: &[u8]) -> bool {
+    matches!(line, [first, .., last] if *first != 0xef && *last != b'\r')
 }
 
 /// Whether a line holds nothing but white space (a blank line).
