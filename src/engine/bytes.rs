@@ -127,21 +127,80 @@ fn find_either_swar(s: &[u8], a: u8, b: u8) -> Option<usize> {
     first(s, |v| zeros(v ^ splat(a)) | zeros(v ^ splat(b)), |c| c == a || c == b)
 }
 
+/// A set of bytes as the tests [`find_any`] makes of each lane: two bytes
+/// that differ in one bit are one test (that bit set in the lane, then one
+/// compare), so the five bytes that end a section in a quoted request
+/// (`/ ? # space "`: `/` and `?` differ in 0x10, `"` and `#` in 0x01) take
+/// three, not five. Built once, where the set is a constant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Set<const N: usize> {
+    /// Each test's `(value, ignore)`: a byte is in the set when it is
+    /// `value` once the bits of `ignore` are set in it. Tests past the
+    /// set's own repeat the first, which adds nothing to the hits.
+    tests: [(u8, u8); N],
+}
+
+impl<const N: usize> Set<N> {
+    /// The set of `bytes` (one at least), each paired with the first later
+    /// one that differs from it in one bit, if any.
+    pub const fn of(bytes: [u8; N]) -> Set<N> {
+        let mut tests = [(bytes[0], 0); N];
+        let mut paired = [false; N];
+        let (mut i, mut k) = (0, 0);
+        while i < N {
+            if !paired[i] {
+                let mut test = (bytes[i], 0);
+                let mut j = i + 1;
+                while j < N {
+                    let diff = bytes[i] ^ bytes[j];
+                    if !paired[j] && diff.count_ones() == 1 {
+                        paired[j] = true;
+                        test = (bytes[i] | diff, diff);
+                        break;
+                    }
+                    j += 1;
+                }
+                tests[k] = test;
+                k += 1;
+            }
+            i += 1;
+        }
+        while k < N {
+            tests[k] = tests[0];
+            k += 1;
+        }
+        Set { tests }
+    }
+
+    /// Whether `byte` is in the set.
+    #[inline(always)]
+    fn has(&self, byte: u8) -> bool {
+        self.tests.iter().any(|&(value, ignore)| byte | ignore == value)
+    }
+
+    /// The lanes of `v` that hold a byte of the set, as [`zeros`] marks
+    /// them.
+    #[inline(always)]
+    fn lanes(&self, v: u64) -> u64 {
+        self.tests.iter().fold(0, |hits, &(value, ignore)| hits | zeros((v | splat(ignore)) ^ splat(value)))
+    }
+}
+
 /// The first byte of `set` in `s`, eight bytes at a time: `set`, a
-/// constant where it is used, unrolls into a compare a byte (the bytes
-/// that end a section are [`super::section`]'s to say).
+/// constant where it is used, unrolls into a test a pair of its bytes (the
+/// bytes that end a section are [`super::section`]'s to say).
 #[inline(always)]
-pub fn find_any<const N: usize>(s: &[u8], set: [u8; N]) -> Option<usize> {
-    first(s, |v| any_lanes(v, set), |c| set.contains(&c))
+pub fn find_any<const N: usize>(s: &[u8], set: Set<N>) -> Option<usize> {
+    first(s, |v| set.lanes(v), |c| set.has(c))
 }
 
 /// [`find_any`] for a byte of `set` usually within the first eight bytes
 /// of `s` (where a request's section ends): that word alone inline, the
 /// search past it out of line, with no loop to set up for the usual one.
 #[inline(always)]
-pub fn find_any_short<const N: usize>(s: &[u8], set: [u8; N]) -> Option<usize> {
+pub fn find_any_short<const N: usize>(s: &[u8], set: Set<N>) -> Option<usize> {
     match s.first_chunk::<8>() {
-        Some(word) => match any_lanes(u64::from_le_bytes(*word), set) {
+        Some(word) => match set.lanes(u64::from_le_bytes(*word)) {
             0 => find_any_from(s, 8, set),
             hits => Some(hits.trailing_zeros() as usize / 8),
         },
@@ -152,14 +211,8 @@ pub fn find_any_short<const N: usize>(s: &[u8], set: [u8; N]) -> Option<usize> {
 /// [`find_any_short`]'s search from `from` on, out of line.
 #[cold]
 #[inline(never)]
-fn find_any_from<const N: usize>(s: &[u8], from: usize, set: [u8; N]) -> Option<usize> {
+fn find_any_from<const N: usize>(s: &[u8], from: usize, set: Set<N>) -> Option<usize> {
     find_any(s.get(from..)?, set).map(|at| from + at)
-}
-
-/// The lanes of `v` that hold a byte of `set`, as [`zeros`] marks them.
-#[inline(always)]
-fn any_lanes<const N: usize>(v: u64, set: [u8; N]) -> u64 {
-    set.iter().fold(0, |hits, &byte| hits | zeros(v ^ splat(byte)))
 }
 
 /// How many of the first eight bytes of `s` are ASCII capitals before the
@@ -369,8 +422,9 @@ mod tests {
     /// byte; a borrow from one byte's match does not hide another's.
     #[test]
     fn finds_the_first_of_a_set() {
-        type FindAny = fn(&[u8], [u8; 3]) -> Option<usize>;
+        type FindAny = fn(&[u8], Set<3>) -> Option<usize>;
         let finds: [(&str, FindAny); 2] = [("find_any", find_any), ("find_any_short", find_any_short)];
+        let ends = Set::of([b'/', b'?', b'#']);
         for (name, find) in finds {
             for byte in 0..=255u8 {
                 for at in 0..17 {
@@ -378,20 +432,46 @@ mod tests {
                     v.push(byte);
                     v.extend_from_slice(b"bcdefghijklmnopq");
                     let expected = matches!(byte, b'/' | b'?' | b'#').then_some(at);
-                    assert_eq!(find(&v, [b'/', b'?', b'#']), expected, "{name} {byte} at {at}");
+                    assert_eq!(find(&v, ends), expected, "{name} {byte} at {at}");
                     // Short of a word, or ending right after the byte.
                     for end in [at + 1, (at + 1).min(7)] {
                         let expected = expected.filter(|&i| i < end);
-                        assert_eq!(find(&v[..end], [b'/', b'?', b'#']), expected, "{name} {byte} at {at}, {end}");
+                        assert_eq!(find(&v[..end], ends), expected, "{name} {byte} at {at}, {end}");
                     }
                 }
             }
-            assert_eq!(find(b"\x01\x00\x01\x01\x01\x01\x01\x01", [0, 1, 1]), Some(0), "{name}");
-            assert_eq!(find(b"\x02\x02\x02\x01\x00\x02\x02\x02\x02", [0, 3, 3]), Some(4), "{name}");
-            assert_eq!(find(b"abcdefgh", [b'/', b'/', b'/']), None, "{name}");
-            assert_eq!(find(b"abcdefghijklmnopq", [b'/', b'/', b'/']), None, "{name}");
-            assert_eq!(find(b"", [b'/', b'/', b'/']), None, "{name}");
+            assert_eq!(find(b"\x01\x00\x01\x01\x01\x01\x01\x01", Set::of([0, 1, 1])), Some(0), "{name}");
+            assert_eq!(find(b"\x02\x02\x02\x01\x00\x02\x02\x02\x02", Set::of([0, 3, 3])), Some(4), "{name}");
+            assert_eq!(find(b"abcdefgh", Set::of([b'/', b'/', b'/'])), None, "{name}");
+            assert_eq!(find(b"abcdefghijklmnopq", Set::of([b'/', b'/', b'/'])), None, "{name}");
+            assert_eq!(find(b"", Set::of([b'/', b'/', b'/'])), None, "{name}");
         }
+    }
+
+    /// A set's tests, its bytes paired where they differ in one bit, hold
+    /// every byte of the set and no other, in a word's every lane and
+    /// after it: the sets that end a section, and sets whose pairs overlap.
+    #[test]
+    fn a_set_holds_its_bytes_alone() {
+        fn check<const N: usize>(bytes: [u8; N]) {
+            let set = Set::of(bytes);
+            for byte in 0..=255u8 {
+                assert_eq!(set.has(byte), bytes.contains(&byte), "{bytes:?} {byte}");
+                for at in 0..10 {
+                    let mut v = vec![b'a'; at];
+                    v.extend_from_slice(&[byte, b'b', b'c', b'd', b'e', b'f', b'g', b'h']);
+                    let expected = bytes.contains(&byte).then_some(at);
+                    assert_eq!(find_any(&v, set), expected, "{bytes:?} {byte} at {at}");
+                    assert_eq!(find_any_short(&v, set), expected, "{bytes:?} {byte} at {at}");
+                }
+            }
+        }
+        check([b'/', b'?', b'#']);
+        check([b'/', b'?', b'#', b' ']);
+        check([b'/', b'?', b'#', b' ', b'"']);
+        check([0x20, 0x21, 0x23, 0x22]);
+        check([0x80, 0x00, 0x7f, 0xff]);
+        check([b'x']);
     }
 
     /// Digit runs read eight bytes at a time read as one byte at a time.

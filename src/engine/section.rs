@@ -3,7 +3,7 @@
 //! format's fast path (`format::op::plain_method_and_section`) scan with
 //! [`end_in_target`], [`end_in_request`] and [`end_in_quoted_request`].
 
-use super::bytes;
+use super::bytes::{self, Set};
 
 /// Longer sections are cut to this many bytes, so a hostile log cannot make
 /// the per-report section tables grow with line length.
@@ -24,13 +24,13 @@ const ENDS_IN_QUOTED_REQUEST: [u8; 5] = [ENDS[0], ENDS[1], ENDS[2], b' ', b'"'];
 /// leading `/`: `None` when it runs to the end.
 #[inline(always)]
 pub fn end_in_target(path: &[u8]) -> Option<usize> {
-    bytes::find_any(path, ENDS)
+    bytes::find_any(path, const { Set::of(ENDS) })
 }
 
 /// As [`end_in_target`], for a path in a request line.
 #[inline(always)]
 pub fn end_in_request(path: &[u8]) -> Option<usize> {
-    bytes::find_any(path, ENDS_IN_REQUEST)
+    bytes::find_any(path, const { Set::of(ENDS_IN_REQUEST) })
 }
 
 /// As [`end_in_request`], for a path in a request that a quote may end: a
@@ -39,7 +39,7 @@ pub fn end_in_request(path: &[u8]) -> Option<usize> {
 /// ([`bytes::find_any_short`]).
 #[inline(always)]
 pub fn end_in_quoted_request(path: &[u8]) -> Option<usize> {
-    bytes::find_any_short(path, ENDS_IN_QUOTED_REQUEST)
+    bytes::find_any_short(path, const { Set::of(ENDS_IN_QUOTED_REQUEST) })
 }
 
 /// A section cut to [`MAX_SECTION_LEN`] bytes.
