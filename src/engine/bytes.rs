@@ -327,11 +327,14 @@ fn digit_run(word: u64) -> usize {
 /// highest byte of `word` and zero bytes (shifted in) before the first.
 #[inline(always)]
 fn eight_digits(word: u64) -> u64 {
-    // Zero bytes shifted in stand for leading zeros.
-    let v = word & 0x0f0f_0f0f_0f0f_0f0f;
-    let v = (v * 10 + (v >> 8)) & 0x00ff_00ff_00ff_00ff;
-    let v = (v * 100 + (v >> 16)) & 0x0000_ffff_0000_ffff;
-    (v * 10_000 + (v >> 32)) & 0xffff_ffff
+    // Zero bytes shifted in stand for leading zeros. Each step joins the
+    // two lanes of each pair with one multiply, by 1 + 10^k moved up a
+    // lane: the upper lane gains 10^k times the lower, the shift brings it
+    // down, and the next mask drops what the others gained (no lane's sum
+    // outgrows it, so no carry reaches a lane that is kept).
+    let v = (word & 0x0f0f_0f0f_0f0f_0f0f).wrapping_mul(1 + (10 << 8)) >> 8;
+    let v = (v & 0x00ff_00ff_00ff_00ff).wrapping_mul(1 + (100 << 16)) >> 16;
+    (v & 0x0000_ffff_0000_ffff).wrapping_mul(1 + (10_000 << 32)) >> 32
 }
 
 #[cfg(test)]
