@@ -73,6 +73,12 @@ impl Lit {
         }
     }
 
+    /// Whether `word`, eight bytes of a line, starts with the literal.
+    #[inline(always)]
+    fn starts(&self, word: u64) -> bool {
+        word & self.mask == self.word
+    }
+
     /// Where the literal ends, when it is at `at`, whatever follows it: as
     /// [`Lit::after`] for a literal that anything may follow, known when
     /// the format is compiled (see [`Head::follows_anything`]).
@@ -82,7 +88,7 @@ impl Lit {
     fn end_ignoring_follow(&self, line: &[u8], at: usize) -> Option<usize> {
         let rest = line.get(at..)?;
         let starts = match rest.first_chunk::<8>() {
-            Some(chunk) => u64::from_le_bytes(*chunk) & self.mask == self.word,
+            Some(chunk) => self.starts(u64::from_le_bytes(*chunk)),
             None => *rest.get(..usize::from(self.len))? == self.word.to_le_bytes()[..usize::from(self.len)],
         };
         starts.then_some(at + usize::from(self.len))
@@ -549,8 +555,15 @@ impl Head {
         parsed: &mut Parsed<'a>,
     ) -> Option<usize> {
         let (client, at) = self.client.read::<true>(steps, line, 0)?;
-        let after = self.time.end_ignoring_follow(line, at + CLF_LEN)?;
-        let time = clock.parse(&line[at..at + CLF_LEN])?;
+        // The time and the word after it, its literal's, in one chunk: one
+        // length checked for both (a line that ends within eight bytes of
+        // its time holds no request, and the general reading has it).
+        let (stamp, word) = line.get(at..)?.first_chunk::<{ CLF_LEN + 8 }>()?.split_first_chunk::<CLF_LEN>()?;
+        let after = self
+            .time
+            .starts(u64::from_le_bytes(*word.first_chunk::<8>()?))
+            .then_some(at + CLF_LEN + usize::from(self.time.len))?;
+        let time = clock.parse(stamp)?;
         let (method, section, status, after) = self.request.read(line, after)?;
         let (bytes, after) = match &self.request.bytes {
             Some(lit) => byte_count(lit, line, after)?,
