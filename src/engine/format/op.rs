@@ -650,7 +650,7 @@ impl RequestStatus {
         if word as u8 == b'\\' {
             return None;
         }
-        let (code, after) = match self.around.status(word >> 8, quote) {
+        let (code, after) = match self.around.status(word, quote) {
             Some(read) => read,
             None => {
                 let digits = self.lit.after(line, quote)?;
@@ -738,29 +738,32 @@ fn byte_count(lit: &Lit, line: &[u8], at: usize) -> Option<(u64, usize)> {
 /// as one word to compare.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Around {
+    /// The whole as the word from the byte before it holds it (that
+    /// byte is the caller's to test).
     word: u64,
     /// The literals' bytes (the digits' are not compared).
     mask: u64,
-    /// Where the digits start, and the length of the whole.
-    digits: u8,
+    /// How far the digits stand in that word, in bits, and the length of
+    /// the whole.
+    shift: u8,
     len: u8,
 }
 
 impl Around {
     /// Around a status after `before`, before `after` (which must be
-    /// followed by anything), when the whole fits in a word.
-    fn new(before: &Literal, after: Lit) -> Option<Around> {
-        let (digits, len) = (before.len(), before.len() + 3 + usize::from(after.len));
-        if len > 8 || after.follow != Follow::Anything {
+    /// followed by anything), when the whole and the byte before it fit in
+    /// a word.
+    pub(super) fn new(before: &Literal, after: Lit) -> Option<Around> {
+        let (digits, len) = (1 + before.len(), before.len() + 3 + usize::from(after.len));
+        if len > 7 || after.follow != Follow::Anything {
             return None;
         }
         let mut word = [0u8; 8];
         let mut mask = [0u8; 8];
         let after_bytes = after.word.to_le_bytes();
-        let bytes = before
-            .bytes
-            .iter()
-            .map(|&b| Some(b))
+        let bytes = [None]
+            .into_iter()
+            .chain(before.bytes.iter().map(|&b| Some(b)))
             .chain([None; 3])
             .chain(after_bytes[..usize::from(after.len)].iter().map(|&b| Some(b)));
         for (i, byte) in bytes.enumerate() {
@@ -771,22 +774,22 @@ impl Around {
         Some(Around {
             word: u64::from_le_bytes(word),
             mask: u64::from_le_bytes(mask),
-            digits: digits as u8,
+            shift: 8 * digits as u8,
             len: len as u8,
         })
     }
 
     /// The status, 100 to 599, and where the literal after it ends, when
-    /// the whole is at `at`, whose bytes `word` holds (a whole of eight
-    /// bytes is then read the long way: the caller's word holds seven).
+    /// the whole is at `at` and `word` holds the line's eight bytes from
+    /// the one before it.
     #[inline(always)]
-    fn status(&self, word: u64, at: usize) -> Option<(u16, usize)> {
+    pub(super) fn status(&self, word: u64, at: usize) -> Option<(u16, usize)> {
         if word & self.mask != self.word {
             return None;
         }
         // Each digit XOR '0' is 0 to 9: adding 6 leaves its high nibble
         // clear, as it is in the byte itself.
-        let t = (word >> (8 * self.digits)) as u32 & 0x00ff_ffff ^ 0x0030_3030;
+        let t = (word >> self.shift) as u32 & 0x00ff_ffff ^ 0x0030_3030;
         if (t.wrapping_add(0x0006_0606) | t) & 0x00f0_f0f0 != 0 {
             return None;
         }

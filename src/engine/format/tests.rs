@@ -922,3 +922,22 @@ fn no_accepted_time_is_longer_than_the_look_for_one() {
     assert_eq!((longest.as_str(), longest.len()), ("10/Oct/2000:13:55:36.111111111 +07:00", 37));
     assert!(longest.len() <= MAX_TIME_LEN);
 }
+
+/// The status and the literals around it are read in the word from the
+/// byte before them (`op::Around`), not only left to the long way, which
+/// reads the same: every status of 100 to 599 and none outside, after any
+/// byte, and no other literal.
+#[test]
+fn the_status_is_read_in_the_word_from_the_byte_before_it() {
+    let around = op::Around::new(&Literal::new(b"\" "), op::Lit::new(b" ", Follow::Anything)).expect("fits a word");
+    let word = |line: &str| u64::from_le_bytes(*line.as_bytes().first_chunk::<8>().expect("eight bytes"));
+    for code in 0..1000u16 {
+        for before in ['a', '/', '"', '\\'] {
+            let line = format!("{before}\" {code:03} 5");
+            let expected = (100..=599).contains(&code).then_some((code, 7));
+            assert_eq!(around.status(word(&line), 1), expected, "{line}");
+            assert_eq!(around.status(word(&line.replace("\" ", "' ")), 1), None, "{line}");
+            assert_eq!(around.status(word(&line.replace(" 5", "-5")), 1), None, "{line}");
+        }
+    }
+}
