@@ -93,14 +93,16 @@ pub struct TopCounts {
     /// a power of two makes the slot of a hash a mask (see
     /// [`mask`](Self::mask)).
     slots: Box<[u32]>,
-    /// The entries, a column per field, the first `len` of each in use.
-    /// Columns, not a row per entry: the scans a report and the run's
-    /// totals make (the least count, the leaders) read only `hits`, 8 bytes
-    /// an entry rather than a row of 144, so a full table's counts stay in
-    /// the first-level cache. Each column is made `capacity` long and kept
-    /// when the table is cleared: a new entry is then a few stores, and
-    /// writes only its key's own bytes, not a whole zeroed key first.
-    hits: Box<[u64]>,
+    /// The entries, in three columns, the first `len` of each in use: each
+    /// one's [`Row`] (its count and its key's words), stamp and key. The
+    /// scans a report and the run's totals make (the least count, the
+    /// leaders) read only the rows, 24 bytes an entry rather than 160, so a
+    /// full table's counts stay in the first-level cache; a lookup of a key
+    /// of up to 16 bytes reads only its row. Each column is made `capacity`
+    /// long and kept when the table is cleared: a new entry is then a few
+    /// stores, and writes only its key's own bytes, not a whole zeroed key
+    /// first.
+    rows: Box<[Row]>,
     /// Each key's [`stamp`]: where its probe starts, its tag and its length.
     stamps: Box<[u64]>,
     keys: Box<[Key]>,
@@ -153,7 +155,7 @@ impl TopCounts {
     fn with_slots(capacity: usize, slots: usize) -> TopCounts {
         TopCounts {
             slots: vec![EMPTY; slots].into_boxed_slice(),
-            hits: vec![0; capacity].into_boxed_slice(),
+            rows: vec![Row::default(); capacity].into_boxed_slice(),
             stamps: vec![0; capacity].into_boxed_slice(),
             keys: vec![Key([0; MAX_SECTION_LEN]); capacity].into_boxed_slice(),
             len: 0,
@@ -198,7 +200,7 @@ impl TopCounts {
         with_shape!(key, |shape, _key| {
             let stamp = shape.stamp();
             match self.find(&shape, stamp) {
-                Ok(index) => self.hits[index] += 1,
+                Ok(index) => self.rows[index].hits += 1,
                 Err(slot) => {
                     if !self.push(&shape, stamp, 1, slot) {
                         self.evicted = true;
@@ -218,7 +220,7 @@ impl TopCounts {
         with_shape!(key, |shape, key| {
             let stamp = shape.stamp();
             match self.find(&shape, stamp) {
-                Ok(index) => self.hits[index] += n,
+                Ok(index) => self.rows[index].hits += n,
                 Err(slot) => self.insert(key, stamp, n, slot),
             }
         })
@@ -232,7 +234,7 @@ impl TopCounts {
         // into the loop over a batch's lines then holds one register fewer
         // than with the column as a slice of its own (measured: 8
         // instructions a line fewer there).
-        probe!(&*self.slots, |index| &self.keys[index], shape, stamp)
+        probe!(&*self.slots, |index| &self.rows[index], &self.keys[index], shape, stamp)
     }
 
     /// A key not in the table, whose probe ended at the empty `slot`: a new
@@ -251,15 +253,15 @@ impl TopCounts {
     #[inline(always)]
     fn push(&mut self, shape: &impl Shape, stamp: u64, n: u64, slot: usize) -> bool {
         let index = self.len;
-        let (Some(hits), Some(stored), Some(key)) =
-            (self.hits.get_mut(index), self.stamps.get_mut(index), self.keys.get_mut(index))
+        let (Some(row), Some(stored), Some(key)) =
+            (self.rows.get_mut(index), self.stamps.get_mut(index), self.keys.get_mut(index))
         else {
             return false;
         };
         self.slots[slot] = slot_of(stamp, index);
         *stored = stamp;
         shape.write(key);
-        *hits = n;
+        *row = shape.row(n);
         self.len = index + 1;
         true
     }
@@ -268,16 +270,16 @@ impl TopCounts {
     fn replace_least(&mut self, key: &[u8], stamp: u64, n: u64) {
         let least = loop {
             match self.least.pop() {
-                Some(i) if self.hits[usize::from(i)] == self.least_hits => break usize::from(i),
+                Some(i) if self.rows[usize::from(i)].hits == self.least_hits => break usize::from(i),
                 Some(_) => {}
                 None => self.find_least(),
             }
         };
         self.unlink(least);
         // Overwritten in place: only the key's first `len` bytes are read.
-        self.hits[least] += n;
         self.stamps[least] = stamp;
-        copy_key(&mut self.keys[least], key);
+        let hits = self.rows[least].hits + n;
+        self.rows[least] = copy_key(&mut self.keys[least], key, hits);
         let mask = self.mask();
         let mut slot = stamp as usize & mask;
         while self.slots[slot] != EMPTY {
@@ -291,7 +293,7 @@ impl TopCounts {
     /// in one pass over it.
     fn find_least(&mut self) {
         let mut least_hits = u64::MAX;
-        for (i, &hits) in self.hits[..self.len].iter().enumerate() {
+        for (i, &Row { hits, .. }) in self.rows[..self.len].iter().enumerate() {
             if hits < least_hits {
                 least_hits = hits;
                 self.least.clear();
@@ -336,7 +338,7 @@ impl TopCounts {
 
     /// The `n` sections with most hits, most first; ties in byte order.
     pub fn top(&self, n: usize) -> Vec<KeyHits> {
-        self.leaders(n).into_iter().map(|i| KeyHits { key: self.key(i).to_vec(), hits: self.hits[i] }).collect()
+        self.leaders(n).into_iter().map(|i| KeyHits { key: self.key(i).to_vec(), hits: self.rows[i].hits }).collect()
     }
 
     /// The `n` entries with most hits, most first; ties in byte order.
@@ -346,17 +348,17 @@ impl TopCounts {
     /// among the counts alone, and only the entries with at least that many
     /// are ordered, which compares few keys.
     fn leaders(&self, n: usize) -> Vec<usize> {
-        let hits = &self.hits[..self.len];
+        let rows = &self.rows[..self.len];
         if n <= FEW {
-            return leading(hits, n, |a, b| self.key(a) < self.key(b));
+            return leading(rows, n, |a, b| self.key(a) < self.key(b));
         }
-        let most = |&a: &usize, &b: &usize| self.hits[b].cmp(&self.hits[a]).then_with(|| self.key(a).cmp(self.key(b)));
+        let most = |&a: &usize, &b: &usize| rows[b].hits.cmp(&rows[a].hits).then_with(|| self.key(a).cmp(self.key(b)));
         let mut order: Vec<usize> = if n >= self.len {
             (0..self.len).collect()
         } else {
-            let mut counts = hits.to_vec();
+            let mut counts: Vec<u64> = rows.iter().map(|r| r.hits).collect();
             let (_, &mut least, _) = counts.select_nth_unstable_by(n - 1, |a, b| b.cmp(a));
-            (0..self.len).filter(|&i| hits[i] >= least).collect()
+            (0..self.len).filter(|&i| rows[i].hits >= least).collect()
         };
         if n < order.len() {
             order.select_nth_unstable_by(n, most);
@@ -384,7 +386,7 @@ impl TopCounts {
     /// the bench log's 226 reports than adding key by key, reducing within.
     fn add_while_room(&mut self, other: &TopCounts, from: usize) -> usize {
         let all = other.len;
-        let (their_hits, their_stamps, their_keys) = (&other.hits[..all], &other.stamps[..all], &other.keys[..all]);
+        let (their_rows, their_stamps, their_keys) = (&other.rows[..all], &other.stamps[..all], &other.keys[..all]);
         // The columns as local slices and the length as a local: the loop
         // keeps them in registers, rather than reading them through `self`
         // again after each store.
@@ -399,7 +401,7 @@ impl TopCounts {
         if slots.is_empty() {
             return from;
         }
-        let (hits, stamps) = (&mut self.hits[..capacity], &mut self.stamps[..capacity]);
+        let (rows, stamps) = (&mut self.rows[..capacity], &mut self.stamps[..capacity]);
         let keys = &mut self.keys[..capacity];
         let mut len = self.len;
         let mut stop = all;
@@ -409,19 +411,20 @@ impl TopCounts {
             let stamp = their_stamps[i];
             let added = with_stored_shape!(&their_keys[i], len_of(stamp), |shape| match probe!(
                 slots,
-                |index| &keys[index],
+                |index| &rows[index],
+                &keys[index],
                 shape,
                 stamp
             ) {
                 Ok(index) => {
-                    hits[index] += their_hits[i];
+                    rows[index].hits += their_rows[i].hits;
                     true
                 }
                 Err(slot) if len < capacity => {
                     slots[slot] = slot_of(stamp, len);
                     stamps[len] = stamp;
                     shape.write(&mut keys[len]);
-                    hits[len] = their_hits[i];
+                    rows[len] = their_rows[i];
                     len += 1;
                     true
                 }
@@ -491,8 +494,8 @@ impl TopCounts {
 /// the small counts by value (see [`kept_above`]) and a pass over the
 /// table.
 ///
-/// Memory, fixed: [`RUN_CAPACITY`] entries of 144 bytes (a 128-byte key,
-/// its stamp and count: 288 KiB), 16 KiB of slots, and, from the
+/// Memory, fixed: [`RUN_CAPACITY`] entries of 160 bytes (a 128-byte key,
+/// its stamp, and its row: 320 KiB), 16 KiB of slots, and, from the
 /// first reduction that selects among large counts, a 16 KiB copy of the
 /// counts (`scratch`).
 #[derive(Debug)]
@@ -540,10 +543,10 @@ impl RunCounts {
     fn reduce(&mut self) {
         let table = &mut self.table;
         let len = table.len;
-        let cut = kept_above(&table.hits[..len], &mut self.scratch);
+        let cut = kept_above(&table.rows[..len], &mut self.scratch);
         // The columns as slices of the entries: indices below `len` are
         // then checked no more.
-        let (hits, stamps, keys) = (&mut table.hits[..len], &mut table.stamps[..len], &mut table.keys[..len]);
+        let (rows, stamps, keys) = (&mut table.rows[..len], &mut table.stamps[..len], &mut table.keys[..len]);
         let slots = &mut *table.slots;
         empty_slots(slots);
         let mask = mask(slots);
@@ -552,9 +555,10 @@ impl RunCounts {
         // is), and takes its slot at once.
         let mut kept = 0;
         for i in 0..len {
-            let (stamp, n) = (stamps[i], hits[i]);
+            let (stamp, row) = (stamps[i], rows[i]);
+            let n = row.hits;
             if n > cut {
-                hits[kept] = n - cut;
+                rows[kept] = Row { hits: n - cut, ..row };
                 stamps[kept] = stamp;
                 if kept != i {
                     let (to, from) = keys.split_at_mut(i);
@@ -600,9 +604,9 @@ impl RunCounts {
 /// most of a run's counts are small, so they are first counted by value up
 /// to [`SMALL_COUNT`], in one pass; a selection among them all, in
 /// `scratch`, is needed only when [`TRACKED`] + 1 of them are larger.
-fn kept_above(counts: &[u64], scratch: &mut Vec<u64>) -> u64 {
+fn kept_above<C: Count>(counts: &[C], scratch: &mut Vec<u64>) -> u64 {
     let mut by_value = [0usize; SMALL_COUNT];
-    for &n in counts {
+    for n in counts.iter().map(|c| c.count()) {
         by_value[n.min(SMALL_COUNT as u64 - 1) as usize] += 1;
     }
     let mut at_least = 0;
@@ -616,7 +620,7 @@ fn kept_above(counts: &[u64], scratch: &mut Vec<u64>) -> u64 {
         }
     }
     scratch.clear();
-    scratch.extend_from_slice(counts);
+    scratch.extend(counts.iter().map(|c| c.count()));
     let (_, &mut cut, _) = scratch.select_nth_unstable_by(TRACKED, |a, b| b.cmp(a));
     cut
 }
@@ -637,27 +641,60 @@ pub const FEW: usize = 32;
 /// the few lowest. In a group that may, a count below the floor is passed
 /// over with a compare, one equal to it with one tie test against the
 /// `n`th, and a new one is placed among the few kept by a binary search.
-pub fn leading(counts: &[u64], n: usize, first: impl Fn(usize, usize) -> bool) -> Vec<usize> {
+pub fn leading<C: Count>(counts: &[C], n: usize, first: impl Fn(usize, usize) -> bool) -> Vec<usize> {
     debug_assert!(n <= FEW);
     let mut list = Leading { order: Vec::with_capacity(n + 1), floor: 1, n };
     let groups = counts.chunks_exact(GROUP);
     let (rest, from) = (groups.remainder(), counts.len() - groups.remainder().len());
     for (g, group) in groups.enumerate() {
         // The or of counts is at least the largest of them.
-        if group.iter().fold(0, |any, &count| any | count) >= list.floor {
+        if group.iter().fold(0, |any, &count| any | count.count()) >= list.floor {
             for (j, &count) in group.iter().enumerate() {
-                list.offer(counts, g * GROUP + j, count, &first);
+                list.offer(counts, g * GROUP + j, count.count(), &first);
             }
         }
     }
     for (j, &count) in rest.iter().enumerate() {
-        list.offer(counts, from + j, count, &first);
+        list.offer(counts, from + j, count.count(), &first);
     }
     list.order
 }
 
-/// Counts [`leading`] reads as a group: 8, a cache line of them, which
-/// the compiler ors with wide loads.
+/// What [`leading`] lists by: a count, or an entry's row.
+pub trait Count: Copy {
+    fn count(self) -> u64;
+}
+
+impl Count for u64 {
+    #[inline(always)]
+    fn count(self) -> u64 {
+        self
+    }
+}
+
+/// An entry's count, and beside it its key's words as a lookup compares
+/// them: a [`Short`] key's word (`first`), or a [`Pair`]'s two; a [`Long`]
+/// key's first 8 bytes. A key of up to 16 bytes (most sections, any
+/// client address) is then found and counted in its row, one bounds check
+/// and one cache line, its bytes unread: combined 558.8 -> 555.1
+/// instructions a line, benchmid 691.8 -> 691.7, against the count alone
+/// in a column of its own (the scans then read 24 bytes an entry, not 8).
+#[derive(Clone, Copy, Debug, Default)]
+struct Row {
+    hits: u64,
+    first: u64,
+    last: u64,
+}
+
+impl Count for Row {
+    #[inline(always)]
+    fn count(self) -> u64 {
+        self.hits
+    }
+}
+
+/// Counts [`leading`] reads as a group: 8, a cache line of them (three of
+/// a table's rows).
 const GROUP: usize = 8;
 
 /// A list [`leading`] makes: the indices kept so far, most first, and
@@ -673,7 +710,7 @@ impl Leading {
     /// Lists `count`, that of index `i` of `counts`, where it goes among
     /// the `n` largest.
     #[inline(always)]
-    fn offer(&mut self, counts: &[u64], i: usize, count: u64, first: &impl Fn(usize, usize) -> bool) {
+    fn offer<C: Count>(&mut self, counts: &[C], i: usize, count: u64, first: &impl Fn(usize, usize) -> bool) {
         let (order, n) = (&mut self.order, self.n);
         if count < self.floor {
             return;
@@ -687,12 +724,12 @@ impl Leading {
         {
             return;
         }
-        let at = order.partition_point(|&j| counts[j] > count || (counts[j] == count && first(j, i)));
+        let at = order.partition_point(|&j| counts[j].count() > count || (counts[j].count() == count && first(j, i)));
         if at < n {
             order.insert(at, i);
             order.truncate(n);
             if order.len() == n {
-                self.floor = counts[order[n - 1]];
+                self.floor = counts[order[n - 1]].count();
             }
         }
     }
@@ -720,13 +757,18 @@ trait Shape {
         stamp(self.hash(), self.len())
     }
 
-    /// Whether `stored`, the bytes of an entry whose key is as long as this
-    /// one (its slot says so), hold this key.
-    fn held_by(&self, stored: &Key) -> bool;
+    /// Whether the entry of `row`, whose key is as long as this one (its
+    /// slot says so), holds this key: told by the row's words alone up to
+    /// 16 bytes; a longer key's bytes, `stored`, are read only when its
+    /// first word matches.
+    fn held_by<'k>(&self, row: &Row, stored: impl FnOnce() -> &'k Key) -> bool;
+
+    /// The row of an entry of this key, counted `hits` (see [`Row`]).
+    fn row(&self, hits: u64) -> Row;
 
     /// Writes the key to the front of `to` through the same word stores
     /// (for keys this short, a call to memcpy costs more than the copy), in
-    /// the form [`held_by`](Self::held_by) reads: a key of up to 8 bytes as
+    /// the form [`with_stored_shape!`] reads: a key of up to 8 bytes as
     /// its [`Short`] word, zero-padded. Bytes past a longer key's end may be
     /// overwritten.
     fn write(&self, to: &mut Key);
@@ -829,9 +871,15 @@ impl Shape for Short {
         self.len
     }
 
+    /// The row's word is the key: its bytes are not read.
     #[inline(always)]
-    fn held_by(&self, stored: &Key) -> bool {
-        word(&stored.0, SHORT_WORD_AT) == self.word
+    fn held_by<'k>(&self, row: &Row, _stored: impl FnOnce() -> &'k Key) -> bool {
+        row.first == self.word
+    }
+
+    #[inline(always)]
+    fn row(&self, hits: u64) -> Row {
+        Row { hits, first: self.word, last: 0 }
     }
 
     /// The key's bytes, as they were read into the word, then the word.
@@ -883,8 +931,13 @@ impl Shape for Pair {
     /// Up to 16 bytes, the loads are seen in bounds of the entry's bytes,
     /// and none is checked.
     #[inline(always)]
-    fn held_by(&self, stored: &Key) -> bool {
-        word(&stored.0, 0) == self.first && word(&stored.0, self.len.min(16) - 8) == self.last
+    fn held_by<'k>(&self, row: &Row, _stored: impl FnOnce() -> &'k Key) -> bool {
+        row.first == self.first && row.last == self.last
+    }
+
+    #[inline(always)]
+    fn row(&self, hits: u64) -> Row {
+        Row { hits, first: self.first, last: self.last }
     }
 
     #[inline(always)]
@@ -921,9 +974,12 @@ impl Shape for Long<'_> {
     }
 
     #[inline(always)]
-    fn held_by(&self, stored: &Key) -> bool {
+    fn held_by<'k>(&self, row: &Row, stored: impl FnOnce() -> &'k Key) -> bool {
         let (b, len) = (self.0, self.0.len());
-        let a = &stored.0[..len];
+        if row.first != word(b, 0) {
+            return false;
+        }
+        let a = &stored().0[..len];
         let mut at = 0;
         while at + 8 < len {
             if word(a, at) != word(b, at) {
@@ -932,6 +988,11 @@ impl Shape for Long<'_> {
             at += 8;
         }
         word(a, len - 8) == word(b, len - 8)
+    }
+
+    #[inline(always)]
+    fn row(&self, hits: u64) -> Row {
+        Row { hits, first: word(self.0, 0), last: 0 }
     }
 
     #[inline(always)]
@@ -949,12 +1010,13 @@ impl Shape for Long<'_> {
 
 /// The lookup of a table's key: evaluates to the entry (`Ok`) of the key
 /// of `$shape`, stamped `$stamp`, or the empty slot of `$slots` where its
-/// probe ended (`Err`); `$key` reads entry `$index`'s key. One loop, which
+/// probe ended (`Err`); `$row` reads entry `$index`'s row, and `$key` its
+/// key, which only a key longer than 16 bytes reads. One loop, which
 /// [`TopCounts::find`] reads its keys through the table with, and
 /// [`TopCounts::add_while_room`] through a slice of the column that it
 /// holds in a register, with the table's other columns, across its loop.
 macro_rules! probe {
-    ($slots:expr, |$index:ident| $key:expr, $shape:expr, $stamp:expr) => {{
+    ($slots:expr, |$index:ident| $row:expr, $key:expr, $shape:expr, $stamp:expr) => {{
         let (slots, stamp): (&[u32], u64) = ($slots, $stamp);
         let tag = tag(stamp);
         // The mask of this very slice, so that the compiler sees every
@@ -970,7 +1032,7 @@ macro_rules! probe {
             if $index <= INDEX as usize {
                 // The slot's 12 bits of hash rarely match another key's of
                 // the same length: the bytes are compared at once.
-                if $shape.held_by($key) {
+                if $shape.held_by($row, || $key) {
                     break Ok($index);
                 }
             } else if s == EMPTY {
@@ -1021,15 +1083,19 @@ fn half(s: &[u8], at: usize) -> u32 {
 /// Writes `key`, at most [`MAX_SECTION_LEN`] bytes, to the front of `to`
 /// (see [`Shape::write`]).
 #[inline(always)]
-fn copy_key(to: &mut Key, key: &[u8]) {
-    with_shape!(key, |shape, _key| shape.write(to))
+fn copy_key(to: &mut Key, key: &[u8], hits: u64) -> Row {
+    with_shape!(key, |shape, _key| {
+        shape.write(to);
+        shape.row(hits)
+    })
 }
 
 /// Whether `stored`, an entry's key bytes, holds `key`, where the entry's
 /// key is as long as `key`.
 #[cfg(test)]
 fn same_bytes(stored: &Key, key: &[u8]) -> bool {
-    with_shape!(key, |shape, _key| shape.held_by(stored))
+    let row = with_stored_shape!(stored, key.len(), |shape| shape.row(0));
+    with_shape!(key, |shape, _key| shape.held_by(&row, || stored))
 }
 
 #[cfg(test)]
@@ -1057,7 +1123,7 @@ mod tests {
         ];
         for a in keys {
             let mut held = Key([b'#'; MAX_SECTION_LEN]);
-            copy_key(&mut held, a);
+            copy_key(&mut held, a, 0);
             let same = |b: &[u8]| same_bytes(&held, b);
             for b in keys.iter().filter(|b| b.len() == a.len()) {
                 assert_eq!(same(b), a == *b, "{a:?} {b:?}");
@@ -1079,7 +1145,7 @@ mod tests {
         for len in 0..=8 {
             let key = &bytes[..len];
             let mut held = Key([b'#'; MAX_SECTION_LEN]);
-            copy_key(&mut held, key);
+            copy_key(&mut held, key, 0);
             assert_eq!(held.first(len), key, "{len}");
             assert!(same_bytes(&held, key), "{len}");
             for i in 0..len {
@@ -1110,7 +1176,7 @@ mod tests {
         let long: Vec<u8> = (0..MAX_SECTION_LEN).map(|i| b'a' + (i % 26) as u8).collect();
         for len in 0..=MAX_SECTION_LEN {
             let mut to = Key([b'#'; MAX_SECTION_LEN]);
-            copy_key(&mut to, &long[..len]);
+            copy_key(&mut to, &long[..len], 0);
             assert_eq!(to.0[..len], long[..len], "{len}");
         }
     }
@@ -1188,7 +1254,7 @@ mod tests {
                 t.add(format!("/k{}", rng.below(keys)).as_bytes());
             }
             let mut sorted: Vec<KeyHits> =
-                (0..t.len).map(|i| KeyHits { key: t.key(i).to_vec(), hits: t.hits[i] }).collect();
+                (0..t.len).map(|i| KeyHits { key: t.key(i).to_vec(), hits: t.rows[i].hits }).collect();
             sorted.sort_by(|a, b| b.hits.cmp(&a.hits).then_with(|| a.key.cmp(&b.key)));
             for n in [0, 1, 2, 5, FEW - 1, FEW, FEW + 1, 100, TRACKED] {
                 assert_eq!(t.top(n), sorted[..n.min(sorted.len())], "seed {seed}, top {n}");
@@ -1291,7 +1357,7 @@ mod tests {
         assert!(t.approximate());
         assert_eq!(t.distinct(), TRACKED);
         // Space-Saving's invariant: the counts add up to the hits seen.
-        assert_eq!(t.hits[..t.len].iter().sum::<u64>(), 50_000 + 5_000 + 2_000);
+        assert_eq!(t.rows[..t.len].iter().map(|r| r.hits).sum::<u64>(), 50_000 + 5_000 + 2_000);
         let top = t.top(2);
         assert_eq!(top[0].key, b"/api");
         assert_eq!(top[1].key, b"/static");
@@ -1301,11 +1367,11 @@ mod tests {
         // Every tracked entry is still found after all the shifting: adding
         // each once more must not evict anything.
         let keys: Vec<Vec<u8>> = (0..t.distinct()).map(|i| t.key(i).to_vec()).collect();
-        let total_before: u64 = t.hits[..t.len].iter().sum();
+        let total_before: u64 = t.rows[..t.len].iter().map(|r| r.hits).sum();
         for k in &keys {
             t.add(k);
         }
-        let total_after: u64 = t.hits[..t.len].iter().sum();
+        let total_after: u64 = t.rows[..t.len].iter().map(|r| r.hits).sum();
         assert_eq!(total_after, total_before + keys.len() as u64, "a tracked key was not found");
     }
 
