@@ -185,7 +185,13 @@ impl TopCounts {
         self.add_n(key, 1);
     }
 
-    /// Counts one hit of a sample that stands for `n` hits.
+    /// Counts one hit of a sample that stands for `n` hits. In line: on a
+    /// log of ever-new clients (big50), a report's sample is taken on
+    /// about one line in 18, and the call's six register saves and
+    /// restores cost more than the lookup itself makes the loop over a
+    /// batch's lines spill (measured: combined 545.9 -> 543.7 instructions
+    /// a line).
+    #[inline(always)]
     pub fn add_sample(&mut self, key: &[u8], n: u64) {
         self.evicted = true;
         self.add_n(key, n);
