@@ -464,10 +464,10 @@ impl Pattern {
         // combined line, the nginx string equal to combined) is read by
         // the head alone.
         let read = match &self.ops {
-            Ops { head: Some(head), rest } if rest.is_empty() => {
+            Ops::Head(head) => {
                 head.read_into(&self.steps, clock, line, parsed).map(|at| debug_assert!(self.ends_line(line, at)))
             }
-            _ => self.fast(clock, line, parsed),
+            Ops::Steps { .. } => self.fast(clock, line, parsed),
         };
         if read.is_some() {
             return;
@@ -493,7 +493,7 @@ impl Pattern {
             None => 0,
         };
         // The usual NCSA head is read on its own (see [`op::Head::read_into`]).
-        let mut at = match &self.ops.head {
+        let mut at = match self.ops.head() {
             Some(head) => head.read_into(&self.steps, clock, line, parsed)?,
             None => {
                 *parsed = Parsed::Hit(Record::default());
@@ -502,8 +502,8 @@ impl Pattern {
         };
         let Parsed::Hit(record) = parsed else { return None };
         // The head read the line's time, when there is one.
-        let mut time = self.ops.head.map(|_| record.time);
-        for op in &self.ops.rest {
+        let mut time = self.ops.head().map(|_| record.time);
+        for op in self.ops.rest() {
             at = op.read(&self.steps, clock, line, at, record, &mut time)?;
         }
         // Each pattern's last field ends at the line's end, or (when more

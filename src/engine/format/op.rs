@@ -138,10 +138,39 @@ pub(super) enum Op {
 
 /// The compiled operations of a pattern: the usual head of an NCSA line
 /// when the steps start with it, then the others one by one.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(super) struct Ops {
-    pub(super) head: Option<Head>,
-    pub(super) rest: Vec<Op>,
+/// Whether the head is all of them is settled here, once, not asked of
+/// the head and the rest on each line ([`super::Pattern::parse_into`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Ops {
+    /// The usual NCSA head and nothing after it (every detected common or
+    /// combined line, the nginx string equal to combined).
+    Head(Head),
+    /// The head, if any, then the others.
+    Steps { head: Option<Head>, rest: Vec<Op> },
+}
+
+impl Default for Ops {
+    fn default() -> Ops {
+        Ops::Steps { head: None, rest: Vec::new() }
+    }
+}
+
+impl Ops {
+    /// The fused head, if any.
+    pub(super) fn head(&self) -> Option<&Head> {
+        match self {
+            Ops::Head(head) => Some(head),
+            Ops::Steps { head, .. } => head.as_ref(),
+        }
+    }
+
+    /// The operations after the head.
+    pub(super) fn rest(&self) -> &[Op] {
+        match self {
+            Ops::Head(_) => &[],
+            Ops::Steps { rest, .. } => rest,
+        }
+    }
 }
 
 /// The usual head of an NCSA line in one operation: the first step's
@@ -400,7 +429,7 @@ pub(super) fn ops(lead: Option<&Literal>, steps: &[Step], padded: bool) -> Ops {
     match lead {
         None => head(ops),
         // The head is read from the line's start.
-        Some(_) => Ops { head: None, rest: ops },
+        Some(_) => Ops::Steps { head: None, rest: ops },
     }
 }
 
@@ -415,16 +444,17 @@ fn head(mut ops: Vec<Op>) -> Ops {
             Op::RequestStatus(request),
             Op::Skip { lit: skip, quote: true },
             Op::Unread(last),
-        ] if Tail::new(skip, last).is_some() => {
-            Ops { head: Some(Head { client, time, request, tail: Tail::new(skip, last) }), rest: Vec::new() }
+        ] if Tail::new(skip, last).is_some() => Ops::Head(Head { client, time, request, tail: Tail::new(skip, last) }),
+        [Op::Client(client), Op::ClfTime(time), Op::RequestStatus(request)] => {
+            Ops::Head(Head { client, time, request, tail: None })
         }
         [Op::Client(client), Op::ClfTime(time), Op::RequestStatus(request), ..] => {
             ops.drain(..3);
-            Ops { head: Some(Head { client, time, request, tail: None }), rest: ops }
+            Ops::Steps { head: Some(Head { client, time, request, tail: None }), rest: ops }
         }
-        _ => Ops { head: None, rest: ops },
+        _ => Ops::Steps { head: None, rest: ops },
     };
-    debug_assert!(fused.head.is_none_or(|head| head.follows_anything()), "{fused:?}");
+    debug_assert!(fused.head().is_none_or(|head| head.follows_anything()), "{fused:?}");
     fused
 }
 
