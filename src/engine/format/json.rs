@@ -392,38 +392,45 @@ impl Names<'_> {
         Some((name, key, false))
     }
 
-    /// Steps over a header map whose `{` was taken, as [`Scan::skip`]
-    /// does; when it holds the same bytes as the map that stood in its
-    /// place the last line, at the same depth, by one compare of those
-    /// bytes. The step reads nothing past the map's closing brace, and
-    /// is refused by the depth alone otherwise, so the same bytes at the
-    /// same depth are stepped over the same way.
+    /// Whether the header map whose `{` was taken holds the same bytes
+    /// as the map that stood in its place the last line, at the same
+    /// depth; if so it is taken. [`Scan::skip`] reads nothing past the
+    /// map's closing brace, and refuses it by the depth alone otherwise,
+    /// so the same bytes at the same depth are stepped over the same way.
     #[inline(always)]
-    fn skip_map(&mut self, scan: &mut Scan<'_>, depth: usize) -> Option<()> {
-        let n = self.next_map;
-        self.next_map += 1;
+    fn same_map(&mut self, scan: &mut Scan<'_>, depth: usize) -> bool {
         let start = scan.at;
-        if let Some(kept) = self.maps.get(n)
+        if let Some(kept) = self.maps.get(self.next_map)
             && kept.len != 0
             && usize::from(kept.depth) == depth
             && scan.s.get(start..start + usize::from(kept.len)) == kept.bytes.get(..usize::from(kept.len))
         {
+            self.next_map += 1;
             scan.at = start + usize::from(kept.len);
-            return Some(());
+            return true;
         }
-        scan.skip(depth)?;
+        false
+    }
+
+    /// Keeps `map`, a header map [`Scan::skip`] stepped over at `depth`
+    /// (not the same as the last line's), for the next line. Out of line,
+    /// as the step itself is not: inlined, the copy cost the scan's loop
+    /// its registers (a line of other maps ~330 instructions more).
+    #[inline(never)]
+    fn keep_map(&mut self, map: &[u8], depth: usize) {
+        let n = self.next_map;
+        self.next_map += 1;
+        // Only the map's own bytes are written: those past `len` are
+        // never compared.
         if let Some(kept) = self.maps.get_mut(n) {
-            let map = &scan.s[start..scan.at];
-            *kept = match (u8::try_from(map.len()), u8::try_from(depth)) {
+            (kept.len, kept.depth) = match (u8::try_from(map.len()), u8::try_from(depth)) {
                 (Ok(len), Ok(depth)) if map.len() <= MAP_BYTES => {
-                    let mut bytes = [0; MAP_BYTES];
-                    bytes[..map.len()].copy_from_slice(map);
-                    Map { bytes, len, depth }
+                    kept.bytes[..map.len()].copy_from_slice(map);
+                    (len, depth)
                 }
-                _ => Map::default(),
+                _ => (0, 0),
             };
         }
-        Some(())
     }
 
     /// The name of the next member and what it names, when it is the one
@@ -669,7 +676,13 @@ impl<'a> Scan<'a> {
                 }
                 // Header maps are most of a Caddy line and hold nothing
                 // logmon reads (the host is the request's own field).
-                b'{' if name.ends_with(b"headers") => names.skip_map(&mut scan, depth + 1)?,
+                b'{' if name.ends_with(b"headers") => {
+                    if !names.same_map(&mut scan, depth + 1) {
+                        let start = scan.at;
+                        scan.skip(depth + 1)?;
+                        names.keep_map(&scan.s[start..scan.at], depth + 1);
+                    }
+                }
                 b'{' => {
                     let mut inner = Scan { s: scan.s, at: scan.at };
                     inner.members(depth + 1, found, names)?;
