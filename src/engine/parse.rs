@@ -423,8 +423,9 @@ impl Parser {
     /// A line of `combined` asked for by name.
     #[inline(always)]
     fn strict_combined<'a>(&mut self, line: &'a [u8], parsed: &mut Parsed<'a>) {
-        self.ncsa.combined.parse_into(&mut self.clock, line, parsed);
-        if let Parsed::Malformed(_) = parsed {
+        if !self.ncsa.combined.parse_into(&mut self.clock, line, parsed)
+            && let Parsed::Malformed(_) = parsed
+        {
             *parsed = self.not_combined(line);
         }
     }

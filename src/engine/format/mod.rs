@@ -457,9 +457,12 @@ impl Pattern {
     }
 
     /// As [`Pattern::parse`], into `parsed` as the parser hands it on: the
-    /// usual line's record is built there, not copied there.
+    /// usual line's record is built there, not copied there. Says whether
+    /// the compiled operations read it, a hit known without a look at
+    /// `parsed` (`combined` asked for by name then asks nothing more of the
+    /// usual line); `false` when the general reading wrote `parsed`.
     #[inline(always)]
-    pub(crate) fn parse_into<'a>(&self, clock: &mut ClfClock, line: &'a [u8], parsed: &mut Parsed<'a>) {
+    pub(crate) fn parse_into<'a>(&self, clock: &mut ClfClock, line: &'a [u8], parsed: &mut Parsed<'a>) -> bool {
         // A line that is all the usual NCSA head (every detected common or
         // combined line, the nginx string equal to combined) is read by
         // the head alone.
@@ -470,12 +473,13 @@ impl Pattern {
             Ops::Steps { .. } => self.fast(clock, line, parsed),
         };
         if read.is_some() {
-            return;
+            return true;
         }
         *parsed = match self.slow(clock, line) {
             Ok(record) => Parsed::Hit(record),
             Err(why) => Parsed::Malformed(why),
         };
+        false
     }
 
     /// Reads the usual line into `parsed` with the compiled operations
