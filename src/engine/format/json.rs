@@ -25,7 +25,7 @@ pub fn parse<'a>(times: &mut TimeCache, line: &'a [u8], scratch: &'a mut Vec<u8>
     if scan.token() != Some(b'{') {
         return Err(Malformed::NotJson);
     }
-    let mut names = Names { known: &mut times.names, next: 0, maps: &mut times.maps, next_map: 0 };
+    let mut names = Names { known: &mut times.names, next: 0 };
     scan.members(1, &mut found, &mut names).ok_or(Malformed::NotJson)?;
     scan.space();
     if scan.at != line.len() {
@@ -266,33 +266,6 @@ pub struct TimeCache {
     /// a time: kept here, beside the times, as the one state JSON lines
     /// keep from line to line).
     names: [Name; NAMES],
-    /// The header maps the last line stepped over, by their places.
-    maps: [Map; MAPS],
-}
-
-/// How many of a line's first header maps are kept: Caddy's request and
-/// response headers.
-const MAPS: usize = 2;
-
-/// The most bytes of a header map kept: Caddy's response headers are
-/// about 64 (its request headers, with the user agent, often more, and
-/// seldom the same from line to line).
-const MAP_BYTES: usize = 128;
-
-/// A header map as the last line had it in its place: its bytes after its
-/// opening brace through its closing one, and the depth it was stepped
-/// over at; `len` 0 for none kept (none yet, or a longer one).
-#[derive(Clone, Copy, Debug)]
-struct Map {
-    bytes: [u8; MAP_BYTES],
-    len: u8,
-    depth: u8,
-}
-
-impl Default for Map {
-    fn default() -> Map {
-        Map { bytes: [0; MAP_BYTES], len: 0, depth: 0 }
-    }
 }
 
 /// How many of a line's first member names are kept: a Caddy access line
@@ -334,11 +307,6 @@ struct Names<'n> {
     known: &'n mut [Name; NAMES],
     /// How many names of this line were taken.
     next: usize,
-    /// The last line's header maps, as they are stepped over: a server's
-    /// response headers are most often the same from line to line.
-    maps: &'n mut [Map; MAPS],
-    /// How many header maps of this line were stepped over.
-    next_map: usize,
 }
 
 impl Names<'_> {
@@ -390,47 +358,6 @@ impl Names<'_> {
             };
         }
         Some((name, key, false))
-    }
-
-    /// Whether the header map whose `{` was taken holds the same bytes
-    /// as the map that stood in its place the last line, at the same
-    /// depth; if so it is taken. [`Scan::skip`] reads nothing past the
-    /// map's closing brace, and refuses it by the depth alone otherwise,
-    /// so the same bytes at the same depth are stepped over the same way.
-    #[inline(always)]
-    fn same_map(&mut self, scan: &mut Scan<'_>, depth: usize) -> bool {
-        let start = scan.at;
-        if let Some(kept) = self.maps.get(self.next_map)
-            && kept.len != 0
-            && usize::from(kept.depth) == depth
-            && scan.s.get(start..start + usize::from(kept.len)) == kept.bytes.get(..usize::from(kept.len))
-        {
-            self.next_map += 1;
-            scan.at = start + usize::from(kept.len);
-            return true;
-        }
-        false
-    }
-
-    /// Keeps `map`, a header map [`Scan::skip`] stepped over at `depth`
-    /// (not the same as the last line's), for the next line. Out of line,
-    /// as the step itself is not: inlined, the copy cost the scan's loop
-    /// its registers (a line of other maps ~330 instructions more).
-    #[inline(never)]
-    fn keep_map(&mut self, map: &[u8], depth: usize) {
-        let n = self.next_map;
-        self.next_map += 1;
-        // Only the map's own bytes are written: those past `len` are
-        // never compared.
-        if let Some(kept) = self.maps.get_mut(n) {
-            (kept.len, kept.depth) = match (u8::try_from(map.len()), u8::try_from(depth)) {
-                (Ok(len), Ok(depth)) if map.len() <= MAP_BYTES => {
-                    kept.bytes[..map.len()].copy_from_slice(map);
-                    (len, depth)
-                }
-                _ => (0, 0),
-            };
-        }
     }
 
     /// The name of the next member and what it names, when it is the one
@@ -676,13 +603,7 @@ impl<'a> Scan<'a> {
                 }
                 // Header maps are most of a Caddy line and hold nothing
                 // logmon reads (the host is the request's own field).
-                b'{' if name.ends_with(b"headers") => {
-                    if !names.same_map(&mut scan, depth + 1) {
-                        let start = scan.at;
-                        scan.skip(depth + 1)?;
-                        names.keep_map(&scan.s[start..scan.at], depth + 1);
-                    }
-                }
+                b'{' if name.ends_with(b"headers") => scan.skip(depth + 1)?,
                 b'{' => {
                     let mut inner = Scan { s: scan.s, at: scan.at };
                     inner.members(depth + 1, found, names)?;
@@ -977,29 +898,16 @@ mod tests {
             r#"{"ts":1549573860.5,"status_code":"200","a_name_of_12":[1],"a_name_of_13_":{"uri":"/j"}}"#,
             r#"{"ts":1549573860.5,"uri":"/k,\"status\":500","status":200}"#,
             r#"{"ts":1549573860.5,"status":200,"status":404,"uri":"/l"}"#,
-            // Header maps: the same, others in their places, one with a
-            // brace in a string, one too long to keep, one cut short, the
-            // same bytes at depths where they pass and where they do not.
-            r#"{"ts":1549573860.5,"headers":{"a":["x"],"b":["y"]},"status":200,"resp_headers":{"S":["C"]},"uri":"/m"}"#,
-            r#"{"ts":1549573860.5,"headers":{"a":["x"],"b":["z"]},"status":201,"resp_headers":{"S":["C"]},"uri":"/m"}"#,
-            r#"{"ts":1549573860.5,"headers":{"a":["x"],"b":["y"]},"status":202,"resp_headers":{"S":["}"]},"uri":"/n"}"#,
-            r#"{"ts":1549573860.5,"resp_headers":{"a":["x"],"b":["y"]},"status":203,"headers":{"S":["C"]},"uri":"/o"}"#,
-            r#"{"ts":1549573860.5,"headers":{"a":["x"],"b":["y"]},"status":204,"resp_headers":{"S":["C"]}x"#,
-            r#"{"ts":1549573860.5,"headers":{"a":["x"],"b":["y"]"#,
-            r#"{"ts":1549573860.5,"headers":{"a":["x"],"b":["y"]}}"#,
-            r#"{"ts":1549573860.5,"headers":{"a":["12345678901234567890123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"]},"status":205}"#,
-            r#"{"ts":1549573860.5,"headers":{"x":[[[[[[[[[[[[[1]]]]]]]]]]]]]},"status":206}"#,
-            r#"{"ts":1549573860.5,"o":{"headers":{"x":[[[[[[[[[[[[[1]]]]]]]]]]]]]}},"status":207}"#,
         ];
         let mut times = TimeCache::default();
         let mut seed = 3_u64;
-        for _ in 0..6_000 {
+        for _ in 0..2_000 {
             seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
             let line = lines[(seed >> 33) as usize % lines.len()].as_bytes();
             let (mut a, mut b) = (Vec::new(), Vec::new());
             let known = parse(&mut times, line, &mut a).map(|r| format!("{r:?}"));
-            let mut fresh = TimeCache { names: [Name::default(); NAMES], maps: Default::default(), ..times };
-            let new = parse(&mut fresh, line, &mut b).map(|r| format!("{r:?}"));
+            let new = parse(&mut TimeCache { names: [Name::default(); NAMES], ..times }, line, &mut b)
+                .map(|r| format!("{r:?}"));
             assert_eq!(known, new, "{}", String::from_utf8_lossy(line));
         }
     }
