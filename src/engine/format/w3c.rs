@@ -219,6 +219,25 @@ mod tests {
         }
     }
 
+    /// A `-` is W3C's "no value": a client, method, target or host column
+    /// holding it gives nothing, never a client or vhost named `-`.
+    #[test]
+    fn a_dash_column_gives_no_value() {
+        let mut w = W3c::default();
+        assert_eq!(w.read(b"#Fields: date time c-ip cs-method cs-uri-stem sc-status cs(Host) x-host-header"), Ok(None));
+        let r = w.read(b"2018-01-01 08:09:10 - - - 200 - -").expect("valid").expect("a record");
+        assert_eq!((r.client, r.method, r.section, r.vhost), (None, None, None, None));
+        let r = w.read(b"2018-01-01 08:09:10 1.2.3.4 GET /a/b 200 h.example -").expect("valid").expect("a record");
+        let some = |v: &'static [u8]| Some(v);
+        assert_eq!(
+            (r.client, r.method, r.section, r.vhost),
+            (some(b"1.2.3.4"), some(b"GET"), some(b"/a"), some(b"h.example"))
+        );
+        // x-host-header, the later column, wins unless it is a `-`.
+        let r = w.read(b"2018-01-01 08:09:10 - - - 200 - x.example").expect("valid").expect("a record");
+        assert_eq!(r.vhost, Some(&b"x.example"[..]));
+    }
+
     #[test]
     fn cloudfront_without_its_header() {
         let line = b"2024-03-12\t15:22:28\tCDG50-P2\t703\t1.2.3.4\tGET\td6rcaj0q1hys9.cloudfront.net\t/testseb\t400\t-\tcurl/7.81.0\tquery_param=42\t-\tError\tid==\thub.example\thttps\t62\t0.113\t-\tTLSv1.3";
