@@ -58,7 +58,7 @@ const NEAR: usize = 64;
 /// each one compare (memchr's search of a slice whose length it knows,
 /// with no aligned loop to set up), then the rest, out of line.
 /// The first two windows are read from one 32-byte chunk when the rest
-/// holds it (a combined line's always does), with no length checked for
+/// holds it (a combined line's usually does), with no length checked for
 /// each: a detected combined line 575.8 -> 569.0 instructions, the nginx
 /// string 633.5 -> 627.6. Checked for all four windows at once (64 bytes),
 /// a common line, whose request's rest is shorter, took 6.5 more; for
