@@ -508,15 +508,10 @@ impl Parser {
 
 /// What a line holds but for a carriage return at its end and a
 /// byte-order mark at its start (as editors on Windows leave before a
-/// header); `None` when that is nothing, an empty line. The usual line,
-/// whose first byte begins no mark and whose last is no carriage return, is
-/// told by those two bytes alone: the full reading below tests the length
-/// three times and the mark's first byte besides.
+/// header); `None` when that is nothing, an empty line. The usual line
+/// is told apart before, by [`plain`].
 #[inline(always)]
 fn content(line: &[u8]) -> Option<&[u8]> {
-    if plain(line) {
-        return Some(line);
-    }
     let line = match line {
         [rest @ .., b'\r'] => rest,
         [_, ..] => line,
@@ -530,7 +525,10 @@ fn content(line: &[u8]) -> Option<&[u8]> {
 }
 
 /// Whether `line` is its own content: two bytes or more, the first no
-/// byte-order mark's first, the last no carriage return.
+/// byte-order mark's first, the last no carriage return. The usual line is
+/// told by those two bytes alone, by [`Parser::parse_into`]: [`content`]'s
+/// full reading tests the length three times and the mark's first byte
+/// besides.
 #[inline(always)]
 fn plain(line: &[u8]) -> bool {
     matches!(line, [first, .., last] if *first != 0xef && *last != b'\r')
