@@ -81,8 +81,9 @@ pub struct Engine {
     skew: Skew,
     /// Added to every timestamp: the shift of a stepped wall clock plus the
     /// log's clock error. Always 0 on the log's clock, where only the
-    /// lines move time (the two clock readings that set it are a live
-    /// run's): replay's hits do not read it (`hit` asserts so in tests).
+    /// lines move time (`update_offset` leaves it so, even when a caller
+    /// passes clock readings): replay's usual hit does not read it (`hit`
+    /// asserts so in tests).
     offset: i64,
     notices: VecDeque<Notice>,
     /// How far out of order late lines arrived.
@@ -318,7 +319,13 @@ impl Engine {
     }
 
     fn update_offset(&mut self) {
-        self.offset = self.wall.as_ref().map_or(0, WallClock::shift) + self.skew.offset();
+        // On the log's clock the offset stays 0 whatever clock readings a
+        // caller passes: its usual hit does not read it, and held hits
+        // must not either (see `offset`).
+        self.offset = match self.config.clock {
+            Clock::Log => 0,
+            Clock::Wall => self.wall.as_ref().map_or(0, WallClock::shift) + self.skew.offset(),
+        };
         // The usual hit relies on its timestamp, as logged, being that of
         // the hit that opened its second (see `hit`): that second ends here,
         // its hits settled into the window.

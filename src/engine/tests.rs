@@ -749,6 +749,25 @@ fn a_hit_shifted_into_the_second_of_the_one_before_still_counts_as_logged() {
     assert_eq!((s.hits, s.first, s.last), (2, Some(T0 - 3600), Some(T0)));
 }
 
+/// On the log's clock no clock reading shifts timestamps: a realtime step
+/// passed to `handle_clock` moves neither the usual hit nor the hits held
+/// before the clock starts.
+#[test]
+fn a_clock_step_shifts_nothing_on_the_log_clock() {
+    let secs = |s: i64| std::time::Duration::from_secs(s as u64);
+    let mut e = engine(10, 100, Clock::Log);
+    e.handle_clock(Now { monotonic: secs(1), realtime: secs(T0) });
+    e.handle_clock(Now { monotonic: secs(1), realtime: secs(T0 - 3600) });
+    for t in 0..10 {
+        let outcome = e.handle_line(&line(T0 + t, "/a", 200));
+        assert!(matches!(outcome, Outcome::Hit { time, .. } if time == T0 + t), "{outcome:?}");
+    }
+    e.finish(None);
+    let evs = events(&mut e);
+    let s = summary(&evs);
+    assert_eq!((s.hits, s.first, s.last), (10, Some(T0), Some(T0 + 9)));
+}
+
 #[test]
 fn hits_counted_before_a_clock_step_stay_in_the_window() {
     let secs = |s: i64| std::time::Duration::from_secs(s as u64);
