@@ -150,8 +150,8 @@ impl Engine {
         // engine counts; moving a Vec allocates nothing.
         let mut scratch = std::mem::take(&mut self.scratch);
         let (outcome, _) = match self.config.clock {
-            Clock::Log => self.count::<false>(line, &mut scratch),
-            Clock::Wall => self.count::<true>(line, &mut scratch),
+            Clock::Log => self.count::<false, false>(line, &mut scratch),
+            Clock::Wall => self.count::<true, false>(line, &mut scratch),
         };
         self.scratch = scratch;
         outcome
@@ -173,9 +173,26 @@ impl Engine {
     }
 
     /// [`handle_lines`](Self::handle_lines) on a wall clock (`WALL`) or
-    /// on the log's.
+    /// on the log's. A plain NCSA stream's route is settled for the batch
+    /// (see [`Parser::reads_lenient`]): asked once here, its loop reads
+    /// each line with no dispatch on it.
     #[inline(always)]
     fn count_lines<'a, const WALL: bool>(
+        &mut self,
+        lines: &mut impl Iterator<Item = (u64, Line<'a>)>,
+        sink: &mut impl LineSink,
+    ) {
+        if self.parser.reads_lenient() {
+            self.count_lines_read::<WALL, true>(lines, sink);
+        } else {
+            self.count_lines_read::<WALL, false>(lines, sink);
+        }
+    }
+
+    /// [`count_lines`](Self::count_lines), each line read leniently
+    /// (`LENIENT`) or as the parser's route says.
+    #[inline(always)]
+    fn count_lines_read<'a, const WALL: bool, const LENIENT: bool>(
         &mut self,
         lines: &mut impl Iterator<Item = (u64, Line<'a>)>,
         sink: &mut impl LineSink,
@@ -183,7 +200,7 @@ impl Engine {
         let mut scratch = std::mem::take(&mut self.scratch);
         for (number, line) in lines {
             let (outcome, usual) = match line {
-                Line::Text(text) => self.count::<WALL>(text, &mut scratch),
+                Line::Text(text) => self.count::<WALL, LENIENT>(text, &mut scratch),
                 Line::Overlong => (self.handle_overlong_line(), false),
             };
             // The usual hit queues nothing: only another line may have.
@@ -200,13 +217,19 @@ impl Engine {
         self.scratch = scratch;
     }
 
-    /// Counts one line; says too whether it was the usual hit, which
-    /// queues no event and no notice (see [`hit`](Self::hit)).
+    /// Counts one line, read leniently (`LENIENT`, see
+    /// [`Parser::reads_lenient`]) or as the parser's route says; says too
+    /// whether it was the usual hit, which queues no event and no notice
+    /// (see [`hit`](Self::hit)).
     #[inline(always)]
-    fn count<const WALL: bool>(&mut self, line: &[u8], scratch: &mut Scratch) -> (Outcome, bool) {
+    fn count<const WALL: bool, const LENIENT: bool>(&mut self, line: &[u8], scratch: &mut Scratch) -> (Outcome, bool) {
         // The record is read where the parser built it, not moved first.
         let mut parsed = Parsed::Skip;
-        self.parser.parse_into(line, scratch, &mut parsed);
+        if LENIENT {
+            self.parser.parse_lenient_into(line, scratch, &mut parsed);
+        } else {
+            self.parser.parse_into(line, scratch, &mut parsed);
+        }
         if let Parsed::Hit(record) = &parsed {
             return self.hit::<WALL>(record);
         }

@@ -311,6 +311,28 @@ impl Parser {
         }
     }
 
+    /// Whether lines read as a plain NCSA stream, leniently (see
+    /// [`Route::Lenient`]): settled until the end of the stream, as only a
+    /// line that may still come in a wrapper moves the route. A caller that
+    /// counts many lines asks once, then reads each with
+    /// [`parse_lenient_into`](Self::parse_lenient_into).
+    pub fn reads_lenient(&self) -> bool {
+        self.route == Route::Lenient
+    }
+
+    /// [`parse_into`](Self::parse_into) where [`reads_lenient`](Self::reads_lenient)
+    /// said so: the usual line goes to the common head with no dispatch on
+    /// the route (5 instructions a line fewer, an indirect jump among them).
+    #[inline(always)]
+    pub fn parse_lenient_into<'a>(&mut self, line: &'a [u8], scratch: &'a mut Scratch, parsed: &mut Parsed<'a>) {
+        debug_assert_eq!(self.route, Route::Lenient);
+        if plain(line) {
+            self.lenient(line, parsed);
+        } else {
+            self.read_content(line, scratch, parsed);
+        }
+    }
+
     /// [`parse_into`](Self::parse_into) of a line that may hold a carriage
     /// return, a byte-order mark, or nothing.
     #[inline(never)]
@@ -720,6 +742,44 @@ mod tests {
         let mut p = Parser::new(LogFormat::Auto);
         assert!(matches!(p.parse(clf, &mut scratch), Parsed::Hit(_)));
         assert_eq!(p.format(), LogFormat::Common);
+    }
+
+    /// Only a plain NCSA stream not asked for as `combined` reads
+    /// leniently, from its first plain hit on; and a line read leniently
+    /// is read as the route would read it, whatever it holds.
+    #[test]
+    fn a_plain_ncsa_stream_reads_leniently_as_its_route_does() {
+        let clf = br#"1.2.3.4 - - [07/Feb/2019:21:11:00 +0000] "GET /a/b HTTP/1.1" 200 12 "-" "c""#;
+        let docker =
+            br#"{"log":"1.2.3.4 - - [07/Feb/2019:21:11:00 +0000] \"GET / HTTP/1.1\" 200 5\n","stream":"stdout"}"#;
+        let mut scratch = Scratch::default();
+        for (format, first, lenient) in [
+            (LogFormat::Auto, &clf[..], true),
+            (LogFormat::Common, clf, true),
+            (LogFormat::Combined, clf, false),
+            (LogFormat::Auto, docker, false),
+            (LogFormat::Csv, clf, false),
+        ] {
+            let mut p = Parser::new(format.clone());
+            assert!(!p.reads_lenient(), "{format:?} before any line");
+            let _ = p.parse(first, &mut scratch);
+            assert_eq!(p.reads_lenient(), lenient, "{format:?}");
+        }
+        let mut general = Parser::new(LogFormat::Auto);
+        let mut lenient = Parser::new(LogFormat::Auto);
+        assert!(matches!(general.parse(clf, &mut scratch), Parsed::Hit(_)));
+        assert!(matches!(lenient.parse(clf, &mut scratch), Parsed::Hit(_)));
+        let replacements = [b'"', b' ', b'[', b']', b'\0', b'\r', b'\xef', b'9', b'-'];
+        let mut lines = variants(clf, &replacements);
+        lines.extend([&b""[..], b"\r", b" ", b"\xef\xbb\xbf", &clf[..40]].map(<[u8]>::to_vec));
+        lines.push([&b"\xef\xbb\xbf"[..], clf, b"\r"].concat());
+        for line in &lines {
+            let mut other = Scratch::default();
+            let mut parsed = Parsed::Skip;
+            lenient.parse_lenient_into(line, &mut other, &mut parsed);
+            assert_eq!(parsed, general.parse(line, &mut scratch), "{:?}", String::from_utf8_lossy(line));
+            assert!(lenient.reads_lenient());
+        }
     }
 
     #[test]
