@@ -194,16 +194,26 @@ pub fn find_any<const N: usize>(s: &[u8], set: Set<N>) -> Option<usize> {
     first(s, |v| set.lanes(v), |c| set.has(c))
 }
 
-/// [`find_any`] for a byte of `set` usually within the first eight bytes
-/// of `s` (where a request's section ends): that word alone inline, the
-/// search past it out of line, with no loop to set up for the usual one.
+/// [`find_any`] for a byte of `set` usually within the first sixteen
+/// bytes of `s` (where a request's section ends): those two words inline,
+/// one length checked for both, the search past them out of line, with no
+/// loop to set up for the usual one. With the first word alone inline, a
+/// sixth of a combined log's sections (a segment of eight bytes or more)
+/// took the call: the second word inline, a detected combined line 544.0
+/// -> 540.4 instructions, the nginx string 595.8 -> 593.2.
 #[inline(always)]
 pub fn find_any_short<const N: usize>(s: &[u8], set: Set<N>) -> Option<usize> {
-    match s.first_chunk::<8>() {
-        Some(word) => match set.lanes(u64::from_le_bytes(*word)) {
-            0 => find_any_from(s, 8, set),
-            hits => Some(hits.trailing_zeros() as usize / 8),
-        },
+    match s.first_chunk::<16>() {
+        Some(words) => {
+            let (first, second) = words.split_at(8);
+            match set.lanes(u64::from_le_bytes(*first.first_chunk::<8>()?)) {
+                0 => match set.lanes(u64::from_le_bytes(*second.first_chunk::<8>()?)) {
+                    0 => find_any_from(s, 16, set),
+                    hits => Some(8 + hits.trailing_zeros() as usize / 8),
+                },
+                hits => Some(hits.trailing_zeros() as usize / 8),
+            }
+        }
         None => find_any_from(s, 0, set),
     }
 }
@@ -430,7 +440,8 @@ mod tests {
         let ends = Set::of([b'/', b'?', b'#']);
         for (name, find) in finds {
             for byte in 0..=255u8 {
-                for at in 0..17 {
+                // In the first word, the second, and past both.
+                for at in 0..25 {
                     let mut v = vec![b'a'; at];
                     v.push(byte);
                     v.extend_from_slice(b"bcdefghijklmnopq");

@@ -126,8 +126,7 @@ pub(super) enum Op {
     /// the literal after the status (the request's step and the status's
     /// in one). `around` checks both literals and the status between them
     /// with one word, read only when eight bytes from the byte before the
-    /// quote are left (the general reading's otherwise); `lit` and `status`
-    /// are [`RequestStatus::read`]'s unreachable second check (see there).
+    /// quote are left (the general reading's otherwise).
     /// `bytes`, when a byte count follows the status, is that step's
     /// literal: the count is read in the same operation.
     RequestStatus(RequestStatus),
@@ -359,8 +358,6 @@ impl LineEnd {
 /// [`Op::RequestStatus`]'s parts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct RequestStatus {
-    lit: Lit,
-    status: Lit,
     around: Around,
     bytes: Option<Lit>,
 }
@@ -416,8 +413,7 @@ pub(super) fn ops(lead: Option<&Literal>, steps: &[Step], padded: bool) -> Ops {
                         }
                         _ => None,
                     };
-                    let lit = Lit::of(lit.word, lit.mask, lit.len, Follow::Anything);
-                    Op::RequestStatus(RequestStatus { lit, status, around, bytes })
+                    Op::RequestStatus(RequestStatus { around, bytes })
                 } else {
                     Op::Request(lit)
                 }
@@ -681,23 +677,23 @@ impl RequestStatus {
         if word as u8 == b'\\' {
             return None;
         }
-        let (code, after) = match self.around.status(word, quote) {
-            Some(read) => read,
-            // Never reached: with the word's eight bytes there, this checks
-            // what `around` checked (the same literals and digits), so it
-            // can only fail too. Kept because the code without it measured
-            // more (a detected combined line 542.7 -> 557.6 instructions,
-            // the nginx string 594.5 -> 610.4, `--log-format combined`
-            // 589.5 -> 605.5): dead code kept for speed, to be dropped
-            // when a layout that costs nothing without it is found.
-            None => {
-                let digits = self.lit.after(line, quote)?;
-                let code = three_digits(line.get(digits..digits + 3)?)?;
-                (code, self.status.after(line, digits + 3)?)
-            }
-        };
+        let Some((code, after)) = self.around.status(word, quote) else { return gave_up() };
         Some((method, section, code, after))
     }
+}
+
+/// `None`, out of line and cold: [`RequestStatus::read`]'s way out when
+/// the status and the literals around it are not there. The same way out
+/// as `?` but for the layout: with `?` there, a detected combined line
+/// took 542.7 -> 557.6 instructions, the nginx string 594.5 -> 609.4
+/// (registers spilled around the status); with this, 544.0 and 595.8.
+/// The second check that stood there in its place (the literal, the
+/// digits and the literal again, one by one) could only fail too: the
+/// word it read holds what `around` compares.
+#[cold]
+#[inline(never)]
+fn gave_up<T>() -> Option<T> {
+    None
 }
 
 /// The method and section of the usual request at `at`, and where the
