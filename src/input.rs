@@ -593,20 +593,24 @@ fn find_lines<'a>(
     find: impl Fn(&[u8]) -> Option<usize>,
 ) -> (u8, usize) {
     let mut rest = &buf[from..];
-    let mut found = 0;
-    while found < SLOTS - 1 {
-        let Some(i) = find(rest) else { break };
+    // The free slots as an iterator, the lines found told by how many are
+    // left when the search ends: a line costs no count of its own besides
+    // the slot's place (an instruction a line fewer).
+    let mut free = lines[..SLOTS - 1].iter_mut();
+    let filled = |free: &std::slice::IterMut<'_, Line<'a>>| SLOTS - 1 - free.len();
+    let found = loop {
+        let Some(slot) = free.next() else { break SLOTS - 1 };
+        // The slot taken is left empty.
+        let Some(i) = find(rest) else { break filled(&free) - 1 };
         let (line, after) = rest.split_at(i);
-        let Some((_, after)) = after.split_first() else { break };
+        let Some((_, after)) = after.split_first() else { break filled(&free) - 1 };
         rest = after;
         if i > MAX_LINE {
-            lines[found] = Line::Overlong;
-            found += 1;
-            break;
+            *slot = Line::Overlong;
+            break filled(&free);
         }
-        lines[found] = Line::Text(line);
-        found += 1;
-    }
+        *slot = Line::Text(line);
+    };
     (found as u8, buf.len() - rest.len())
 }
 
