@@ -365,8 +365,12 @@ fn shortcuts_agree_with_the_general_path() {
         // Operations after the head: `parse_into` must not read the head alone.
         apache::compile(r#"%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" %D"#),
     ];
-    let lines: [&[u8]; 16] = [
+    let lines: [&[u8]; 18] = [
         br#"1.2.3.4 - - [07/Feb/2019:21:11:00 +0000] "GET /api/user?id=1 HTTP/1.1" 200 1234 "-" "curl/8""#,
+        // Clients that end in the head's first window of sixteen bytes
+        // (`op::Head::start`), at its last byte, and past it.
+        br#"192.168.100.200 - - [07/Feb/2019:21:11:00 +0000] "GET /a HTTP/1.1" 200 5 "-" "x""#,
+        br#"192.168.100.2001 - - [07/Feb/2019:21:11:00 +0000] "GET /a HTTP/1.1" 200 5 "-" "x""#,
         br#"1.2.3.4 - - [07/Feb/2019:21:11:00 +0000] "GET /a HTTP/1.1" 200 5 "-" "curl/8" 1234"#,
         br#"Sep 15 10:00:00 web nginx[2869]: 1.2.3.4 - - [07/Feb/2019:21:11:00 +0000] "GET /a HTTP/1.1" 200 5 "-" "x""#,
         br#"h - - [07/Feb/2019:21:11:00 +0000] "GET /a\" 200 1 HTTP/1.1" 404 7 "r\"x" "a \" b" 0.1"#,
