@@ -62,6 +62,11 @@ enum Key {
     /// Caddy's seconds (`0.0042`) or Envoy's milliseconds (`4`).
     Duration,
     UpstreamLatency,
+    /// A map of headers (Caddy's `headers` and `resp_headers`: a name that
+    /// ends in `headers`), stepped over unread: they are most of a Caddy
+    /// line and hold nothing logmon reads (the host is the request's own
+    /// field).
+    Headers,
 }
 
 /// What a member's name names; asked only of a name not found by its place
@@ -98,6 +103,7 @@ fn key(name: &[u8]) -> Option<Key> {
         b"Duration" | b"OriginResponseTime" => Key::Latency(Span::Nanos),
         b"duration" => Key::Duration,
         b"upstream_response_time" => Key::UpstreamLatency,
+        _ if name.ends_with(b"headers") => Key::Headers,
         _ => return None,
     })
 }
@@ -131,6 +137,7 @@ impl<'a> Found<'a> {
             Key::Client => &mut self.client,
             Key::Host => &mut self.host,
             Key::UpstreamLatency => &mut self.upstream,
+            Key::Headers => return,
             Key::Latency(span) => {
                 self.latency.get_or_insert((value, span));
                 return;
@@ -310,14 +317,13 @@ struct Names<'n> {
 }
 
 impl Names<'_> {
-    /// The name of the member whose opening quote was taken, and what it
-    /// names. The same bytes up to the same closing quote are the same
+    /// What the name of the member whose opening quote was taken names. The same bytes up to the same closing quote are the same
     /// string, read the same way ([`Scan::string`] reads nothing past its
     /// closing quote), so a name found by its last line's bytes is the
     /// one the search would find. Whether the colon after it was taken
     /// too, as it then stood in the last line's place as well.
     #[inline(always)]
-    fn take<'a>(&mut self, scan: &mut Scan<'a>) -> Option<(&'a [u8], Option<Key>, bool)> {
+    fn take(&mut self, scan: &mut Scan<'_>) -> Option<(Option<Key>, bool)> {
         let n = self.next;
         self.next += 1;
         if let Some(known) = self.known.get(n)
@@ -330,7 +336,7 @@ impl Names<'_> {
                 let len = usize::from(known.len);
                 let taken = usize::from(known.taken);
                 scan.at += taken;
-                return Some((&window[..len], known.key, taken == len + 2));
+                return Some((known.key, taken == len + 2));
             }
         }
         let (name, _) = scan.string()?;
@@ -357,18 +363,18 @@ impl Names<'_> {
                 _ => Name::default(),
             };
         }
-        Some((name, key, false))
+        Some((key, false))
     }
 
-    /// The name of the next member and what it names, when it is the one
-    /// that stood in its place the last line, in the comma's form: the
+    /// What the name of the next member names, when it is the one that
+    /// stood in its place the last line, in the comma's form: the
     /// comma, the quotes, the name and the colon compared right after the
     /// value before, and taken. `None` (nothing taken) otherwise, and the
     /// member is read the usual way, by [`Names::take`]. The same bytes
     /// are read the same way: the comma and the quote as tokens, the name
     /// up to its quote, the colon as a token.
     #[inline(always)]
-    fn after_comma<'a>(&mut self, scan: &mut Scan<'a>) -> Option<(&'a [u8], Option<Key>)> {
+    fn after_comma(&mut self, scan: &mut Scan<'_>) -> Option<Option<Key>> {
         let known = self.known.get(self.next)?;
         if !known.comma {
             return None;
@@ -378,10 +384,9 @@ impl Names<'_> {
         if (low ^ known.text[0]) & known.mask[0] | (high ^ known.text[1]) & known.mask[1] != 0 {
             return None;
         }
-        let name = window.get(2..2 + usize::from(known.len))?;
         self.next += 1;
         scan.at += usize::from(known.taken);
-        Some((name, known.key))
+        Some(known.key)
     }
 }
 
@@ -579,17 +584,17 @@ impl<'a> Scan<'a> {
         // line ([`Names::after_comma`]).
         let mut next = None;
         loop {
-            let (name, key) = match next.take() {
+            let key = match next.take() {
                 Some(member) => member,
                 None => {
                     if c != b'"' {
                         return None;
                     }
-                    let (name, key, colon) = names.take(&mut scan)?;
+                    let (key, colon) = names.take(&mut scan)?;
                     if !colon && scan.token()? != b':' {
                         return None;
                     }
-                    (name, key)
+                    key
                 }
             };
             match scan.token()? {
@@ -601,9 +606,7 @@ impl<'a> Scan<'a> {
                     let number = scan.number();
                     found.offer(key, Value::Number(number));
                 }
-                // Header maps are most of a Caddy line and hold nothing
-                // logmon reads (the host is the request's own field).
-                b'{' if name.ends_with(b"headers") => match scan.lists(depth + 1) {
+                b'{' if key == Some(Key::Headers) => match scan.lists(depth + 1) {
                     Some(end) => scan.at = end,
                     None => scan.skip(depth + 1)?,
                 },
@@ -961,6 +964,11 @@ mod tests {
             r#"{"ts":1549573860.5,"status_code":"200","a_name_of_12":[1],"a_name_of_13_":{"uri":"/j"}}"#,
             r#"{"ts":1549573860.5,"uri":"/k,\"status\":500","status":200}"#,
             r#"{"ts":1549573860.5,"status":200,"status":404,"uri":"/l"}"#,
+            // Names that end in `headers`, short and long, with maps and
+            // other values, and in their places names that do not.
+            r#"{"ts":1549573860.5,"headers":{"uri":"/x"},"a_map_of_headers":{"uri":"/y"},"status":200,"uri":"/m"}"#,
+            r#"{"ts":1549573860.5,"headers":"/x","a_map_of_headers":5,"status":200,"uri":"/m"}"#,
+            r#"{"ts":1549573860.5,"headerz":{"uri":"/x"},"a_map_of_headerz":{"uri":"/y"},"status":200}"#,
         ];
         let mut times = TimeCache::default();
         let mut seed = 3_u64;
@@ -1092,6 +1100,25 @@ mod tests {
         assert_eq!(miss(r#"{"time":1549573860,"status":200,"size":1.5}"#), Malformed::BadBytes);
         let deep = format!("{}{}", "{\"a\":".repeat(40), "1");
         assert_eq!(miss(&deep), Malformed::NotJson);
+    }
+
+    /// A map under a name that ends in `headers` is stepped over unread,
+    /// whatever its shape; other values under such names are not read
+    /// either, and maps under other names are.
+    #[test]
+    fn header_maps_are_not_read() {
+        for map in [r#"{"uri":"/x"}"#, r#"{"uri":["/x"]}"#, r#"{ "uri" : [ "/x" ] }"#, r#"{"a":{"uri":"/x"}}"#] {
+            for name in ["headers", "resp_headers", "a_long_name_of_headers"] {
+                let line = format!(r#"{{"ts":1549573860.5,"{name}":{map},"status":200,"uri":"/m"}}"#);
+                assert_eq!(hit(&line).section, some("/m"), "{line}");
+            }
+            // Not the lists: no member of an array is read.
+            if !map.contains('[') {
+                let line = format!(r#"{{"ts":1549573860.5,"status":200,"headerz":{map}}}"#);
+                assert_eq!(hit(&line).section, some("/x"), "{line}");
+            }
+        }
+        assert_eq!(hit(r#"{"ts":1549573860.5,"headers":"/x","status":200}"#).section, None);
     }
 
     /// An empty object is a value like any other: the members after it are
