@@ -621,17 +621,21 @@ impl Head {
     /// [`Client::read`]'s.
     #[inline(always)]
     fn start<'a>(&self, steps: &[Step], line: &'a [u8]) -> Option<(&'a [u8], &'a [u8; CLF_LEN], usize)> {
-        if let Some(start) = line.first_chunk::<START>()
-            && let Some(usual) = &self.client.usual
-            && let Some(stop) = bytes::find(&start[..16], b' ')
-            && let Some(word) = start.get(stop..).and_then(<[u8]>::first_chunk::<8>)
-            && usual.starts(u64::from_le_bytes(*word))
-        {
-            let at = stop + usize::from(usual.len);
-            let (stamp, after) = self.time_at(start, at)?;
-            return Some((&line[..stop], stamp, after));
-        }
-        let (client, at) = self.client.read::<true>(steps, line, 0)?;
+        let (client, at) = match line.first_chunk::<START>() {
+            Some(start) if let Some(stop) = bytes::find(&start[..16], b' ') => {
+                if let Some(usual) = &self.client.usual
+                    && let Some(word) = start.get(stop..).and_then(<[u8]>::first_chunk::<8>)
+                    && usual.starts(u64::from_le_bytes(*word))
+                {
+                    let at = stop + usize::from(usual.len);
+                    let (stamp, after) = self.time_at(start, at)?;
+                    return Some((&line[..stop], stamp, after));
+                }
+                // A named user, say: the space is not looked for again.
+                self.client.after::<true>(steps, line, 0, stop)?
+            }
+            _ => self.client.read::<true>(steps, line, 0)?,
+        };
         let (stamp, after) = self.time_at(line, at)?;
         Some((client, stamp, after))
     }
@@ -671,6 +675,19 @@ impl Client {
     #[inline(always)]
     fn read<'a, const ANY: bool>(&self, steps: &[Step], line: &'a [u8], at: usize) -> Option<(&'a [u8], usize)> {
         let stop = at + bytes::find(&line[at..], b' ')?;
+        self.after::<ANY>(steps, line, at, stop)
+    }
+
+    /// [`Client::read`] once the space at `stop` that ends the client is
+    /// found.
+    #[inline(always)]
+    fn after<'a, const ANY: bool>(
+        &self,
+        steps: &[Step],
+        line: &'a [u8],
+        at: usize,
+        stop: usize,
+    ) -> Option<(&'a [u8], usize)> {
         let value = &line[at..stop];
         let usual = |usual: &Lit| if ANY { usual.end_ignoring_follow(line, stop) } else { usual.after(line, stop) };
         if let Some(after) = self.usual.as_ref().and_then(usual) {
