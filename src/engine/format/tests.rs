@@ -702,7 +702,9 @@ fn the_fast_path_and_the_general_rule_end_a_section_alike() {
         target.extend((0..len).map(|_| alphabet[rng.below(alphabet.len() as u64) as usize]));
         let method = ["GET", "POST", "OPTIONS", "PROPFIND"][rng.below(4) as usize];
         let request = [method.as_bytes(), b" ", &target, b" HTTP/1.1"].concat();
-        let quoted = [&request[..], b"\" 200 5"].concat();
+        // A short rest too (under the usual method's chunk of 21 bytes).
+        let after: &[u8] = if rng.below(4) == 0 { b"\"" } else { b"\" 200 5" };
+        let quoted = [&request[..], after].concat();
         let general = section::of_request(&request);
         let fast = op::plain_method_and_section(&quoted);
         if let Some((m, section, _)) = fast {
