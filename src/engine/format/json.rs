@@ -317,7 +317,8 @@ struct Names<'n> {
 }
 
 impl Names<'_> {
-    /// What the name of the member whose opening quote was taken names. The same bytes up to the same closing quote are the same
+    /// What the name of the member whose opening quote was taken names.
+    /// The same bytes up to the same closing quote are the same
     /// string, read the same way ([`Scan::string`] reads nothing past its
     /// closing quote), so a name found by its last line's bytes is the
     /// one the search would find. Whether the colon after it was taken
@@ -715,9 +716,9 @@ impl<'a> Scan<'a> {
     /// nesting within a bracket of [`MAX_DEPTH`]), which [`Scan::skip`]
     /// steps over. A second owner of where such a map ends, kept for
     /// speed: it reads a string and the punctuation after it as one step
-    /// where [`Scan::skip`] takes a byte at a time (instructions a line:
-    /// caddy 4,119.9 -> 3,913.0, caddyvary 4,255.2 -> 4,003.3); where it
-    /// gives an end, it is the one
+    /// where [`Scan::skip`] takes a byte at a time (43f3a32, instructions
+    /// a line: caddy 4,119.9 -> 3,911.6, caddyvary 4,255.2 -> 4,001.9);
+    /// where it gives an end, it is the one
     /// [`Scan::skip`] gives, byte for byte the same reading (strings by
     /// [`Scan::string_end`], the brackets counted, the commas and colons
     /// passed), which `header_maps_end_where_they_are_stepped_over_to`
@@ -1014,17 +1015,35 @@ mod tests {
     /// reading ends it, whatever its strings (escapes, brackets and quotes
     /// in them, lengths past the near search's 64), its punctuation (the
     /// shape's, spaces, empty lists, other values) and its depth; and the
-    /// shape is read where it stands.
+    /// shape is read where it stands. A name without its opening quote
+    /// (at the map's start, or after a list's `],`) is refused.
     #[test]
     fn header_maps_end_where_they_are_stepped_over_to() {
         let strings = [r"a", r"User-Agent", r"\\", r#"\""#, r#"x\\\"]}"#, r"]}", r"{[", r"\u00e9", r""];
-        let joins = [r#"":[""#, r#"",""#, r#""],""#, r#""]}"#, r#"" : [""#, r#""]"#, r#"":"#, r#"":[]"#, r#"",["#];
+        // Some joins end in `"],` with no quote after: the next name then
+        // starts with another byte, which the shape refuses.
+        let joins = [
+            r#"":[""#,
+            r#"",""#,
+            r#""],""#,
+            r#""]}"#,
+            r#"" : [""#,
+            r#""]"#,
+            r#"":"#,
+            r#"":[]"#,
+            r#"",["#,
+            r#""],"#,
+            r#""], "#,
+            r#""],x"#,
+        ];
+        // Mostly a quote after the map's `{`; now and then a space or another byte.
+        let opens = ["{\"", "{\"", "{\"", "{ \"", "{", "{x\""];
         let mut seed = 9_u64;
         let mut read = 0;
         for _ in 0..20_000 {
             seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
             let mut draw = seed >> 16;
-            let mut map = String::from("{\"");
+            let mut map = String::from(opens[(seed >> 8) as usize % opens.len()]);
             for i in 0..1 + (seed >> 60) {
                 let string = strings[draw as usize % strings.len()];
                 let repeat = if draw.is_multiple_of(7) { 30 } else { 1 };
@@ -1053,6 +1072,14 @@ mod tests {
         assert!(read > 1_000, "{read} maps read by their shape");
         let caddy = br#"{"User-Agent":["curl/8 \"x\""],"Accept":["*/*","a"]},"#;
         assert_eq!(Scan { s: caddy, at: 1 }.lists(2), Some(caddy.len() - 1));
+        // A name without its opening quote: the shape is refused, or ends
+        // where the byte-at-a-time reading does (here it finds no end).
+        let unquoted = br#"{"A":["x"],x":["a"]}}"#;
+        let mut skipped = Scan { s: unquoted, at: 1 };
+        let skip = skipped.skip(2).map(|()| skipped.at);
+        let lists = Scan { s: unquoted, at: 1 }.lists(2);
+        assert!(lists.is_none() || lists == skip, "{lists:?} vs {skip:?}");
+        assert_eq!(skip, None);
     }
 
     /// A point is found in a value of any length, at any place, among
