@@ -35,8 +35,8 @@ pub fn end_in_request(path: &[u8]) -> Option<usize> {
 
 /// As [`end_in_request`], for a path in a request that a quote may end: a
 /// quote there is where the section's end is, for the caller to check.
-/// The format head's: its usual section ends within a word
-/// ([`bytes::find_any_short`]).
+/// The format head's: its usual section ends within its first sixteen
+/// bytes, the two words [`bytes::find_any_short`] checks inline.
 #[inline(always)]
 pub fn end_in_quoted_request(path: &[u8]) -> Option<usize> {
     bytes::find_any_short(path, const { Set::of(ENDS_IN_QUOTED_REQUEST) })

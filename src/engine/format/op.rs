@@ -603,13 +603,16 @@ impl Head {
             latency_us: None,
             vhost: None,
         });
-        let after = match (&self.request.bytes, parsed) {
-            (Some(lit), Parsed::Hit(record)) => {
+        // The record as just written, so that whether the count is read
+        // is the format's alone to say (`bytes`), whatever `parsed` held.
+        let Parsed::Hit(record) = parsed else { return None };
+        let after = match &self.request.bytes {
+            Some(lit) => {
                 let (bytes, after) = byte_count(lit, line, after)?;
                 record.bytes = bytes;
                 after
             }
-            _ => after,
+            None => after,
         };
         match &self.tail {
             Some(tail) => tail.read(line, after),
