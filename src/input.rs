@@ -600,7 +600,9 @@ fn find_lines<'a>(
     let filled = |free: &std::slice::IterMut<'_, Line<'a>>| SLOTS - 1 - free.len();
     let found = loop {
         let Some(slot) = free.next() else { break SLOTS - 1 };
-        // The slot taken is left empty.
+        // Where no line ends, the slot taken is left unwritten (it may
+        // still hold a line of an earlier search): `filled` counts it, so
+        // the lines found are one fewer.
         let Some(i) = find(rest) else { break filled(&free) - 1 };
         let (line, after) = rest.split_at(i);
         let Some((_, after)) = after.split_first() else { break filled(&free) - 1 };
@@ -834,6 +836,27 @@ mod tests {
         assert!(batch.found_lines().is_none());
         assert_eq!(batch.next(), Some((2, Line::Overlong)));
         assert_eq!(batch.next(), None);
+    }
+
+    /// A search counts only the slots it wrote: the one it took and found
+    /// no line for holds what an earlier search left there. Counted, the
+    /// batch would hand out that stale line, and search again, for ever;
+    /// called alone here, the search fails at once instead.
+    #[test]
+    fn a_search_counts_only_the_lines_it_found() {
+        let mut lines = [Line::Text(b"stale"); SLOTS];
+        let cases: [(&[u8], usize, (u8, usize)); 6] = [
+            (b"", 0, (0, 0)),
+            (b"abc", 0, (0, 0)),
+            (b"a\nbc", 0, (1, 2)),
+            (b"a\nbc", 2, (0, 2)),
+            (b"a\n", 0, (1, 2)),
+            (b"a\n\n", 1, (2, 3)),
+        ];
+        for (bytes, from, want) in cases {
+            assert_eq!(find_lines(&mut lines, bytes, from, |b| memchr(b'\n', b)), want, "{bytes:?} from {from}");
+        }
+        assert_eq!(lines[0], Line::Text(b""), "the first line of the last search, the empty one after `a`");
     }
 
     #[test]

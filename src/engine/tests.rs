@@ -820,3 +820,44 @@ fn late_hits_aside_need_their_delay_on_the_wall_clock() {
 fn late_hits_aside_need_their_delay_on_the_log_s_clock() {
     late_hits_aside_need_their_delay(Clock::Log);
 }
+
+/// A batch reads its lines as one line at a time does, whatever the route.
+/// A plain NCSA stream's batch is read leniently, its route asked once a
+/// batch (`Engine::count_lines`); every other stream's as the parser's
+/// route says. Taken the wrong way round, `combined` by name would count
+/// a common line (no referer nor user agent) as a hit, and CSV lines would
+/// be malformed: the counts differ in a release build too, where
+/// `parse_lenient_into`'s assertion of the route is not compiled.
+#[test]
+fn a_batch_reads_its_lines_as_single_lines_do_on_every_route() {
+    let ncsa = |s: i64, tail: &str| {
+        format!(r#"10.0.0.{s} - - [07/Feb/2019:21:11:{s:02} +0000] "GET /a/{s} HTTP/1.1" 200 5{tail}"#).into_bytes()
+    };
+    let combined = |s| ncsa(s, r#" "-" "agent""#);
+    let common = |s| ncsa(s, "");
+    let csv = |s| line(T0 + s, "/c", 200);
+    // Two plain NCSA streams, read leniently, then `combined` by name and CSV.
+    let streams: [(LogFormat, Vec<Vec<u8>>); 4] = [
+        (LogFormat::Auto, vec![combined(0), combined(1), common(2), csv(3), combined(4)]),
+        (LogFormat::Common, vec![common(0), combined(1), common(2), csv(3)]),
+        (LogFormat::Combined, vec![combined(0), combined(1), common(2), common(3), csv(4)]),
+        (LogFormat::Auto, vec![csv(0), csv(1), common(2), csv(3), combined(4)]),
+    ];
+    for (format, texts) in streams {
+        let config = || Config { format: format.clone(), ..Config::default() };
+        let mut single = Engine::new(config());
+        let want: Vec<Outcome> = texts.iter().map(|t| single.handle_line(t)).collect();
+        // The first line settles the route; the rest come as one batch.
+        let mut batched = Engine::new(config());
+        let mut told = Told(vec![(1, batched.handle_line(&texts[0]))]);
+        let mut lines = texts[1..].iter().map(|t| Line::Text(t)).zip(2..).map(|(l, n)| (n, l)).peekable();
+        while lines.peek().is_some() {
+            batched.handle_lines(&mut lines, &mut told);
+            events(&mut batched);
+        }
+        let got: Vec<Outcome> = told.0.iter().map(|&(_, outcome)| outcome).collect();
+        assert_eq!(got, want, "{format:?}");
+        assert!(want.iter().any(|o| matches!(o, Outcome::Malformed(_))), "{format:?}: a line the route refuses");
+        assert!(want[1..].iter().any(|o| matches!(o, Outcome::Hit { .. })), "{format:?}: a hit in the batch");
+    }
+}
