@@ -581,50 +581,46 @@ impl<'a> Scan<'a> {
             self.at = scan.at;
             return Some(());
         }
-        // A member found with the comma before it, by its name in the last
-        // line ([`Names::after_comma`]).
-        let mut next = None;
         loop {
-            let key = match next.take() {
-                Some(member) => member,
-                None => {
-                    if c != b'"' {
-                        return None;
-                    }
-                    let (key, colon) = names.take(&mut scan)?;
-                    if !colon && scan.token()? != b':' {
-                        return None;
-                    }
-                    key
-                }
-            };
-            match scan.token()? {
-                b'"' => {
-                    let (raw, escaped) = scan.string()?;
-                    found.offer(key, Value::Str { raw, escaped });
-                }
-                b'-' | b'0'..=b'9' => {
-                    let number = scan.number();
-                    found.offer(key, Value::Number(number));
-                }
-                b'{' if key == Some(Key::Headers) => match scan.lists(depth + 1) {
-                    Some(end) => scan.at = end,
-                    None => scan.skip(depth + 1)?,
-                },
-                b'{' => {
-                    let mut inner = Scan { s: scan.s, at: scan.at };
-                    inner.members(depth + 1, found, names)?;
-                    scan.at = inner.at;
-                }
-                b'[' => scan.skip(depth + 1)?,
-                b't' => scan.word(b"rue")?,
-                b'f' => scan.word(b"alse")?,
-                b'n' => scan.word(b"ull")?,
-                _ => return None,
+            if c != b'"' {
+                return None;
             }
-            if let Some(member) = names.after_comma(&mut scan) {
-                next = Some(member);
-                continue;
+            let (mut key, colon) = names.take(&mut scan)?;
+            if !colon && scan.token()? != b':' {
+                return None;
+            }
+            // The members that follow, each found with the comma before it
+            // by its name in the last line ([`Names::after_comma`]), are read
+            // in this loop; the others from the top.
+            loop {
+                match scan.token()? {
+                    b'"' => {
+                        let (raw, escaped) = scan.string()?;
+                        found.offer(key, Value::Str { raw, escaped });
+                    }
+                    b'-' | b'0'..=b'9' => {
+                        let number = scan.number();
+                        found.offer(key, Value::Number(number));
+                    }
+                    b'{' if key == Some(Key::Headers) => match scan.lists(depth + 1) {
+                        Some(end) => scan.at = end,
+                        None => scan.skip(depth + 1)?,
+                    },
+                    b'{' => {
+                        let mut inner = Scan { s: scan.s, at: scan.at };
+                        inner.members(depth + 1, found, names)?;
+                        scan.at = inner.at;
+                    }
+                    b'[' => scan.skip(depth + 1)?,
+                    b't' => scan.word(b"rue")?,
+                    b'f' => scan.word(b"alse")?,
+                    b'n' => scan.word(b"ull")?,
+                    _ => return None,
+                }
+                match names.after_comma(&mut scan) {
+                    Some(member) => key = member,
+                    None => break,
+                }
             }
             match scan.token()? {
                 b',' => c = scan.token()?,
