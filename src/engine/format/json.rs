@@ -25,8 +25,8 @@ pub fn parse<'a>(times: &mut TimeCache, line: &'a [u8], scratch: &'a mut Vec<u8>
     if scan.token() != Some(b'{') {
         return Err(Malformed::NotJson);
     }
-    let mut names = Names { known: &mut times.names, next: 0 };
-    scan.members(1, &mut found, &mut names).ok_or(Malformed::NotJson)?;
+    let names = Names { known: &mut times.names, next: 0 };
+    scan.members(1, &mut found, names).ok_or(Malformed::NotJson)?;
     scan.space();
     if scan.at != line.len() {
         return Err(Malformed::NotJson);
@@ -570,8 +570,12 @@ impl<'a> Scan<'a> {
     /// is a local copy, kept in a register rather than stored at every
     /// token, written back once the object closes (the scan is refused
     /// when it fails, wherever it stopped); an object inside is read by a
-    /// copy of its own, so that this one's address is never taken.
-    fn members(&mut self, depth: usize, found: &mut Found<'a>, names: &mut Names<'_>) -> Option<()> {
+    /// copy of its own, so that this one's address is never taken. The
+    /// names, likewise, are passed by value and given back (the names of
+    /// the objects inside counted with this one's), so that where they
+    /// are and how many were taken stay in registers, not loaded and
+    /// stored at every member.
+    fn members<'n>(&mut self, depth: usize, found: &mut Found<'a>, mut names: Names<'n>) -> Option<Names<'n>> {
         if depth > MAX_DEPTH {
             return None;
         }
@@ -579,7 +583,7 @@ impl<'a> Scan<'a> {
         let mut c = scan.token()?;
         if c == b'}' {
             self.at = scan.at;
-            return Some(());
+            return Some(names);
         }
         loop {
             if c != b'"' {
@@ -608,7 +612,7 @@ impl<'a> Scan<'a> {
                     },
                     b'{' => {
                         let mut inner = Scan { s: scan.s, at: scan.at };
-                        inner.members(depth + 1, found, names)?;
+                        names = inner.members(depth + 1, found, names)?;
                         scan.at = inner.at;
                     }
                     b'[' => scan.skip(depth + 1)?,
@@ -626,7 +630,7 @@ impl<'a> Scan<'a> {
                 b',' => c = scan.token()?,
                 b'}' => {
                     self.at = scan.at;
-                    return Some(());
+                    return Some(names);
                 }
                 _ => return None,
             }
