@@ -775,7 +775,14 @@ fn plain_request(line: &[u8], at: usize) -> Option<(&[u8], &[u8], usize)> {
 }
 
 /// [`plain_request`] whatever stands before the quote, for the caller to
-/// check.
+/// check. A section that ends at a quote needs no check of its own here
+/// (as [`ends_at_quote`] is to other callers): that quote is the first one
+/// looked for, and the request ends there only if what the caller checks
+/// after it holds, where the general reading ends it too (at the first
+/// quote not escaped that the literal after the request and what must
+/// follow it match), the section up to it the same. That check read the
+/// byte again before the search: without it, a detected combined line
+/// 512.4 -> 504.5 instructions, the nginx string 570.1 -> 562.3.
 #[inline(always)]
 fn request_quote(line: &[u8], at: usize) -> Option<(&[u8], &[u8], usize)> {
     let (method, section, end) = plain_method_and_section(&line[at..])?;
@@ -913,9 +920,11 @@ pub(super) fn three_digits(s: &[u8]) -> Option<u16> {
 
 /// The method and section of the usual request, `GET /a/b?c HTTP/1.1`,
 /// that `rest` starts with, and where in `rest` its section ends (from
-/// there on its end is looked for). `None` for an odd method, no path or a
-/// quote before the section ends: [`parse::request_method`] and
-/// [`section::of_request`] then read the request the long way.
+/// there on its end is looked for). `None` for an odd method or no path:
+/// [`parse::request_method`] and [`section::of_request`] then read the
+/// request the long way, as they do a section that ends at a quote, which
+/// a caller that looks past the quote for the request's end refuses
+/// ([`ends_at_quote`]).
 /// The usual method and the first sixteen bytes of its section's search
 /// are read from one chunk of 21 bytes, one length checked for all (the
 /// method's word, the target's slice and the search's first words each
@@ -940,12 +949,19 @@ pub(super) fn plain_method_and_section(rest: &[u8]) -> Option<(&[u8], &[u8], usi
 fn section_after(rest: &[u8], method: usize) -> Option<(&[u8], &[u8], usize)> {
     let target = &rest[method + 1..];
     // Where the section ends as [`section::of_request`] has it, or a quote
-    // before that: the request is then not plain.
+    // before that (whether the request is then plain is the caller's to
+    // say: see [`ends_at_quote`]).
     let end = 1 + section::end_in_quoted_request(&target[1..])?;
-    if target[end] == b'"' {
-        return None;
-    }
     Some((&rest[..method], section::cut(&target[..end]), method + 1 + end))
+}
+
+/// Whether the section that [`plain_method_and_section`] read from
+/// `rest`, up to `end`, ends at a quote: the request is then not plain
+/// for a caller that may end it at a later quote (its section would go on
+/// past this one).
+#[inline(always)]
+pub(super) fn ends_at_quote(rest: &[u8], end: usize) -> bool {
+    rest.get(end) == Some(&b'"')
 }
 
 /// The length of the method that `rest` starts with: capitals, then a

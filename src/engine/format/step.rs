@@ -5,7 +5,7 @@
 
 use memchr::memchr;
 
-use super::op::{plain_method_and_section, three_digits};
+use super::op::{ends_at_quote, plain_method_and_section, three_digits};
 use super::{End, Field, Follow, Literal, Read, Step, escaped, fill, known, read_time};
 use crate::engine::bytes;
 use crate::engine::parse::{Malformed, Record};
@@ -245,6 +245,9 @@ impl Step {
     #[inline(always)]
     fn request<'a>(&self, line: &'a [u8], from: usize, record: &mut Record<'a>) -> Result<Option<usize>, Malformed> {
         let Some((method, section, end)) = plain_method_and_section(&line[from..]) else { return Ok(None) };
+        if ends_at_quote(&line[from..], end) {
+            return Ok(None);
+        }
         let stop = literal_at(line, from, from + end, &self.literal, Follow::Status, false)?;
         record.section = record.section.or(Some(section));
         record.method = record.method.or(Some(method));

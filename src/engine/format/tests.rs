@@ -365,7 +365,7 @@ fn shortcuts_agree_with_the_general_path() {
         // Operations after the head: `parse_into` must not read the head alone.
         apache::compile(r#"%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" %D"#),
     ];
-    let lines: [&[u8]; 18] = [
+    let lines: [&[u8]; 19] = [
         br#"1.2.3.4 - - [07/Feb/2019:21:11:00 +0000] "GET /api/user?id=1 HTTP/1.1" 200 1234 "-" "curl/8""#,
         // Clients that end in the head's first window of sixteen bytes
         // (`op::Head::start`), at its last byte, and past it.
@@ -381,6 +381,8 @@ fn shortcuts_agree_with_the_general_path() {
         br#"[2001:db8::1] - - [2019-02-07T21:11:00+00:00] "GET /a HTTP/1.1" 200 5"#,
         br#"h - - [07/Feb/2019:21:11:00 +0000] "GET /a"b/c HTTP/1.1" 404 7 "-" "x " 200 y""#,
         br#"h - - [07/Feb/2019:21:11:00 +0000] "GET /a"b/c HTTP/1.1" 000 12345678901234567890 "-" "-""#,
+        // A section that ends at a quote that a status follows.
+        br#"h - - [07/Feb/2019:21:11:00 +0000] "GET /a" 200 1 HTTP/1.1" 404 7 "-" "-""#,
         br#"h - - [7/Feb/2019:21:11:00.5 +0000] "GET http://x/y/z HTTP/1.1" - - "-" "-""#,
         br#"h - - [07/Feb/2019:21:11:00 +0000] "-" 408 - "-" "-""#,
         br#"h [07/Feb/2019:21:11:00 +0000]0 2000 5- "GET /a HTTP/1.1" 200 90"#,
@@ -706,7 +708,7 @@ fn the_fast_path_and_the_general_rule_end_a_section_alike() {
         let after: &[u8] = if rng.below(4) == 0 { b"\"" } else { b"\" 200 5" };
         let quoted = [&request[..], after].concat();
         let general = section::of_request(&request);
-        let fast = op::plain_method_and_section(&quoted);
+        let fast = op::plain_method_and_section(&quoted).filter(|&(_, _, end)| !op::ends_at_quote(&quoted, end));
         if let Some((m, section, _)) = fast {
             assert_eq!((m, Some(section)), (method.as_bytes(), general), "{:?}", String::from_utf8_lossy(&request));
             read += 1;
